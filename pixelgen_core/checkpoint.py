@@ -1,0 +1,53 @@
+"""Checkpoints: written atomically, read with weights_only=True so a file cannot run code."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+from pixelgen_core.errors import PixelgenError
+
+FORMAT = 1
+
+
+def save(payload: dict, path: Path) -> Path:
+    """Write to a temporary file in the same folder, then rename over `path`."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save({"format": FORMAT, **payload}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: Path) -> dict:
+    """Read a pixelgen checkpoint; anything else is a one-line user error."""
+    import torch
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise PixelgenError(f"checkpoint not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise PixelgenError(f"{path} is not a pixelgen checkpoint (not a torch file)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PixelgenError(f"cannot read checkpoint {path}: {first}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise PixelgenError(f"{path} is not a pixelgen checkpoint")
+    payload["path"] = str(path)
+    return payload

@@ -1,0 +1,48 @@
+"""The `pixelgen` command. Only this package knows about click.
+
+Command modules import torch, MLflow and rich inside their functions, so
+`pixelgen --help` and `pixelgen list-strategies` start fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from pixelgen_core import __version__
+from pixelgen_core.errors import PixelgenError
+
+
+class PixelgenGroup(click.Group):
+    """Turns PixelgenError into one line on stderr and the error's exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PixelgenError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
+
+@click.group(cls=PixelgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="pixelgen")
+def cli() -> None:
+    """Train small generative models on pixel-art sprites and sample new ones.
+
+    Each architecture is a plugin strategy; see `pixelgen list-strategies`.
+    """
+
+
+def _register() -> None:
+    from pixelgen_core.cli import data, listing, sample, train
+
+    cli.add_command(listing.list_strategies)
+    cli.add_command(train.train)
+    cli.add_command(sample.sample)
+    cli.add_command(data.data)
+
+
+_register()
+
+
+def main() -> None:
+    cli()

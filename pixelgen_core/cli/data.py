@@ -1,0 +1,84 @@
+"""`pixelgen data slice|show`: cut tilesheets, inspect datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def data() -> None:
+    """Prepare and inspect sprite datasets."""
+
+
+@data.command("slice")
+@click.argument("sheet", type=click.Path(path_type=Path))
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--tile", type=int, default=16, show_default=True, help="Tile side in pixels.")
+@click.option("--spacing", type=int, default=0, show_default=True, help="Gap between tiles.")
+@click.option("--margin", type=int, default=0, show_default=True, help="Border of the sheet.")
+@click.option("--keep-empty", is_flag=True, help="Also write fully transparent tiles.")
+def slice_command(
+    sheet: Path, outdir: Path, tile: int, spacing: int, margin: int, keep_empty: bool
+) -> None:
+    """Cut SHEET into TILE x TILE PNG sprites in OUTDIR (a dataset folder)."""
+    from pixelgen_core.data.sheets import slice_sheet
+    from pixelgen_core.images import read_png, write_png
+
+    tiles = slice_sheet(read_png(sheet), tile, spacing, margin, keep_empty)
+    for i, piece in enumerate(tiles):
+        write_png(piece, outdir / f"{sheet.stem}_{i:04d}.png")
+    click.echo(f"wrote {len(tiles)} tiles of {tile}x{tile} to {outdir}")
+
+
+@data.command("show")
+@click.argument("dataset", default="kenney-colored")
+@click.option("--focused", is_flag=True, help="Apply the focused filter (opaque share 0.15-0.50).")
+@click.option("--max-colors", type=int, default=16, show_default=True, help="Palette size K.")
+@click.option("--classes", type=int, default=0, help="Also cluster into K classes, a grid each.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("preview.png"),
+    show_default=True,
+    help="Where to write the preview grid.",
+)
+@click.option("--scale", type=int, default=2, show_default=True, help="Upscale of the preview.")
+def show_command(
+    dataset: str, focused: bool, max_colors: int, classes: int, out: Path, scale: int
+) -> None:
+    """Print DATASET's counts and palette, and write a preview grid.
+
+    DATASET is kenney-colored, kenney-mono, or a folder of PNGs.
+    """
+    import numpy as np
+    from rich.console import Console
+    from rich.text import Text
+
+    from pixelgen_core.data.datasets import load_dataset, opaque_share
+    from pixelgen_core.data.labels import class_labels, label_cache_dir
+    from pixelgen_core.errors import PixelgenError
+    from pixelgen_core.images import grid, write_png
+    from pixelgen_core.palette import extract
+
+    if max_colors < 1:
+        raise PixelgenError("--max-colors must be at least 1")
+    sprites = load_dataset(dataset, focused)
+    palette = extract(sprites.sprites, max_colors)
+    console = Console()
+    console.print(sprites.describe())
+    share = opaque_share(sprites.sprites)
+    console.print(f"opaque share: mean {share.mean():.2f}, median {np.median(share):.2f}")
+    line = Text(f"palette ({len(palette.colors)} colours + transparent): ")
+    for color in palette.hex():
+        line.append("  ", style=f"on {color}")
+        line.append(f" {color} ")
+    console.print(line)
+    write_png(grid(sprites.sprites[:256]), out, scale)
+    console.print(f"preview of {min(len(sprites), 256)} sprites: {out}")
+    if classes:
+        labels = class_labels(sprites, classes)
+        counts = np.bincount(labels)
+        console.print(f"{len(counts)} classes, sizes: {', '.join(map(str, counts))}")
+        console.print(f"class grids: {label_cache_dir(sprites, classes)}")

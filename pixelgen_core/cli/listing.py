@@ -1,0 +1,62 @@
+"""`pixelgen list-strategies`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pixelgen_core.cli.common import registry
+
+
+@click.command("list-strategies")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_strategies(as_json: bool) -> None:
+    """List the installed strategies, and plugins that failed to load."""
+    found = registry()
+    rows = [
+        {
+            "name": name,
+            "description": rec.spec.description,
+            "conditional": rec.spec.conditional,
+            "distribution": rec.distribution,
+            "version": rec.version,
+            "status": "ok",
+            "error": None,
+        }
+        for name, rec in sorted(found.strategies.items())
+    ]
+    rows += [
+        {
+            "name": f.name,
+            "description": "",
+            "conditional": None,
+            "distribution": f.distribution,
+            "version": None,
+            "status": "failed",
+            "error": f.error,
+        }
+        for f in found.failures
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="pixelgen strategies")
+    for column in ("name", "description", "class-conditional", "plugin", "status"):
+        table.add_column(column)
+    for row in rows:
+        ok = row["status"] == "ok"
+        table.add_row(
+            row["name"],
+            row["description"] if ok else f"[red]{row['error']}[/red]",
+            ("yes" if row["conditional"] else "no") if ok else "",
+            f"{row['distribution']} {row['version'] or ''}".strip(),
+            "[green]ok[/green]" if ok else "[red]failed[/red]",
+        )
+    if not rows:
+        click.echo("No strategies installed. Install one, e.g. pip install -e plugins/vae")
+        return
+    Console().print(table)

@@ -1,0 +1,121 @@
+"""`pixelgen sample NAME`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from pixelgen_core.cli.common import StrategyGroup, click_option
+from pixelgen_core.errors import PixelgenError
+from pixelgen_core.plugins import StrategyRecord
+
+
+class SampleGroup(StrategyGroup):
+    def make_command(self, record: StrategyRecord) -> click.Command:
+        spec = record.spec
+        params = [
+            click.Option(
+                ["-n", "--num", "n"],
+                type=int,
+                default=16,
+                show_default=True,
+                help="How many sprites.",
+            ),
+            click.Option(
+                ["--seed"], type=int, default=0, show_default=True, help="Same seed, same sprites."
+            ),
+            click.Option(
+                ["--class", "label"],
+                type=int,
+                default=None,
+                help="Class label (class-conditional strategies).",
+            ),
+            click.Option(
+                ["--out"],
+                type=click.Path(path_type=Path),
+                help="Output folder [default: samples/NAME-TIMESTAMP].",
+            ),
+            click.Option(
+                ["--scale"],
+                type=int,
+                default=1,
+                show_default=True,
+                help="Integer nearest-neighbour upscale of the PNGs.",
+            ),
+            click.Option(
+                ["--background"],
+                default="transparent",
+                show_default=True,
+                help="Grid background: transparent or #rrggbb.",
+            ),
+            click.Option(["--run", "run_id"], help="MLflow run id [default: latest finished]."),
+            click.Option(
+                ["--checkpoint"],
+                type=click.Path(path_type=Path),
+                help="Checkpoint file or run folder instead of MLflow.",
+            ),
+            click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
+            *(click_option(o, show_default=True) for o in spec.sample_options),
+        ]
+
+        def callback(**kwargs):
+            run_sample(record, **kwargs)
+
+        return click.Command(
+            spec.name,
+            params=params,
+            callback=callback,
+            help=f"Sample sprites from a trained {spec.name} model.",
+            short_help=spec.description,
+        )
+
+
+@click.group(cls=SampleGroup)
+def sample() -> None:
+    """Sample sprites from a trained strategy (a grid PNG and one PNG per sprite)."""
+
+
+def run_sample(
+    record: StrategyRecord,
+    n: int,
+    seed: int,
+    label: int | None,
+    out: Path | None,
+    scale: int,
+    background: str,
+    run_id: str | None,
+    checkpoint: Path | None,
+    device: str,
+    **options,
+) -> None:
+    from pixelgen_core import checkpoint as ckpt
+    from pixelgen_core.images import grid, parse_color, write_png
+    from pixelgen_core.sampling import choose_device, draw, restore
+
+    if n < 1:
+        raise PixelgenError("-n must be at least 1")
+    if scale < 1:
+        raise PixelgenError("--scale must be a positive integer")
+    bg = parse_color(background)
+    if checkpoint is not None and run_id is not None:
+        raise PixelgenError("give --run or --checkpoint, not both")
+    if checkpoint is None:
+        from pixelgen_core.tracking import find_checkpoint
+
+        checkpoint = find_checkpoint(record.spec.name, run_id)
+    payload = ckpt.load(checkpoint)
+    strategy, palette = restore(record, payload, choose_device(device))
+    classes = strategy.data.num_classes
+    if label is not None:
+        if not record.spec.conditional or classes == 0:
+            raise PixelgenError(f"strategy {record.spec.name!r} was not trained with classes")
+        if not 0 <= label < classes:
+            raise PixelgenError(f"--class must be in 0..{classes - 1}")
+    sprites = draw(strategy, palette, n, seed, label, options)
+    out = out or Path("samples") / f"{record.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    for i, sprite in enumerate(sprites):
+        write_png(sprite, out / f"sprite_{i:04d}.png", scale)
+    write_png(grid(sprites, background=bg), out / "grid.png", scale)
+    click.echo(f"wrote {n} sprites and grid.png to {out}")

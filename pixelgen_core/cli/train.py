@@ -1,0 +1,84 @@
+"""`pixelgen train NAME [KEY=VALUE ...]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pixelgen_core.cli.common import StrategyGroup, click_option
+from pixelgen_core.errors import PixelgenError
+from pixelgen_core.plugins import StrategyRecord
+
+
+class TrainGroup(StrategyGroup):
+    def make_command(self, record: StrategyRecord) -> click.Command:
+        spec = record.spec
+        params = [
+            click.Option(
+                ["-c", "--config", "config_file"],
+                type=click.Path(path_type=Path),
+                help="YAML file layered over the defaults.",
+            ),
+            click.Option(
+                ["--resume"],
+                type=click.Path(path_type=Path),
+                help="Continue from a checkpoint file or run folder.",
+            ),
+            click.Option(["--device"], help="cpu, cuda, cuda:N or mps (default: auto)."),
+            click.Option(["--quiet", "-q"], is_flag=True, help="No progress bar."),
+            *(click_option(o, show_default=False) for o in spec.train_options),
+            click.Argument(["overrides"], nargs=-1),
+        ]
+
+        def callback(config_file, resume, device, quiet, overrides, **options):
+            run_train(record, config_file, list(overrides), resume, device, quiet, options)
+
+        return click.Command(
+            spec.name,
+            params=params,
+            callback=callback,
+            help=f"{spec.description}\n\nOVERRIDES are config settings such as training.epochs=5.",
+            short_help=spec.description,
+        )
+
+
+@click.group(cls=TrainGroup)
+def train() -> None:
+    """Train a strategy on sprites; runs are tracked in MLflow."""
+
+
+def run_train(
+    record: StrategyRecord,
+    config_file: Path | None,
+    overrides: list[str],
+    resume: Path | None,
+    device: str | None,
+    quiet: bool,
+    options: dict,
+) -> None:
+    from pixelgen_core import checkpoint
+    from pixelgen_core.config import resolve
+    from pixelgen_core.trainer import Trainer
+
+    by_name = {o.name: o for o in record.spec.train_options}
+    extra = [f"{by_name[k].config_key}={v}" for k, v in options.items() if v is not None]
+    if device:
+        extra.append(f"training.device={device}")
+    payload = None
+    if resume is not None:
+        payload = checkpoint.load(resume)
+        if payload["strategy"] != record.spec.name:
+            raise PixelgenError(
+                f"{payload['path']} is a {payload['strategy']!r} checkpoint, "
+                f"not {record.spec.name!r}"
+            )
+    base = payload["config"] if payload else None
+    config = resolve(record.spec, config_file, overrides + extra, base=base)
+    result = Trainer(record, config, quiet=quiet, resume=payload).fit()
+    click.echo(f"trained {record.spec.name}: {result.steps} steps in {result.seconds:.1f} s")
+    if result.checkpoint:
+        click.echo(f"checkpoint: {result.checkpoint}")
+        click.echo(f"sample grids: {result.run_dir / 'samples'}")
+    if result.run_id:
+        click.echo(f"MLflow run: {result.run_id}")

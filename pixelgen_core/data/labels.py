@@ -1,0 +1,54 @@
+"""Class labels for conditional strategies: k-means clusters of the sprites, cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pixelgen_core.data.datasets import SpriteSet
+from pixelgen_core.images import grid, write_png
+
+
+def features(sprites: np.ndarray) -> np.ndarray:
+    """Per-sprite features for clustering: the shape (alpha) and colour, 2x downsampled."""
+    x = sprites.astype(np.float32) / 255
+    n, h, w, _ = x.shape
+    if h % 2 == 0 and w % 2 == 0:
+        x = x.reshape(n, h // 2, 2, w // 2, 2, 4).mean(axis=(2, 4))
+    return x.reshape(n, -1)
+
+
+def class_labels(dataset: SpriteSet, num_classes: int, seed: int = 0) -> np.ndarray:
+    """Labels (N,) in [0, num_classes); cached beside the dataset with a grid per class."""
+    if num_classes < 1:
+        raise ValueError("num_classes must be at least 1")
+    num_classes = min(num_classes, len(dataset))
+    cache = label_cache_dir(dataset, num_classes, seed)
+    if cache is not None and (cache / "labels.npy").is_file():
+        labels = np.load(cache / "labels.npy")
+        if len(labels) == len(dataset):
+            return labels
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=num_classes, random_state=seed, n_init=4)
+    labels = km.fit_predict(features(dataset.sprites)).astype(np.int64)
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            for k in range(num_classes):
+                members = dataset.sprites[labels == k][:64]
+                if len(members):
+                    write_png(grid(members), cache / f"class_{k:02d}.png", scale=2)
+            np.save(cache / "labels.npy", labels)
+        except OSError:
+            pass  # a read-only location only costs recomputing next time
+    return labels
+
+
+def label_cache_dir(dataset: SpriteSet, num_classes: int, seed: int = 0) -> Path | None:
+    """Where the labels and per-class grids for these settings live."""
+    if dataset.cache_dir is None:
+        return None
+    num_classes = min(num_classes, len(dataset))
+    return dataset.cache_dir / f"labels-k{num_classes}-s{seed}-{dataset.fingerprint()}"

@@ -1,0 +1,59 @@
+"""Turn a config's data section into training tensors: palette indices, labels, batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from pixelgen_core.data.augment import hflip, palette_swap
+from pixelgen_core.data.datasets import SpriteSet, load_dataset
+from pixelgen_core.data.labels import class_labels
+from pixelgen_core.palette import Palette, extract
+from pixelgen_core.strategy import Batch, DataInfo
+
+
+@dataclass
+class TrainingData:
+    dataset: SpriteSet
+    palette: Palette
+    indices: torch.Tensor  # (N, H, W) palette indices
+    labels: torch.Tensor | None
+    info: DataInfo
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def batch(
+        self, rows: torch.Tensor, generator: torch.Generator, data_cfg: dict, device: torch.device
+    ) -> Batch:
+        """Sprites `rows`, augmented as the config says, as a Batch on `device`."""
+        indices = self.indices[rows]
+        if data_cfg["hflip"]:
+            indices = hflip(indices, generator)
+        indices = palette_swap(indices, self.palette.size - 1, generator, data_cfg["palette_swap"])
+        images = rgba_table(self.info).index_select(0, indices.flatten())
+        images = images.view(*indices.shape, 4).permute(0, 3, 1, 2).contiguous()
+        labels = self.labels[rows].to(device) if self.labels is not None else None
+        return Batch(images.to(device), indices.to(device), labels)
+
+
+def rgba_table(info: DataInfo) -> torch.Tensor:
+    return torch.tensor(info.palette, dtype=torch.float32)
+
+
+def prepare(config: dict, conditional: bool, palette: Palette | None = None) -> TrainingData:
+    """Load the dataset, extract its palette (unless given), snap it, and cluster labels."""
+    data_cfg = config["data"]
+    seed = int(config["training"]["seed"])
+    dataset = load_dataset(str(data_cfg["dataset"]), bool(data_cfg["focused"]))
+    if palette is None:
+        palette = extract(dataset.sprites, int(data_cfg["max_colors"]), seed=seed)
+    indices = torch.from_numpy(palette.snap(dataset.sprites))
+    num_classes = int(data_cfg["num_classes"]) if conditional else 0
+    labels = None
+    if num_classes > 0:
+        labels = torch.from_numpy(class_labels(dataset, num_classes, seed=seed))
+        num_classes = int(labels.max()) + 1
+    info = DataInfo(dataset.image_size, palette.as_tuples(), num_classes, len(dataset))
+    return TrainingData(dataset, palette, indices, labels, info)

@@ -1,0 +1,89 @@
+"""Palettes: extract a sprite set's colours (exactly, or by k-means), and snap images to them.
+
+Index 0 of every palette is the transparent background; indices 1..K are opaque colours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ALPHA_THRESHOLD = 0.5  # a pixel with alpha below this (in [0, 1]) is background
+
+
+@dataclass(frozen=True)
+class Palette:
+    colors: np.ndarray  # (K, 3) uint8, the opaque colours; transparency is index 0
+
+    @property
+    def size(self) -> int:
+        """Number of entries including the transparent one."""
+        return len(self.colors) + 1
+
+    @property
+    def rgba(self) -> np.ndarray:
+        """(K + 1, 4) uint8 table: index 0 is (0, 0, 0, 0)."""
+        table = np.zeros((self.size, 4), dtype=np.uint8)
+        table[1:, :3] = self.colors
+        table[1:, 3] = 255
+        return table
+
+    def as_tuples(self) -> tuple[tuple[float, float, float, float], ...]:
+        return tuple(tuple(float(v) / 255 for v in row) for row in self.rgba)
+
+    @classmethod
+    def from_tuples(cls, rgba: list | tuple) -> Palette:
+        table = np.rint(np.asarray(rgba, dtype=np.float64) * 255).astype(np.uint8)
+        return cls(table[1:, :3].copy())
+
+    def hex(self) -> list[str]:
+        return ["#{:02x}{:02x}{:02x}".format(*c) for c in self.colors]
+
+    def snap(self, images: np.ndarray) -> np.ndarray:
+        """Map RGBA images to palette indices (nearest opaque colour; low alpha -> 0).
+
+        `images` is (..., 4) uint8, or float in [0, 1]. Returns int64 indices of shape (...).
+        """
+        rgba = np.asarray(images)
+        rgba = rgba.astype(np.float32) / 255 if rgba.dtype == np.uint8 else rgba.astype(np.float32)
+        colors = self.colors.astype(np.float32) / 255
+        flat = rgba.reshape(-1, 4)
+        dist = ((flat[:, None, :3] - colors[None, :, :]) ** 2).sum(-1)
+        indices = dist.argmin(1) + 1
+        indices[flat[:, 3] < ALPHA_THRESHOLD] = 0
+        return indices.reshape(rgba.shape[:-1])
+
+    def to_rgba(self, indices: np.ndarray) -> np.ndarray:
+        """Palette indices (...) -> RGBA uint8 (..., 4)."""
+        return self.rgba[np.asarray(indices)]
+
+
+def extract(sprites: np.ndarray, max_colors: int, seed: int = 0) -> Palette:
+    """The palette of RGBA uint8 sprites (N, H, W, 4).
+
+    The exact set of opaque colours when there are at most `max_colors`; otherwise
+    k-means centres (transparent pixels excluded, fixed random_state and n_init).
+    """
+    if max_colors < 1:
+        raise ValueError("max_colors must be at least 1")
+    opaque = sprites[..., 3] >= 128
+    pixels = sprites[opaque][:, :3]
+    if len(pixels) == 0:
+        raise ValueError("the sprites have no opaque pixels")
+    unique = np.unique(pixels, axis=0)
+    if len(unique) <= max_colors:
+        return Palette(_sort_colors(unique))
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(seed)
+    sample = pixels if len(pixels) <= 100_000 else pixels[rng.choice(len(pixels), 100_000)]
+    km = KMeans(n_clusters=max_colors, random_state=seed, n_init=4).fit(sample.astype(np.float32))
+    centres = np.clip(np.rint(km.cluster_centers_), 0, 255).astype(np.uint8)
+    return Palette(_sort_colors(np.unique(centres, axis=0)))
+
+
+def _sort_colors(colors: np.ndarray) -> np.ndarray:
+    """Order colours by luminance so palettes read dark to light."""
+    luma = colors.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return colors[np.argsort(luma, kind="stable")]

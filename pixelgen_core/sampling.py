@@ -1,0 +1,81 @@
+"""Restore a strategy from a checkpoint, and draw palette-snapped sprites from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from pixelgen_core.errors import PixelgenError
+from pixelgen_core.palette import Palette
+from pixelgen_core.plugins import StrategyRecord
+from pixelgen_core.strategy import DataInfo, Strategy
+
+
+def choose_device(preference: str = "auto") -> torch.device:
+    """CUDA, then MPS, then CPU; an explicit name (cpu, cuda, cuda:1, mps) overrides."""
+    if preference != "auto":
+        try:
+            device = torch.device(preference)
+        except RuntimeError:
+            raise PixelgenError(f"unknown device {preference!r}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise PixelgenError("device 'cuda' asked for, but CUDA is not available")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise PixelgenError("device 'mps' asked for, but MPS is not available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def build(record: StrategyRecord, config: dict, info: DataInfo, device: torch.device) -> Strategy:
+    try:
+        cls = record.spec.load_class()
+    except Exception as exc:
+        raise PixelgenError(
+            f"strategy {record.spec.name!r} ({record.distribution}) failed to load: {exc}"
+        ) from None
+    return cls(config, info, device)
+
+
+def restore(
+    record: StrategyRecord, payload: dict, device: torch.device
+) -> tuple[Strategy, Palette]:
+    """A strategy with a checkpoint's weights, ready to sample, and the palette it used."""
+    if payload["strategy"] != record.spec.name:
+        raise PixelgenError(
+            f"{payload['path']} is a {payload['strategy']!r} checkpoint, not {record.spec.name!r}"
+        )
+    info = DataInfo.from_dict(payload["data"])
+    strategy = build(record, payload["config"], info, device)
+    try:
+        strategy.load_state_dict(payload["state"], with_optimizers=False)
+    except Exception as exc:
+        raise PixelgenError(f"checkpoint {payload['path']} does not fit: {exc}") from None
+    return strategy, Palette.from_tuples(info.palette)
+
+
+def draw(
+    strategy: Strategy,
+    palette: Palette,
+    n: int,
+    seed: int,
+    label: int | None = None,
+    options: dict[str, Any] | None = None,
+) -> np.ndarray:
+    """`n` sprites as RGBA uint8 (n, H, W, 4), snapped to the palette; same seed, same sprites."""
+    generator = torch.Generator(device=strategy.device).manual_seed(seed)
+    strategy.eval()
+    with torch.inference_mode():
+        out = strategy.sample(n, generator, label, **(options or {}))
+    if out.dtype in (torch.int64, torch.int32, torch.uint8) and out.dim() == 3:
+        indices = out.clamp(0, palette.size - 1).cpu().numpy()
+    elif out.dim() == 4 and out.shape[1] == 4:
+        indices = palette.snap(out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy())
+    else:
+        raise PixelgenError(f"strategy returned samples of shape {tuple(out.shape)}")
+    return palette.to_rgba(indices)

@@ -1,0 +1,234 @@
+"""The strategy contract: what a plugin implements, and the spec it registers.
+
+A *spec* is cheap metadata (name, description, options, default config, where the
+class lives); core reads it without importing torch. The *strategy* itself is
+imported only when a command needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+OPTION_TYPES = (int, float, str, bool)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A command-line option a strategy adds to `pixelgen train NAME` or `pixelgen sample NAME`.
+
+    `name` is a Python identifier (``ddim_steps`` becomes ``--ddim-steps``). `type` is
+    int, float, str or bool (bool gives a ``--name/--no-name`` switch), or a tuple of
+    allowed strings. A train option sets `config_key`; its `default` is None, meaning
+    "whatever the config says". A sample option arrives in `Strategy.sample(**options)`.
+    """
+
+    name: str
+    type: type | tuple[str, ...]
+    default: Any
+    help: str
+    config_key: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """What a plugin registers: a strategy's identity, options and where to find it.
+
+    `strategy` is the class, or ``"module:Class"`` so the plugin's entry point need not
+    import torch. `default_config` is a YAML file (path or importlib.resources file) or a dict.
+    """
+
+    name: str
+    description: str
+    strategy: str | Callable[..., Strategy]
+    default_config: Any = field(default_factory=dict)
+    conditional: bool = False
+    train_options: tuple[Option, ...] = ()
+    sample_options: tuple[Option, ...] = ()
+
+    def validate(self) -> None:
+        """Raise ValueError if the spec cannot work, so a broken plugin is caught at load."""
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError(f"strategy name {self.name!r} must match {NAME_PATTERN.pattern}")
+        if not self.description or "\n" in self.description:
+            raise ValueError(f"strategy {self.name!r} needs a one-line description")
+        for option in (*self.train_options, *self.sample_options):
+            if not option.name.isidentifier():
+                raise ValueError(f"option name {option.name!r} is not an identifier")
+            if not (option.type in OPTION_TYPES or isinstance(option.type, tuple)):
+                raise ValueError(f"option {option.flag} has unsupported type {option.type!r}")
+        for option in self.train_options:
+            if not option.config_key:
+                raise ValueError(f"train option {option.flag} needs a config_key")
+
+    def load_class(self) -> Callable[..., Strategy]:
+        """Import the strategy class (this is where torch gets imported)."""
+        if not isinstance(self.strategy, str):
+            return self.strategy
+        module_name, _, attr = self.strategy.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def load_default_config(self) -> dict:
+        """The strategy's default config as plain data."""
+        from omegaconf import OmegaConf
+
+        source = self.default_config
+        if isinstance(source, dict):
+            return source
+        if not isinstance(source, (str, Path)):  # an importlib.resources Traversable
+            return OmegaConf.to_container(OmegaConf.create(source.read_text()))
+        return OmegaConf.to_container(OmegaConf.load(source))
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One phase of training (a VQ-VAE trains its autoencoder, then its prior)."""
+
+    name: str
+    epochs: int
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a strategy knows about the data when it builds its models.
+
+    `palette` lists RGBA colours in [0, 1]; index 0 is the transparent background.
+    `num_classes` is 0 for unconditional training.
+    """
+
+    image_size: int
+    palette: tuple[tuple[float, float, float, float], ...]
+    num_classes: int = 0
+    num_sprites: int = 0
+
+    @property
+    def channels(self) -> int:
+        return 4
+
+    def to_dict(self) -> dict:
+        return {
+            "image_size": self.image_size,
+            "palette": [list(c) for c in self.palette],
+            "num_classes": self.num_classes,
+            "num_sprites": self.num_sprites,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DataInfo:
+        return cls(
+            image_size=int(data["image_size"]),
+            palette=tuple(tuple(float(v) for v in c) for c in data["palette"]),
+            num_classes=int(data["num_classes"]),
+            num_sprites=int(data.get("num_sprites", 0)),
+        )
+
+
+@dataclass
+class Batch:
+    """A training batch.
+
+    `images`: float RGBA in [0, 1], shape (N, 4, H, W), transparent pixels all zero.
+    `indices`: the same sprites as palette indices, shape (N, H, W), 0 = transparent.
+    `labels`: class labels, shape (N,), or None when training unconditionally.
+    """
+
+    images: torch.Tensor
+    indices: torch.Tensor
+    labels: torch.Tensor | None = None
+
+
+class Strategy:
+    """Base class for a generative strategy. Subclass it and fill in the marked methods.
+
+    Put every torch module in `self.modules` and every optimizer in `self.optimizers`
+    (dicts keyed by name): the base class saves and restores them, and under torchrun
+    the Trainer wraps the modules for data-parallel training, so call them through
+    `self.modules[...]` in `train_step`.
+    """
+
+    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+        self.config = config
+        self.data = data
+        self.device = device
+        self.modules: dict[str, torch.nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    # -- to implement -------------------------------------------------------------
+    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
+        """Run one optimisation step (loss, backward, optimizer step); return metrics.
+
+        The dict must contain "loss"; every value is a float.
+        """
+        raise NotImplementedError
+
+    def sample(
+        self, n: int, generator: torch.Generator, label: int | None = None, **options: Any
+    ) -> torch.Tensor:
+        """Draw `n` sprites using only `generator` for randomness.
+
+        Return float RGBA in [0, 1] with shape (n, 4, H, W), or palette indices with
+        shape (n, H, W); core snaps either to the palette.
+        """
+        raise NotImplementedError
+
+    # -- optional -----------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        """The training stages in order; by default one stage of `training.epochs`."""
+        return [Stage("main", int(self.config["training"]["epochs"]))]
+
+    def metrics(self, batch: Batch) -> dict[str, float]:
+        """Metrics on a batch without training on it (e.g. held-out loss)."""
+        return {}
+
+    def extra_state(self) -> dict:
+        """Anything else to checkpoint (tensors, numbers, strings, lists, dicts)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Restore what `extra_state` returned."""
+
+    # -- provided -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Modules, optimizers and extra state, as data `torch.load(weights_only=True)` reads."""
+        return {
+            "modules": {k: unwrap(m).state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
+        missing = set(self.modules) - set(state["modules"])
+        if missing:
+            raise ValueError(f"checkpoint lacks modules: {', '.join(sorted(missing))}")
+        for key, module in self.modules.items():
+            unwrap(module).load_state_dict(state["modules"][key])
+        if with_optimizers:
+            for key, optimizer in self.optimizers.items():
+                if key in state["optimizers"]:
+                    optimizer.load_state_dict(state["optimizers"][key])
+        self.load_extra_state(state.get("extra", {}))
+
+    def train(self) -> None:
+        for module in self.modules.values():
+            module.train()
+
+    def eval(self) -> None:
+        for module in self.modules.values():
+            module.eval()
+
+
+def unwrap(module):
+    """The module inside a DistributedDataParallel wrapper, or the module itself."""
+    return getattr(module, "module", module)

@@ -1,0 +1,64 @@
+"""A small convolutional VAE for RGBA sprites."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConvVAE(nn.Module):
+    """Encoder: strided convs to (C, S/2^L, S/2^L), then mean and log-variance of q(z|x).
+
+    Decoder: the mirror image, ending in RGBA logits (sigmoid gives colours in [0, 1]).
+    """
+
+    def __init__(self, image_size: int, latent_dim: int, channels: list[int]) -> None:
+        super().__init__()
+        levels = len(channels)
+        if image_size % (2**levels):
+            raise ValueError(
+                f"image side {image_size} is not divisible by 2^{levels} (model.channels)"
+            )
+        self.side = image_size // 2**levels
+        self.channels = list(channels)
+        enc, c_in = [], 4
+        for c in channels:
+            enc += [
+                nn.Conv2d(c_in, c, 4, stride=2, padding=1),
+                nn.GroupNorm(8 if c % 8 == 0 else 1, c),
+                nn.SiLU(),
+            ]
+            c_in = c
+        self.encoder = nn.Sequential(*enc, nn.Flatten())
+        flat = c_in * self.side * self.side
+        self.to_stats = nn.Linear(flat, 2 * latent_dim)
+        self.from_latent = nn.Linear(latent_dim, flat)
+        dec = []
+        for c in reversed(channels[:-1]):
+            dec += [
+                nn.ConvTranspose2d(c_in, c, 4, stride=2, padding=1),
+                nn.GroupNorm(8 if c % 8 == 0 else 1, c),
+                nn.SiLU(),
+            ]
+            c_in = c
+        dec += [
+            nn.ConvTranspose2d(c_in, c_in, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(c_in, 4, 3, padding=1),
+        ]
+        self.decoder = nn.Sequential(*dec)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
+        return mean, logvar.clamp(-10, 10)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents -> RGBA logits."""
+        h = self.from_latent(z).view(len(z), self.channels[-1], self.side, self.side)
+        return self.decoder(h)
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Reparameterisation trick: z = mean + sigma * noise keeps the sample differentiable."""
+        mean, logvar = self.encode(x)
+        z = mean + torch.exp(0.5 * logvar) * noise
+        return self.decode(z), mean, logvar
