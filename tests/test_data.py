@@ -1,0 +1,112 @@
+"""Bundled datasets, slicing, folder datasets, augmentation and class labels."""
+
+import numpy as np
+import pytest
+import torch
+
+from pixelgen_core.data import load_dataset, slice_sheet
+from pixelgen_core.data.augment import hflip, palette_swap
+from pixelgen_core.data.datasets import opaque_share
+from pixelgen_core.data.labels import class_labels, label_cache_dir
+from pixelgen_core.errors import PixelgenError
+from pixelgen_core.images import read_png, write_png
+
+
+def test_bundled_sheets_give_sprites_with_binary_alpha():
+    colored = load_dataset("kenney-colored")
+    mono = load_dataset("kenney-mono")
+    assert colored.sprites.shape[1:] == (16, 16, 4)
+    assert 900 < len(colored) <= 49 * 22
+    assert 900 < len(mono) <= 49 * 22  # same layout; empty tiles are skipped
+    assert set(np.unique(colored.sprites[..., 3])) == {0, 255}
+    assert (colored.sprites[colored.sprites[..., 3] == 0] == 0).all()
+
+
+def test_focused_keeps_sprites_in_the_opaque_share_range():
+    full = load_dataset("kenney-colored")
+    focused = load_dataset("kenney-colored", focused=True)
+    share = opaque_share(focused.sprites)
+    assert ((share >= 0.15) & (share <= 0.5)).all()
+    assert focused.total == len(full) > len(focused) > 0
+    assert f"kept {len(focused)} of {len(full)}" in focused.describe()
+
+
+def test_slice_respects_spacing_and_margin_and_skips_empty_tiles():
+    sheet = np.zeros((2 + 4 * 2 + 1, 2 + 4 * 3 + 2, 4), dtype=np.uint8)  # margin 1, spacing 1
+    for r in range(2):
+        for c in range(3):
+            if (r, c) != (1, 1):
+                y, x = 1 + r * 5, 1 + c * 5
+                sheet[y : y + 4, x : x + 4] = (10 * c, 10 * r, 0, 255)
+    tiles = slice_sheet(sheet, 4, spacing=1, margin=1)
+    assert len(tiles) == 5
+    assert all(t.shape == (4, 4, 4) and (t[..., 3] == 255).all() for t in tiles)
+    assert len(slice_sheet(sheet, 4, spacing=1, margin=1, keep_empty=True)) == 6
+
+
+def test_slice_rejects_a_sheet_too_small():
+    with pytest.raises(PixelgenError, match="holds no"):
+        slice_sheet(np.zeros((8, 8, 4), np.uint8), 16)
+
+
+def test_a_folder_of_pngs_is_a_dataset(tmp_path):
+    for i in range(3):
+        sprite = np.zeros((8, 8, 4), np.uint8)
+        sprite[i : i + 3, 2:5] = (255, 0, 0, 255)
+        write_png(sprite, tmp_path / "set" / f"s{i}.png")
+    data = load_dataset(str(tmp_path / "set"))
+    assert len(data) == 3 and data.image_size == 8
+    assert data.names == ["s0", "s1", "s2"]
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(PixelgenError, match="neither built in"):
+        load_dataset(str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PixelgenError, match="no PNG files"):
+        load_dataset(str(tmp_path / "empty"))
+    write_png(np.zeros((8, 8, 4), np.uint8), tmp_path / "mixed" / "a.png")
+    write_png(np.zeros((16, 16, 4), np.uint8), tmp_path / "mixed" / "b.png")
+    with pytest.raises(PixelgenError, match="differ in size"):
+        load_dataset(str(tmp_path / "mixed"))
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt" / "x.png").write_bytes(b"not a png")
+    with pytest.raises(PixelgenError, match="cannot read image"):
+        load_dataset(str(tmp_path / "corrupt"))
+
+
+def test_png_round_trip_keeps_transparency_and_upscales(tmp_path):
+    sprite = np.zeros((2, 2, 4), np.uint8)
+    sprite[0, 0] = (1, 2, 3, 255)
+    back = read_png(write_png(sprite, tmp_path / "s.png", scale=3))
+    assert back.shape == (6, 6, 4)
+    assert back[:3, :3].reshape(-1, 4).tolist() == [[1, 2, 3, 255]] * 9
+    assert (back[3:, 3:, 3] == 0).all()
+
+
+def test_hflip_mirrors_the_chosen_sprites():
+    x = torch.arange(2 * 2 * 3).view(2, 2, 3)
+    out = hflip(x, torch.Generator().manual_seed(0), p=1.0)
+    assert torch.equal(out, x.flip(-1))
+    assert torch.equal(hflip(x, torch.Generator(), p=0.0), x)
+
+
+def test_palette_swap_permutes_colours_and_keeps_background():
+    x = torch.tensor([[[0, 1, 2, 3]]])
+    out = palette_swap(x, 3, torch.Generator().manual_seed(1), p=1.0)
+    assert out[0, 0, 0] == 0
+    assert sorted(out[0, 0, 1:].tolist()) == [1, 2, 3]
+    assert torch.equal(palette_swap(x, 3, torch.Generator(), p=0.0), x)
+
+
+def test_class_labels_are_deterministic_cached_and_previewed():
+    data = load_dataset("kenney-mono", focused=True)
+    labels = class_labels(data, 5)
+    assert labels.shape == (len(data),) and set(labels.tolist()) == set(range(5))
+    cache = label_cache_dir(data, 5)
+    assert (cache / "labels.npy").is_file()
+    assert sorted(p.name for p in cache.glob("class_*.png")) == [
+        f"class_{k:02d}.png" for k in range(5)
+    ]
+    (cache / "labels.npy").unlink()
+    assert (class_labels(data, 5) == labels).all()
