@@ -116,6 +116,7 @@ class Trainer:
         if self.resume is not None:
             strategy.load_state_dict(self.resume["state"])
             position = Position(**self.resume["position"])
+            position.stage = min(position.stage, len(strategy.stages()) - 1)
         if self.world > 1:
             self._wrap_ddp(strategy, device)
 
@@ -132,6 +133,8 @@ class Trainer:
             tracker.log_artifact(run_dir / "config.yaml")
 
         stages = strategy.stages()
+        if not stages:
+            raise PixelgenError(f"strategy {self.record.spec.name!r} has no training stages")
         sampler = DistributedSampler(
             data, num_replicas=self.world, rank=self.rank, shuffle=True, seed=seed
         )
@@ -146,9 +149,12 @@ class Trainer:
                     self._payload(strategy, data, position, tracker, finished), ckpt_path
                 )
 
+        last_grid = [-1]
+
         def grid_now() -> None:
-            if main:
+            if main and last_grid[0] != position.step:
                 self._sample_grid(strategy, data.palette, run_dir, position.step, tracker)
+                last_grid[0] = position.step
 
         progress = _progress(self.quiet or not main)
         task = progress.add_task("training", total=total, loss=float("nan"), speed=0.0)
@@ -158,7 +164,7 @@ class Trainer:
         strategy.train()
         try:
             with progress:
-                while position.stage < len(stages):
+                while True:
                     stage = stages[position.stage]
                     while position.epoch < stage.epochs:
                         label = stage.name if len(stages) > 1 else "epoch"
@@ -186,6 +192,8 @@ class Trainer:
                         if every and position.epoch % every == 0:
                             grid_now()
                         save()
+                    if position.stage + 1 == len(stages):
+                        break  # stay on the last stage, so a resume can add epochs to it
                     position.stage += 1
                     position.epoch = 0
         except KeyboardInterrupt:
