@@ -1,0 +1,202 @@
+"""The `pixelgen` command: happy paths end to end, and bad input as one clear line."""
+
+import json
+import os
+import shutil
+import subprocess
+from importlib.metadata import EntryPoint
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import BROKEN_PLUGINS
+from pixelgen_core import plugins
+from pixelgen_core.cli import cli
+from pixelgen_core.images import read_png, write_png
+
+TINY_VAE = [
+    "data.dataset=kenney-mono",
+    "data.focused=true",
+    "training.epochs=1",
+    "training.batch_size=128",
+    "training.grid_size=4",
+    "model.channels=[8,16]",
+]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_user_error(result, message, code=1):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert message in result.output
+
+
+def test_version_and_help():
+    assert run("--version").output.startswith("pixelgen, version ")
+    out = run("--help").output
+    for command in ("list-strategies", "train", "sample", "data"):
+        assert command in out
+
+
+def test_list_strategies_json_and_table():
+    rows = json.loads(run("list-strategies", "--json").output)
+    assert [(r["name"], r["distribution"], r["status"]) for r in rows] == [
+        ("pixel-prior", "pixelgen-pixelprior", "ok"),
+        ("vae", "pixelgen-vae", "ok"),
+    ]
+    table = run("list-strategies").output
+    assert "pixel-prior" in table and "pixelgen-vae" in table
+
+
+def test_a_broken_plugin_shows_as_failed_and_the_rest_works(monkeypatch):
+    monkeypatch.syspath_prepend(str(BROKEN_PLUGINS))
+    real = plugins.plugin_entry_points()
+    extra = EntryPoint(name="pg_broken_import", value="pg_broken_import", group="pixelgen")
+    monkeypatch.setattr(plugins, "plugin_entry_points", lambda: [*real, extra])
+    result = run("list-strategies", "--json")
+    assert result.exit_code == 0
+    assert "Warning: plugin pg_broken_import" in result.stderr
+    rows = json.loads(result.stdout)
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert [r["name"] for r in failed] == ["pg_broken_import"]
+    assert "No module named 'pixelgen_does_not_exist'" in failed[0]["error"]
+    assert run("train", "pixel-prior", "-q", "tracking.enabled=false", *TINY_VAE[:4]).exit_code == 0
+
+
+def test_strategy_options_appear_in_help():
+    out = run("sample", "vae", "--help").output
+    assert "--temperature" in out and "--class" in out and "--scale" in out
+    assert "--kl-weight" in run("train", "vae", "--help").output
+
+
+def test_train_then_sample_through_mlflow(tmp_path):
+    result = run("train", "vae", "-q", *TINY_VAE)
+    assert result.exit_code == 0, result.output
+    run_id = result.output.split("MLflow run: ")[1].split()[0]
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlrun = client.get_run(run_id)
+    assert mlrun.info.status == "FINISHED"
+    assert mlrun.data.params["model.channels"] == "[8, 16]"
+    assert mlrun.data.params["training.epochs"] == "1"
+    assert mlrun.data.tags["pixelgen.distribution"] == "pixelgen-vae"
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"checkpoint", "samples", "config.yaml"} <= artifacts
+    assert client.get_experiment(mlrun.info.experiment_id).name == "pixelgen-vae"
+
+    out = tmp_path / "drawn"
+    result = run("sample", "vae", "-n", 5, "--seed", 3, "--out", out, "--scale", 2)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["grid.png"] + [f"sprite_{i:04d}.png" for i in range(5)]
+    sprite = read_png(out / "sprite_0000.png")
+    assert sprite.shape == (32, 32, 4)
+    assert set(np.unique(sprite[..., 3])) <= {0, 255}
+    assert (sprite[..., 3] == 0).any()  # transparent background kept
+
+    again = tmp_path / "again"
+    assert (
+        run(
+            "sample", "vae", "-n", 5, "--seed", 3, "--out", again, "--run", run_id, "--scale", 2
+        ).exit_code
+        == 0
+    )
+    assert (
+        read_png(again / "grid.png") == read_png(out / "grid.png")
+    ).all()  # same seed, same sprites
+
+
+def test_sample_from_a_checkpoint_and_resume(tmp_path):
+    assert run("train", "pixel-prior", "-q", "tracking.enabled=false", *TINY_VAE[:4]).exit_code == 0
+    [ckpt] = list((tmp_path / "runs" / "pixel-prior").glob("*/checkpoint.pt"))
+    result = run("sample", "pixel-prior", "--checkpoint", ckpt, "--class", 1, "-n", 3, "--out", "o")
+    assert result.exit_code == 0, result.output
+    result = run("train", "pixel-prior", "-q", "--resume", ckpt, "training.epochs=2")
+    assert result.exit_code == 0, result.output
+    assert "trained pixel-prior" in result.output
+
+
+def test_train_options_set_config_keys(tmp_path):
+    result = run("train", "vae", "-q", "--kl-weight", "0.25", "tracking.enabled=false", *TINY_VAE)
+    assert result.exit_code == 0, result.output
+    [config] = list((tmp_path / "runs" / "vae").glob("*/config.yaml"))
+    assert "kl_weight: 0.25" in config.read_text()
+
+
+def test_data_slice_and_show(tmp_path):
+    sheet = np.zeros((16, 32, 4), np.uint8)
+    sheet[2:6, 2:6] = (200, 50, 50, 255)
+    sheet[8:14, 20:30] = (20, 20, 90, 255)
+    write_png(sheet, tmp_path / "sheet.png")
+    result = run("data", "slice", tmp_path / "sheet.png", tmp_path / "tiles", "--tile", 8)
+    assert result.exit_code == 0 and "wrote 3 tiles of 8x8" in result.output
+    result = run("data", "show", tmp_path / "tiles", "--out", tmp_path / "p.png", "--classes", 2)
+    assert result.exit_code == 0, result.output
+    assert "3 sprites of 8x8" in result.output and "#c83232" in result.output
+    assert "2 classes" in result.output
+    assert (tmp_path / "p.png").is_file()
+    result = run("data", "show", "kenney-colored", "--focused", "--out", tmp_path / "k.png")
+    assert "focused: kept" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "code"),
+    [
+        (["train", "nope"], "unknown strategy 'nope' (installed: pixel-prior, vae)", 2),
+        (["sample", "nope"], "unknown strategy 'nope'", 2),
+        (["train", "vae", "training.epocs=1"], "did you mean 'training.epochs'", 2),
+        (["train", "vae", "training.epochs=x"], "must be int", 2),
+        (["train", "vae", "-c", "missing.yaml"], "config file not found: missing.yaml", 2),
+        (["train", "vae", "data.dataset=nowhere"], "dataset 'nowhere' is neither built in", 1),
+        (["train", "vae", "--resume", "nothing.pt"], "checkpoint not found", 1),
+        (["train", "vae", "--device", "cuda"], "CUDA is not available", 1),
+        (["sample", "vae", "--checkpoint", "nothing.pt"], "checkpoint not found", 1),
+        (["sample", "vae"], "no runs found", 1),
+        (["sample", "vae", "-n", "0", "--checkpoint", "x"], "-n must be at least 1", 1),
+        (["sample", "vae", "--background", "blue", "--checkpoint", "x"], "bad colour 'blue'", 1),
+        (["data", "slice", "missing.png", "out"], "image not found: missing.png", 1),
+        (["data", "show", "nowhere"], "neither built in", 1),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, message, code):
+    result = run(*args)
+    assert_user_error(result, message, code)
+    assert len([ln for ln in result.output.splitlines() if ln.startswith("Error")]) == 1
+
+
+def test_corrupt_image_and_wrong_checkpoint(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG garbage")
+    assert_user_error(run("data", "slice", "bad.png", "out"), "cannot read image bad.png")
+    assert run("train", "pixel-prior", "-q", "tracking.enabled=false", *TINY_VAE[:4]).exit_code == 0
+    [ckpt] = list((tmp_path / "runs" / "pixel-prior").glob("*/checkpoint.pt"))
+    assert_user_error(run("sample", "vae", "--checkpoint", ckpt), "is a 'pixel-prior' checkpoint")
+    assert_user_error(run("train", "vae", "--resume", ckpt), "is a 'pixel-prior' checkpoint")
+    (tmp_path / "mlflow.db").write_text("")
+    assert_user_error(run("sample", "vae", "--run", "abc123"), "cannot find run abc123")
+
+
+def test_unconditional_strategy_rejects_a_class(tmp_path):
+    assert run("train", "vae", "-q", "tracking.enabled=false", *TINY_VAE).exit_code == 0
+    [ckpt] = list((tmp_path / "runs" / "vae").glob("*/checkpoint.pt"))
+    assert_user_error(
+        run("sample", "vae", "--checkpoint", ckpt, "--class", 1), "not trained with classes"
+    )
+
+
+@pytest.mark.skipif(shutil.which("pixelgen") is None, reason="pixelgen script not installed")
+def test_the_installed_script_runs():
+    env = {**os.environ}
+    out = subprocess.run(
+        ["pixelgen", "list-strategies", "--json"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0
+    assert {r["name"] for r in json.loads(out.stdout)} == {"vae", "pixel-prior"}
+    out = subprocess.run(["pixelgen", "train", "nope"], capture_output=True, text=True, env=env)
+    assert out.returncode == 2 and "unknown strategy 'nope'" in out.stderr
+    assert "Traceback" not in out.stderr
