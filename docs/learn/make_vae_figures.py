@@ -1,0 +1,74 @@
+"""Make the pictures in docs/learn/vae.md from a trained VAE checkpoint.
+
+    pixelgen train vae -c configs/vae.yaml
+    python docs/learn/make_vae_figures.py runs/vae/RUN/checkpoint.pt
+
+Writes docs/images/vae-*.png.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pixelgen_core import checkpoint
+from pixelgen_core.data.prepare import prepare
+from pixelgen_core.images import grid, write_png
+from pixelgen_core.plugins import discover
+from pixelgen_core.sampling import draw, restore
+
+OUT = Path(__file__).resolve().parents[1] / "images"
+BG = (29, 29, 43, 255)
+
+
+def save(name: str, sprites: np.ndarray, columns: int) -> None:
+    path = write_png(grid(sprites, columns, background=BG), OUT / name, scale=4)
+    print(path)
+
+
+def main(path: str) -> None:
+    payload = checkpoint.load(Path(path))
+    strategy, palette = restore(discover().get("vae"), payload, torch.device("cpu"))
+    strategy.eval()
+    data = prepare(payload["config"], conditional=False, palette=palette)
+    table = torch.tensor(palette.as_tuples(), dtype=torch.float32)
+
+    # 1. Reconstructions: real sprites (top) and the decoded posterior means (bottom).
+    rows = torch.arange(0, len(data), len(data) // 12)[:12]
+    real = table[data.indices[rows]].permute(0, 3, 1, 2)
+    with torch.no_grad():
+        recon = strategy.reconstruct(real)
+    snapped = palette.to_rgba(palette.snap(recon.permute(0, 2, 3, 1).numpy()))
+    save(
+        "vae-reconstructions.png",
+        np.concatenate([palette.to_rgba(data.indices[rows].numpy()), snapped]),
+        12,
+    )
+
+    # 2. Samples from the prior at three temperatures.
+    rows = [
+        draw(strategy, palette, 12, seed=0, options={"temperature": t}) for t in (0.5, 1.0, 1.5)
+    ]
+    save("vae-temperature.png", np.concatenate(rows), 12)
+
+    # 3. A walk through latent space between two sprites' posterior means.
+    with torch.no_grad():
+        mean, _ = strategy.modules["vae"].encode(real[[0, 5]])
+        steps = torch.linspace(0, 1, 12)[:, None]
+        z = mean[0] * (1 - steps) + mean[1] * steps
+        walk = torch.sigmoid(strategy.modules["vae"].decode(z))
+    save(
+        "vae-interpolation.png", palette.to_rgba(palette.snap(walk.permute(0, 2, 3, 1).numpy())), 12
+    )
+
+    # 4. The sheet the README shows.
+    save("vae-samples.png", draw(strategy, palette, 64, seed=0), 16)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Create .venv (once) and install pixelgen with the shipped plugins, editable.
+# Extra arguments are passed to pip (scripts/test.sh adds the test-only plugin).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  "${PYTHON:-python3}" -m venv .venv
+fi
+# constraints.txt keeps pip on the CPU build of torch; see the README.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+  -e ".[test]" -e plugins/vae "$@"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up, then lint and run the whole test suite (core, shipped plugins, the
+# third-party plugin fixture under tests/plugins, which is installed for this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh -e tests/plugins/pixelgen-pixelprior
+export PATH="$PWD/.venv/bin:$PATH"  # the tests also call the installed `pixelgen` script
+ruff check .
+ruff format --check .
+python -m pytest "$@"
