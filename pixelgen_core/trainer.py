@@ -26,7 +26,7 @@ from pixelgen_core.images import grid, write_png
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sampling import build, choose_device, draw
-from pixelgen_core.strategy import Strategy
+from pixelgen_core.strategy import Strategy, unwrap
 from pixelgen_core.tracking import Tracker, make_tracker
 
 
@@ -129,7 +129,8 @@ class Trainer:
         resume_id = self.resume.get("mlflow_run_id") if self.resume else None
         tracker.start(self.record.spec.name, run_dir.name, self._tags(), resume_id)
         if resume_id is None:
-            tracker.log_params(flatten(cfg))
+            facts = {"data.num_sprites": len(data), "data.palette": ",".join(data.palette.hex())}
+            tracker.log_params({**flatten(cfg), **facts})
             tracker.log_artifact(run_dir / "config.yaml")
 
         stages = strategy.stages()
@@ -157,6 +158,8 @@ class Trainer:
                 last_grid[0] = position.step
 
         progress = _progress(self.quiet or not main)
+        if main and not self.quiet:
+            progress.console.print(data.dataset.describe())
         task = progress.add_task("training", total=total, loss=float("nan"), speed=0.0)
         done_before = sum(s.epochs for s in stages[: position.stage]) * len(batches)
         done_before += position.epoch * len(batches) + position.batch
@@ -252,8 +255,13 @@ class Trainer:
         self, strategy: Strategy, palette: Palette, run_dir: Path, step: int, tracker: Tracker
     ) -> None:
         n = int(self.config["training"]["grid_size"])
-        sprites = draw(strategy, palette, n, seed=int(self.config["training"]["seed"]))
-        strategy.train()
+        wrapped = strategy.modules
+        strategy.modules = {k: unwrap(m) for k, m in wrapped.items()}  # bare modules under DDP
+        try:
+            sprites = draw(strategy, palette, n, seed=int(self.config["training"]["seed"]))
+        finally:
+            strategy.modules = wrapped
+            strategy.train()
         path = write_png(grid(sprites), run_dir / "samples" / f"step_{step:06d}.png", scale=4)
         tracker.log_artifact(path, "samples")
 

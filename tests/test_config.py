@@ -73,5 +73,5 @@ def test_missing_and_broken_files(spec, tmp_path):
 
 def test_flatten_gives_dotted_keys(spec):
     flat = flatten(resolve(spec))
-    assert flat["training.epochs"] == 30
-    assert flat["model.channels"] == [32, 64]
+    assert flat["training.epochs"] == 40
+    assert flat["model.channels"] == [64, 128]

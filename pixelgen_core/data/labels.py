@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,9 @@ def class_labels(dataset: SpriteSet, num_classes: int, seed: int = 0) -> np.ndar
                 members = dataset.sprites[labels == k][:64]
                 if len(members):
                     write_png(grid(members), cache / f"class_{k:02d}.png", scale=2)
-            np.save(cache / "labels.npy", labels)
+            tmp = cache / f".labels-{os.getpid()}.npy"
+            np.save(tmp, labels)
+            os.replace(tmp, cache / "labels.npy")  # atomic: ranks may race to write it
         except OSError:
             pass  # a read-only location only costs recomputing next time
     return labels
