@@ -200,3 +200,26 @@ def test_the_installed_script_runs():
     out = subprocess.run(["pixelgen", "train", "nope"], capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "unknown strategy 'nope'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(shutil.which("pixelgen") is None, reason="pixelgen script not installed")
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    import signal
+    import time
+
+    cmd = ["pixelgen", "train", "vae", "tracking.enabled=false", *TINY_VAE[:4]]
+    cmd += ["training.epochs=500", "model.channels=[8,16]", "training.batch_size=16"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("runs/vae/*/checkpoint.pt")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait until training is under way (first epoch saved)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted at step" in stderr and "--resume" in stderr
+    [ckpt] = list(tmp_path.glob("runs/vae/*/checkpoint.pt"))
+    from pixelgen_core import checkpoint
+
+    payload = checkpoint.load(ckpt)
+    assert payload["finished"] is False and payload["position"]["step"] > 0
