@@ -19,6 +19,23 @@ if TYPE_CHECKING:
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 OPTION_TYPES = (int, float, str, bool)
+# Names core's own `train` and `sample` options use; a strategy's options may not reuse them.
+RESERVED_TRAIN = {"config", "config_file", "resume", "device", "quiet", "overrides", "help"}
+RESERVED_SAMPLE = {
+    "n",
+    "num",
+    "seed",
+    "label",
+    "class_",
+    "out",
+    "scale",
+    "background",
+    "run",
+    "run_id",
+    "checkpoint",
+    "device",
+    "help",
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,13 @@ class StrategySpec:
         for option in self.train_options:
             if not option.config_key:
                 raise ValueError(f"train option {option.flag} needs a config_key")
+        for options, reserved in (
+            (self.train_options, RESERVED_TRAIN),
+            (self.sample_options, RESERVED_SAMPLE),
+        ):
+            for option in options:
+                if option.name in reserved:
+                    raise ValueError(f"option {option.flag} clashes with a core option")
 
     def load_class(self) -> Callable[..., Strategy]:
         """Import the strategy class (this is where torch gets imported)."""

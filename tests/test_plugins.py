@@ -90,3 +90,18 @@ def test_entry_point_modules_do_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_spec_validation_rejects_what_cannot_work():
+    from pixelgen_core import Option, StrategySpec
+
+    def check(message, **kwargs):
+        fields = {"name": "ok", "description": "fine", "strategy": "m:C", **kwargs}
+        with pytest.raises(ValueError, match=message):
+            StrategySpec(**fields).validate()
+
+    check("must match", name="Bad Name")
+    check("one-line description", description="two\nlines")
+    check("needs a config_key", train_options=(Option("lr", float, None, "x"),))
+    check("clashes with a core option", sample_options=(Option("seed", int, 0, "x"),))
+    check("unsupported type", sample_options=(Option("steps", list, 0, "x"),))

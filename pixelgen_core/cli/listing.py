@@ -45,8 +45,11 @@ def list_strategies(as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title="pixelgen strategies")
-    for column in ("name", "description", "class-conditional", "plugin", "status"):
-        table.add_column(column)
+    table.add_column("name", no_wrap=True)
+    table.add_column("description", min_width=24)
+    table.add_column("classes")
+    table.add_column("plugin")
+    table.add_column("status", no_wrap=True)
     for row in rows:
         ok = row["status"] == "ok"
         table.add_row(
