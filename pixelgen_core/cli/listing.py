@@ -46,7 +46,7 @@ def list_strategies(as_json: bool) -> None:
 
     table = Table(title="pixelgen strategies")
     table.add_column("name", no_wrap=True)
-    table.add_column("description", min_width=24)
+    table.add_column("description")
     table.add_column("classes")
     table.add_column("plugin")
     table.add_column("status", no_wrap=True)
