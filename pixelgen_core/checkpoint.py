@@ -31,8 +31,8 @@ def save(payload: dict, path: Path) -> Path:
     return path
 
 
-def load(path: Path) -> dict:
-    """Read a pixelgen checkpoint; anything else is a one-line user error."""
+def load(path: Path, strategy: str | None = None) -> dict:
+    """Read a pixelgen checkpoint (of `strategy`, if given); anything else is a user error."""
     import torch
 
     path = Path(path)
@@ -49,5 +49,7 @@ def load(path: Path) -> dict:
         raise PixelgenError(f"cannot read checkpoint {path}: {first}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise PixelgenError(f"{path} is not a pixelgen checkpoint")
+    if strategy is not None and payload.get("strategy") != strategy:
+        raise PixelgenError(f"{path} is a {payload.get('strategy')!r} checkpoint, not {strategy!r}")
     payload["path"] = str(path)
     return payload

@@ -45,11 +45,10 @@ def build(record: StrategyRecord, config: dict, info: DataInfo, device: torch.de
 def restore(
     record: StrategyRecord, payload: dict, device: torch.device
 ) -> tuple[Strategy, Palette]:
-    """A strategy with a checkpoint's weights, ready to sample, and the palette it used."""
-    if payload["strategy"] != record.spec.name:
-        raise PixelgenError(
-            f"{payload['path']} is a {payload['strategy']!r} checkpoint, not {record.spec.name!r}"
-        )
+    """A strategy with a checkpoint's weights, ready to sample, and the palette it used.
+
+    `payload` comes from `checkpoint.load(path, strategy=record.spec.name)`.
+    """
     info = DataInfo.from_dict(payload["data"])
     strategy = build(record, payload["config"], info, device)
     try:

@@ -30,7 +30,7 @@ def save(name: str, sprites: np.ndarray, columns: int) -> None:
 
 
 def main(path: str) -> None:
-    payload = checkpoint.load(Path(path))
+    payload = checkpoint.load(Path(path), strategy="vae")
     strategy, palette = restore(discover().get("vae"), payload, torch.device("cpu"))
     strategy.eval()
     data = prepare(payload["config"], conditional=False, palette=palette)

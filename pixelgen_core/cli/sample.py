@@ -105,7 +105,7 @@ def run_sample(
         from pixelgen_core.tracking import find_checkpoint
 
         checkpoint = find_checkpoint(record.spec.name, run_id)
-    payload = ckpt.load(checkpoint)
+    payload = ckpt.load(checkpoint, strategy=record.spec.name)
     strategy, palette = restore(record, payload, choose_device(device))
     classes = strategy.data.num_classes
     if label is not None:

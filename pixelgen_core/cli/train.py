@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from pixelgen_core.cli.common import StrategyGroup, click_option
-from pixelgen_core.errors import PixelgenError
 from pixelgen_core.plugins import StrategyRecord
 
 
@@ -67,12 +66,7 @@ def run_train(
         extra.append(f"training.device={device}")
     payload = None
     if resume is not None:
-        payload = checkpoint.load(resume)
-        if payload["strategy"] != record.spec.name:
-            raise PixelgenError(
-                f"{payload['path']} is a {payload['strategy']!r} checkpoint, "
-                f"not {record.spec.name!r}"
-            )
+        payload = checkpoint.load(resume, strategy=record.spec.name)
     base = payload["config"] if payload else None
     config = resolve(record.spec, config_file, overrides + extra, base=base)
     result = Trainer(record, config, quiet=quiet, resume=payload).fit()
