@@ -58,6 +58,37 @@ def restore(
     return strategy, Palette.from_tuples(info.palette)
 
 
+def sample_raw(
+    strategy: Strategy,
+    palette: Palette,
+    n: int,
+    seed: int,
+    label: int | None = None,
+    options: dict[str, Any] | None = None,
+    chunk: int = 256,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` sprites as palette indices (n, H, W), and the raw RGBA (n, H, W, 4) in [0, 1]
+    the strategy produced before snapping (None when it returns indices directly).
+
+    Drawn in chunks of `chunk` from one generator: the same seed gives the same sprites.
+    """
+    generator = torch.Generator(device=strategy.device).manual_seed(seed)
+    strategy.eval()
+    indices, raws = [], []
+    with torch.inference_mode():
+        for start in range(0, n, chunk):
+            out = strategy.sample(min(chunk, n - start), generator, label, **(options or {}))
+            if not out.dtype.is_floating_point and out.dim() == 3:
+                indices.append(out.clamp(0, palette.size - 1).cpu().numpy())
+            elif out.dim() == 4 and out.shape[1] == 4:
+                raw = out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+                raws.append(raw)
+                indices.append(palette.snap(raw))
+            else:
+                raise PixelgenError(f"strategy returned samples of shape {tuple(out.shape)}")
+    return np.concatenate(indices), (np.concatenate(raws) if raws else None)
+
+
 def draw(
     strategy: Strategy,
     palette: Palette,
@@ -67,14 +98,5 @@ def draw(
     options: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """`n` sprites as RGBA uint8 (n, H, W, 4), snapped to the palette; same seed, same sprites."""
-    generator = torch.Generator(device=strategy.device).manual_seed(seed)
-    strategy.eval()
-    with torch.inference_mode():
-        out = strategy.sample(n, generator, label, **(options or {}))
-    if out.dtype in (torch.int64, torch.int32, torch.uint8) and out.dim() == 3:
-        indices = out.clamp(0, palette.size - 1).cpu().numpy()
-    elif out.dim() == 4 and out.shape[1] == 4:
-        indices = palette.snap(out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy())
-    else:
-        raise PixelgenError(f"strategy returned samples of shape {tuple(out.shape)}")
+    indices, _ = sample_raw(strategy, palette, n, seed, label, options)
     return palette.to_rgba(indices)

@@ -166,3 +166,34 @@ def find_checkpoint(strategy: str, run_id: str | None = None, config: dict | Non
     except Exception:
         raise PixelgenError(f"run {run_id} has no checkpoint (did it finish?)") from None
     return Path(path)
+
+
+def log_to_run(
+    run_id: str,
+    metrics: dict[str, float],
+    files: list[tuple[Path, str]],
+    config: dict | None = None,
+) -> bool:
+    """Add metrics and artifacts to an existing run (e.g. evaluation results after training).
+
+    Returns False, writing nothing, when the run is not in the tracking store.
+    """
+    uri = tracking_uri(config)
+    if uri.startswith("sqlite:") and not Path(uri[len("sqlite:///") :]).exists():
+        return False
+    _mlflow(uri)
+    import time
+
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    try:
+        client.get_run(run_id)
+    except Exception:
+        return False
+    stamp = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(k, float(v), stamp, 0) for k, v in metrics.items()])
+    for path, artifact_path in files:
+        client.log_artifact(run_id, str(path), artifact_path)
+    return True

@@ -51,6 +51,11 @@ class TrainResult:
     run_id: str | None
     steps: int
     seconds: float
+    images: int = 0  # sprites trained on in this call, over all ranks
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
 
 
 def distributed_env() -> tuple[int, int, int]:
@@ -165,11 +170,23 @@ class Trainer:
         done_before += position.epoch * len(batches) + position.batch
         progress.update(task, completed=done_before)
         strategy.train()
+        budget = float(train_cfg["time_budget_minutes"]) * 60
+        images = 0
+
+        def out_of_time() -> bool:
+            if budget <= 0:
+                return False
+            over = torch.tensor(int(time.perf_counter() - started > budget))
+            if self.world > 1:  # rank 0's clock decides, so all ranks stop at the same step
+                torch.distributed.broadcast(over, 0)
+            return bool(over)
+
         try:
             with progress:
-                while True:
+                stopped = False
+                while not stopped:
                     stage = stages[position.stage]
-                    while position.epoch < stage.epochs:
+                    while position.epoch < stage.epochs and not stopped:
                         label = stage.name if len(stages) > 1 else "epoch"
                         progress.update(
                             task, description=f"{label} {position.epoch + 1}/{stage.epochs}"
@@ -182,6 +199,7 @@ class Trainer:
                             metrics = self._step(strategy, data, rows, stage.name, position, device)
                             position.batch = i + 1
                             position.step += 1
+                            images += len(rows) * self.world
                             speed = len(rows) * self.world / max(time.perf_counter() - tick, 1e-9)
                             progress.update(task, advance=1, loss=metrics["loss"], speed=speed)
                             if position.step % int(train_cfg["log_every"]) == 0:
@@ -189,13 +207,18 @@ class Trainer:
                                 logged = {prefix + k: v for k, v in metrics.items()}
                                 logged["images_per_sec"] = speed
                                 tracker.log_metrics(logged, position.step)
+                            if out_of_time():
+                                stopped = True
+                                break
+                        if stopped:
+                            break  # mid-epoch: the final checkpoint records the batch
                         position.epoch += 1
                         position.batch = 0
                         every = int(train_cfg["sample_every"])
                         if every and position.epoch % every == 0:
                             grid_now()
                         save()
-                    if position.stage + 1 == len(stages):
+                    if stopped or position.stage + 1 == len(stages):
                         break  # stay on the last stage, so a resume can add epochs to it
                     position.stage += 1
                     position.epoch = 0
@@ -222,6 +245,7 @@ class Trainer:
             tracker.run_id,
             position.step,
             time.perf_counter() - started,
+            images,
         )
 
     def _step(

@@ -33,11 +33,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pixelgen_core.cli import data, listing, sample, train
+    from pixelgen_core.cli import compare, data, evaluate, listing, sample, train
 
     cli.add_command(listing.list_strategies)
     cli.add_command(train.train)
     cli.add_command(sample.sample)
+    cli.add_command(evaluate.evaluate)
+    cli.add_command(compare.compare)
     cli.add_command(data.data)
 
 

@@ -61,3 +61,30 @@ class StrategyGroup(click.Group):
 
     def make_command(self, record) -> click.Command:
         raise NotImplementedError
+
+
+def load_checkpoint(record, run_id: str | None, checkpoint) -> dict:
+    """The checkpoint a command should use: --checkpoint, --run, or the latest finished run."""
+    from pixelgen_core import checkpoint as ckpt
+
+    if checkpoint is not None and run_id is not None:
+        raise PixelgenError("give --run or --checkpoint, not both")
+    if checkpoint is None:
+        from pixelgen_core.tracking import find_checkpoint
+
+        checkpoint = find_checkpoint(record.spec.name, run_id)
+    return ckpt.load(checkpoint, strategy=record.spec.name)
+
+
+def checkpoint_options() -> list[click.Option]:
+    """--run and --checkpoint, shared by the commands that use a trained model."""
+    from pathlib import Path
+
+    return [
+        click.Option(["--run", "run_id"], help="MLflow run id [default: latest finished]."),
+        click.Option(
+            ["--checkpoint"],
+            type=click.Path(path_type=Path),
+            help="Checkpoint file or run folder instead of MLflow.",
+        ),
+    ]

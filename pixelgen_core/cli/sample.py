@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from pixelgen_core.cli.common import StrategyGroup, click_option
+from pixelgen_core.cli.common import (
+    StrategyGroup,
+    checkpoint_options,
+    click_option,
+    load_checkpoint,
+)
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.plugins import StrategyRecord
 
@@ -50,12 +55,7 @@ class SampleGroup(StrategyGroup):
                 show_default=True,
                 help="Grid background: transparent or #rrggbb.",
             ),
-            click.Option(["--run", "run_id"], help="MLflow run id [default: latest finished]."),
-            click.Option(
-                ["--checkpoint"],
-                type=click.Path(path_type=Path),
-                help="Checkpoint file or run folder instead of MLflow.",
-            ),
+            *checkpoint_options(),
             click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
             *(click_option(o, show_default=True) for o in spec.sample_options),
         ]
@@ -90,7 +90,6 @@ def run_sample(
     device: str,
     **options,
 ) -> None:
-    from pixelgen_core import checkpoint as ckpt
     from pixelgen_core.images import grid, parse_color, write_png
     from pixelgen_core.sampling import choose_device, draw, restore
 
@@ -99,13 +98,7 @@ def run_sample(
     if scale < 1:
         raise PixelgenError("--scale must be a positive integer")
     bg = parse_color(background)
-    if checkpoint is not None and run_id is not None:
-        raise PixelgenError("give --run or --checkpoint, not both")
-    if checkpoint is None:
-        from pixelgen_core.tracking import find_checkpoint
-
-        checkpoint = find_checkpoint(record.spec.name, run_id)
-    payload = ckpt.load(checkpoint, strategy=record.spec.name)
+    payload = load_checkpoint(record, run_id, checkpoint)
     strategy, palette = restore(record, payload, choose_device(device))
     classes = strategy.data.num_classes
     if label is not None:

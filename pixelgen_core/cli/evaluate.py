@@ -1,0 +1,158 @@
+"""`pixelgen evaluate NAME`: calibrated quality metrics for a trained strategy."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from pixelgen_core.cli.common import (
+    StrategyGroup,
+    checkpoint_options,
+    click_option,
+    load_checkpoint,
+)
+from pixelgen_core.errors import PixelgenError
+from pixelgen_core.plugins import StrategyRecord
+
+
+class EvaluateGroup(StrategyGroup):
+    def make_command(self, record: StrategyRecord) -> click.Command:
+        spec = record.spec
+        params = [
+            *checkpoint_options(),
+            click.Option(
+                ["-n", "--num", "n"],
+                type=int,
+                default=1000,
+                show_default=True,
+                help="How many sprites to draw and score.",
+            ),
+            click.Option(
+                ["--seed"],
+                type=int,
+                default=0,
+                show_default=True,
+                help="Seeds the samples, the data split and the baselines.",
+            ),
+            click.Option(["--json", "as_json"], is_flag=True, help="Print JSON, not a table."),
+            click.Option(
+                ["--out"],
+                type=click.Path(path_type=Path),
+                help="Folder for the report [default: evaluations/NAME-TIMESTAMP].",
+            ),
+            click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
+            *(click_option(o, show_default=True) for o in spec.sample_options),
+        ]
+
+        def callback(**kwargs):
+            run_evaluate(record, **kwargs)
+
+        return click.Command(
+            spec.name,
+            params=params,
+            callback=callback,
+            help=f"Score {spec.name} samples against its training data, with calibration rows "
+            "(held-out data, palette noise, cluster means, training copies). "
+            "See docs/evaluation.md.",
+            short_help=spec.description,
+        )
+
+
+@click.group(cls=EvaluateGroup)
+def evaluate() -> None:
+    """Calibrated sprite-quality metrics for a trained strategy, logged to its MLflow run."""
+
+
+def run_evaluate(
+    record: StrategyRecord,
+    run_id: str | None,
+    checkpoint: Path | None,
+    n: int,
+    seed: int,
+    as_json: bool,
+    out: Path | None,
+    device: str,
+    **options,
+) -> None:
+    from pixelgen_core.evaluation.report import MIN_SAMPLES
+    from pixelgen_core.evaluation.run import evaluate as evaluate_run
+    from pixelgen_core.sampling import choose_device
+
+    if n < MIN_SAMPLES:
+        raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
+    payload = load_checkpoint(record, run_id, checkpoint)
+    result = evaluate_run(record, payload, n, seed, options, choose_device(device))
+    out = out or Path("evaluations") / f"{record.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    files = write_report(result, out)
+    logged_to = log_evaluation(payload.get("mlflow_run_id"), result, files)
+    if as_json:
+        click.echo(json.dumps(to_json(result, payload, n, seed, logged_to), indent=2))
+        return
+    print_rows(result.rows, title=f"{record.spec.name}: {n} samples, seed {seed}")
+    extra = ", ".join(f"{k} {v:.4g}" for k, v in result.model.extra.items())
+    click.echo(extra)
+    click.echo(f"report: {files[0][0]}")
+    if logged_to:
+        click.echo(f"logged to MLflow run {logged_to}")
+    else:
+        click.echo("not logged to MLflow: the checkpoint's run is not in the tracking store")
+
+
+def write_report(result, out: Path) -> list[tuple[Path, str]]:
+    from pixelgen_core.evaluation.report import markdown_table
+    from pixelgen_core.images import grid, write_png
+
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / "evaluation.md"
+    extra = sorted(result.model.extra)
+    report.write_text(markdown_table(result.rows, extra) + "\n")
+    samples = write_png(
+        grid(result.samples[:64], background=(29, 29, 43, 255)), out / "samples.png", scale=3
+    )
+    return [(report, "evaluation"), (samples, "evaluation")]
+
+
+def log_evaluation(run_id: str | None, result, files) -> str | None:
+    if not run_id:
+        return None
+    from pixelgen_core.tracking import log_to_run
+
+    values = {f"eval/{k}": v for k, v in {**result.model.metrics, **result.model.extra}.items()}
+    for row in result.calibration:
+        slug = row.name.split(" (")[0].replace(" ", "_")
+        values.update({f"eval_baseline/{slug}/{k}": v for k, v in row.metrics.items()})
+    return run_id if log_to_run(run_id, values, files) else None
+
+
+def to_json(result, payload: dict, n: int, seed: int, logged_to: str | None) -> dict:
+    return {
+        "strategy": payload["strategy"],
+        "checkpoint": payload["path"],
+        "mlflow_run_id": logged_to,
+        "n": n,
+        "seed": seed,
+        "rows": [
+            {"name": r.name, "kind": r.kind, "metrics": r.metrics, "extra": r.extra}
+            for r in result.rows
+        ],
+    }
+
+
+def print_rows(rows, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from pixelgen_core.evaluation.report import COLUMNS, LEGEND, format_value
+
+    table = Table(title=title, caption=LEGEND)
+    table.add_column("", no_wrap=True)
+    for _, heading, _, _ in COLUMNS:
+        table.add_column(heading, justify="right", no_wrap=True)
+    for row in rows:
+        style = "bold" if row.kind == "model" else "italic dim"
+        cells = [format_value(k, row.metrics[k]) for k, _, _, _ in COLUMNS]
+        table.add_row(row.name, *cells, style=style)
+    Console(width=max(170, Console().width)).print(table)

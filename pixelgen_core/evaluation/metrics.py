@@ -1,0 +1,141 @@
+"""Sprite quality metrics. Feature-space metrics take embeddings; pixel metrics take sprites.
+
+Every function is pure numpy (scikit-learn for nearest neighbours), so each can be
+checked on cases with a known answer. docs/evaluation.md explains what each means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEAR_COPY = 0.02  # a sample within 2% of pixels of a training sprite is a (near) copy
+K_NEIGHBOURS = 5
+
+
+# -- feature space ----------------------------------------------------------------------
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2) between Gaussian fits.
+
+    The matrix square roots go through symmetric eigendecompositions, which stay real
+    and stable where a general sqrtm can return complex noise.
+    """
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    vals, vecs = np.linalg.eigh(cov_a)
+    root_a = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    inner = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = np.sqrt(np.clip(inner, 0, None)).sum()
+    value = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root
+    return float(max(value, 0.0))
+
+
+def kernel_inception_distance(
+    a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 500, seed: int = 0
+) -> float:
+    """Unbiased squared MMD with the cubic polynomial kernel, averaged over random subsets.
+
+    Unlike the Fréchet distance, its expectation does not depend on the sample size,
+    which matters for datasets of a few hundred sprites.
+    """
+    rng = np.random.default_rng(seed)
+    m = min(len(a), len(b), subset_size)
+    d = a.shape[1]
+    values = []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx = (x @ x.T / d + 1) ** 3
+        kyy = (y @ y.T / d + 1) ** 3
+        kxy = (x @ y.T / d + 1) ** 3
+        within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        values.append(within - 2 * kxy.mean())
+    return float(np.mean(values))
+
+
+def _kth_radius(x: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)
+    return dist[:, -1]  # column 0 is the point itself
+
+
+def prdc(real: np.ndarray, fake: np.ndarray, k: int = K_NEIGHBOURS) -> dict[str, float]:
+    """Precision, recall, density and coverage with k-NN manifolds (Naeem et al., 2020).
+
+    precision: share of samples inside some real sprite's k-NN ball (fidelity);
+    recall: share of real sprites inside some sample's k-NN ball (diversity);
+    density: how many real balls hold each sample, over k (can exceed 1);
+    coverage: share of real sprites whose ball holds at least one sample.
+    """
+    from sklearn.metrics import pairwise_distances
+
+    real_radius = _kth_radius(real, k)
+    fake_radius = _kth_radius(fake, k)
+    dist = pairwise_distances(real, fake)  # (R, F)
+    inside_real = dist <= real_radius[:, None]
+    return {
+        "precision": float(inside_real.any(axis=0).mean()),
+        "recall": float((dist <= fake_radius[None, :]).any(axis=1).mean()),
+        "density": float(inside_real.sum(axis=0).mean() / k),
+        "coverage": float((dist.min(axis=1) <= real_radius).mean()),
+    }
+
+
+# -- pixel space ------------------------------------------------------------------------
+def nearest_copy_distance(samples: np.ndarray, training: np.ndarray) -> np.ndarray:
+    """For each sample (N, H, W) of palette indices, the share of pixels that differ from
+    its nearest training sprite, mirror images included (training flips sprites)."""
+    train = np.concatenate([training, training[:, :, ::-1]]).reshape(2 * len(training), -1)
+    flat = samples.reshape(len(samples), -1)
+    best = np.empty(len(samples))
+    for start in range(0, len(flat), 64):
+        chunk = flat[start : start + 64]
+        differ = (chunk[:, None, :] != train[None, :, :]).mean(axis=2)
+        best[start : start + 64] = differ.min(axis=1)
+    return best
+
+
+def memorisation(samples: np.ndarray, training: np.ndarray) -> dict[str, float]:
+    """Share of exact or near copies (at most 2% of pixels differ) and the NN distances."""
+    dist = nearest_copy_distance(samples, training)
+    return {
+        "memorised": float((dist <= NEAR_COPY).mean()),
+        "exact_copies": float((dist == 0).mean()),
+        "nn_distance_p10": float(np.quantile(dist, 0.1)),
+        "nn_distance_median": float(np.median(dist)),
+    }
+
+
+def palette_fidelity(raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1) -> float:
+    """Share of raw (pre-snap) pixels within `tolerance` (per channel, in [0, 1]) of a palette
+    entry: a colour at full opacity, or the transparent background."""
+    pixels = raw.reshape(-1, 4)
+    colours = palette_rgba[1:, :3].astype(np.float64) / 255
+    alpha = pixels[:, 3]
+    background = alpha <= tolerance
+    colour_err = np.abs(pixels[:, None, :3] - colours[None, :, :]).max(axis=2).min(axis=1)
+    opaque_ok = (alpha >= 1 - tolerance) & (colour_err <= tolerance)
+    return float((background | opaque_ok).mean())
+
+
+def colours_per_sprite(indices: np.ndarray) -> float:
+    """Mean number of distinct opaque palette colours in a sprite."""
+    return float(np.mean([len(np.setdiff1d(np.unique(s), [0])) for s in indices]))
+
+
+def stray_pixel_rate(indices: np.ndarray) -> float:
+    """Share of opaque pixels with no 8-neighbour of the same colour (isolated specks)."""
+    n, h, w = indices.shape
+    padded = np.full((n, h + 2, w + 2), -1, dtype=np.int64)
+    padded[:, 1:-1, 1:-1] = indices
+    same = np.zeros((n, h, w), dtype=bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                same |= padded[:, 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] == indices
+    opaque = indices > 0
+    return float((opaque & ~same).sum() / max(opaque.sum(), 1))
+
+
+def opaque_share(indices: np.ndarray) -> float:
+    return float((indices > 0).mean())
