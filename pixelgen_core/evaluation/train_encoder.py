@@ -3,12 +3,13 @@
     python -m pixelgen_core.evaluation.train_encoder [--epochs 150] [--out PATH]
 
 Objective: SimCLR-style contrastive learning (NT-Xent). Two augmented views of each
-sprite must find each other among the batch. The augmentations say what "the same
-sprite" means for pixel art: a mirror image, a shift of one or two pixels, a few
-recoloured pixels, or a recolouring of the whole sprite are the same sprite; a
-different silhouette is not. So the features capture shape and structure, and
-stay sensitive to noise, blur and broken outlines, which are what a generator gets
-wrong. Data: both bundled sheets (kenney-colored and kenney-mono).
+sprite must find each other among the batch, and among random palette-noise images
+added as extra negatives (so "not a sprite at all" gets a place of its own).
+The augmentations say what "the same sprite" means for pixel art: a mirror image,
+a shift of one or two pixels, a few recoloured pixels, or a recolouring of the
+whole sprite are the same sprite; a different silhouette is not. So the features
+capture shape and structure, and stay sensitive to noise, blur and broken
+outlines, which are what a generator gets wrong. Data: both bundled sheets.
 """
 
 from __future__ import annotations
@@ -58,11 +59,23 @@ def augment(indices: torch.Tensor, table: torch.Tensor, g: torch.Generator) -> t
     return table[x].permute(0, 3, 1, 2).contiguous()
 
 
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+def noise_sprites(n: int, shape: tuple[int, int], table: torch.Tensor, g: torch.Generator):
+    """Random palette noise at a random density per sprite: things that are not sprites."""
+    density = torch.rand(n, 1, 1, generator=g)
+    opaque = torch.rand(n, *shape, generator=g) < density
+    colours = torch.randint(1, len(table), (n, *shape), generator=g)
+    return table[torch.where(opaque, colours, 0)].permute(0, 3, 1, 2).contiguous()
+
+
+def nt_xent(
+    z1: torch.Tensor, z2: torch.Tensor, temperature: float, negatives: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Each view must pick its partner among all other views (and the extra negatives)."""
     z = F.normalize(torch.cat([z1, z2]), dim=1)
-    sim = z @ z.T / temperature
+    columns = z if negatives is None else torch.cat([z, F.normalize(negatives, dim=1)])
+    sim = z @ columns.T / temperature
     n = len(z1)
-    sim.fill_diagonal_(float("-inf"))
+    sim[:, : 2 * n].fill_diagonal_(float("-inf"))
     targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
     return F.cross_entropy(sim, targets)
 
@@ -83,7 +96,8 @@ def train(epochs: int, batch_size: int = 256, seed: int = 0, lr: float = 2e-3) -
             rows = indices[order[b * batch_size : (b + 1) * batch_size]]
             z1 = model.head(model(augment(rows, table, g)))
             z2 = model.head(model(augment(rows, table, g)))
-            loss = nt_xent(z1, z2, temperature=0.2)
+            z_noise = model.head(model(noise_sprites(batch_size // 4, rows.shape[1:], table, g)))
+            loss = nt_xent(z1, z2, temperature=0.2, negatives=z_noise)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

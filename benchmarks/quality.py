@@ -1,0 +1,60 @@
+"""Quality benchmark: every shipped strategy, default config, one CPU budget, then evaluated.
+
+    python benchmarks/quality.py [--budget-minutes 10] [-n 1000]
+
+Runs `pixelgen compare` on the strategies of the distributions under plugins/ (each
+trains its default config, stopped early if it reaches the budget), in a scratch
+folder with its own MLflow store. Prints the table for benchmarks/RESULTS.md and
+copies the side-by-side picture to docs/images/compare.png for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shipped_distributions() -> list[str]:
+    names = []
+    for pyproject in sorted(ROOT.glob("plugins/*/pyproject.toml")):
+        names.append(re.search(r'^name = "(.+)"', pyproject.read_text(), re.M).group(1))
+    return names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget-minutes", type=float, default=10)
+    parser.add_argument("-n", type=int, default=1000)
+    args = parser.parse_args()
+    if shutil.which("pixelgen") is None:
+        sys.exit("pixelgen is not on PATH; activate .venv first")
+    env = {**os.environ, "PIXELGEN_LOAD_PLUGINS": ",".join(shipped_distributions())}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    with tempfile.TemporaryDirectory(prefix="pixelgen-quality-") as scratch:
+        cmd = ["pixelgen", "compare", "--budget-minutes", str(args.budget_minutes)]
+        cmd += ["-n", str(args.n), "--out", "out", "-q"]
+        subprocess.run(cmd, cwd=scratch, env=env, check=True)
+        out = Path(scratch) / "out"
+        shutil.copy(out / "compare.png", ROOT / "docs" / "images" / "compare.png")
+        table = (out / "compare.md").read_text()
+    print(f"\n## Quality ({date.today()})\n")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    print(f"- Machine: {machine}, Python {platform.python_version()}")
+    print(f"- Command: `python benchmarks/quality.py --budget-minutes {args.budget_minutes}`")
+    print(f"- Samples scored per strategy: {args.n}")
+    print(f"- Strategies: {env['PIXELGEN_LOAD_PLUGINS']}\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
