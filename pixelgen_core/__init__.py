@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pluggy
 
 from pixelgen_core.errors import PixelgenError
-from pixelgen_core.strategy import Batch, DataInfo, Option, Stage, Strategy, StrategySpec
+from pixelgen_core.strategy import Batch, DataInfo, Option, Stage, Strategy, StrategySpec, unwrap
 
 try:
     __version__ = version("pixelgen")
@@ -28,4 +28,5 @@ __all__ = [
     "StrategySpec",
     "__version__",
     "hookimpl",
+    "unwrap",
 ]

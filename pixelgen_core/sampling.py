@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import ConfigError, PixelgenError
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.strategy import DataInfo, Strategy
@@ -39,7 +39,10 @@ def build(record: StrategyRecord, config: dict, info: DataInfo, device: torch.de
         raise PixelgenError(
             f"strategy {record.spec.name!r} ({record.distribution}) failed to load: {exc}"
         ) from None
-    return cls(config, info, device)
+    try:
+        return cls(config, info, device)
+    except ValueError as exc:  # the strategy's verdict on its config: a user error
+        raise ConfigError(f"strategy {record.spec.name!r}: {exc}") from None
 
 
 def restore(
@@ -77,7 +80,10 @@ def sample_raw(
     indices, raws = [], []
     with torch.inference_mode():
         for start in range(0, n, chunk):
-            out = strategy.sample(min(chunk, n - start), generator, label, **(options or {}))
+            try:
+                out = strategy.sample(min(chunk, n - start), generator, label, **(options or {}))
+            except ValueError as exc:  # a bad sampling option, e.g. --steps 0
+                raise PixelgenError(str(exc)) from None
             if not out.dtype.is_floating_point and out.dim() == 3:
                 indices.append(out.clamp(0, palette.size - 1).cpu().numpy())
             elif out.dim() == 4 and out.shape[1] == 4:

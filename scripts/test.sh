@@ -3,7 +3,7 @@
 # third-party plugin fixture under tests/plugins, which is installed for this).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh -e tests/plugins/pixelgen-pixelprior
+bash scripts/setup.sh -e tests/plugins/pixelgen-pixelprior -e "plugins/diffusion[test]"
 export PATH="$PWD/.venv/bin:$PATH"  # the tests also call the installed `pixelgen` script
 ruff check .
 ruff format --check .

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from pixelgen_core.errors import ConfigError
 from pixelgen_core.strategy import Batch, DataInfo
 from pixelgen_core.testing import PALETTE, StrategyContract
 
@@ -31,7 +32,7 @@ def test_bce_and_mse_losses_both_train():
 
 
 def test_unknown_loss_is_rejected():
-    with pytest.raises(ValueError, match="model.loss"):
+    with pytest.raises(ConfigError, match="model.loss"):
         _make(["model.loss=l1"])
 
 
@@ -42,7 +43,7 @@ def test_image_side_must_fit_the_levels():
 
     record = discover().get("vae")
     config = resolve(record.spec, overrides=["model.channels=[8,8,8,8,8]"])
-    with pytest.raises(ValueError, match="not divisible"):
+    with pytest.raises(ConfigError, match="not divisible"):
         build(record, config, DataInfo(16, PALETTE), torch.device("cpu"))
 
 

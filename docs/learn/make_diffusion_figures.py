@@ -1,0 +1,106 @@
+"""Make the pictures in docs/learn/diffusion.md from a trained diffusion checkpoint.
+
+    pixelgen train diffusion
+    python docs/learn/make_diffusion_figures.py runs/diffusion/RUN/checkpoint.pt
+
+Writes docs/images/diffusion-*.png and prints the timings it measured.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pixelgen_core import checkpoint
+from pixelgen_core.data.prepare import prepare
+from pixelgen_core.images import grid, write_png
+from pixelgen_core.plugins import discover
+from pixelgen_core.sampling import draw, restore
+
+OUT = Path(__file__).resolve().parents[1] / "images"
+BG = (29, 29, 43, 255)
+
+
+def save(name: str, sprites: np.ndarray, columns: int) -> None:
+    print(write_png(grid(sprites, columns, background=BG), OUT / name, scale=4))
+
+
+def raw_rgba(x: torch.Tensor) -> np.ndarray:
+    """[-1, 1] RGBA tensors as uint8 images, noise and all (composited over the background)."""
+    x = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()
+    alpha = x[..., 3:4]
+    rgb = x[..., :3] * alpha + np.array(BG[:3]) / 255 * (1 - alpha)
+    out = np.concatenate([rgb, np.ones_like(alpha)], axis=-1)
+    return (out * 255).round().astype(np.uint8)
+
+
+def main(path: str) -> None:
+    payload = checkpoint.load(Path(path), strategy="diffusion")
+    strategy, palette = restore(discover().get("diffusion"), payload, torch.device("cpu"))
+    strategy.eval()
+    data = prepare(payload["config"], conditional=False, palette=palette)
+    schedule = strategy.schedule
+
+    # 1. Forward noising: one sprite at growing t.
+    rows = torch.arange(0, len(data), len(data) // 4)[:4]
+    x0 = (
+        data.batch(
+            rows, torch.Generator(), {"hflip": False, "palette_swap": 0.0}, torch.device("cpu")
+        ).images
+        * 2
+        - 1
+    )
+    ts = [0, 50, 150, 300, 500, 700, 850, 999]
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+    strip = [raw_rgba(schedule.add_noise(x0, noise, torch.full((4,), t))) for t in ts]
+    save("diffusion-forward.png", np.stack(strip, axis=1).reshape(-1, 16, 16, 4), len(ts))
+
+    # 2. Reverse process: the predicted clean sprite x_0 after each of 10 DPM-Solver++ steps.
+    runner = strategy.make_sampler("dpm++", steps=10)
+    g = torch.Generator().manual_seed(3)
+    labels = strategy._labels(6, None, g)
+    x = torch.randn(6, 4, 16, 16, generator=g)
+    frames = []
+    with torch.inference_mode():
+        for t in runner.timesteps.tolist():
+            out = strategy.modules["ema"](x, torch.full((6,), t), labels)
+            x0_hat, _ = schedule.to_x0_eps(out, x, t, clip=True)
+            frames.append(raw_rgba(x0_hat))
+            x = runner.step(out, t, x)
+    frames.append(raw_rgba(x))
+    save("diffusion-denoising.png", np.stack(frames, axis=1).reshape(-1, 16, 16, 4), len(frames))
+
+    # 3. Guidance sweep: same noise, same class, scales 1, 2, 3, 5 (one row each).
+    for label in (1, 5):
+        rows = [
+            draw(strategy, palette, 10, seed=11, label=label, options={"guidance_scale": s})
+            for s in (1.0, 2.0, 3.0, 5.0)
+        ]
+        save(f"diffusion-guidance-class{label}.png", np.concatenate(rows), 10)
+
+    # 4. Samplers: DDPM (1000 steps), DDIM (50), DPM-Solver++ (15), with timings.
+    rows = []
+    for name, options in (
+        ("ddpm", {"sampler": "ddpm"}),
+        ("ddim", {"ddim_steps": 50}),
+        ("dpm++", {"sampler": "dpm++", "steps": 15}),
+    ):
+        start = time.perf_counter()
+        rows.append(draw(strategy, palette, 12, seed=5, options=options))
+        print(f"{name}: {time.perf_counter() - start:.2f} s for 12 sprites")
+    save("diffusion-samplers.png", np.concatenate(rows), 12)
+
+    # 5. Eight sprites of each class, and the sheet for the README.
+    per_class = [draw(strategy, palette, 8, seed=k, label=k) for k in range(strategy.num_classes)]
+    save("diffusion-classes.png", np.concatenate(per_class), 8)
+    save("diffusion-samples.png", draw(strategy, palette, 64, seed=0), 16)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

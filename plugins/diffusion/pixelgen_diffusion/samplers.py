@@ -1,0 +1,134 @@
+"""Reverse-process samplers, each a small object: `set_timesteps(n)`, then `step()` per timestep.
+
+The previous timestep always comes from the timestep list (never from a fixed stride, which
+is wrong for uneven spacings), and the last step goes to alpha_bar = 1: it returns the
+clean prediction x_0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from pixelgen_diffusion.schedule import NoiseSchedule, spaced_timesteps
+
+
+class Sampler:
+    def __init__(self, schedule: NoiseSchedule, clip_sample: bool = True) -> None:
+        self.schedule = schedule
+        self.clip_sample = clip_sample
+        self.timesteps = spaced_timesteps(schedule.num_train_timesteps, 1)
+
+    def set_timesteps(self, num_steps: int, spacing: str = "trailing") -> None:
+        self.timesteps = spaced_timesteps(self.schedule.num_train_timesteps, num_steps, spacing)
+        self._reset()
+
+    def _reset(self) -> None:
+        pass
+
+    def previous(self, timestep: int) -> int:
+        """The timestep after `timestep` in the list; -1 after the last (alpha_bar = 1)."""
+        i = int((self.timesteps == timestep).nonzero()[0][0])
+        return int(self.timesteps[i + 1]) if i + 1 < len(self.timesteps) else -1
+
+    def step(
+        self,
+        model_output: torch.Tensor,
+        timestep: int,
+        sample: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class DDPMSampler(Sampler):
+    """Ancestral sampling from the posterior q(x_prev | x_t, x_0) (DDPM eqs. 6-7).
+
+    With all T steps this is Ho et al.'s sampler; with fewer steps the same posterior
+    is taken between the visited timesteps.
+    """
+
+    def set_timesteps(self, num_steps: int | None = None, spacing: str = "trailing") -> None:
+        super().set_timesteps(num_steps or self.schedule.num_train_timesteps, spacing)
+
+    def step(self, model_output, timestep, sample, generator=None):
+        prev = self.previous(timestep)
+        a_t, a_prev = self.schedule.abar(timestep), self.schedule.abar(prev)
+        x0, _ = self.schedule.to_x0_eps(model_output, sample, timestep, self.clip_sample)
+        alpha_t = a_t / a_prev  # the step's own 1 - beta
+        beta_t = 1 - alpha_t
+        # Posterior mean, eq. 7: coefficients of x_0 and of x_t.
+        mean = (math.sqrt(a_prev) * beta_t / (1 - a_t)) * x0 + (
+            math.sqrt(alpha_t) * (1 - a_prev) / (1 - a_t)
+        ) * sample
+        if prev < 0:
+            return mean
+        variance = max((1 - a_prev) / (1 - a_t) * beta_t, 1e-20)  # beta-tilde, eq. 7
+        noise = torch.randn(
+            sample.shape, generator=generator, device=sample.device, dtype=sample.dtype
+        )
+        return mean + math.sqrt(variance) * noise
+
+
+class DDIMSampler(Sampler):
+    """Song et al. (2021), eq. 12: deterministic for eta = 0, DDPM-like for eta = 1."""
+
+    def __init__(self, schedule: NoiseSchedule, eta: float = 0.0, clip_sample: bool = True):
+        super().__init__(schedule, clip_sample)
+        self.eta = eta
+
+    def step(self, model_output, timestep, sample, generator=None):
+        prev = self.previous(timestep)
+        a_t, a_prev = self.schedule.abar(timestep), self.schedule.abar(prev)
+        x0, eps = self.schedule.to_x0_eps(model_output, sample, timestep, self.clip_sample)
+        # sigma_t(eta), eq. 16.
+        sigma = self.eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
+        direction = math.sqrt(max(1 - a_prev - sigma**2, 0.0)) * eps
+        prev_sample = math.sqrt(a_prev) * x0 + direction
+        if self.eta > 0 and prev >= 0:
+            noise = torch.randn(
+                sample.shape, generator=generator, device=sample.device, dtype=sample.dtype
+            )
+            prev_sample = prev_sample + sigma * noise
+        return prev_sample
+
+
+class DPMSolverPP2MSampler(Sampler):
+    """DPM-Solver++(2M), Lu et al. (2022), algorithm 2, in data (x_0) prediction.
+
+    With lambda_t = log(alpha_t / sigma_t) and h = lambda_t - lambda_s:
+        first order:  x_t = (sigma_t / sigma_s) x_s - alpha_t (e^-h - 1) x0_s
+        second order: the same with D = x0_s + (1 / 2r)(x0_s - x0_prev), r = h_prev / h.
+    The first step (no history yet) and the last (to sigma = 0) are first order.
+    """
+
+    def _reset(self) -> None:
+        self.history: list[torch.Tensor] = []
+        self.previous_lambda: float | None = None
+
+    def _alpha_sigma(self, t: int) -> tuple[float, float]:
+        a = self.schedule.abar(t)
+        return math.sqrt(a), math.sqrt(1 - a)
+
+    def step(self, model_output, timestep, sample, generator=None):
+        prev = self.previous(timestep)
+        x0, _ = self.schedule.to_x0_eps(model_output, sample, timestep, self.clip_sample)
+        alpha_s, sigma_s = self._alpha_sigma(timestep)
+        alpha_t, sigma_t = self._alpha_sigma(prev)
+        lambda_s = math.log(alpha_s / sigma_s)
+        if sigma_t == 0:  # final step: lambda_t = inf, e^-h = 0, the update returns x_0
+            self._reset()
+            return x0
+        lambda_t = math.log(alpha_t / sigma_t)
+        h = lambda_t - lambda_s
+        data = x0
+        if self.history and self.previous_lambda is not None:
+            r = (lambda_s - self.previous_lambda) / h
+            data = x0 + (x0 - self.history[-1]) / (2 * r)
+        self.history = [x0]
+        self.previous_lambda = lambda_s
+        return (sigma_t / sigma_s) * sample - alpha_t * math.expm1(-h) * data
+
+
+SAMPLERS = {"ddpm": DDPMSampler, "ddim": DDIMSampler, "dpm++": DPMSolverPP2MSampler}

@@ -1,0 +1,193 @@
+"""Diffusion as a pixelgen strategy: v/eps-prediction training with label dropout, EMA weights,
+and DDPM / DDIM / DPM-Solver++ sampling with batched classifier-free guidance."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from pixelgen_core import Batch, DataInfo, Strategy, unwrap
+from pixelgen_diffusion.samplers import SAMPLERS, DDIMSampler
+from pixelgen_diffusion.schedule import SPACINGS, NoiseSchedule
+from pixelgen_diffusion.unet import UNet
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
+
+
+def autocast(device: torch.device, precision: str):
+    """bfloat16 autocast where asked for (or, with "auto", where the hardware has it)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    use = precision == "bf16" or (precision == "auto" and bf16_supported(device))
+    if not use:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+class DiffusionStrategy(Strategy):
+    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+        super().__init__(config, data, device)
+        m, d = config["model"], config["diffusion"]
+        self.schedule = NoiseSchedule(int(d["timesteps"]), d["schedule"], d["prediction"])
+        self.num_classes = data.num_classes
+        self.null_class = data.num_classes  # the extra "no class" embedding
+        unet = UNet(
+            data.image_size,
+            list(m["channels"]),
+            int(m["blocks_per_level"]),
+            bool(m["attention"]),
+            data.num_classes,
+            int(m["groups"]),
+            float(m["dropout"]),
+        ).to(device)
+        ema = copy.deepcopy(unet).requires_grad_(False).eval()
+        self.modules = {"unet": unet, "ema": ema}
+        self.optimizers = {
+            "unet": torch.optim.AdamW(unet.parameters(), lr=float(config["training"]["lr"]))
+        }
+        self.ema_updates = 0
+        self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
+
+    # -- training -------------------------------------------------------------------------
+    def _loss(self, batch: Batch) -> torch.Tensor:
+        x0 = batch.images * 2 - 1  # RGBA in [-1, 1]
+        n = len(x0)
+        t = torch.randint(0, self.schedule.num_train_timesteps, (n,), device=x0.device)
+        noise = torch.randn_like(x0)
+        x_t = self.schedule.add_noise(x0, noise, t)
+        labels = torch.full((n,), self.null_class, device=x0.device, dtype=torch.long)
+        if batch.labels is not None and self.num_classes:
+            keep = torch.rand(n, device=x0.device) >= float(self.config["diffusion"]["p_uncond"])
+            labels = torch.where(keep, batch.labels, labels)
+        with autocast(self.device, self.config["training"]["precision"]):
+            prediction = self.modules["unet"](x_t, t, labels)
+        return F.mse_loss(prediction.float(), self.schedule.target(x0, noise, t))
+
+    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
+        loss = self._loss(batch)
+        optimizer = self.optimizers["unet"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(
+            self.modules["unet"].parameters(), float(self.config["training"]["grad_clip"])
+        )
+        optimizer.step()
+        self._update_ema()
+        if batch.labels is not None and self.num_classes:
+            self.class_counts += torch.bincount(batch.labels.cpu(), minlength=self.num_classes)
+        return {"loss": loss.item(), "grad_norm": float(norm)}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """ema <- d * ema + (1 - d) * weights, with d warmed up from 0.1 towards ema_decay."""
+        self.ema_updates += 1
+        decay = min(
+            float(self.config["diffusion"]["ema_decay"]),
+            (1 + self.ema_updates) / (10 + self.ema_updates),
+        )
+        online = unwrap(self.modules["unet"]).state_dict()
+        for key, value in self.modules["ema"].state_dict().items():
+            if value.dtype.is_floating_point:
+                value.lerp_(online[key], 1 - decay)
+            else:
+                value.copy_(online[key])
+
+    def metrics(self, batch: Batch) -> dict[str, float]:
+        with torch.no_grad():
+            return {"loss": self._loss(batch).item()}
+
+    def extra_state(self) -> dict:
+        return {"ema_updates": self.ema_updates, "class_counts": self.class_counts}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.ema_updates = int(state.get("ema_updates", 0))
+        if "class_counts" in state:
+            self.class_counts = state["class_counts"].to(torch.float64)
+
+    # -- sampling -------------------------------------------------------------------------
+    def make_sampler(
+        self,
+        sampler: str | None = None,
+        steps: int | None = None,
+        ddim_steps: int | None = None,
+        eta: float | None = None,
+        spacing: str | None = None,
+    ):
+        """The configured sampler with its timesteps set; options override the config."""
+        cfg = self.config["sampling"]
+        name = sampler or ("ddim" if ddim_steps is not None else cfg["sampler"])
+        if name not in SAMPLERS:
+            raise ValueError(f"unknown sampler {name!r}; use one of {', '.join(SAMPLERS)}")
+        spacing = spacing or cfg["spacing"]
+        if spacing not in SPACINGS:
+            raise ValueError(f"unknown spacing {spacing!r}; use one of {', '.join(SPACINGS)}")
+        if name == "ddim":
+            made = DDIMSampler(self.schedule, eta=float(cfg["eta"] if eta is None else eta))
+            made.set_timesteps(int(ddim_steps or steps or cfg["ddim_steps"]), spacing)
+        elif name == "ddpm":
+            made = SAMPLERS["ddpm"](self.schedule)
+            made.set_timesteps(steps, spacing)
+        else:
+            made = SAMPLERS[name](self.schedule)
+            made.set_timesteps(int(steps or cfg["steps"]), spacing)
+        return made
+
+    def _labels(self, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor:
+        if not self.num_classes:
+            return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)
+        if label is not None:
+            return torch.full((n,), int(label), dtype=torch.long, device=self.device)
+        weights = self.class_counts.clamp_min(1).float().to(self.device)  # data frequencies
+        return torch.multinomial(weights, n, replacement=True, generator=generator)
+
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator,
+        label: int | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        ddim_steps: int | None = None,
+        eta: float | None = None,
+        spacing: str | None = None,
+        guidance_scale: float | None = None,
+        ema: bool = True,
+        precision: str | None = None,
+    ) -> torch.Tensor:
+        cfg = self.config["sampling"]
+        scale = float(cfg["guidance_scale"] if guidance_scale is None else guidance_scale)
+        steps_runner = self.make_sampler(sampler, steps, ddim_steps, eta, spacing)
+        net = self.modules["ema"] if ema else unwrap(self.modules["unet"])
+        labels = self._labels(n, label, generator)
+        guided = self.num_classes > 0 and scale != 1.0
+        if guided:  # conditional and unconditional predictions in one batched pass
+            labels = torch.cat([labels, torch.full_like(labels, self.null_class)])
+        x = torch.randn(
+            n,
+            4,
+            self.data.image_size,
+            self.data.image_size,
+            generator=generator,
+            device=self.device,
+        )
+        with autocast(self.device, precision or cfg["precision"]):
+            for t in steps_runner.timesteps.tolist():
+                x_in = torch.cat([x, x]) if guided else x
+                t_in = torch.full((len(x_in),), t, device=self.device, dtype=torch.long)
+                out = net(x_in, t_in, labels).float()
+                if guided:
+                    cond, uncond = out.chunk(2)
+                    out = uncond + scale * (cond - uncond)  # Ho & Salimans (2022), eq. 6
+                x = steps_runner.step(out, t, x, generator)
+        return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()

@@ -1,0 +1,152 @@
+"""A small U-Net for 16x16 RGBA sprites: timestep and class conditioning, GroupNorm residual
+blocks, optional self-attention at the lowest resolution (as in Ho et al. 2020, appendix B).
+
+Each level has `blocks_per_level` residual blocks down and up, with one skip connection per
+level; the level's width doubles as the resolution halves."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def check_shape(image_size: int, channels: list[int], groups: int) -> None:
+    """Reject configurations that cannot work, with a message naming the setting."""
+    if not channels:
+        raise ValueError("model.channels needs at least one level")
+    factor = 2 ** (len(channels) - 1)
+    if image_size % factor:
+        raise ValueError(
+            f"image side {image_size} is not divisible by {factor} = 2^(levels - 1); "
+            f"model.channels has {len(channels)} levels"
+        )
+    for c in channels:
+        if c % groups:
+            raise ValueError(f"model.channels entry {c} is not divisible by model.groups={groups}")
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of integer timesteps (Vaswani et al. 2017, section 3.5)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device) / half)
+    angles = t.float()[:, None] * freqs[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, c_out)
+        self.norm2 = nn.GroupNorm(groups, c_out)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.emb(emb)[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        return self.skip(x) + h
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, channels: int, groups: int, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.GroupNorm(groups, channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(n, 3, self.heads, c // self.heads, h * w).unbind(1)
+        out = F.scaled_dot_product_attention(
+            q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2)
+        )
+        return x + self.proj(out.transpose(-1, -2).reshape(n, c, h, w))
+
+
+class UNet(nn.Module):
+    """eps- or v-prediction network: (x_t, t, class) -> a tensor shaped like x_t.
+
+    Class index `num_classes` is the "null" class used for classifier-free guidance.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 16,
+        channels: list[int] = (64, 128, 256),
+        blocks_per_level: int = 2,
+        attention: bool = True,
+        num_classes: int = 0,
+        groups: int = 8,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        channels = list(channels)
+        check_shape(image_size, channels, groups)
+        self.base = channels[0]
+        emb_dim = 4 * self.base
+        self.num_classes = num_classes
+        self.time_mlp = nn.Sequential(
+            nn.Linear(self.base, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
+        )
+        self.class_emb = nn.Embedding(num_classes + 1, emb_dim)
+        self.conv_in = nn.Conv2d(4, self.base, 3, padding=1)
+
+        self.down = nn.ModuleList()
+        self.downsample = nn.ModuleList()
+        c_prev = self.base
+        for level, c in enumerate(channels):
+            self.down.append(
+                nn.ModuleList(
+                    ResBlock(c_prev if b == 0 else c, c, emb_dim, groups, dropout)
+                    for b in range(blocks_per_level)
+                )
+            )
+            c_prev = c
+            last = level == len(channels) - 1
+            self.downsample.append(nn.Identity() if last else nn.Conv2d(c, c, 3, 2, 1))
+        deepest = channels[-1]
+        self.mid_attn = SelfAttention(deepest, groups) if attention else nn.Identity()
+
+        self.up = nn.ModuleList()
+        self.upsample = nn.ModuleList()
+        for level in reversed(range(len(channels))):
+            c = channels[level]
+            # One skip per level: the first block takes [h, skip], the rest refine.
+            self.up.append(
+                nn.ModuleList(
+                    ResBlock(2 * c if b == 0 else c, c, emb_dim, groups, dropout)
+                    for b in range(blocks_per_level)
+                )
+            )
+            below = channels[level - 1] if level > 0 else None
+            self.upsample.append(nn.Conv2d(c, below, 3, padding=1) if below else nn.Identity())
+        self.norm_out = nn.GroupNorm(groups, self.base)
+        self.conv_out = nn.Conv2d(self.base, 4, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        emb = self.time_mlp(timestep_embedding(t, self.base)) + self.class_emb(labels)
+        h = self.conv_in(x)
+        skips = []
+        for blocks, down in zip(self.down, self.downsample, strict=True):
+            for block in blocks:
+                h = block(h, emb)
+            skips.append(h)
+            h = down(h)
+        h = self.mid_attn(h)
+        for blocks, up in zip(self.up, self.upsample, strict=True):
+            h = torch.cat([h, skips.pop()], dim=1)
+            for block in blocks:
+                h = block(h, emb)
+            if not isinstance(up, nn.Identity):
+                h = up(F.interpolate(h, scale_factor=2.0, mode="nearest"))
+        return self.conv_out(F.silu(self.norm_out(h)))

@@ -1,0 +1,172 @@
+"""The diffusion strategy: contract suite, conditioning, guidance, EMA, and learning."""
+
+import pytest
+import torch
+
+from pixelgen_core.config import resolve
+from pixelgen_core.errors import ConfigError
+from pixelgen_core.plugins import discover
+from pixelgen_core.sampling import build
+from pixelgen_core.strategy import Batch, DataInfo
+from pixelgen_core.testing import PALETTE, StrategyContract
+
+TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
+
+
+class TestDiffusionContract(StrategyContract):
+    strategy_name = "diffusion"
+    overrides = [*TINY, "sampling.steps=4", "training.lr=0.003"]
+
+
+def make(*overrides, classes=3, size=16):
+    record = discover().get("diffusion")
+    config = resolve(record.spec, overrides=[*TINY, "sampling.steps=4", *overrides])
+    torch.manual_seed(0)
+    return build(record, config, DataInfo(size, PALETTE, classes, 8), torch.device("cpu"))
+
+
+def test_config_validation_names_the_problem():
+    with pytest.raises(ConfigError, match="image side 6 is not divisible by 4"):
+        make("model.channels=[8,16,32]", size=6)
+    with pytest.raises(ConfigError, match="not divisible by model.groups=4"):
+        make("model.channels=[6,16]")
+    with pytest.raises(ConfigError, match="unknown beta schedule"):
+        make("diffusion.schedule=sigmoid")
+    strategy = make()
+    with pytest.raises(ValueError, match="unknown sampler"):
+        strategy.make_sampler("euler")
+
+
+def test_guidance_runs_one_batched_forward_pass_per_step():
+    strategy = make()
+    calls = []
+    net = strategy.modules["ema"]
+    handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
+    strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=3.0)
+    assert calls == [6] * 4  # 4 steps, each conditional + unconditional in one batch of 2n
+    calls.clear()
+    strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
+    assert calls == [3] * 4
+    handle.remove()
+
+
+def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
+    strategy = make()
+    runner = strategy.make_sampler(ddim_steps=7)
+    assert type(runner).__name__ == "DDIMSampler" and len(runner.timesteps) == 7
+    assert len(strategy.make_sampler("ddpm").timesteps) == 1000
+    assert len(strategy.make_sampler("dpm++", steps=5).timesteps) == 5
+
+
+def test_same_seed_same_sprites_for_every_sampler():
+    strategy = make()
+    for options in ({"sampler": "ddpm", "steps": 5}, {"ddim_steps": 5, "eta": 1.0}, {}):
+        a = strategy.sample(2, torch.Generator().manual_seed(3), **options)
+        b = strategy.sample(2, torch.Generator().manual_seed(3), **options)
+        assert torch.equal(a, b), options
+
+
+def test_ema_warms_up_and_follows_the_weights():
+    strategy = make("diffusion.ema_decay=0.5")
+    images = torch.rand(4, 4, 16, 16)
+    batch = Batch(images, torch.zeros(4, 16, 16, dtype=torch.long), torch.tensor([0, 1, 2, 0]))
+    strategy.train_step(batch, "main")
+    online = strategy.modules["unet"].state_dict()
+    ema = strategy.modules["ema"].state_dict()
+    key = "conv_in.weight"
+    # First update: decay = min(0.5, 2 / 11) -> ema moved 82% of the way to the weights.
+    assert not torch.equal(online[key], ema[key])
+    assert strategy.ema_updates == 1
+    assert strategy.class_counts.tolist() == [2, 1, 1]
+    for _ in range(30):
+        strategy.train_step(batch, "main")
+    assert (online[key] - ema[key]).abs().max() < (online[key]).abs().max()
+
+
+def test_no_ema_samples_the_raw_weights():
+    strategy = make()
+    batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
+    for _ in range(3):
+        strategy.train_step(batch, "main")
+    a = strategy.sample(2, torch.Generator().manual_seed(0), ema=True)
+    b = strategy.sample(2, torch.Generator().manual_seed(0), ema=False)
+    assert not torch.equal(a, b)
+
+
+def test_a_tiny_model_overfits_four_sprites():
+    """Trained on four 8x8 sprites, one per class, samples must come out as those sprites."""
+    strategy = make(
+        "model.channels=[16,32]",
+        "model.groups=8",
+        "training.lr=0.003",
+        "diffusion.ema_decay=0.9",
+        "diffusion.p_uncond=0.0",
+        "training.precision=fp32",
+        classes=4,
+        size=8,
+    )
+    table = torch.tensor(PALETTE, dtype=torch.float32)
+    indices = torch.zeros(4, 8, 8, dtype=torch.long)
+    indices[0, 1:7, 1:3] = 1
+    indices[1, 1:3, 1:7] = 2
+    indices[2, 2:6, 2:6] = 3
+    indices[3, ::2, ::2] = 1
+    images = table[indices].permute(0, 3, 1, 2).contiguous()
+    batch = Batch(images, indices, torch.arange(4))
+    torch.manual_seed(0)
+    for _ in range(300):
+        strategy.train_step(batch, "main")
+    for k in range(4):
+        sample = strategy.sample(
+            1,
+            torch.Generator().manual_seed(k),
+            label=k,
+            ddim_steps=20,
+            guidance_scale=1.0,
+            precision="fp32",
+        )
+        error = (sample[0] - images[k]).abs().mean()
+        assert error < 0.1, (k, error)
+
+
+def test_train_and_sample_from_the_command_line(tmp_path):
+    from click.testing import CliRunner
+
+    from pixelgen_core.cli import cli
+
+    def run(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
+    small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]
+    small += ["tracking.enabled=false", "sampling.steps=3", *TINY]
+    result = run("train", "diffusion", "-q", *small)
+    assert result.exit_code == 0, result.output
+    [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
+    result = run(
+        "sample",
+        "diffusion",
+        "--checkpoint",
+        ckpt,
+        "-n",
+        4,
+        "--ddim-steps",
+        5,
+        "--class",
+        3,
+        "--guidance-scale",
+        3,
+        "--out",
+        "s",
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s" / "grid.png").is_file()
+    result = run("sample", "diffusion", "--checkpoint", ckpt, "--class", 9)
+    assert result.exit_code == 1 and "--class must be in 0..3" in result.output
+    result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", 0)
+    assert result.exit_code == 1 and "steps must be between 1 and 1000" in result.output
+    result = run("train", "diffusion", "-q", *small, "model.channels=[8,8,8,8,8,8]")
+    assert result.exit_code == 2 and "image side 16 is not divisible by 32" in result.output
+    result = run("train", "diffusion", "-q", *small, "model.groups=3")
+    assert result.exit_code == 2 and "not divisible by model.groups=3" in result.output
+    assert "Traceback" not in result.output
