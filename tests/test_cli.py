@@ -45,6 +45,7 @@ def test_version_and_help():
 def test_list_strategies_json_and_table():
     rows = json.loads(run("list-strategies", "--json").output)
     assert [(r["name"], r["distribution"], r["status"]) for r in rows] == [
+        ("diffusion", "pixelgen-diffusion", "ok"),
         ("pixel-prior", "pixelgen-pixelprior", "ok"),
         ("vae", "pixelgen-vae", "ok"),
     ]
@@ -148,7 +149,7 @@ def test_data_slice_and_show(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["train", "nope"], "unknown strategy 'nope' (installed: pixel-prior, vae)", 2),
+        (["train", "nope"], "unknown strategy 'nope' (installed: diffusion, pixel-prior, vae)", 2),
         (["sample", "nope"], "unknown strategy 'nope'", 2),
         (["train", "vae", "training.epocs=1"], "did you mean 'training.epochs'", 2),
         (["train", "vae", "training.epochs=x"], "must be int", 2),
@@ -196,7 +197,7 @@ def test_the_installed_script_runs():
         ["pixelgen", "list-strategies", "--json"], capture_output=True, text=True, env=env
     )
     assert out.returncode == 0
-    assert {r["name"] for r in json.loads(out.stdout)} == {"vae", "pixel-prior"}
+    assert {r["name"] for r in json.loads(out.stdout)} == {"vae", "diffusion", "pixel-prior"}
     out = subprocess.run(["pixelgen", "train", "nope"], capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "unknown strategy 'nope'" in out.stderr
     assert "Traceback" not in out.stderr

@@ -85,9 +85,14 @@ def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet)
         result.model.extra.update(timings)
         results.append((record, payload, result))
 
-    datasets = {json.dumps(p["config"]["data"], sort_keys=True) for _, p, _ in results}
+    keys = ("dataset", "focused", "max_colors")  # what makes the sprites and palette
+    datasets = {tuple(p["config"]["data"][k] for k in keys) for _, p, _ in results}
     if len(datasets) > 1:
-        click.echo("Warning: the strategies trained on different data settings", err=True)
+        click.echo(
+            "Warning: the strategies trained on different datasets; the calibration "
+            "rows are those of the first",
+            err=True,
+        )
     first = results[0][2]
     rows = [r.model for _, _, r in results] + first.calibration
     held = first.reference.data.palette.to_rgba(first.reference.held)

@@ -50,7 +50,8 @@ class DDPMSampler(Sampler):
     """
 
     def set_timesteps(self, num_steps: int | None = None, spacing: str = "trailing") -> None:
-        super().set_timesteps(num_steps or self.schedule.num_train_timesteps, spacing)
+        all_steps = self.schedule.num_train_timesteps
+        super().set_timesteps(all_steps if num_steps is None else num_steps, spacing)
 
     def step(self, model_output, timestep, sample, generator=None):
         prev = self.previous(timestep)

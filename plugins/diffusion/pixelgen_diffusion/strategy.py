@@ -58,6 +58,10 @@ class DiffusionStrategy(Strategy):
         }
         self.ema_updates = 0
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
+        # Check the sampling and precision settings now, not at the first step.
+        self.make_sampler()
+        for precision in (config["training"]["precision"], config["sampling"]["precision"]):
+            autocast(device, precision)
 
     # -- training -------------------------------------------------------------------------
     def _loss(self, batch: Batch) -> torch.Tensor:
@@ -134,13 +138,14 @@ class DiffusionStrategy(Strategy):
             raise ValueError(f"unknown spacing {spacing!r}; use one of {', '.join(SPACINGS)}")
         if name == "ddim":
             made = DDIMSampler(self.schedule, eta=float(cfg["eta"] if eta is None else eta))
-            made.set_timesteps(int(ddim_steps or steps or cfg["ddim_steps"]), spacing)
+            chosen = next(v for v in (ddim_steps, steps, cfg["ddim_steps"]) if v is not None)
+            made.set_timesteps(int(chosen), spacing)
         elif name == "ddpm":
             made = SAMPLERS["ddpm"](self.schedule)
             made.set_timesteps(steps, spacing)
         else:
             made = SAMPLERS[name](self.schedule)
-            made.set_timesteps(int(steps or cfg["steps"]), spacing)
+            made.set_timesteps(int(cfg["steps"] if steps is None else steps), spacing)
         return made
 
     def _labels(self, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor:

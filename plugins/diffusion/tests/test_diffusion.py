@@ -32,9 +32,10 @@ def test_config_validation_names_the_problem():
         make("model.channels=[6,16]")
     with pytest.raises(ConfigError, match="unknown beta schedule"):
         make("diffusion.schedule=sigmoid")
-    strategy = make()
-    with pytest.raises(ValueError, match="unknown sampler"):
-        strategy.make_sampler("euler")
+    with pytest.raises(ConfigError, match="unknown sampler 'euler'"):
+        make("sampling.sampler=euler")
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        make("training.precision=fp8")
 
 
 def test_guidance_runs_one_batched_forward_pass_per_step():
