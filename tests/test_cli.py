@@ -210,9 +210,18 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
 
     cmd = ["pixelgen", "train", "vae", "tracking.enabled=false", *TINY_VAE[:4]]
     cmd += ["training.epochs=500", "model.channels=[8,16]", "training.batch_size=16"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob("runs/vae/*/checkpoint.pt")) and time.monotonic() < deadline:
+    # A shell that starts this suite in the background sets SIGINT to "ignore", and children
+    # inherit that; give the child the default disposition a terminal user has.
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("runs/vae/*/checkpoint.pt")):
+        assert time.monotonic() < deadline and proc.poll() is None, "training did not start"
         time.sleep(0.2)  # wait until training is under way (first epoch saved)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
