@@ -219,12 +219,15 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob("runs/vae/*/checkpoint.pt")):
-        assert time.monotonic() < deadline and proc.poll() is None, "training did not start"
-        time.sleep(0.2)  # wait until training is under way (first epoch saved)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("runs/vae/*/checkpoint.pt")):
+            assert time.monotonic() < deadline and proc.poll() is None, "training did not start"
+            time.sleep(0.2)  # wait until training is under way (first epoch saved)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # never leave a training process behind, whatever failed
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "interrupted at step" in stderr and "--resume" in stderr
