@@ -88,3 +88,14 @@ def checkpoint_options() -> list[click.Option]:
             help="Checkpoint file or run folder instead of MLflow.",
         ),
     ]
+
+
+def drawing_options(default_n: int, n_help: str, seed_help: str) -> list[click.Option]:
+    """-n, --seed and --device, shared by the commands that draw sprites from a model."""
+    return [
+        click.Option(
+            ["-n", "--num", "n"], type=int, default=default_n, show_default=True, help=n_help
+        ),
+        click.Option(["--seed"], type=int, default=0, show_default=True, help=seed_help),
+        click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
+    ]

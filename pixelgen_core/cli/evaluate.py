@@ -12,6 +12,7 @@ from pixelgen_core.cli.common import (
     StrategyGroup,
     checkpoint_options,
     click_option,
+    drawing_options,
     load_checkpoint,
 )
 from pixelgen_core.errors import PixelgenError
@@ -22,28 +23,18 @@ class EvaluateGroup(StrategyGroup):
     def make_command(self, record: StrategyRecord) -> click.Command:
         spec = record.spec
         params = [
+            *drawing_options(
+                1000,
+                "How many sprites to draw and score.",
+                "Seeds the samples, the data split and the baselines.",
+            ),
             *checkpoint_options(),
-            click.Option(
-                ["-n", "--num", "n"],
-                type=int,
-                default=1000,
-                show_default=True,
-                help="How many sprites to draw and score.",
-            ),
-            click.Option(
-                ["--seed"],
-                type=int,
-                default=0,
-                show_default=True,
-                help="Seeds the samples, the data split and the baselines.",
-            ),
             click.Option(["--json", "as_json"], is_flag=True, help="Print JSON, not a table."),
             click.Option(
                 ["--out"],
                 type=click.Path(path_type=Path),
                 help="Folder for the report [default: evaluations/NAME-TIMESTAMP].",
             ),
-            click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
             *(click_option(o, show_default=True) for o in spec.sample_options),
         ]
 

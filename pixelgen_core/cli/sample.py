@@ -11,6 +11,7 @@ from pixelgen_core.cli.common import (
     StrategyGroup,
     checkpoint_options,
     click_option,
+    drawing_options,
     load_checkpoint,
 )
 from pixelgen_core.errors import PixelgenError
@@ -21,16 +22,7 @@ class SampleGroup(StrategyGroup):
     def make_command(self, record: StrategyRecord) -> click.Command:
         spec = record.spec
         params = [
-            click.Option(
-                ["-n", "--num", "n"],
-                type=int,
-                default=16,
-                show_default=True,
-                help="How many sprites.",
-            ),
-            click.Option(
-                ["--seed"], type=int, default=0, show_default=True, help="Same seed, same sprites."
-            ),
+            *drawing_options(16, "How many sprites.", "Same seed, same sprites."),
             click.Option(
                 ["--class", "label"],
                 type=int,
@@ -56,7 +48,6 @@ class SampleGroup(StrategyGroup):
                 help="Grid background: transparent or #rrggbb.",
             ),
             *checkpoint_options(),
-            click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
             *(click_option(o, show_default=True) for o in spec.sample_options),
         ]
 
