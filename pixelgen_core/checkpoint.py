@@ -7,7 +7,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import PixelgenError, first_line
 
 FORMAT = 1
 
@@ -45,8 +45,7 @@ def load(path: Path, strategy: str | None = None) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PixelgenError(f"cannot read checkpoint {path}: {first}") from None
+        raise PixelgenError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise PixelgenError(f"{path} is not a pixelgen checkpoint")
     if strategy is not None and payload.get("strategy") != strategy:

@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from pixelgen_core.errors import ConfigError
+from pixelgen_core.errors import ConfigError, first_line
 from pixelgen_core.strategy import StrategySpec
 
 BASE_CONFIG = Path("configs") / "base.yaml"
@@ -25,11 +25,7 @@ def _load_yaml(path: Path) -> Any:
     try:
         return OmegaConf.load(path)
     except Exception as exc:
-        raise ConfigError(f"cannot read config {path}: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot read config {path}: {first_line(exc)}") from None
 
 
 def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -68,7 +64,7 @@ def parse_overrides(overrides: list[str]) -> Any:
     try:
         return OmegaConf.from_dotlist(list(overrides))
     except Exception as exc:
-        raise ConfigError(f"bad override: {_one_line(exc)}") from None
+        raise ConfigError(f"bad override: {first_line(exc)}") from None
 
 
 def resolve(
@@ -132,8 +128,6 @@ def _type_ok(value: Any, expected: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(expected, int):
         return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(expected, (list, dict)):
-        return isinstance(value, type(expected))
     return isinstance(value, type(expected))
 
 

@@ -7,6 +7,12 @@ class PixelgenError(Exception):
     exit_code = 1
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to one line, for errors shown to the user."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class ConfigError(PixelgenError):
     """A bad configuration key or value; exits with 2 like other usage errors."""
 

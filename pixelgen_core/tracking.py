@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import PixelgenError, first_line
 
 LOCAL_DB = "mlflow.db"
 LOCAL_ARTIFACTS = "mlartifacts"
@@ -90,7 +90,7 @@ class MLflowTracker(Tracker):
                 run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
         except Exception as exc:
             raise PixelgenError(
-                f"cannot start MLflow run at {self.uri}: {_first_line(exc)}"
+                f"cannot start MLflow run at {self.uri}: {first_line(exc)}"
             ) from None
         self.run_id = run.info.run_id
 
@@ -113,9 +113,12 @@ def _param(value: Any) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _missing_local_store(uri: str) -> Path | None:
+    """The database file of a local sqlite store that does not exist yet, else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = Path(uri[len("sqlite:///") :])
+    return None if path.exists() else path
 
 
 def make_tracker(config: dict, rank: int = 0) -> Tracker:
@@ -127,9 +130,10 @@ def make_tracker(config: dict, rank: int = 0) -> Tracker:
 def find_checkpoint(strategy: str, run_id: str | None = None, config: dict | None = None) -> Path:
     """The checkpoint of `run_id`, or of the latest finished run of `strategy`."""
     uri = tracking_uri(config)
-    if run_id is None and uri.startswith("sqlite:") and not Path(uri[len("sqlite:///") :]).exists():
+    missing = _missing_local_store(uri)
+    if run_id is None and missing is not None:
         raise PixelgenError(
-            f"no runs found: {uri[len('sqlite:///') :]} does not exist; "
+            f"no runs found: {missing} does not exist; "
             f"train first (pixelgen train {strategy}) or pass --checkpoint"
         )
     mlflow = _mlflow(uri)
@@ -157,7 +161,7 @@ def find_checkpoint(strategy: str, run_id: str | None = None, config: dict | Non
     except PixelgenError:
         raise
     except Exception as exc:
-        raise PixelgenError(f"cannot find run {run_id} in {uri}: {_first_line(exc)}") from None
+        raise PixelgenError(f"cannot find run {run_id} in {uri}: {first_line(exc)}") from None
     target = Path(tempfile.mkdtemp(prefix="pixelgen-"))
     try:
         path = mlflow.artifacts.download_artifacts(
@@ -179,7 +183,7 @@ def log_to_run(
     Returns False, writing nothing, when the run is not in the tracking store.
     """
     uri = tracking_uri(config)
-    if uri.startswith("sqlite:") and not Path(uri[len("sqlite:///") :]).exists():
+    if _missing_local_store(uri) is not None:
         return False
     _mlflow(uri)
     import time
