@@ -81,7 +81,7 @@ def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet)
                 "train_images_per_sec": trained.images_per_second,
             }
         click.echo(f"evaluating {name} ...", err=True)
-        result = evaluate(record, payload, n, seed)
+        result = evaluate(record, payload, n, seed, calibrate=not results)  # once is enough
         result.model.extra.update(timings)
         results.append((record, payload, result))
 
@@ -102,10 +102,7 @@ def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet)
     (out / "compare.md").write_text(table + "\n")
     (out / "compare.json").write_text(
         json.dumps(
-            [
-                {"name": r.name, "kind": r.kind, "metrics": r.metrics, "extra": r.extra}
-                for r in rows
-            ],
+            [r.to_dict() for r in rows],
             indent=2,
         )
     )

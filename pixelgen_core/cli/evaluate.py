@@ -125,10 +125,7 @@ def to_json(result, payload: dict, n: int, seed: int, logged_to: str | None) -> 
         "mlflow_run_id": logged_to,
         "n": n,
         "seed": seed,
-        "rows": [
-            {"name": r.name, "kind": r.kind, "metrics": r.metrics, "extra": r.extra}
-            for r in result.rows
-        ],
+        "rows": [r.to_dict() for r in result.rows],
     }
 
 

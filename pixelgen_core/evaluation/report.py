@@ -47,6 +47,9 @@ class Row:
     kind: str = "model"  # "model" or "calibration"
     extra: dict[str, float] = field(default_factory=dict)  # strategy metrics, timings
 
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "metrics": self.metrics, "extra": self.extra}
+
 
 @dataclass
 class Reference:

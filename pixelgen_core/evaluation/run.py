@@ -35,8 +35,10 @@ def evaluate(
     options: dict[str, Any] | None = None,
     device: torch.device | None = None,
     name: str | None = None,
+    calibrate: bool = True,
 ) -> Evaluation:
-    """Score `n` samples of a checkpoint against its own dataset, with calibration rows."""
+    """Score `n` samples of a checkpoint against its own dataset, with calibration rows
+    (skipped with `calibrate=False`, when a caller already has them for this dataset)."""
     strategy, palette = restore(record, payload, device or torch.device("cpu"))
     data = prepare(payload["config"], record.spec.conditional, palette=palette)
     reference = Reference(data, seed)
@@ -55,4 +57,5 @@ def evaluate(
     with torch.inference_mode():
         for key, value in strategy.metrics(batch).items():
             model.extra[f"strategy/{key}"] = float(value)
-    return Evaluation(model, reference.calibration_rows(n), palette.to_rgba(indices), reference)
+    calibration = reference.calibration_rows(n) if calibrate else []
+    return Evaluation(model, calibration, palette.to_rgba(indices), reference)
