@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import NotReady, PixelgenError
 from pixelgen_core.strategy import Batch, DataInfo, Option, Stage, Strategy, StrategySpec, unwrap
 
 try:
@@ -22,6 +22,7 @@ __all__ = [
     "Batch",
     "DataInfo",
     "Option",
+    "NotReady",
     "PixelgenError",
     "Stage",
     "Strategy",

@@ -19,5 +19,13 @@ class ConfigError(PixelgenError):
     exit_code = 2
 
 
+class NotReady(PixelgenError):
+    """A strategy cannot sample yet: a training stage it needs has not run.
+
+    Raise it from `Strategy.sample`; `pixelgen sample` shows the message, and the
+    Trainer skips its sample grid instead of stopping (e.g. a VQ-VAE before its prior).
+    """
+
+
 class PluginError(PixelgenError):
     """A plugin could not be loaded, or two plugins clash."""

@@ -21,7 +21,7 @@ from torch.utils.data import BatchSampler, DistributedSampler
 from pixelgen_core import __version__, checkpoint
 from pixelgen_core.config import flatten, to_yaml
 from pixelgen_core.data.prepare import TrainingData, prepare
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import NotReady, PixelgenError
 from pixelgen_core.images import grid, write_png
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
@@ -283,6 +283,8 @@ class Trainer:
         strategy.modules = {k: unwrap(m) for k, m in wrapped.items()}  # bare modules under DDP
         try:
             sprites = draw(strategy, palette, n, seed=int(self.config["training"]["seed"]))
+        except NotReady:
+            return  # e.g. a VQ-VAE before its prior stage: nothing to draw yet
         finally:
             strategy.modules = wrapped
             strategy.train()

@@ -113,3 +113,18 @@ def test_torchrun_trains_data_parallel_on_two_cpu_ranks(tmp_path):
     assert payload["position"]["step"] == 2 * steps_per_rank_epoch
     assert out.stdout.count("trained vae") == 2  # both ranks finished
     assert len(list((run / "samples").glob("*.png"))) == 2  # grids drawn from the DDP-wrapped VAE
+
+
+def test_a_strategy_that_cannot_sample_yet_trains_without_grids(monkeypatch):
+    from pixelgen_core import NotReady
+
+    record, config = config_for("pixel-prior", "training.epochs=2", "training.sample_every=1")
+    cls = record.spec.load_class()
+
+    def not_yet(self, *args, **kwargs):
+        raise NotReady("no prior yet")
+
+    monkeypatch.setattr(cls, "sample", not_yet)
+    result = Trainer(record, config, quiet=True).fit()
+    assert checkpoint.load(result.checkpoint)["finished"] is True
+    assert not list((result.run_dir / "samples").glob("*.png"))
