@@ -84,15 +84,31 @@ def sample_raw(
                 out = strategy.sample(min(chunk, n - start), generator, label, **(options or {}))
             except ValueError as exc:  # a bad sampling option, e.g. --steps 0
                 raise PixelgenError(str(exc)) from None
-            if not out.dtype.is_floating_point and out.dim() == 3:
-                indices.append(out.clamp(0, palette.size - 1).cpu().numpy())
-            elif out.dim() == 4 and out.shape[1] == 4:
-                raw = out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+            index, raw = _snap(out, palette)
+            indices.append(index)
+            if raw is not None:
                 raws.append(raw)
-                indices.append(palette.snap(raw))
-            else:
-                raise PixelgenError(f"strategy returned samples of shape {tuple(out.shape)}")
     return np.concatenate(indices), (np.concatenate(raws) if raws else None)
+
+
+def _snap(out: torch.Tensor, palette: Palette) -> tuple[np.ndarray, np.ndarray | None]:
+    """A strategy's output (indices or RGBA) as palette indices, plus the raw RGBA if any."""
+    if not out.dtype.is_floating_point and out.dim() == 3:
+        return out.clamp(0, palette.size - 1).cpu().numpy(), None
+    if out.dim() == 4 and out.shape[1] == 4:
+        raw = out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+        return palette.snap(raw), raw
+    raise PixelgenError(f"strategy returned samples of shape {tuple(out.shape)}")
+
+
+def reconstruct(strategy: Strategy, palette: Palette, images: torch.Tensor) -> np.ndarray:
+    """Palette indices (n, H, W) of the strategy's reconstructions of `images`."""
+    if type(strategy).reconstruct is Strategy.reconstruct:
+        raise PixelgenError("this strategy has no encoder, so it cannot reconstruct sprites")
+    strategy.eval()
+    with torch.inference_mode():
+        out = strategy.reconstruct(images.to(strategy.device))
+    return _snap(out, palette)[0]
 
 
 def draw(

@@ -34,6 +34,7 @@ RESERVED_SAMPLE = {
     "run_id",
     "checkpoint",
     "device",
+    "reconstruct",
     "help",
 }
 
@@ -215,6 +216,14 @@ class Strategy:
     def metrics(self, batch: Batch) -> dict[str, float]:
         """Metrics on a batch without training on it (e.g. held-out loss)."""
         return {}
+
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        """Encode and decode `images` (float RGBA, (N, 4, H, W)); return what `sample` would.
+
+        Only strategies with an encoder implement it; `pixelgen sample NAME --reconstruct`
+        shows dataset sprites next to these reconstructions.
+        """
+        raise NotImplementedError
 
     def extra_state(self) -> dict:
         """Anything else to checkpoint (tensors, numbers, strings, lists, dicts)."""

@@ -123,6 +123,24 @@ def test_sample_from_a_checkpoint_and_resume(tmp_path):
     assert "trained pixel-prior" in result.output
 
 
+def test_sample_reconstruct_pairs_dataset_sprites_with_reconstructions(tmp_path):
+    assert run("train", "vae", "-q", "tracking.enabled=false", *TINY_VAE).exit_code == 0
+    [ckpt] = list((tmp_path / "runs" / "vae").glob("*/checkpoint.pt"))
+    result = run("sample", "vae", "--checkpoint", ckpt, "--reconstruct", "-n", 4, "--out", "r")
+    assert result.exit_code == 0, result.output
+    assert "pixels reconstructed exactly:" in result.output
+    image = read_png(tmp_path / "r" / "reconstructions.png")
+    assert image.shape == (2 * 17 + 1, 4 * 17 + 1, 4)  # 4 pairs: 2 rows of 2 pairs
+    left, right = image[1:17, 1:17], image[1:17, 18:34]
+    assert left[..., 3].any() and right.shape == left.shape
+    run("train", "pixel-prior", "-q", "tracking.enabled=false", *TINY_VAE[:4])
+    [ckpt] = list((tmp_path / "runs" / "pixel-prior").glob("*/checkpoint.pt"))
+    result = run("sample", "pixel-prior", "--checkpoint", ckpt, "--reconstruct", "-n", 2)
+    assert_user_error(result, "cannot reconstruct")
+    result = run("sample", "pixel-prior", "--checkpoint", ckpt, "--reconstruct", "--class", 1)
+    assert_user_error(result, "--class does not apply")
+
+
 def test_train_options_set_config_keys(tmp_path):
     result = run("train", "vae", "-q", "--kl-weight", "0.25", "tracking.enabled=false", *TINY_VAE)
     assert result.exit_code == 0, result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +48,12 @@ class SampleGroup(StrategyGroup):
                 show_default=True,
                 help="Grid background: transparent or #rrggbb.",
             ),
+            click.Option(
+                ["--reconstruct"],
+                is_flag=True,
+                help="Show N dataset sprites beside their reconstructions "
+                "(strategies with an encoder).",
+            ),
             *checkpoint_options(),
             *(click_option(o, show_default=True) for o in spec.sample_options),
         ]
@@ -79,6 +86,7 @@ def run_sample(
     run_id: str | None,
     checkpoint: Path | None,
     device: str,
+    reconstruct: bool = False,
     **options,
 ) -> None:
     from pixelgen_core.images import grid, parse_color, write_png
@@ -97,9 +105,37 @@ def run_sample(
             raise PixelgenError(f"strategy {record.spec.name!r} was not trained with classes")
         if not 0 <= label < classes:
             raise PixelgenError(f"--class must be in 0..{classes - 1}")
-    sprites = draw(strategy, palette, n, seed, label, options)
     out = out or Path("samples") / f"{record.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if reconstruct:
+        if label is not None:
+            raise PixelgenError("--class does not apply to --reconstruct")
+        pairs, accuracy = reconstruction_pairs(record, payload, strategy, palette, n, seed)
+        columns = 2 * math.ceil(math.sqrt(n))  # original, reconstruction side by side
+        write_png(grid(pairs, columns, background=bg), out / "reconstructions.png", scale)
+        click.echo(f"wrote {n} sprites beside their reconstructions to {out}/reconstructions.png")
+        click.echo(f"pixels reconstructed exactly: {100 * accuracy:.1f}%")
+        return
+    sprites = draw(strategy, palette, n, seed, label, options)
     for i, sprite in enumerate(sprites):
         write_png(sprite, out / f"sprite_{i:04d}.png", scale)
     write_png(grid(sprites, background=bg), out / "grid.png", scale)
     click.echo(f"wrote {n} sprites and grid.png to {out}")
+
+
+def reconstruction_pairs(record, payload, strategy, palette, n: int, seed: int):
+    """RGBA (2n, H, W, 4) alternating dataset sprite and reconstruction, and the share of
+    pixels whose palette index survived the round trip."""
+    import numpy as np
+    import torch
+
+    from pixelgen_core.data.prepare import prepare
+    from pixelgen_core.sampling import reconstruct
+
+    data = prepare(payload["config"], record.spec.conditional, palette=palette)
+    generator = torch.Generator().manual_seed(seed)
+    rows = torch.randperm(len(data), generator=generator)[:n]
+    batch = data.batch(rows, generator, {"hflip": False, "palette_swap": 0.0}, strategy.device)
+    rebuilt = reconstruct(strategy, palette, batch.images)
+    original = batch.indices.cpu().numpy()
+    pairs = np.stack([original, rebuilt], axis=1).reshape(-1, *original.shape[1:])
+    return palette.to_rgba(pairs), float((rebuilt == original).mean())
