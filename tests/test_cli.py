@@ -167,7 +167,7 @@ def test_data_slice_and_show(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["train", "nope"], "unknown strategy 'nope' (installed: diffusion, pixel-prior, vae)", 2),
+        (["train", "nope"], "unknown strategy 'nope' (installed: diffusion, pixel-prior, vae, vqvae)", 2),
         (["sample", "nope"], "unknown strategy 'nope'", 2),
         (["train", "vae", "training.epocs=1"], "did you mean 'training.epochs'", 2),
         (["train", "vae", "training.epochs=x"], "must be int", 2),
@@ -215,7 +215,7 @@ def test_the_installed_script_runs():
         ["pixelgen", "list-strategies", "--json"], capture_output=True, text=True, env=env
     )
     assert out.returncode == 0
-    assert {r["name"] for r in json.loads(out.stdout)} == {"vae", "diffusion", "pixel-prior"}
+    assert {r["name"] for r in json.loads(out.stdout)} == {"vae", "vqvae", "diffusion", "pixel-prior"}
     out = subprocess.run(["pixelgen", "train", "nope"], capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "unknown strategy 'nope'" in out.stderr
     assert "Traceback" not in out.stderr

@@ -1,0 +1,89 @@
+"""The VQ-VAE: a convolutional encoder to a grid of code vectors, a quantiser, a decoder."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pixelgen_vqvae.quantiser import Quantised, VectorQuantiser
+
+
+def _groups(channels: int) -> int:
+    return 8 if channels % 8 == 0 else 1
+
+
+class Residual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.GroupNorm(_groups(channels), channels),
+            nn.SiLU(),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GroupNorm(_groups(channels), channels),
+            nn.SiLU(),
+            nn.Conv2d(channels, channels, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class VQVAE(nn.Module):
+    """RGBA (N, 4, S, S) -> codes (N, S/2^L, S/2^L) -> RGBA logits (N, 4, S, S)."""
+
+    def __init__(
+        self,
+        image_size: int,
+        channels: list[int],
+        codebook_size: int,
+        code_dim: int,
+        ema: bool,
+        ema_decay: float,
+        restart_threshold: float,
+    ) -> None:
+        super().__init__()
+        levels = len(channels)
+        if levels < 1:
+            raise ValueError("model.channels needs at least one width")
+        if image_size % (2**levels):
+            raise ValueError(
+                f"image side {image_size} is not divisible by 2^{levels} (model.channels)"
+            )
+        self.grid = image_size // 2**levels
+        enc: list[nn.Module] = [nn.Conv2d(4, channels[0], 3, padding=1)]
+        c_in = channels[0]
+        for c in channels:
+            enc += [nn.Conv2d(c_in, c, 4, stride=2, padding=1), Residual(c)]
+            c_in = c
+        enc += [nn.GroupNorm(_groups(c_in), c_in), nn.SiLU(), nn.Conv2d(c_in, code_dim, 1)]
+        self.encoder = nn.Sequential(*enc)
+        self.quantiser = VectorQuantiser(
+            codebook_size, code_dim, ema, ema_decay, restart_threshold
+        )
+        dec: list[nn.Module] = [nn.Conv2d(code_dim, c_in, 3, padding=1), Residual(c_in)]
+        for c in reversed(channels):
+            dec += [
+                nn.GroupNorm(_groups(c_in), c_in),
+                nn.SiLU(),
+                nn.ConvTranspose2d(c_in, c, 4, stride=2, padding=1),
+                Residual(c),
+            ]
+            c_in = c
+        dec += [nn.GroupNorm(_groups(c_in), c_in), nn.SiLU(), nn.Conv2d(c_in, 4, 3, padding=1)]
+        self.decoder = nn.Sequential(*dec)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, Quantised]:
+        """RGBA logits of the reconstruction, and the quantiser's output and losses."""
+        quantised = self.quantiser(self.encoder(images))
+        return self.decoder(quantised.z_q), quantised
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Images -> code indices (N, grid, grid)."""
+        z_e = self.encoder(images)
+        n, d, h, w = z_e.shape
+        codes = self.quantiser.nearest(z_e.permute(0, 2, 3, 1).reshape(-1, d))
+        return codes.view(n, h, w)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Code indices (N, grid, grid) -> RGBA logits."""
+        return self.decoder(self.quantiser.lookup(codes))

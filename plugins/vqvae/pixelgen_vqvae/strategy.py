@@ -1,0 +1,233 @@
+"""The VQ-VAE as a pixelgen strategy: stage "autoencoder", then stage "prior".
+
+The prior trains on the codes of the frozen autoencoder, computed batch by batch, so
+it sees the same augmented data as the autoencoder did. Sampling draws a code grid
+from the prior (or uniformly, as a baseline) and decodes it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from pixelgen_core import Batch, DataInfo, NotReady, PixelgenError, Stage, Strategy, unwrap
+from pixelgen_vqvae.model import VQVAE
+from pixelgen_vqvae.prior import CodePrior
+
+STAGES = ("both", "autoencoder", "prior")
+LOSSES = ("bce", "mse")
+
+
+class VQVAEStrategy(Strategy):
+    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+        super().__init__(config, data, device)
+        model_cfg, prior_cfg = config["model"], config["prior"]
+        if config["training"]["stage"] not in STAGES:
+            raise ValueError(f"training.stage must be one of {STAGES}")
+        if model_cfg["loss"] not in LOSSES:
+            raise ValueError(f"model.loss must be one of {LOSSES}, got {model_cfg['loss']!r}")
+        self.num_codes = int(model_cfg["codebook_size"])
+        vqvae = VQVAE(
+            data.image_size,
+            list(model_cfg["channels"]),
+            self.num_codes,
+            int(model_cfg["code_dim"]),
+            bool(model_cfg["ema"]),
+            float(model_cfg["ema_decay"]),
+            float(model_cfg["restart_threshold"]),
+        ).to(device)
+        self.grid = vqvae.grid
+        self.num_classes = data.num_classes if prior_cfg["conditional"] else 0
+        prior = CodePrior(
+            self.num_codes,
+            self.grid * self.grid,
+            self.num_classes,
+            int(prior_cfg["width"]),
+            int(prior_cfg["layers"]),
+            int(prior_cfg["heads"]),
+            float(prior_cfg["dropout"]),
+        ).to(device)
+        self.modules = {"vqvae": vqvae, "prior": prior}
+        self.optimizers = {
+            "vqvae": torch.optim.Adam(vqvae.parameters(), lr=float(config["training"]["lr"])),
+            "prior": torch.optim.AdamW(prior.parameters(), lr=float(prior_cfg["lr"])),
+        }
+        # Steps each stage has trained, and code counts over the epoch in progress.
+        self.autoencoder_steps = 0
+        self.prior_steps = 0
+        self.epoch_counts = torch.zeros(self.num_codes)
+        self.epoch_seen = 0
+        self.epoch_usage = float("nan")
+        self.epoch_perplexity = float("nan")
+        if model_cfg["autoencoder"]:
+            self._load_autoencoder(str(model_cfg["autoencoder"]))
+
+    def _load_autoencoder(self, path: str) -> None:
+        from pixelgen_core import checkpoint
+
+        try:
+            payload = checkpoint.load(path, strategy="vqvae")
+        except PixelgenError as exc:
+            raise ValueError(f"model.autoencoder: {exc}") from None
+        theirs = {k: v for k, v in payload["config"]["model"].items() if k != "autoencoder"}
+        ours = {k: v for k, v in self.config["model"].items() if k != "autoencoder"}
+        if theirs != ours or payload["data"]["image_size"] != self.data.image_size:
+            raise ValueError(f"model.* settings or image size differ from those of {path}")
+        steps = int(payload["state"].get("extra", {}).get("autoencoder_steps", 0))
+        if steps == 0:
+            raise ValueError(f"{path} has no trained autoencoder")
+        self.modules["vqvae"].load_state_dict(payload["state"]["modules"]["vqvae"])
+        self.autoencoder_steps = steps
+
+    def stages(self) -> list[Stage]:
+        which = self.config["training"]["stage"]
+        ae = int(self.config["training"]["epochs"]) if which in ("both", "autoencoder") else 0
+        prior = int(self.config["prior"]["epochs"]) if which in ("both", "prior") else 0
+        return [Stage("autoencoder", ae), Stage("prior", prior)]
+
+    # -- training -----------------------------------------------------------------------
+    def _autoencoder_losses(self, images: torch.Tensor, vqvae) -> dict[str, torch.Tensor]:
+        logits, q = vqvae(images)
+        if self.config["model"]["loss"] == "bce":
+            recon = F.binary_cross_entropy_with_logits(logits, images)
+        else:
+            recon = F.mse_loss(torch.sigmoid(logits), images)
+        beta = float(self.config["model"]["beta"])
+        loss = recon + beta * q.commitment_loss
+        if not self.config["model"]["ema"]:
+            loss = loss + q.codebook_loss  # with EMA the codebook is not trained by gradient
+        used = torch.bincount(q.codes.flatten(), minlength=self.num_codes)
+        return {
+            "loss": loss,
+            "recon": recon,
+            "codebook": q.codebook_loss,
+            "commitment": q.commitment_loss,
+            "perplexity": q.perplexity,
+            "usage": (used > 0).float().mean(),
+            "_counts": used,
+        }
+
+    def _prior_loss(self, batch: Batch, dropout: bool) -> torch.Tensor:
+        vqvae = unwrap(self.modules["vqvae"])
+        vqvae.eval()  # frozen: no EMA updates, no restarts
+        with torch.no_grad():
+            codes = vqvae.encode(batch.images).flatten(1)
+        classes = torch.zeros(len(codes), dtype=torch.long, device=codes.device)
+        if self.num_classes and batch.labels is not None:
+            classes = batch.labels + 1
+            if dropout:
+                keep = torch.rand(len(codes), device=codes.device) >= float(
+                    self.config["prior"]["p_uncond"]
+                )
+                classes = torch.where(keep, classes, torch.zeros_like(classes))
+        logits = self.modules["prior"](codes[:, :-1], classes)
+        return F.cross_entropy(logits.reshape(-1, self.num_codes), codes.reshape(-1))
+
+    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
+        if stage == "autoencoder":
+            losses = self._autoencoder_losses(batch.images, self.modules["vqvae"])
+            self._step("vqvae", losses["loss"])
+            self.autoencoder_steps += 1
+            self._count_epoch(losses.pop("_counts"), len(batch.images))
+            metrics = {k: v.item() for k, v in losses.items()}
+            if self.epoch_usage == self.epoch_usage:  # not NaN: a whole epoch is counted
+                metrics["epoch_usage"] = self.epoch_usage
+                metrics["epoch_perplexity"] = self.epoch_perplexity
+            return metrics
+        if self.autoencoder_steps == 0:
+            raise PixelgenError(
+                "the prior stage needs a trained autoencoder: resume a vqvae run with "
+                "--stage prior --resume RUN, or pass --autoencoder CHECKPOINT"
+            )
+        loss = self._prior_loss(batch, dropout=True)
+        self._step("prior", loss)
+        self.prior_steps += 1
+        return {"loss": loss.item()}
+
+    def _step(self, key: str, loss: torch.Tensor) -> None:
+        optimizer = self.optimizers[key]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def _count_epoch(self, counts: torch.Tensor, sprites: int) -> None:
+        """Codebook usage over a whole epoch (what one batch shows can be far lower)."""
+        self.epoch_counts += counts.cpu()
+        self.epoch_seen += sprites
+        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+        if self.epoch_seen * world >= max(self.data.num_sprites, 1):
+            probs = self.epoch_counts / self.epoch_counts.sum()
+            self.epoch_usage = float((self.epoch_counts > 0).float().mean())
+            self.epoch_perplexity = float(torch.exp(-(probs * torch.log(probs + 1e-10)).sum()))
+            self.epoch_counts.zero_()
+            self.epoch_seen = 0
+
+    def metrics(self, batch: Batch) -> dict[str, float]:
+        was_training = [m.training for m in self.modules.values()]
+        self.eval()
+        with torch.no_grad():
+            losses = self._autoencoder_losses(batch.images, unwrap(self.modules["vqvae"]))
+            losses.pop("_counts")
+            out = {k: v.item() for k, v in losses.items()}
+            if self.prior_steps:
+                out["prior_nll"] = self._prior_loss(batch, dropout=False).item()
+        for module, training in zip(self.modules.values(), was_training, strict=True):
+            module.train(training)
+        return out
+
+    # -- sampling -------------------------------------------------------------------------
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator,
+        label: int | None = None,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        codes: str = "prior",
+    ) -> torch.Tensor:
+        if temperature <= 0:
+            raise ValueError("--temperature must be positive")
+        if top_k < 0:
+            raise ValueError("--top-k must be 0 (off) or positive")
+        if codes == "uniform":
+            grid = torch.randint(
+                0, self.num_codes, (n, self.grid, self.grid), generator=generator
+            ).to(self.device)
+        else:
+            if self.prior_steps == 0:
+                raise NotReady(
+                    "this vqvae run has no trained prior; train one with "
+                    "`pixelgen train vqvae --stage prior --resume RUN`"
+                )
+            classes = torch.zeros(n, dtype=torch.long, device=self.device)
+            if label is not None:
+                if not self.num_classes:
+                    raise ValueError("this prior was trained without classes")
+                classes += int(label) + 1
+            grid = self.modules["prior"].sample(classes, generator, temperature, top_k)
+            grid = grid.view(n, self.grid, self.grid)
+        return torch.sigmoid(self.modules["vqvae"].decode(grid))
+
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        vqvae = self.modules["vqvae"]
+        return torch.sigmoid(vqvae.decode(vqvae.encode(images)))
+
+    # -- checkpoint -----------------------------------------------------------------------
+    def extra_state(self) -> dict:
+        return {
+            "autoencoder_steps": self.autoencoder_steps,
+            "prior_steps": self.prior_steps,
+            "epoch_counts": self.epoch_counts.clone(),
+            "epoch_seen": self.epoch_seen,
+            "epoch_usage": self.epoch_usage,
+            "epoch_perplexity": self.epoch_perplexity,
+        }
+
+    def load_extra_state(self, state: dict) -> None:
+        self.autoencoder_steps = int(state.get("autoencoder_steps", 0))
+        self.prior_steps = int(state.get("prior_steps", 0))
+        if "epoch_counts" in state:
+            self.epoch_counts = state["epoch_counts"].clone().float()
+        self.epoch_seen = int(state.get("epoch_seen", 0))
+        self.epoch_usage = float(state.get("epoch_usage", float("nan")))
+        self.epoch_perplexity = float(state.get("epoch_perplexity", float("nan")))

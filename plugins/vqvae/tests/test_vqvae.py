@@ -1,0 +1,243 @@
+"""The VQ-VAE against the strategy contract, plus its quantiser, prior and stages."""
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from pixelgen_core import NotReady, PixelgenError, checkpoint
+from pixelgen_core.cli import cli
+from pixelgen_core.config import resolve
+from pixelgen_core.errors import ConfigError
+from pixelgen_core.plugins import discover
+from pixelgen_core.sampling import build
+from pixelgen_core.strategy import Batch, DataInfo
+from pixelgen_core.testing import PALETTE, StrategyContract
+from pixelgen_vqvae.prior import CodePrior
+from pixelgen_vqvae.quantiser import VectorQuantiser
+
+SMALL = [
+    "model.channels=[8,16]",
+    "model.codebook_size=16",
+    "model.code_dim=8",
+    "prior.width=16",
+    "prior.heads=2",
+    "prior.layers=1",
+]
+TINY_RUN = [
+    "data.dataset=kenney-mono",
+    "data.focused=true",
+    "training.batch_size=128",
+    "training.grid_size=4",
+    "tracking.enabled=false",
+    "data.num_classes=3",
+    *SMALL,
+]
+
+
+class TestVQVAEContract(StrategyContract):
+    strategy_name = "vqvae"
+    overrides = SMALL
+
+
+def make(*overrides, classes=3):
+    record = discover().get("vqvae")
+    config = resolve(record.spec, overrides=[*SMALL, "tracking.enabled=false", *overrides])
+    torch.manual_seed(0)
+    return build(record, config, DataInfo(16, PALETTE, classes, 8), torch.device("cpu"))
+
+
+def blocks(n=8, seed=0):
+    """Sprites made of a few solid 4x4 blocks: easy to code on a 4x4 grid."""
+    g = torch.Generator().manual_seed(seed)
+    cells = torch.randint(0, len(PALETTE), (n, 4, 4), generator=g)
+    indices = cells.repeat_interleave(4, 1).repeat_interleave(4, 2)
+    images = torch.tensor(PALETTE, dtype=torch.float32)[indices].permute(0, 3, 1, 2)
+    return Batch(images.contiguous(), indices, torch.arange(n) % 3)
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+# -- the quantiser --------------------------------------------------------------------------
+@pytest.mark.parametrize("ema", [True, False])
+def test_straight_through_gradients_reach_the_encoder(ema):
+    strategy = make(f"model.ema={ema}")
+    vqvae = strategy.modules["vqvae"]
+    logits, q = vqvae(blocks().images)
+    (logits.sum() + q.commitment_loss).backward()
+    first = vqvae.encoder[0].weight.grad
+    assert first is not None and first.abs().sum() > 0
+    if not ema:  # the codebook term trains the codebook by gradient
+        vqvae.zero_grad()
+        q = vqvae(blocks().images)[1]
+        q.codebook_loss.backward()
+        assert vqvae.quantiser.codebook.grad.abs().sum() > 0
+
+
+def test_quantiser_picks_the_nearest_code_and_its_losses():
+    vq = VectorQuantiser(3, 2, ema=False, restart_threshold=0.0).eval()
+    with torch.no_grad():
+        vq.codebook.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    z = torch.tensor([[0.9, 0.1], [0.1, 0.2], [0.2, 0.7]]).view(1, 3, 1, 2).permute(0, 3, 1, 2)
+    q = vq(z)  # z is (1, 2, 1, 3): three vectors
+    assert q.codes.flatten().tolist() == [1, 0, 2]
+    expected = torch.tensor([[0.1, 0.1], [0.1, 0.2], [0.2, 0.3]]).pow(2).mean()
+    assert torch.isclose(q.commitment_loss, expected) and torch.isclose(q.codebook_loss, expected)
+    assert torch.isclose(q.perplexity, torch.tensor(3.0))
+
+
+@pytest.mark.parametrize("ema", [True, False])
+def test_restarts_keep_the_codebook_in_use(ema):
+    """A codebook initialised far from the data collapses without restarts."""
+    torch.manual_seed(0)
+    data = torch.randn(64, 4, 4, 4) + 3.0
+
+    def usage(restart_threshold):
+        vq = VectorQuantiser(32, 4, ema=ema, restart_threshold=restart_threshold)
+        with torch.no_grad():
+            vq.codebook.copy_(torch.randn(32, 4) - 3.0)
+            if ema:
+                vq.ema_sum.copy_(vq.codebook)
+        vq.train()
+        for _ in range(50):
+            vq(data)
+        vq.eval()
+        return (torch.bincount(vq(data).codes.flatten(), minlength=32) > 0).float().mean()
+
+    assert usage(1.0) >= 0.75
+    assert usage(0.0) <= 0.1
+
+
+# -- the prior -----------------------------------------------------------------------------
+def test_prior_is_causal():
+    prior = CodePrior(8, 6, 2, 16, 2, 2, 0.0).eval()
+    codes = torch.randint(0, 8, (2, 5))
+    changed = codes.clone()
+    changed[:, 3] = (changed[:, 3] + 1) % 8
+    a, b = prior(codes, torch.ones(2, dtype=torch.long)), prior(changed, torch.ones(2).long())
+    assert torch.allclose(a[:, :4], b[:, :4], atol=1e-6)  # positions up to 3 cannot see code 3
+    assert not torch.allclose(a[:, 4:], b[:, 4:])
+
+
+def test_prior_overfits_a_handful_of_code_grids():
+    torch.manual_seed(0)
+    prior = CodePrior(16, 16, 2, 32, 2, 2, 0.0)
+    grids = torch.randint(0, 16, (4, 16))
+    classes = torch.tensor([1, 2, 1, 2])
+    optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
+    for _ in range(300):
+        loss = torch.nn.functional.cross_entropy(
+            prior(grids[:, :-1], classes).reshape(-1, 16), grids.reshape(-1)
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05
+    prior.eval()
+    drawn = prior.sample(classes, torch.Generator().manual_seed(0), top_k=1)
+    assert {tuple(row) for row in drawn.tolist()} <= {tuple(row) for row in grids.tolist()}
+
+
+def test_top_k_one_is_greedy_and_temperature_is_checked():
+    strategy = make()
+    batch = blocks()
+    for stage in ("autoencoder", "prior"):
+        strategy.train_step(batch, stage)
+    strategy.eval()
+    a = strategy.sample(3, torch.Generator().manual_seed(0), top_k=1)
+    b = strategy.sample(3, torch.Generator().manual_seed(9), top_k=1)
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="temperature"):
+        strategy.sample(1, torch.Generator(), temperature=0.0)
+
+
+# -- stages ----------------------------------------------------------------------------------
+def test_stages_follow_training_stage():
+    def epochs(stage):
+        return [(s.name, s.epochs) for s in make(f"training.stage={stage}").stages()]
+
+    assert epochs("both") == [("autoencoder", 30), ("prior", 60)]
+    assert epochs("autoencoder") == [("autoencoder", 30), ("prior", 0)]
+    assert epochs("prior") == [("autoencoder", 0), ("prior", 60)]
+    with pytest.raises(ConfigError, match="training.stage"):
+        make("training.stage=decoder")
+
+
+def test_no_prior_means_a_clear_error_not_random_codes():
+    strategy = make()
+    strategy.train_step(blocks(), "autoencoder")
+    with pytest.raises(NotReady, match="no trained prior"):
+        strategy.sample(2, torch.Generator())
+    uniform = strategy.sample(2, torch.Generator(), codes="uniform")
+    assert uniform.shape == (2, 4, 16, 16)
+    with pytest.raises(PixelgenError, match="needs a trained autoencoder"):
+        make().train_step(blocks(), "prior")
+
+
+def test_prior_stage_leaves_the_autoencoder_alone():
+    strategy = make()
+    batch = blocks()
+    strategy.train_step(batch, "autoencoder")
+    before = {k: v.clone() for k, v in strategy.modules["vqvae"].state_dict().items()}
+    strategy.train()
+    strategy.train_step(batch, "prior")
+    after = strategy.modules["vqvae"].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_epoch_usage_counts_a_whole_epoch():
+    strategy = make()  # DataInfo says 8 sprites: two batches of 4 make an epoch
+    batch = blocks()
+    half = Batch(batch.images[:4], batch.indices[:4], batch.labels[:4])
+    assert "epoch_usage" not in strategy.train_step(half, "autoencoder")
+    metrics = strategy.train_step(half, "autoencoder")
+    assert 0 < metrics["epoch_usage"] <= 1 and metrics["epoch_perplexity"] >= 1
+
+
+def test_metrics_include_codebook_usage_and_perplexity():
+    strategy = make()
+    metrics = strategy.metrics(blocks())
+    assert {"recon", "perplexity", "usage", "codebook", "commitment"} <= metrics.keys()
+    assert "prior_nll" not in metrics
+    strategy.train_step(blocks(), "autoencoder")
+    strategy.train_step(blocks(), "prior")
+    assert "prior_nll" in strategy.metrics(blocks())
+
+
+# -- end to end ------------------------------------------------------------------------------
+def test_train_stages_separately_and_resume_between_them(tmp_path):
+    result = run("train", "vqvae", "-q", "--stage", "autoencoder", "training.epochs=2", *TINY_RUN)
+    assert result.exit_code == 0, result.output
+    [ckpt] = list((tmp_path / "runs" / "vqvae").glob("*/checkpoint.pt"))
+    assert not list(ckpt.parent.glob("samples/*.png"))  # no prior, so no sample grids
+    result = run("sample", "vqvae", "--checkpoint", ckpt, "-n", 2)
+    assert result.exit_code == 1 and "no trained prior" in result.output
+    result = run("sample", "vqvae", "--checkpoint", ckpt, "-n", 4, "--reconstruct", "--out", "r")
+    assert result.exit_code == 0 and (tmp_path / "r" / "reconstructions.png").is_file()
+    ae = checkpoint.load(ckpt)["state"]["modules"]["vqvae"]
+
+    result = run("train", "vqvae", "-q", "--stage", "prior", "--resume", ckpt, "prior.epochs=2")
+    assert result.exit_code == 0, result.output
+    payload = checkpoint.load(ckpt)
+    assert payload["position"]["stage"] == 1 and payload["position"]["epoch"] == 2
+    assert payload["state"]["extra"]["prior_steps"] > 0
+    for key, value in ae.items():  # the frozen autoencoder is unchanged
+        assert torch.equal(value, payload["state"]["modules"]["vqvae"][key])
+    result = run("sample", "vqvae", "--checkpoint", ckpt, "-n", 4, "--class", 2, "--top-k", 5)
+    assert result.exit_code == 0, result.output
+
+    # A new prior on the same autoencoder, in a run of its own.
+    result = run(
+        "train", "vqvae", "-q", "--stage", "prior", "--autoencoder", ckpt, "prior.epochs=1",
+        *TINY_RUN,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "runs" / "vqvae").glob("*/checkpoint.pt"))) == 2
+
+
+def test_a_prior_without_an_autoencoder_is_refused(tmp_path):
+    result = run("train", "vqvae", "-q", "--stage", "prior", *TINY_RUN)
+    assert result.exit_code == 1 and "needs a trained autoencoder" in result.output
+    result = run("train", "vqvae", "-q", "--autoencoder", "missing.pt", *TINY_RUN)
+    assert result.exit_code == 2 and "model.autoencoder" in result.output
