@@ -29,7 +29,8 @@ class Residual(nn.Module):
 
 
 class VQVAE(nn.Module):
-    """RGBA (N, 4, S, S) -> codes (N, S/2^L, S/2^L) -> RGBA logits (N, 4, S, S)."""
+    """RGBA (N, 4, S, S) -> codes (N, S/2^L, S/2^L) -> logits (N, out_channels, S, S):
+    RGBA logits, or one logit per palette entry."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class VQVAE(nn.Module):
         ema: bool,
         ema_decay: float,
         restart_threshold: float,
+        out_channels: int = 4,
     ) -> None:
         super().__init__()
         levels = len(channels)
@@ -57,9 +59,7 @@ class VQVAE(nn.Module):
             c_in = c
         enc += [nn.GroupNorm(_groups(c_in), c_in), nn.SiLU(), nn.Conv2d(c_in, code_dim, 1)]
         self.encoder = nn.Sequential(*enc)
-        self.quantiser = VectorQuantiser(
-            codebook_size, code_dim, ema, ema_decay, restart_threshold
-        )
+        self.quantiser = VectorQuantiser(codebook_size, code_dim, ema, ema_decay, restart_threshold)
         dec: list[nn.Module] = [nn.Conv2d(code_dim, c_in, 3, padding=1), Residual(c_in)]
         for c in reversed(channels):
             dec += [
@@ -69,11 +69,15 @@ class VQVAE(nn.Module):
                 Residual(c),
             ]
             c_in = c
-        dec += [nn.GroupNorm(_groups(c_in), c_in), nn.SiLU(), nn.Conv2d(c_in, 4, 3, padding=1)]
+        dec += [
+            nn.GroupNorm(_groups(c_in), c_in),
+            nn.SiLU(),
+            nn.Conv2d(c_in, out_channels, 3, padding=1),
+        ]
         self.decoder = nn.Sequential(*dec)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, Quantised]:
-        """RGBA logits of the reconstruction, and the quantiser's output and losses."""
+        """Logits of the reconstruction, and the quantiser's output and losses."""
         quantised = self.quantiser(self.encoder(images))
         return self.decoder(quantised.z_q), quantised
 
@@ -85,5 +89,5 @@ class VQVAE(nn.Module):
         return codes.view(n, h, w)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Code indices (N, grid, grid) -> RGBA logits."""
+        """Code indices (N, grid, grid) -> logits."""
         return self.decoder(self.quantiser.lookup(codes))

@@ -53,9 +53,7 @@ class VectorQuantiser(nn.Module):
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         """Index of the nearest code for each row of `flat` (M, D)."""
         book = self.codebook
-        distance = (
-            flat.pow(2).sum(1, keepdim=True) - 2 * flat @ book.t() + book.pow(2).sum(1)[None]
-        )
+        distance = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ book.t() + book.pow(2).sum(1)[None]
         return distance.argmin(1)
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:

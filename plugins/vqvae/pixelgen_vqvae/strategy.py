@@ -15,7 +15,7 @@ from pixelgen_vqvae.model import VQVAE
 from pixelgen_vqvae.prior import CodePrior
 
 STAGES = ("both", "autoencoder", "prior")
-LOSSES = ("bce", "mse")
+LOSSES = ("palette", "bce", "mse")
 
 
 class VQVAEStrategy(Strategy):
@@ -35,6 +35,7 @@ class VQVAEStrategy(Strategy):
             bool(model_cfg["ema"]),
             float(model_cfg["ema_decay"]),
             float(model_cfg["restart_threshold"]),
+            len(data.palette) if model_cfg["loss"] == "palette" else 4,
         ).to(device)
         self.grid = vqvae.grid
         self.num_classes = data.num_classes if prior_cfg["conditional"] else 0
@@ -86,9 +87,12 @@ class VQVAEStrategy(Strategy):
         return [Stage("autoencoder", ae), Stage("prior", prior)]
 
     # -- training -----------------------------------------------------------------------
-    def _autoencoder_losses(self, images: torch.Tensor, vqvae) -> dict[str, torch.Tensor]:
+    def _autoencoder_losses(self, batch: Batch, vqvae) -> dict[str, torch.Tensor]:
+        images = batch.images
         logits, q = vqvae(images)
-        if self.config["model"]["loss"] == "bce":
+        if self.config["model"]["loss"] == "palette":
+            recon = F.cross_entropy(logits, batch.indices)
+        elif self.config["model"]["loss"] == "bce":
             recon = F.binary_cross_entropy_with_logits(logits, images)
         else:
             recon = F.mse_loss(torch.sigmoid(logits), images)
@@ -125,7 +129,7 @@ class VQVAEStrategy(Strategy):
 
     def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
         if stage == "autoencoder":
-            losses = self._autoencoder_losses(batch.images, self.modules["vqvae"])
+            losses = self._autoencoder_losses(batch, self.modules["vqvae"])
             self._step("vqvae", losses["loss"])
             self.autoencoder_steps += 1
             self._count_epoch(losses.pop("_counts"), len(batch.images))
@@ -166,7 +170,7 @@ class VQVAEStrategy(Strategy):
         was_training = [m.training for m in self.modules.values()]
         self.eval()
         with torch.no_grad():
-            losses = self._autoencoder_losses(batch.images, unwrap(self.modules["vqvae"]))
+            losses = self._autoencoder_losses(batch, unwrap(self.modules["vqvae"]))
             losses.pop("_counts")
             out = {k: v.item() for k, v in losses.items()}
             if self.prior_steps:
@@ -206,11 +210,17 @@ class VQVAEStrategy(Strategy):
                 classes += int(label) + 1
             grid = self.modules["prior"].sample(classes, generator, temperature, top_k)
             grid = grid.view(n, self.grid, self.grid)
-        return torch.sigmoid(self.modules["vqvae"].decode(grid))
+        return self._pixels(self.modules["vqvae"].decode(grid))
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         vqvae = self.modules["vqvae"]
-        return torch.sigmoid(vqvae.decode(vqvae.encode(images)))
+        return self._pixels(vqvae.decode(vqvae.encode(images)))
+
+    def _pixels(self, logits: torch.Tensor) -> torch.Tensor:
+        """Decoder logits -> palette indices (the likeliest entry per pixel) or RGBA."""
+        if self.config["model"]["loss"] == "palette":
+            return logits.argmax(1)
+        return torch.sigmoid(logits)
 
     # -- checkpoint -----------------------------------------------------------------------
     def extra_state(self) -> dict:
