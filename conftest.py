@@ -15,8 +15,10 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("PIXELGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    from pixelgen_core.cli.common import registry
+    from pixelgen_core.cli.common import DISABLED, registry
 
+    DISABLED.clear()
     registry.cache_clear()
     yield
+    DISABLED.clear()
     registry.cache_clear()

@@ -75,7 +75,7 @@ def test_two_strategies_with_one_name_is_an_error_naming_both(broken_path):
 
 def test_unknown_strategy_lists_the_installed_ones():
     with pytest.raises(
-        PixelgenError, match=r"unknown strategy 'nope' \(installed: diffusion, pixel-prior, vae, vqvae\)"
+        PixelgenError, match=r"'nope' \(installed: diffusion, pixel-prior, vae, vqvae\)"
     ):
         plugins.discover().get("nope")
 

@@ -23,8 +23,27 @@ class PixelgenGroup(click.Group):
             raise click.exceptions.Exit(exc.exit_code) from None
 
 
+def _disable(ctx: click.Context, param: click.Parameter, names: tuple[str, ...]) -> None:
+    """Runs while the options are parsed, before a subcommand looks up its strategy."""
+    from pixelgen_core.cli.common import DISABLED, registry
+
+    if names:
+        DISABLED.update(names)
+        registry.cache_clear()
+
+
 @click.group(cls=PixelgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="pixelgen")
+@click.option(
+    "--disable-plugin",
+    multiple=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_disable,
+    metavar="NAME",
+    help="Do not load this plugin (distribution or entry-point name); repeatable. "
+    "PIXELGEN_DISABLE_PLUGINS=a,b does the same.",
+)
 def cli() -> None:
     """Train small generative models on pixel-art sprites and sample new ones.
 
@@ -33,9 +52,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pixelgen_core.cli import compare, data, evaluate, listing, sample, train
+    from pixelgen_core.cli import compare, data, evaluate, listing, manage, sample, train
 
     cli.add_command(listing.list_strategies)
+    cli.add_command(manage.plugins)
+    cli.add_command(manage.install)
+    cli.add_command(manage.uninstall)
     cli.add_command(train.train)
     cli.add_command(sample.sample)
     cli.add_command(evaluate.evaluate)

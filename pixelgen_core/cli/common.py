@@ -10,11 +10,13 @@ from pixelgen_core.errors import PixelgenError
 from pixelgen_core.plugins import Registry, discover
 from pixelgen_core.strategy import Option
 
+DISABLED: set[str] = set()  # filled by `pixelgen --disable-plugin NAME`
+
 
 @cache
 def registry() -> Registry:
     """Discover plugins once per process; warn on stderr about the ones that failed."""
-    found = discover()
+    found = discover(disabled=DISABLED)
     for failure in found.failures:
         click.echo(
             f"Warning: plugin {failure.name} ({failure.distribution}) failed: {failure.error}",
