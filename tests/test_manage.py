@@ -97,9 +97,9 @@ def calls(monkeypatch):
 
 
 def test_install_and_uninstall_use_pixelgens_own_environment(calls):
-    assert run("install", "pixelgen-foo", "-U", "-e", "./mine").exit_code == 0
+    assert run("install", "-U", "-e", "./mine", "pixelgen-foo", "-c", "c.txt").exit_code == 0
     pip = [sys.executable, "-m", "pip"]
-    assert calls[-1] == [*pip, "install", "--upgrade", "-e", "./mine", "pixelgen-foo"]
+    assert calls[-1] == [*pip, "install", "-U", "-e", "./mine", "pixelgen-foo", "-c", "c.txt"]
     assert run("uninstall", "-y", "pixelgen-foo").exit_code == 0
     assert calls[-1] == [sys.executable, "-m", "pip", "uninstall", "-y", "pixelgen-foo"]
     result = run("install", "bad-package")
@@ -114,6 +114,8 @@ def test_install_uses_uv_where_the_environment_has_no_pip(calls, monkeypatch):
     monkeypatch.setattr(manage.shutil, "which", lambda name: "/bin/uv" if name == "uv" else None)
     assert run("install", "pixelgen-foo").exit_code == 0
     assert calls[-1] == ["/bin/uv", "pip", "install", "--python", sys.executable, "pixelgen-foo"]
+    assert run("uninstall", "-y", "pixelgen-foo").exit_code == 0
+    assert calls[-1] == ["/bin/uv", "pip", "uninstall", "--python", sys.executable, "pixelgen-foo"]
     monkeypatch.setattr(manage.shutil, "which", lambda name: None)
     result = run("install", "pixelgen-foo")
     assert result.exit_code == 1 and "neither pip nor uv" in result.stderr

@@ -52,12 +52,22 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pixelgen_core.cli import compare, data, evaluate, listing, manage, sample, train
+    from pixelgen_core.cli import (
+        compare,
+        data,
+        evaluate,
+        listing,
+        manage,
+        sample,
+        scaffold,
+        train,
+    )
 
     cli.add_command(listing.list_strategies)
     cli.add_command(manage.plugins)
     cli.add_command(manage.install)
     cli.add_command(manage.uninstall)
+    cli.add_command(scaffold.new_strategy)
     cli.add_command(train.train)
     cli.add_command(sample.sample)
     cli.add_command(evaluate.evaluate)

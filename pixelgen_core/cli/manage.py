@@ -61,43 +61,44 @@ def plugins(as_json: bool) -> None:
     Console().print(table)
 
 
-def installer_command(verb: str, args: list[str], yes: bool = False) -> list[str]:
+def installer_command(verb: str, args: list[str]) -> list[str]:
     """pip (or uv pip) `verb` with `args`, aimed at pixelgen's own environment."""
     if importlib.util.find_spec("pip") is not None:
-        confirm = ["-y"] if yes and verb == "uninstall" else []
-        return [sys.executable, "-m", "pip", verb, *confirm, *args]
+        return [sys.executable, "-m", "pip", verb, *args]
     uv = shutil.which("uv")
-    if uv:  # uv pip never prompts
+    if uv:  # uv pip never prompts, and has no -y
+        args = [a for a in args if a not in ("-y", "--yes")]
         return [uv, "pip", verb, "--python", sys.executable, *args]
     raise PixelgenError(f"neither pip nor uv is available to install into {sys.prefix}")
 
 
-def _run(command: list[str]) -> None:
+def _run(verb: str, args: tuple[str, ...]) -> None:
+    if not args:
+        raise PixelgenError(f"name at least one package to {verb}")
+    command = installer_command(verb, list(args))
     click.echo(" ".join(command), err=True)
     code = subprocess.run(command).returncode
     if code:
-        raise PixelgenError(f"{command[command.index('pip') + 1]} failed (exit {code})")
+        raise PixelgenError(f"{verb} failed (exit {code})")
 
 
-@click.command("install")
-@click.argument("packages", nargs=-1)
-@click.option("-U", "--upgrade", is_flag=True, help="Upgrade packages already installed.")
-@click.option("-e", "--editable", multiple=True, help="Install a local folder in editable mode.")
-def install(packages: tuple[str, ...], upgrade: bool, editable: tuple[str, ...]) -> None:
-    """Install plugin packages (names, wheels or folders) into pixelgen's environment."""
-    if not packages and not editable:
-        raise PixelgenError("name at least one package to install")
-    args = ["--upgrade"] if upgrade else []
-    for folder in editable:
-        args += ["-e", folder]
-    _run(installer_command("install", [*args, *packages]))
+PASS_THROUGH = {"ignore_unknown_options": True, "help_option_names": ["-h", "--help"]}
 
 
-@click.command("uninstall")
-@click.argument("packages", nargs=-1, required=True)
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def uninstall(packages: tuple[str, ...], yes: bool) -> None:
-    """Uninstall plugin packages from pixelgen's environment."""
-    if any(p.lower() == "pixelgen" for p in packages):
+@click.command("install", context_settings=PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def install(args: tuple[str, ...]) -> None:
+    """Install plugin packages into pixelgen's environment.
+
+    ARGS are those of `pip install`: names, wheels, `-e FOLDER`, `-U`, `-c FILE` ...
+    """
+    _run("install", args)
+
+
+@click.command("uninstall", context_settings=PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def uninstall(args: tuple[str, ...]) -> None:
+    """Uninstall plugin packages from pixelgen's environment (ARGS as for `pip uninstall`)."""
+    if any(a.lower() == "pixelgen" for a in args):
         raise PixelgenError("pixelgen cannot uninstall itself; use the tool that installed it")
-    _run(installer_command("uninstall", list(packages), yes=yes))
+    _run("uninstall", args)
