@@ -14,6 +14,7 @@ samples, and round-trips its state through a real checkpoint file.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
@@ -55,50 +56,69 @@ class StrategyContract:
 
     @pytest.fixture
     def batch(self, info: DataInfo) -> Batch:
-        g = torch.Generator().manual_seed(0)
-        s = self.image_size
-        # Blocky sprites: a random opaque colour on a random rectangle over transparency.
-        indices = torch.zeros(8, s, s, dtype=torch.long)
-        for i in range(8):
-            y0, x0 = torch.randint(0, s // 2, (2,), generator=g).tolist()
-            colour = int(torch.randint(1, len(PALETTE), (1,), generator=g))
-            indices[i, y0 : y0 + s // 2, x0 : x0 + s // 2] = colour
-        table = torch.tensor(PALETTE, dtype=torch.float32)
-        images = table[indices].permute(0, 3, 1, 2).contiguous()
-        labels = torch.arange(8) % info.num_classes if info.num_classes else None
-        return Batch(images, indices, labels)
+        return blocky_batch(self.image_size, info.num_classes)
 
     def make(self, record: StrategyRecord, config: dict, info: DataInfo) -> Strategy:
         torch.manual_seed(0)
         return build(record, config, info, torch.device("cpu"))
 
-    def trained(self, record, config, info, batch) -> Strategy:
-        """A strategy after one training step per stage: some strategies (a VQ-VAE,
+    def trained(self, record, config, info, batch, steps: int = 1) -> Strategy:
+        """A strategy after `steps` training steps per stage: some strategies (a VQ-VAE,
         whose prior is its second stage) cannot sample before they have trained."""
         strategy = self.make(record, config, info)
         strategy.train()
         for stage in strategy.stages():
-            strategy.train_step(batch, stage.name)
+            for _ in range(steps):
+                strategy.train_step(batch, stage.name)
+        strategy.eval()
         return strategy
 
     # -- the contract ------------------------------------------------------------------
     def test_spec_is_valid(self, record: StrategyRecord) -> None:
-        record.spec.validate()
-        assert record.spec.name == self.strategy_name
-        assert record.distribution and record.version
+        try:
+            record.spec.validate()
+        except ValueError as exc:
+            pytest.fail(f"the StrategySpec is invalid: {exc}")
+        assert record.spec.name == self.strategy_name, (
+            f"the spec registers {record.spec.name!r}, but strategy_name is {self.strategy_name!r}"
+        )
+        assert record.distribution and record.version, (
+            "the strategy must come from an installed distribution with a version "
+            "(is the plugin installed, e.g. pip install -e .?)"
+        )
 
     def test_train_options_name_config_keys(self, record: StrategyRecord, config: dict) -> None:
         for option in record.spec.train_options:
             node = config
             for part in option.config_key.split("."):
-                assert part in node, f"{option.flag} sets unknown key {option.config_key}"
+                assert isinstance(node, dict) and part in node, (
+                    f"train option {option.flag} sets config key {option.config_key!r}, "
+                    "which is not in the defaults: add it to the strategy's default config"
+                )
                 node = node[part]
+
+    def test_sample_options_reach_sample(self, record, config, info, batch) -> None:
+        strategy = self.trained(record, config, info, batch)
+        accepts = inspect.signature(strategy.sample).parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepts.values())
+        for option in record.spec.sample_options:
+            assert option.name in accepts or takes_any, (
+                f"sample option {option.flag} is declared, but sample() has no parameter "
+                f"{option.name!r}: core passes it as sample(..., {option.name}=value)"
+            )
+            values = option.type if isinstance(option.type, tuple) else (option.default,)
+            for value in values:
+                try:
+                    with torch.inference_mode():
+                        strategy.sample(2, torch.Generator().manual_seed(0), **{option.name: value})
+                except Exception as exc:
+                    pytest.fail(f"sample({option.name}={value!r}) raised {exc!r}")
 
     def test_stages(self, record, config, info) -> None:
         stages = self.make(record, config, info).stages()
-        assert stages, "a strategy needs at least one stage"
-        assert len({s.name for s in stages}) == len(stages)
-        assert all(s.epochs >= 0 for s in stages)
+        assert stages, "stages() returned no stage: a strategy needs at least one"
+        assert len({s.name for s in stages}) == len(stages), "stage names must be unique"
+        assert all(s.epochs >= 0 for s in stages), "a stage cannot have negative epochs"
 
     def test_train_step_returns_finite_loss_and_updates(self, record, config, info, batch) -> None:
         strategy = self.make(record, config, info)
@@ -106,41 +126,65 @@ class StrategyContract:
         strategy.train()
         for stage in strategy.stages():
             metrics = strategy.train_step(batch, stage.name)
-            assert "loss" in metrics
-            assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
+            assert "loss" in metrics, f"train_step(stage={stage.name!r}) returned no 'loss'"
+            for key, value in metrics.items():
+                assert isinstance(value, float) and math.isfinite(value), (
+                    f"train_step metric {key!r} is {value!r}: metrics must be finite floats "
+                    "(use tensor.item())"
+                )
         after = _params(strategy)
-        assert any(not torch.equal(before[k], after[k]) for k in before), "no parameter changed"
+        assert any(not torch.equal(before[k], after[k]) for k in before), (
+            "no parameter changed: train_step must call backward() and step its optimizer, "
+            "and every model must be in self.modules"
+        )
 
     def test_loss_decreases_on_a_fixed_batch(self, record, config, info, batch) -> None:
         strategy = self.make(record, config, info)
         strategy.train()
         stage = strategy.stages()[0].name
         losses = [strategy.train_step(batch, stage)["loss"] for _ in range(self.learn_steps)]
-        assert sum(losses[-5:]) / 5 < losses[0]
+        assert sum(losses[-5:]) / 5 < losses[0], (
+            f"{self.learn_steps} steps on one batch did not lower the loss "
+            f"({losses[0]:.4g} -> {losses[-1]:.4g}); check the learning rate and the sign "
+            "of the loss, or raise learn_steps"
+        )
 
     def test_metrics_are_finite_floats(self, record, config, info, batch) -> None:
         metrics = self.make(record, config, info).metrics(batch)
-        assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
+        for key, value in metrics.items():
+            assert isinstance(value, float) and math.isfinite(value), (
+                f"metrics() value {key!r} is {value!r}: metrics must be finite floats"
+            )
 
     def test_sample_shape_and_range(self, record, config, info, batch) -> None:
         strategy = self.trained(record, config, info, batch)
-        strategy.eval()
         generator = torch.Generator().manual_seed(0)
         with torch.inference_mode():
             out = strategy.sample(3, generator)
         s = self.image_size
         if out.dtype.is_floating_point:
-            assert out.shape == (3, 4, s, s)
-            assert out.min() >= 0 and out.max() <= 1
+            assert tuple(out.shape) == (3, 4, s, s), (
+                f"sample(3) returned float shape {tuple(out.shape)}; RGBA must be (n, 4, H, W)"
+            )
+            assert out.min() >= 0 and out.max() <= 1, "RGBA samples must lie in [0, 1]"
         else:
-            assert out.shape == (3, s, s)
-            assert out.min() >= 0 and out.max() < len(PALETTE)
+            assert tuple(out.shape) == (3, s, s), (
+                f"sample(3) returned integer shape {tuple(out.shape)}; indices must be (n, H, W)"
+            )
+            assert out.min() >= 0 and out.max() < len(PALETTE), (
+                f"palette indices must lie in 0..{len(PALETTE) - 1} (len(data.palette) - 1)"
+            )
 
     def test_sample_is_seeded_by_the_generator(self, record, config, info, batch) -> None:
         strategy = self.trained(record, config, info, batch)
         palette = Palette.from_tuples(PALETTE)
+        torch.manual_seed(1)
         first = draw(strategy, palette, 4, seed=1)
-        assert (first == draw(strategy, palette, 4, seed=1)).all()
+        torch.manual_seed(2)  # a strategy must not read the global random state
+        assert (first == draw(strategy, palette, 4, seed=1)).all(), (
+            "the same seed gave different sprites: draw every random number in sample() "
+            "from its `generator` argument (e.g. torch.randn(..., generator=generator))"
+        )
         assert first.shape == (4, self.image_size, self.image_size, 4)
 
     def test_sample_with_class_label(self, record, config, info, batch) -> None:
@@ -151,19 +195,56 @@ class StrategyContract:
         for label in range(info.num_classes):
             assert draw(strategy, palette, 2, seed=0, label=label).shape[0] == 2
 
+    def test_conditional_samples_depend_on_the_class(self, record, config, info, batch) -> None:
+        if not record.spec.conditional:
+            pytest.skip("strategy is not class-conditional")
+        strategy = self.trained(record, config, info, batch, steps=self.learn_steps)
+        with torch.inference_mode():
+            outs = [
+                strategy.sample(8, torch.Generator().manual_seed(0), label=k)
+                for k in range(info.num_classes)
+            ]
+        assert any(not torch.equal(outs[0], other) for other in outs[1:]), (
+            "every class gave the same samples from the same seed: a conditional strategy "
+            "must use `label` in sample() (and batch.labels in train_step)"
+        )
+
     def test_state_round_trips_through_a_checkpoint(self, record, config, info, batch, tmp_path):
         strategy = self.trained(record, config, info, batch)
         path = checkpoint.save({"state": strategy.state_dict()}, tmp_path / "c.pt")
-        loaded = checkpoint.load(path)  # weights_only=True inside
+        try:
+            loaded = checkpoint.load(path)  # weights_only=True inside
+        except Exception as exc:
+            pytest.fail(
+                f"the checkpoint does not load with weights_only=True ({exc}); keep "
+                "extra_state() to tensors, numbers, strings, lists and dicts"
+            )
         torch.manual_seed(123)  # a fresh strategy must not depend on the init seed
         restored = build(record, config, info, torch.device("cpu"))
         restored.load_state_dict(loaded["state"])
         palette = Palette.from_tuples(PALETTE)
-        assert (draw(strategy, palette, 4, seed=7) == draw(restored, palette, 4, seed=7)).all()
+        assert (draw(strategy, palette, 4, seed=7) == draw(restored, palette, 4, seed=7)).all(), (
+            "a strategy restored from its state_dict samples differently: put every model "
+            "in self.modules and anything else that matters in extra_state()"
+        )
         for key, optimizer in strategy.optimizers.items():
             assert restored.optimizers[key].state_dict()["state"].keys() == (
                 optimizer.state_dict()["state"].keys()
-            )
+            ), f"optimizer {key!r} lost its state in the round trip"
+
+
+def blocky_batch(size: int, num_classes: int, n: int = 8) -> Batch:
+    """Sprites of a random opaque colour on a random rectangle over transparency."""
+    g = torch.Generator().manual_seed(0)
+    indices = torch.zeros(n, size, size, dtype=torch.long)
+    for i in range(n):
+        y0, x0 = torch.randint(0, size // 2, (2,), generator=g).tolist()
+        colour = int(torch.randint(1, len(PALETTE), (1,), generator=g))
+        indices[i, y0 : y0 + size // 2, x0 : x0 + size // 2] = colour
+    table = torch.tensor(PALETTE, dtype=torch.float32)
+    images = table[indices].permute(0, 3, 1, 2).contiguous()
+    labels = torch.arange(n) % num_classes if num_classes else None
+    return Batch(images, indices, labels)
 
 
 def _params(strategy: Strategy) -> dict[str, torch.Tensor]:
