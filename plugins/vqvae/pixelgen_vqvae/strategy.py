@@ -194,9 +194,8 @@ class VQVAEStrategy(Strategy):
         if top_k < 0:
             raise ValueError("--top-k must be 0 (off) or positive")
         if codes == "uniform":
-            grid = torch.randint(
-                0, self.num_codes, (n, self.grid, self.grid), generator=generator
-            ).to(self.device)
+            shape = (n, self.grid, self.grid)
+            grid = torch.randint(0, self.num_codes, shape, generator=generator, device=self.device)
         else:
             if self.prior_steps == 0:
                 raise NotReady(
