@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-TEST_PLUGINS = "pixelgen-vae,pixelgen-vqvae,pixelgen-diffusion,pixelgen-pixelprior"
+TEST_PLUGINS = "pixelgen-vae,pixelgen-vqvae,pixelgen-diffusion,pixelgen-maskgit,pixelgen-pixelprior"
 BROKEN_PLUGINS = Path(__file__).parent / "tests" / "broken_plugins"
 
 

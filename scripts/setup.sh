@@ -8,4 +8,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # constraints.txt keeps pip on the CPU build of torch; see the README.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
-  -e ".[test]" -e plugins/vae -e plugins/vqvae -e plugins/diffusion "$@"
+  -e ".[test]" -e plugins/vae -e plugins/vqvae -e plugins/diffusion -e plugins/maskgit "$@"

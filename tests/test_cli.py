@@ -46,6 +46,7 @@ def test_list_strategies_json_and_table():
     rows = json.loads(run("list-strategies", "--json").output)
     assert [(r["name"], r["distribution"], r["status"]) for r in rows] == [
         ("diffusion", "pixelgen-diffusion", "ok"),
+        ("maskgit", "pixelgen-maskgit", "ok"),
         ("pixel-prior", "pixelgen-pixelprior", "ok"),
         ("vae", "pixelgen-vae", "ok"),
         ("vqvae", "pixelgen-vqvae", "ok"),
@@ -170,7 +171,7 @@ def test_data_slice_and_show(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["train", "nope"], "(installed: diffusion, pixel-prior, vae, vqvae)", 2),
+        (["train", "nope"], "(installed: diffusion, maskgit, pixel-prior, vae, vqvae)", 2),
         (["sample", "nope"], "unknown strategy 'nope'", 2),
         (["train", "vae", "training.epocs=1"], "did you mean 'training.epochs'", 2),
         (["train", "vae", "training.epochs=x"], "must be int", 2),
@@ -218,7 +219,7 @@ def test_the_installed_script_runs():
         ["pixelgen", "list-strategies", "--json"], capture_output=True, text=True, env=env
     )
     assert out.returncode == 0
-    expected = {"vae", "vqvae", "diffusion", "pixel-prior"}
+    expected = {"vae", "vqvae", "diffusion", "maskgit", "pixel-prior"}
     assert {r["name"] for r in json.loads(out.stdout)} == expected
     out = subprocess.run(["pixelgen", "train", "nope"], capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "unknown strategy 'nope'" in out.stderr

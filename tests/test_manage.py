@@ -35,14 +35,14 @@ def test_disable_plugin_switches_off_a_broken_plugin(with_broken_plugin):
     assert "Warning: plugin pg_broken_import" in result.stderr
     result = run("--disable-plugin", "pg_broken_import", "list-strategies", "--json")
     assert result.exit_code == 0 and "Warning" not in result.stderr
-    assert names(result) == {"diffusion", "pixel-prior", "vae", "vqvae"}
+    assert names(result) == {"diffusion", "maskgit", "pixel-prior", "vae", "vqvae"}
 
 
 def test_disable_plugin_by_distribution_flag_or_environment():
     result = run("--disable-plugin", "pixelgen-vae", "list-strategies", "--json")
-    assert names(result) == {"diffusion", "pixel-prior", "vqvae"}
+    assert names(result) == {"diffusion", "maskgit", "pixel-prior", "vqvae"}
     result = run("list-strategies", "--json", env={"PIXELGEN_DISABLE_PLUGINS": "pixelgen_vae"})
-    assert names(result) == {"diffusion", "pixel-prior", "vqvae"}
+    assert names(result) == {"diffusion", "maskgit", "pixel-prior", "vqvae"}
     result = run("--disable-plugin", "pixelgen-vae", "train", "vae")
     assert result.exit_code == 2 and "unknown strategy 'vae'" in result.stderr
 
@@ -76,7 +76,7 @@ def test_trace_prints_each_hook_call():
     result = run("list-strategies", env={"PIXELGEN_TRACE_PLUGINS": "1"})
     lines = [line for line in result.stderr.splitlines() if line.startswith("[pixelgen] hook")]
     assert "register_strategies(register=append) -> pixelgen-vae:vae" in "\n".join(lines)
-    assert len(lines) == 2 * 4  # a line before and after the call, for each of 4 plugins
+    assert len(lines) == 2 * 5  # a line before and after the call, for each of 5 plugins
     assert "[pixelgen]" not in run("list-strategies").stderr
 
 

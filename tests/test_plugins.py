@@ -24,7 +24,7 @@ def broken_path(monkeypatch):
 
 def test_installed_plugins_register_strategies_with_their_distribution():
     registry = plugins.discover()
-    assert sorted(registry.strategies) == ["diffusion", "pixel-prior", "vae", "vqvae"]
+    assert sorted(registry.strategies) == ["diffusion", "maskgit", "pixel-prior", "vae", "vqvae"]
     record = registry.get("pixel-prior")
     assert (record.distribution, record.version) == ("pixelgen-pixelprior", "0.3.0")
     assert record.spec.conditional
@@ -75,7 +75,7 @@ def test_two_strategies_with_one_name_is_an_error_naming_both(broken_path):
 
 def test_unknown_strategy_lists_the_installed_ones():
     with pytest.raises(
-        PixelgenError, match=r"'nope' \(installed: diffusion, pixel-prior, vae, vqvae\)"
+        PixelgenError, match=r"'nope' \(installed: diffusion, maskgit, pixel-prior, vae, vqvae\)"
     ):
         plugins.discover().get("nope")
 

@@ -1,0 +1,72 @@
+"""MaskGIT's masking schedule and iterative decoding (Chang et al. 2022, "MaskGIT").
+
+Training masks a share gamma(r) = cos(pi/2 * r), r ~ U(0, 1), of the pixels and asks
+for them back. Decoding starts fully masked; at step t of T it samples every masked
+pixel, keeps the most confident ones and re-masks the ceil(gamma(t/T) * L) least
+confident, so after T steps every pixel is fixed. Gumbel noise on the confidences,
+annealed to 0, keeps the choice of which pixels to keep from being greedy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+
+def mask_ratio(r: torch.Tensor) -> torch.Tensor:
+    """gamma(r) = cos(pi/2 * r): 1 at r = 0 (all masked), 0 at r = 1."""
+    return torch.cos(0.5 * math.pi * r)
+
+
+def random_mask(shape: tuple[int, ...], generator: torch.Generator | None, device) -> torch.Tensor:
+    """Boolean mask (N, H, W) hiding ceil(gamma(r) * H * W) random pixels, r ~ U(0, 1)."""
+    n, pixels = shape[0], math.prod(shape[1:])
+    r = torch.rand(n, generator=generator, device=device)
+    count = torch.ceil(mask_ratio(r) * pixels).clamp(min=1)
+    order = torch.rand(n, pixels, generator=generator, device=device).argsort(1).argsort(1)
+    return (order < count[:, None]).view(shape)
+
+
+def masked_counts(steps: int, pixels: int) -> list[int]:
+    """How many pixels stay masked after each of `steps` steps (the last is 0)."""
+    # In float64 and clamped: cos(pi/2) in float32 is slightly negative.
+    counts = [math.floor(math.cos(0.5 * math.pi * t / steps) * pixels) for t in range(1, steps + 1)]
+    return [max(0, c) for c in counts]
+
+
+def decode(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    n: int,
+    size: int,
+    mask_index: int,
+    steps: int,
+    generator: torch.Generator,
+    temperature: float = 1.0,
+    choice_temperature: float = 2.0,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Palette indices (n, size, size) by MaskGIT decoding; `logits_fn(pixels)` returns
+    (n, colours, size, size) logits for the current partly masked pixels."""
+    pixels_total = size * size
+    pixels = torch.full((n, pixels_total), mask_index, dtype=torch.long, device=device)
+    for t, still_masked in enumerate(masked_counts(steps, pixels_total), start=1):
+        masked = pixels == mask_index
+        logits = logits_fn(pixels.view(n, size, size)).flatten(2).transpose(1, 2)  # (n, L, C)
+        probs = torch.softmax(logits.float() / temperature, dim=-1)
+        drawn = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=generator)
+        drawn = drawn.view(n, pixels_total)
+        confidence = torch.gather(probs, -1, drawn[..., None]).squeeze(-1).log()
+        # Gumbel noise, annealed: explore early, commit late (MaskGIT's choice temperature).
+        u = torch.rand(n, pixels_total, generator=generator, device=device).clamp(1e-20, 1)
+        confidence = confidence + choice_temperature * (1 - t / steps) * -torch.log(-torch.log(u))
+        confidence = torch.where(masked, confidence, torch.full_like(confidence, math.inf))
+        candidate = torch.where(masked, drawn, pixels)
+        if still_masked == 0:
+            pixels = candidate
+            break
+        # Re-mask the `still_masked` least confident of the pixels drawn this step.
+        remask = confidence.argsort(dim=1)[:, :still_masked]
+        pixels = candidate.scatter(1, remask, mask_index)
+    return pixels.view(n, size, size)

@@ -1,0 +1,117 @@
+"""The maskgit strategy against the contract, plus its schedule, decoding and network."""
+
+import math
+
+import pytest
+import torch
+from pixelgen_maskgit.decoding import decode, mask_ratio, masked_counts, random_mask
+from pixelgen_maskgit.model import MaskedPixelTransformer
+
+from pixelgen_core.config import resolve
+from pixelgen_core.errors import ConfigError
+from pixelgen_core.plugins import discover
+from pixelgen_core.sampling import build
+from pixelgen_core.strategy import DataInfo
+from pixelgen_core.testing import PALETTE, StrategyContract, blocky_batch
+
+SMALL = ["model.width=32", "model.layers=1", "model.heads=2", "sampling.steps=4"]
+
+
+class TestMaskGITContract(StrategyContract):
+    strategy_name = "maskgit"
+    overrides = SMALL
+
+
+def make(*overrides, classes=3):
+    record = discover().get("maskgit")
+    config = resolve(record.spec, overrides=[*SMALL, "tracking.enabled=false", *overrides])
+    torch.manual_seed(0)
+    return build(record, config, DataInfo(16, PALETTE, classes, 8), torch.device("cpu"))
+
+
+def test_mask_schedule_runs_from_all_to_none():
+    assert mask_ratio(torch.tensor(0.0)) == 1 and abs(mask_ratio(torch.tensor(1.0))) < 1e-7
+    assert masked_counts(4, 256) == [236, 181, 97, 0]  # floor(cos(pi/2 * t/4) * 256)
+    assert masked_counts(1, 256) == [0]
+
+
+def test_random_mask_hides_at_least_one_pixel_per_sprite():
+    g = torch.Generator().manual_seed(0)
+    mask = random_mask((500, 16, 16), g, "cpu")
+    counts = mask.flatten(1).sum(1).float()
+    assert counts.min() >= 1 and counts.max() <= 256
+    # E[cos(pi/2 r)] = 2/pi of the pixels, on average
+    assert abs(counts.mean().item() / 256 - 2 / math.pi) < 0.03
+
+
+def test_decoding_fixes_every_pixel_and_keeps_what_is_fixed():
+    calls = []
+
+    def logits_fn(pixels):
+        calls.append(pixels.clone())
+        logits = torch.zeros(len(pixels), 4, 16, 16)
+        logits[:, 2] = 5.0  # colour 2 is always the likeliest
+        return logits
+
+    out = decode(logits_fn, 3, 16, mask_index=4, steps=4, generator=torch.Generator())
+    assert len(calls) == 4 and (out < 4).all()
+    masked = [(c == 4).flatten(1).sum(1).tolist() for c in calls]
+    assert masked == [[256] * 3, [236] * 3, [181] * 3, [97] * 3]
+    for before, after in zip(calls, calls[1:], strict=False):
+        fixed = before != 4
+        assert torch.equal(after[fixed], before[fixed])  # a fixed pixel never changes
+
+
+def test_network_maps_patches_back_to_pixels():
+    """A pixel's logits must sit at that pixel: change one input pixel, and with
+    attention removed only its own patch's outputs change."""
+    torch.manual_seed(0)
+    net = MaskedPixelTransformer(16, 4, 0, 2, 16, 1, 2, 0.0).eval()
+    net.blocks = torch.nn.Identity()  # no mixing between tokens
+    net.position.data.zero_()
+    pixels = torch.randint(0, 4, (1, 16, 16))
+    changed = pixels.clone()
+    changed[0, 5, 9] = (changed[0, 5, 9] + 1) % 4
+    diff = (net(pixels, torch.zeros(1).long()) - net(changed, torch.zeros(1).long())).abs()
+    touched = diff.sum(1)[0] > 1e-6
+    expected = torch.zeros(16, 16, dtype=torch.bool)
+    expected[4:6, 8:10] = True
+    assert torch.equal(touched, expected)
+
+
+def test_overfits_three_sprites_and_draws_them_back():
+    strategy = make(
+        "model.width=64", "model.layers=2", "model.dropout=0.0", "model.p_uncond=0.0",
+        "training.lr=0.003",
+    )  # fmt: skip
+    batch = blocky_batch(16, 3, n=3)  # one sprite per class
+    strategy.train()
+    losses = [strategy.train_step(batch, "main")["loss"] for _ in range(200)]
+    assert sum(losses[-10:]) / 10 < 0.05
+    strategy.eval()
+    with torch.inference_mode():
+        for k in range(3):
+            drawn = strategy.sample(2, torch.Generator().manual_seed(k), label=k, steps=8)
+            assert (drawn == batch.indices[k]).float().mean() > 0.97
+
+
+def test_guidance_and_options_are_checked():
+    strategy = make()
+    strategy.eval()
+    g = torch.Generator().manual_seed(0)
+    with torch.inference_mode():
+        a = strategy.sample(2, g, label=1, guidance_scale=3.0)
+    assert a.shape == (2, 16, 16) and a.dtype == torch.long
+    with pytest.raises(ValueError, match="--steps"):
+        strategy.sample(1, g, steps=0)
+    with pytest.raises(ValueError, match="temperature"):
+        strategy.sample(1, g, temperature=0)
+    with pytest.raises(ValueError, match="without classes"):
+        make(classes=0).sample(1, g, label=0)
+
+
+def test_shapes_that_cannot_work_are_refused():
+    with pytest.raises(ConfigError, match="not divisible by model.patch"):
+        make("model.patch=3")
+    with pytest.raises(ConfigError, match="model.heads"):
+        make("model.width=30", "model.heads=4")
