@@ -246,3 +246,38 @@ def test_a_prior_without_an_autoencoder_is_refused(tmp_path):
     assert result.exit_code == 1 and "needs a trained autoencoder" in result.output
     result = run("train", "vqvae", "-q", "--autoencoder", "missing.pt", *TINY_RUN)
     assert result.exit_code == 2 and "model.autoencoder" in result.output
+
+
+def test_torchrun_keeps_the_codebook_identical_on_every_rank(tmp_path):
+    """EMA statistics are summed over ranks and restarts broadcast from rank 0, so the
+    codebook (a buffer, not a gradient-synchronised parameter) agrees everywhere."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node"]
+    cmd += ["2", "--no-python", "pixelgen", "train", "vqvae", "-q", *TINY_RUN]
+    cmd += ["training.epochs=2", "prior.epochs=1", "training.device=cpu"]
+    # Each rank saves its own codebook beside the run, to compare them.
+    script = tmp_path / "sitecustomize.py"
+    script.write_text(
+        "import atexit, os, torch\n"
+        "from pixelgen_vqvae import strategy\n"
+        "made = []\n"
+        "init = strategy.VQVAEStrategy.__init__\n"
+        "def keep(self, *a, **k):\n"
+        "    init(self, *a, **k); made.append(self)\n"
+        "strategy.VQVAEStrategy.__init__ = keep\n"
+        "@atexit.register\n"
+        "def dump():\n"
+        "    if made:\n"
+        "        book = made[-1].modules['vqvae'].module.quantiser.codebook\n"
+        "        torch.save(book, f\"book{os.environ['RANK']}.pt\")\n"
+    )
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("trained vqvae") == 2
+    books = [torch.load(tmp_path / f"book{r}.pt") for r in (0, 1)]
+    assert torch.equal(books[0], books[1])
