@@ -162,9 +162,9 @@ def test_stages_follow_training_stage():
     def epochs(stage):
         return [(s.name, s.epochs) for s in make(f"training.stage={stage}").stages()]
 
-    assert epochs("both") == [("autoencoder", 30), ("prior", 60)]
-    assert epochs("autoencoder") == [("autoencoder", 30), ("prior", 0)]
-    assert epochs("prior") == [("autoencoder", 0), ("prior", 60)]
+    assert epochs("both") == [("autoencoder", 150), ("prior", 120)]
+    assert epochs("autoencoder") == [("autoencoder", 150), ("prior", 0)]
+    assert epochs("prior") == [("autoencoder", 0), ("prior", 120)]
     with pytest.raises(ConfigError, match="training.stage"):
         make("training.stage=decoder")
 
