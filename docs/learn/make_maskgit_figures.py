@@ -1,0 +1,89 @@
+"""Make the pictures in docs/learn/maskgit.md from a trained maskgit checkpoint.
+
+    pixelgen train maskgit
+    python docs/learn/make_maskgit_figures.py runs/maskgit/RUN/checkpoint.pt
+
+Writes docs/images/maskgit-*.png.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from pixelgen_maskgit.decoding import decode
+
+from pixelgen_core import checkpoint
+from pixelgen_core.images import grid, write_png
+from pixelgen_core.plugins import discover
+from pixelgen_core.sampling import draw, restore
+
+OUT = Path(__file__).resolve().parents[1] / "images"
+BG = (29, 29, 43, 255)
+MASKED = (255, 0, 255, 255)  # how a still-masked pixel is drawn
+# The plugin's sampling defaults, passed explicitly so that checkpoints trained
+# before a change of defaults draw the same pictures.
+SAMPLING = {"steps": 24, "choice_temperature": 30.0}
+
+
+def save(name: str, sprites: np.ndarray, columns: int) -> None:
+    print(write_png(grid(sprites, columns, background=BG), OUT / name, scale=4))
+
+
+def main(path: str) -> None:
+    payload = checkpoint.load(Path(path), strategy="maskgit")
+    strategy, palette = restore(discover().get("maskgit"), payload, torch.device("cpu"))
+    strategy.eval()
+    net, mask = strategy.modules["net"], strategy.mask_index
+
+    def rgba(pixels: torch.Tensor) -> np.ndarray:
+        out = palette.to_rgba(pixels.clamp(max=mask - 1).numpy())
+        out[pixels.numpy() == mask] = MASKED
+        return out
+
+    # 1. Decoding, step by step: 6 sprites (rows), the state before each of 12 steps
+    #    and the result (columns); magenta = still masked.
+    states = []
+
+    def recording(pixels: torch.Tensor) -> torch.Tensor:
+        states.append(pixels.clone())
+        return net(pixels, torch.zeros(len(pixels), dtype=torch.long))
+
+    with torch.inference_mode():
+        final = decode(
+            recording, 6, strategy.data.image_size, mask, 12, torch.Generator(),
+            choice_temperature=SAMPLING["choice_temperature"],
+        )  # fmt: skip
+    frames = torch.stack([*states, final], dim=1)  # (6, 13, H, W)
+    save("maskgit-decoding.png", rgba(frames.flatten(0, 1)), 13)
+
+    # 2. Choice temperature 2, 10, 30 (rows), same seeds: low values fix the safest
+    #    pixels (transparent background) first and leave sprites nearly empty.
+    rows = [
+        draw(strategy, palette, 12, seed=0, options={**SAMPLING, "choice_temperature": c})
+        for c in (2.0, 10.0, 30.0)
+    ]
+    save("maskgit-choice.png", np.concatenate(rows), 12)
+
+    # 3. Temperature 0.8, 1.0, 1.2 (rows).
+    rows = [
+        draw(strategy, palette, 12, seed=1, options={**SAMPLING, "temperature": t})
+        for t in (0.8, 1.0, 1.2)
+    ]
+    save("maskgit-temperature.png", np.concatenate(rows), 12)
+
+    # 4. One class per row (guidance 2), and the sheet the README shows.
+    classes = [
+        draw(strategy, palette, 12, seed=2, label=k, options={**SAMPLING, "guidance_scale": 2.0})
+        for k in range(4)
+    ]
+    save("maskgit-classes.png", np.concatenate(classes), 12)
+    save("maskgit-samples.png", draw(strategy, palette, 64, seed=0, options=SAMPLING), 16)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
