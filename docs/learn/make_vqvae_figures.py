@@ -1,0 +1,94 @@
+"""Make the pictures in docs/learn/vqvae.md from a trained VQ-VAE checkpoint.
+
+    pixelgen train vqvae
+    python docs/learn/make_vqvae_figures.py runs/vqvae/RUN/checkpoint.pt
+
+Writes docs/images/vqvae-*.png.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pixelgen_core import checkpoint
+from pixelgen_core.data.prepare import prepare
+from pixelgen_core.images import grid, write_png
+from pixelgen_core.plugins import discover
+from pixelgen_core.sampling import draw, restore
+
+OUT = Path(__file__).resolve().parents[1] / "images"
+BG = (29, 29, 43, 255)
+
+
+def save(name: str, sprites: np.ndarray, columns: int, scale: int = 4) -> None:
+    path = write_png(grid(sprites, columns, background=BG), OUT / name, scale=scale)
+    print(path)
+
+
+def main(path: str) -> None:
+    payload = checkpoint.load(Path(path), strategy="vqvae")
+    strategy, palette = restore(discover().get("vqvae"), payload, torch.device("cpu"))
+    strategy.eval()
+    data = prepare(payload["config"], conditional=True, palette=palette)
+    table = torch.tensor(palette.as_tuples(), dtype=torch.float32)
+    vqvae = strategy.modules["vqvae"]
+
+    def snap(out: torch.Tensor) -> np.ndarray:
+        """Decoder output (palette indices, or RGBA with model.loss bce/mse) as RGBA."""
+        if not out.dtype.is_floating_point:
+            return palette.to_rgba(out.numpy())
+        return palette.to_rgba(palette.snap(out.permute(0, 2, 3, 1).numpy()))
+
+    # 1. Reconstructions: real sprites (top) and their 4x4 code grids decoded (bottom).
+    rows = torch.arange(0, len(data), len(data) // 12)[:12]
+    real = table[data.indices[rows]].permute(0, 3, 1, 2)
+    with torch.no_grad():
+        recon = strategy.reconstruct(real)
+    save(
+        "vqvae-reconstructions.png",
+        np.concatenate([palette.to_rgba(data.indices[rows].numpy()), snap(recon)]),
+        12,
+    )
+
+    # 2. What a code stands for: for the 8 most used codes, 10 patches the encoder
+    #    mapped to it (each code covers a 4x4 patch of a 16x16 sprite).
+    images = table[data.indices].permute(0, 3, 1, 2)
+    with torch.no_grad():
+        codes = vqvae.encode(images)  # (N, 4, 4)
+    side = data.info.image_size // codes.shape[1]
+    patches = data.indices.unfold(1, side, side).unfold(2, side, side)  # (N, 4, 4, s, s)
+    flat_codes, flat_patches = codes.flatten(), patches.reshape(-1, side, side)
+    opaque = (flat_patches > 0).float().mean((1, 2))
+    counts = torch.bincount(flat_codes[opaque > 0.2], minlength=strategy.num_codes)
+    shown = []
+    for code in counts.argsort(descending=True)[:8]:
+        members = flat_patches[flat_codes == code][:10]
+        members = torch.cat([members, torch.zeros(10 - len(members), side, side).long()])
+        shown.append(palette.to_rgba(members.numpy()))
+    save("vqvae-codes.png", np.concatenate(shown), 10, scale=8)
+
+    # 3. Uniformly random codes (top) against codes drawn from the prior (bottom).
+    uniform = draw(strategy, palette, 12, seed=0, options={"codes": "uniform"})
+    prior = draw(strategy, palette, 12, seed=0)
+    save("vqvae-prior-vs-uniform.png", np.concatenate([uniform, prior]), 12)
+
+    # 4. Temperature: 0.7, 1.0 and 1.3 (rows), same seeds.
+    rows = [
+        draw(strategy, palette, 12, seed=1, options={"temperature": t}) for t in (0.7, 1.0, 1.3)
+    ]
+    save("vqvae-temperature.png", np.concatenate(rows), 12)
+
+    # 5. One class per row, and the sheet the README shows.
+    classes = [draw(strategy, palette, 12, seed=2, label=k) for k in range(4)]
+    save("vqvae-classes.png", np.concatenate(classes), 12)
+    save("vqvae-samples.png", draw(strategy, palette, 64, seed=0), 16)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
