@@ -1,10 +1,11 @@
 """Quality benchmark: every shipped strategy, default config, one CPU budget, then evaluated.
 
-    python benchmarks/quality.py [--budget-minutes 10] [-n 1000]
+    python benchmarks/quality.py [--budget-minutes 10] [-n 1000] [--workdir DIR]
 
 Runs `pixelgen compare` on the strategies of the distributions under plugins/ (each
 trains its default config, stopped early if it reaches the budget), in a scratch
-folder with its own MLflow store. Prints the table for benchmarks/RESULTS.md and
+folder with its own MLflow store (kept with --workdir, e.g. to make the learning
+docs' figures from the same runs). Prints the table for benchmarks/RESULTS.md and
 copies the side-by-side picture to docs/images/compare.png for the README.
 """
 
@@ -35,12 +36,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget-minutes", type=float, default=10)
     parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument("--workdir", type=Path, help="run here and keep the runs")
     args = parser.parse_args()
     if shutil.which("pixelgen") is None:
         sys.exit("pixelgen is not on PATH; activate .venv first")
     env = {**os.environ, "PIXELGEN_LOAD_PLUGINS": ",".join(shipped_distributions())}
     env.pop("MLFLOW_TRACKING_URI", None)
     with tempfile.TemporaryDirectory(prefix="pixelgen-quality-") as scratch:
+        if args.workdir:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            scratch = str(args.workdir.resolve())
         cmd = ["pixelgen", "compare", "--budget-minutes", str(args.budget_minutes)]
         cmd += ["-n", str(args.n), "--out", "out", "-q"]
         subprocess.run(cmd, cwd=scratch, env=env, check=True)
