@@ -112,7 +112,10 @@ def run_sample(
         pairs, accuracy = reconstruction_pairs(record, payload, strategy, palette, n, seed)
         columns = 2 * math.ceil(math.sqrt(n))  # original, reconstruction side by side
         write_png(grid(pairs, columns, background=bg), out / "reconstructions.png", scale)
-        click.echo(f"wrote {n} sprites beside their reconstructions to {out}/reconstructions.png")
+        shown = len(pairs) // 2  # fewer than n when the dataset is smaller
+        click.echo(
+            f"wrote {shown} sprites beside their reconstructions to {out}/reconstructions.png"
+        )
         click.echo(f"pixels reconstructed exactly: {100 * accuracy:.1f}%")
         return
     sprites = draw(strategy, palette, n, seed, label, options)
