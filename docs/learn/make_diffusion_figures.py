@@ -47,13 +47,7 @@ def main(path: str) -> None:
 
     # 1. Forward noising: one sprite at growing t.
     rows = torch.arange(0, len(data), len(data) // 4)[:4]
-    x0 = (
-        data.batch(
-            rows, torch.Generator(), {"hflip": False, "palette_swap": 0.0}, torch.device("cpu")
-        ).images
-        * 2
-        - 1
-    )
+    x0 = data.unaugmented(rows, torch.device("cpu")).images * 2 - 1
     ts = [0, 50, 150, 300, 500, 700, 850, 999]
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
     strip = [raw_rgba(schedule.add_noise(x0, noise, torch.full((4,), t))) for t in ts]

@@ -137,7 +137,7 @@ def reconstruction_pairs(record, payload, strategy, palette, n: int, seed: int):
     data = prepare(payload["config"], record.spec.conditional, palette=palette)
     generator = torch.Generator().manual_seed(seed)
     rows = torch.randperm(len(data), generator=generator)[:n]
-    batch = data.batch(rows, generator, {"hflip": False, "palette_swap": 0.0}, strategy.device)
+    batch = data.unaugmented(rows, strategy.device)
     rebuilt = reconstruct(strategy, palette, batch.images)
     original = batch.indices.cpu().numpy()
     pairs = np.stack([original, rebuilt], axis=1).reshape(-1, *original.shape[1:])

@@ -37,6 +37,11 @@ class TrainingData:
         labels = self.labels[rows].to(device) if self.labels is not None else None
         return Batch(images.to(device), indices.to(device), labels)
 
+    def unaugmented(self, rows: torch.Tensor, device: torch.device) -> Batch:
+        """Sprites `rows` as the dataset has them (no flips, no colour swaps): what
+        evaluation scores and reconstruction shows."""
+        return self.batch(rows, torch.Generator(), {"hflip": False, "palette_swap": 0.0}, device)
+
 
 def rgba_table(info: DataInfo) -> torch.Tensor:
     return torch.tensor(info.palette, dtype=torch.float32)

@@ -48,12 +48,7 @@ def evaluate(
     model = Row(name or record.spec.name, reference.score(indices, raw, reference.training))
     model.extra["sample_ms_per_sprite"] = 1000 * seconds / n
     rows = torch.arange(min(len(data), 256))
-    batch = data.batch(
-        rows,
-        torch.Generator().manual_seed(seed),
-        {"hflip": False, "palette_swap": 0.0},
-        strategy.device,
-    )
+    batch = data.unaugmented(rows, strategy.device)
     with torch.inference_mode():
         for key, value in strategy.metrics(batch).items():
             model.extra[f"strategy/{key}"] = float(value)
