@@ -83,10 +83,7 @@ class VQVAE(nn.Module):
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images -> code indices (N, grid, grid)."""
-        z_e = self.encoder(images)
-        n, d, h, w = z_e.shape
-        codes = self.quantiser.nearest(z_e.permute(0, 2, 3, 1).reshape(-1, d))
-        return codes.view(n, h, w)
+        return self.quantiser.encode(self.encoder(images))
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Code indices (N, grid, grid) -> logits."""

@@ -24,7 +24,14 @@ class Quantised:
     codes: torch.Tensor  # (N, H, W) code indices
     codebook_loss: torch.Tensor
     commitment_loss: torch.Tensor
-    perplexity: torch.Tensor  # exp(entropy of the batch's code histogram)
+    counts: torch.Tensor  # (K,) how often each code was chosen in this batch
+    perplexity: torch.Tensor  # exp(entropy of `counts`)
+
+
+def perplexity(counts: torch.Tensor) -> torch.Tensor:
+    """exp(entropy) of a code histogram: K when all K codes are used equally, 1 for one."""
+    probs = counts / counts.sum()
+    return torch.exp(-(probs * torch.log(probs + 1e-10)).sum())
 
 
 class VectorQuantiser(nn.Module):
@@ -56,14 +63,19 @@ class VectorQuantiser(nn.Module):
         distance = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ book.t() + book.pow(2).sum(1)[None]
         return distance.argmin(1)
 
+    def encode(self, z_e: torch.Tensor) -> torch.Tensor:
+        """Encoder outputs (N, D, H, W) -> indices of their nearest codes (N, H, W)."""
+        n, d, h, w = z_e.shape
+        return self.nearest(z_e.detach().permute(0, 2, 3, 1).reshape(-1, d)).view(n, h, w)
+
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
         """Code indices (N, H, W) -> code vectors (N, D, H, W)."""
         return F.embedding(codes, self.codebook).permute(0, 3, 1, 2)
 
     def forward(self, z_e: torch.Tensor) -> Quantised:
         n, d, h, w = z_e.shape
-        flat = z_e.permute(0, 2, 3, 1).reshape(-1, d)
-        codes = self.nearest(flat.detach())
+        grid = self.encode(z_e)
+        flat, codes = z_e.permute(0, 2, 3, 1).reshape(-1, d), grid.flatten()
         one_hot = F.one_hot(codes, self.num_codes).type(flat.dtype)
         counts = one_hot.sum(0)
         if self.training:
@@ -77,14 +89,13 @@ class VectorQuantiser(nn.Module):
         codebook_loss = F.mse_loss(e, flat.detach())
         commitment_loss = F.mse_loss(flat, e.detach())
         z_q = flat + (e - flat).detach()  # straight-through estimator
-        probs = counts / counts.sum()
-        perplexity = torch.exp(-(probs * torch.log(probs + 1e-10)).sum())
         return Quantised(
             z_q.view(n, h, w, d).permute(0, 3, 1, 2),
-            codes.view(n, h, w),
+            grid,
             codebook_loss,
             commitment_loss,
-            perplexity,
+            counts,
+            perplexity(counts),
         )
 
     def _ema_update(self, counts: torch.Tensor, sums: torch.Tensor) -> None:

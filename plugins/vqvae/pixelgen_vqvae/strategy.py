@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from pixelgen_core import Batch, DataInfo, NotReady, PixelgenError, Stage, Strategy, unwrap
 from pixelgen_vqvae.model import VQVAE
 from pixelgen_vqvae.prior import CodePrior
+from pixelgen_vqvae.quantiser import perplexity
 
 STAGES = ("both", "autoencoder", "prior")
 LOSSES = ("palette", "bce", "mse")
@@ -87,7 +88,10 @@ class VQVAEStrategy(Strategy):
         return [Stage("autoencoder", ae), Stage("prior", prior)]
 
     # -- training -----------------------------------------------------------------------
-    def _autoencoder_losses(self, batch: Batch, vqvae) -> dict[str, torch.Tensor]:
+    def _autoencoder_losses(
+        self, batch: Batch, vqvae
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The losses and batch metrics, and how often each code was used."""
         images = batch.images
         logits, q = vqvae(images)
         if self.config["model"]["loss"] == "palette":
@@ -100,16 +104,15 @@ class VQVAEStrategy(Strategy):
         loss = recon + beta * q.commitment_loss
         if not self.config["model"]["ema"]:
             loss = loss + q.codebook_loss  # with EMA the codebook is not trained by gradient
-        used = torch.bincount(q.codes.flatten(), minlength=self.num_codes)
-        return {
+        losses = {
             "loss": loss,
             "recon": recon,
             "codebook": q.codebook_loss,
             "commitment": q.commitment_loss,
             "perplexity": q.perplexity,
-            "usage": (used > 0).float().mean(),
-            "_counts": used,
+            "usage": (q.counts > 0).float().mean(),
         }
+        return losses, q.counts
 
     def _prior_loss(self, batch: Batch, dropout: bool) -> torch.Tensor:
         vqvae = unwrap(self.modules["vqvae"])
@@ -129,10 +132,10 @@ class VQVAEStrategy(Strategy):
 
     def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
         if stage == "autoencoder":
-            losses = self._autoencoder_losses(batch, self.modules["vqvae"])
+            losses, counts = self._autoencoder_losses(batch, self.modules["vqvae"])
             self._step("vqvae", losses["loss"])
             self.autoencoder_steps += 1
-            self._count_epoch(losses.pop("_counts"), len(batch.images))
+            self._count_epoch(counts, len(batch.images))
             metrics = {k: v.item() for k, v in losses.items()}
             if self.epoch_usage == self.epoch_usage:  # not NaN: a whole epoch is counted
                 metrics["epoch_usage"] = self.epoch_usage
@@ -160,9 +163,8 @@ class VQVAEStrategy(Strategy):
         self.epoch_seen += sprites
         world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
         if self.epoch_seen * world >= max(self.data.num_sprites, 1):
-            probs = self.epoch_counts / self.epoch_counts.sum()
             self.epoch_usage = float((self.epoch_counts > 0).float().mean())
-            self.epoch_perplexity = float(torch.exp(-(probs * torch.log(probs + 1e-10)).sum()))
+            self.epoch_perplexity = float(perplexity(self.epoch_counts))
             self.epoch_counts.zero_()
             self.epoch_seen = 0
 
@@ -170,8 +172,7 @@ class VQVAEStrategy(Strategy):
         was_training = [m.training for m in self.modules.values()]
         self.eval()
         with torch.no_grad():
-            losses = self._autoencoder_losses(batch, unwrap(self.modules["vqvae"]))
-            losses.pop("_counts")
+            losses, _ = self._autoencoder_losses(batch, unwrap(self.modules["vqvae"]))
             out = {k: v.item() for k, v in losses.items()}
             if self.prior_steps:
                 out["prior_nll"] = self._prior_loss(batch, dropout=False).item()
