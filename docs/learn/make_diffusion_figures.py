@@ -14,19 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from figures import BG, save
 
 from pixelgen_core import checkpoint
 from pixelgen_core.data.prepare import prepare
-from pixelgen_core.images import grid, write_png
 from pixelgen_core.plugins import discover
 from pixelgen_core.sampling import draw, restore
-
-OUT = Path(__file__).resolve().parents[1] / "images"
-BG = (29, 29, 43, 255)
-
-
-def save(name: str, sprites: np.ndarray, columns: int) -> None:
-    print(write_png(grid(sprites, columns, background=BG), OUT / name, scale=4))
 
 
 def raw_rgba(x: torch.Tensor) -> np.ndarray:

@@ -13,23 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from figures import save
 from pixelgen_maskgit.decoding import decode
 
 from pixelgen_core import checkpoint
-from pixelgen_core.images import grid, write_png
 from pixelgen_core.plugins import discover
 from pixelgen_core.sampling import draw, restore
 
-OUT = Path(__file__).resolve().parents[1] / "images"
-BG = (29, 29, 43, 255)
 MASKED = (255, 0, 255, 255)  # how a still-masked pixel is drawn
 # The plugin's sampling defaults, passed explicitly so that checkpoints trained
 # before a change of defaults draw the same pictures.
 SAMPLING = {"steps": 24, "choice_temperature": 30.0}
-
-
-def save(name: str, sprites: np.ndarray, columns: int) -> None:
-    print(write_png(grid(sprites, columns, background=BG), OUT / name, scale=4))
 
 
 def main(path: str) -> None:
