@@ -12,6 +12,7 @@ copies the side-by-side picture to docs/images/compare.png for the README.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -42,10 +43,12 @@ def main() -> None:
         sys.exit("pixelgen is not on PATH; activate .venv first")
     env = {**os.environ, "PIXELGEN_LOAD_PLUGINS": ",".join(shipped_distributions())}
     env.pop("MLFLOW_TRACKING_URI", None)
-    with tempfile.TemporaryDirectory(prefix="pixelgen-quality-") as scratch:
-        if args.workdir:
-            args.workdir.mkdir(parents=True, exist_ok=True)
-            scratch = str(args.workdir.resolve())
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        where = contextlib.nullcontext(str(args.workdir.resolve()))
+    else:
+        where = tempfile.TemporaryDirectory(prefix="pixelgen-quality-")
+    with where as scratch:
         cmd = ["pixelgen", "compare", "--budget-minutes", str(args.budget_minutes)]
         cmd += ["-n", str(args.n), "--out", "out", "-q"]
         subprocess.run(cmd, cwd=scratch, env=env, check=True)
