@@ -26,6 +26,9 @@ class MaskedPixelTransformer(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
+        for key, value in (("width", width), ("layers", layers), ("heads", heads)):
+            if value < 1:
+                raise ValueError(f"model.{key} must be at least 1, got {value}")
         if patch < 1 or image_size % patch:
             raise ValueError(f"image side {image_size} is not divisible by model.patch {patch}")
         if width % heads:

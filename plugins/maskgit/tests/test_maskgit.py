@@ -115,3 +115,6 @@ def test_shapes_that_cannot_work_are_refused():
         make("model.patch=3")
     with pytest.raises(ConfigError, match="model.heads"):
         make("model.width=30", "model.heads=4")
+    for key in ("width", "layers", "heads"):
+        with pytest.raises(ConfigError, match=f"model.{key} must be at least 1"):
+            make(f"model.{key}=0")

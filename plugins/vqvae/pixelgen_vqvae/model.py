@@ -45,6 +45,9 @@ class VQVAE(nn.Module):
     ) -> None:
         super().__init__()
         levels = len(channels)
+        for key, value in (("codebook_size", codebook_size), ("code_dim", code_dim)):
+            if value < 1:
+                raise ValueError(f"model.{key} must be at least 1, got {value}")
         if levels < 1:
             raise ValueError("model.channels needs at least one width")
         if image_size % (2**levels):

@@ -23,6 +23,9 @@ class CodePrior(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
+        for key, value in (("width", width), ("layers", layers), ("heads", heads)):
+            if value < 1:
+                raise ValueError(f"prior.{key} must be at least 1, got {value}")
         if width % heads:
             raise ValueError(f"prior.width {width} is not divisible by prior.heads {heads}")
         self.num_codes, self.length = num_codes, length

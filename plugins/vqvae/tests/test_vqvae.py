@@ -157,6 +157,21 @@ def test_top_k_one_is_greedy_and_temperature_is_checked():
         strategy.sample(1, torch.Generator(), temperature=0.0)
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        "model.codebook_size=0",
+        "model.code_dim=0",
+        "prior.width=0",
+        "prior.layers=0",
+        "prior.heads=0",
+    ],
+)
+def test_sizes_below_one_are_refused(override):
+    with pytest.raises(ConfigError, match=f"{override.split('=')[0]} must be at least 1"):
+        make(override)
+
+
 # -- stages ----------------------------------------------------------------------------------
 def test_stages_follow_training_stage():
     def epochs(stage):
