@@ -127,6 +127,24 @@ def test_sample_from_a_checkpoint_and_resume(tmp_path):
     assert "trained pixel-prior" in result.output
 
 
+def test_a_checkpoint_from_before_a_new_setting_gets_its_default(tmp_path):
+    """A plugin that gains a config key must still load runs saved without it."""
+    import torch
+
+    from pixelgen_core import checkpoint
+    from pixelgen_core.cli.common import load_checkpoint
+
+    assert run("train", "pixel-prior", "-q", "tracking.enabled=false", *TINY_VAE[:4]).exit_code == 0
+    [ckpt] = list((tmp_path / "runs" / "pixel-prior").glob("*/checkpoint.pt"))
+    payload = torch.load(ckpt, weights_only=True)
+    del payload["config"]["training"]["lr"]  # as if saved by an older version of the plugin
+    payload["config"]["data"]["num_classes"] = 3  # the run's own settings stay
+    checkpoint.save(payload, ckpt)
+    loaded = load_checkpoint(plugins.discover().get("pixel-prior"), None, ckpt)
+    assert loaded["config"]["training"]["lr"] == 0.5
+    assert loaded["config"]["data"]["num_classes"] == 3
+
+
 def test_sample_reconstruct_pairs_dataset_sprites_with_reconstructions(tmp_path):
     assert run("train", "vae", "-q", "tracking.enabled=false", *TINY_VAE).exit_code == 0
     [ckpt] = list((tmp_path / "runs" / "vae").glob("*/checkpoint.pt"))
