@@ -35,6 +35,12 @@ def register_strategies(register):
                     f"timestep spacing {FROM_CONFIG}",
                 ),
                 Option("guidance_scale", float, None, f"classifier-free guidance {FROM_CONFIG}"),
+                Option(
+                    "guidance_max_t",
+                    int,
+                    None,
+                    f"guide only at timesteps t <= this {FROM_CONFIG}",
+                ),
                 Option("ema", bool, True, "sample with the EMA weights (--no-ema: raw weights)"),
                 Option(
                     "precision",

@@ -8,6 +8,7 @@ import copy
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from pixelgen_core import Batch, DataInfo, Strategy, unwrap
 from pixelgen_diffusion.samplers import SAMPLERS, DDIMSampler
@@ -25,14 +26,31 @@ def bf16_supported(device: torch.device) -> bool:
     return False
 
 
-def autocast(device: torch.device, precision: str):
-    """bfloat16 autocast where asked for (or, with "auto", where the hardware has it)."""
+def uses_bf16(device: torch.device, precision: str) -> bool:
+    """Whether `precision` means bfloat16 here ("auto": where the hardware has it)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    use = precision == "bf16" or (precision == "auto" and bf16_supported(device))
-    if not use:
+    return precision == "bf16" or (precision == "auto" and bf16_supported(device))
+
+
+def autocast(device: torch.device, precision: str):
+    """bfloat16 autocast where `precision` asks for it, else nothing."""
+    if not uses_bf16(device, precision):
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def bf16_weights(net: nn.Module) -> nn.Module:
+    """A copy of `net` whose convolution and linear weights are already bfloat16.
+
+    Autocast would cast them again at every call (it caches casts only for weights that
+    need gradients); once per sampling run saves ~5% on a CPU. The values are the same
+    ones autocast makes, so the samples are too."""
+    net = copy.deepcopy(net)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            module.to(torch.bfloat16)
+    return net
 
 
 class DiffusionStrategy(Strategy):
@@ -60,6 +78,7 @@ class DiffusionStrategy(Strategy):
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
         # Check the sampling and precision settings now, not at the first step.
         self.make_sampler()
+        self.guidance_max_t(None)
         for precision in (config["training"]["precision"], config["sampling"]["precision"]):
             autocast(device, precision)
 
@@ -148,6 +167,13 @@ class DiffusionStrategy(Strategy):
             made.set_timesteps(int(cfg["steps"] if steps is None else steps), spacing)
         return made
 
+    def guidance_max_t(self, value: int | None) -> int:
+        """The highest timestep that gets guidance; options override the config."""
+        chosen = int(self.config["sampling"]["guidance_max_t"] if value is None else value)
+        if chosen < 0:
+            raise ValueError(f"guidance_max_t must be 0 or more (a timestep), got {chosen}")
+        return chosen
+
     def _labels(self, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor:
         if not self.num_classes:
             return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)
@@ -167,6 +193,7 @@ class DiffusionStrategy(Strategy):
         eta: float | None = None,
         spacing: str | None = None,
         guidance_scale: float | None = None,
+        guidance_max_t: int | None = None,
         ema: bool = True,
         precision: str | None = None,
     ) -> torch.Tensor:
@@ -174,10 +201,15 @@ class DiffusionStrategy(Strategy):
         scale = float(cfg["guidance_scale"] if guidance_scale is None else guidance_scale)
         steps_runner = self.make_sampler(sampler, steps, ddim_steps, eta, spacing)
         net = self.modules["ema"] if ema else unwrap(self.modules["unet"])
+        precision = precision or cfg["precision"]
+        if uses_bf16(self.device, precision):
+            net = bf16_weights(net)
         labels = self._labels(n, label, generator)
         guided = self.num_classes > 0 and scale != 1.0
-        if guided:  # conditional and unconditional predictions in one batched pass
-            labels = torch.cat([labels, torch.full_like(labels, self.null_class)])
+        # Guidance only at t <= max_t (Kynkaenniemi et al. 2024): at higher noise it pulls
+        # every sprite towards its class average; there the conditional pass alone is used.
+        max_t = self.guidance_max_t(guidance_max_t)
+        both = torch.cat([labels, torch.full_like(labels, self.null_class)])
         x = torch.randn(
             n,
             4,
@@ -186,12 +218,14 @@ class DiffusionStrategy(Strategy):
             generator=generator,
             device=self.device,
         )
-        with autocast(self.device, precision or cfg["precision"]):
+        with autocast(self.device, precision):
             for t in steps_runner.timesteps.tolist():
-                x_in = torch.cat([x, x]) if guided else x
+                guide = guided and t <= max_t
+                # conditional and unconditional predictions in one batched pass
+                x_in = torch.cat([x, x]) if guide else x
                 t_in = torch.full((len(x_in),), t, device=self.device, dtype=torch.long)
-                out = net(x_in, t_in, labels).float()
-                if guided:
+                out = net(x_in, t_in, both if guide else labels).float()
+                if guide:
                     cond, uncond = out.chunk(2)
                     out = uncond + scale * (cond - uncond)  # Ho & Salimans (2022), eq. 6
                 x = steps_runner.step(out, t, x, generator)

@@ -44,11 +44,50 @@ def test_guidance_runs_one_batched_forward_pass_per_step():
     net = strategy.modules["ema"]
     handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
     strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=3.0)
-    assert calls == [6] * 4  # 4 steps, each conditional + unconditional in one batch of 2n
+    # 4 steps (999, 749, 499, 249); the guided ones (t <= 700 by default) are conditional
+    # + unconditional in one batch of 2n
+    assert calls == [3, 3, 6, 6]
     calls.clear()
     strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
     assert calls == [3] * 4
     handle.remove()
+
+
+def test_guidance_only_at_timesteps_up_to_guidance_max_t():
+    strategy = make()  # 4 trailing steps: 999, 749, 499, 249
+    calls = []
+    net = strategy.modules["ema"]
+    handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
+    kwargs = {"label": 1, "guidance_scale": 3.0}
+    strategy.sample(3, torch.Generator().manual_seed(0), guidance_max_t=300, **kwargs)
+    assert calls == [3, 3, 3, 6]  # above t = 300 the conditional pass alone
+    calls.clear()
+    strategy.sample(3, torch.Generator().manual_seed(0), guidance_max_t=999, **kwargs)
+    assert calls == [6] * 4
+    handle.remove()
+    # Unguided steps take the conditional prediction as it is: no interval = scale 1 there.
+    low = strategy.sample(3, torch.Generator().manual_seed(0), guidance_max_t=0, **kwargs)
+    plain = strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
+    assert torch.equal(low, plain)
+    with pytest.raises(ValueError, match="guidance_max_t must be 0 or more"):
+        strategy.sample(1, torch.Generator(), guidance_max_t=-1)
+    with pytest.raises(ConfigError, match="guidance_max_t must be 0 or more"):
+        make("sampling.guidance_max_t=-5")
+
+
+def test_bf16_weights_sample_exactly_what_autocast_samples(monkeypatch):
+    import pixelgen_diffusion.strategy as module
+
+    strategy = make()
+    for p in strategy.modules["ema"].parameters():
+        torch.nn.init.normal_(p, 0, 0.1)  # conv_out starts at zero; give it something to do
+    a = strategy.sample(3, torch.Generator().manual_seed(0), precision="bf16")
+    monkeypatch.setattr(module, "bf16_weights", lambda net: net)
+    b = strategy.sample(3, torch.Generator().manual_seed(0), precision="bf16")
+    assert torch.equal(a, b)
+    c = strategy.sample(3, torch.Generator().manual_seed(0), precision="fp32")
+    assert not torch.equal(a, c)  # bf16 really was used
+    assert strategy.modules["ema"].conv_in.weight.dtype == torch.float32  # a copy was cast
 
 
 def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
