@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pixelgen_core.config import resolve
 from pixelgen_core.errors import ConfigError, PixelgenError
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
@@ -53,7 +54,9 @@ def restore(
     `payload` comes from `checkpoint.load(path, strategy=record.spec.name)`.
     """
     info = DataInfo.from_dict(payload["data"])
-    strategy = build(record, payload["config"], info, device)
+    # Settings the plugin gained since the run was saved take their current defaults.
+    config = resolve(record.spec, base=payload["config"])
+    strategy = build(record, config, info, device)
     try:
         strategy.load_state_dict(payload["state"], with_optimizers=False)
     except Exception as exc:

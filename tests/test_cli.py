@@ -132,7 +132,7 @@ def test_a_checkpoint_from_before_a_new_setting_gets_its_default(tmp_path):
     import torch
 
     from pixelgen_core import checkpoint
-    from pixelgen_core.cli.common import load_checkpoint
+    from pixelgen_core.sampling import restore
 
     assert run("train", "pixel-prior", "-q", "tracking.enabled=false", *TINY_VAE[:4]).exit_code == 0
     [ckpt] = list((tmp_path / "runs" / "pixel-prior").glob("*/checkpoint.pt"))
@@ -140,9 +140,10 @@ def test_a_checkpoint_from_before_a_new_setting_gets_its_default(tmp_path):
     del payload["config"]["training"]["lr"]  # as if saved by an older version of the plugin
     payload["config"]["data"]["num_classes"] = 3  # the run's own settings stay
     checkpoint.save(payload, ckpt)
-    loaded = load_checkpoint(plugins.discover().get("pixel-prior"), None, ckpt)
-    assert loaded["config"]["training"]["lr"] == 0.5
-    assert loaded["config"]["data"]["num_classes"] == 3
+    record = plugins.discover().get("pixel-prior")
+    strategy, _ = restore(record, checkpoint.load(ckpt), torch.device("cpu"))
+    assert strategy.config["training"]["lr"] == 0.5
+    assert strategy.config["data"]["num_classes"] == 3
 
 
 def test_sample_reconstruct_pairs_dataset_sprites_with_reconstructions(tmp_path):

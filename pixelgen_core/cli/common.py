@@ -68,7 +68,6 @@ class StrategyGroup(click.Group):
 def load_checkpoint(record, run_id: str | None, checkpoint) -> dict:
     """The checkpoint a command should use: --checkpoint, --run, or the latest finished run."""
     from pixelgen_core import checkpoint as ckpt
-    from pixelgen_core.config import resolve
 
     if checkpoint is not None and run_id is not None:
         raise PixelgenError("give --run or --checkpoint, not both")
@@ -76,10 +75,7 @@ def load_checkpoint(record, run_id: str | None, checkpoint) -> dict:
         from pixelgen_core.tracking import find_checkpoint
 
         checkpoint = find_checkpoint(record.spec.name, run_id)
-    payload = ckpt.load(checkpoint, strategy=record.spec.name)
-    # Settings the plugin gained since this run was saved take their current defaults.
-    payload["config"] = resolve(record.spec, base=payload["config"])
-    return payload
+    return ckpt.load(checkpoint, strategy=record.spec.name)
 
 
 def checkpoint_options() -> list[click.Option]:
