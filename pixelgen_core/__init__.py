@@ -9,7 +9,16 @@ from importlib.metadata import PackageNotFoundError, version
 import pluggy
 
 from pixelgen_core.errors import NotReady, PixelgenError
-from pixelgen_core.strategy import Batch, DataInfo, Option, Stage, Strategy, StrategySpec, unwrap
+from pixelgen_core.strategy import (
+    Batch,
+    DataInfo,
+    Option,
+    Stage,
+    Strategy,
+    StrategySpec,
+    drop_labels,
+    unwrap,
+)
 
 try:
     __version__ = version("pixelgen")
@@ -28,6 +37,7 @@ __all__ = [
     "Strategy",
     "StrategySpec",
     "__version__",
+    "drop_labels",
     "hookimpl",
     "unwrap",
 ]

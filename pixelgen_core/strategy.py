@@ -265,3 +265,14 @@ class Strategy:
 def unwrap(module):
     """The module inside a DistributedDataParallel wrapper, or the module itself."""
     return getattr(module, "module", module)
+
+
+def drop_labels(labels, p: float, null: int):
+    """Label dropout for classifier-free guidance: each label becomes `null` with
+    probability `p`, so the same network also learns the unconditional model.
+
+    One uniform draw per label from torch's global RNG (as the Trainer seeds it)."""
+    import torch
+
+    keep = torch.rand(len(labels), device=labels.device) >= p
+    return torch.where(keep, labels, torch.full_like(labels, null))

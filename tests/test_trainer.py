@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from pixelgen_core import checkpoint
+from pixelgen_core import checkpoint, drop_labels
 from pixelgen_core.config import resolve
 from pixelgen_core.plugins import discover
 from pixelgen_core.trainer import Trainer, TrainingInterrupted
@@ -128,3 +128,16 @@ def test_a_strategy_that_cannot_sample_yet_trains_without_grids(monkeypatch):
     result = Trainer(record, config, quiet=True).fit()
     assert checkpoint.load(result.checkpoint)["finished"] is True
     assert not list((result.run_dir / "samples").glob("*.png"))
+
+
+def test_drop_labels_replaces_each_label_with_the_null_class_at_rate_p():
+    labels = torch.arange(4).repeat(2500)
+    assert torch.equal(drop_labels(labels, 0.0, 9), labels)
+    assert (drop_labels(labels, 1.0, 9) == 9).all()
+    torch.manual_seed(0)
+    dropped = drop_labels(labels, 0.25, 9)
+    kept = dropped != 9
+    assert torch.equal(dropped[kept], labels[kept])  # the rest are untouched
+    assert abs((~kept).float().mean().item() - 0.25) < 0.02
+    torch.manual_seed(0)
+    assert torch.equal(drop_labels(labels, 0.25, 9), dropped)  # the global RNG decides

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelgen_core import Batch, DataInfo, Strategy, unwrap
+from pixelgen_core import Batch, DataInfo, Strategy, drop_labels, unwrap
 from pixelgen_diffusion.samplers import SAMPLERS, DDIMSampler
 from pixelgen_diffusion.schedule import SPACINGS, NoiseSchedule
 from pixelgen_diffusion.unet import UNet
@@ -99,8 +99,8 @@ class DiffusionStrategy(Strategy):
         x_t = self.schedule.add_noise(x0, noise, t)
         labels = torch.full((n,), self.null_class, device=x0.device, dtype=torch.long)
         if batch.labels is not None and self.num_classes:
-            keep = torch.rand(n, device=x0.device) >= float(self.config["diffusion"]["p_uncond"])
-            labels = torch.where(keep, batch.labels, labels)
+            p_uncond = float(self.config["diffusion"]["p_uncond"])
+            labels = drop_labels(batch.labels, p_uncond, self.null_class)
         with autocast(self.device, self.config["training"]["precision"]):
             prediction = self.modules["unet"](x_t, t, labels)
         return F.mse_loss(prediction.float(), self.schedule.target(x0, noise, t))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, DataInfo, Strategy
+from pixelgen_core import Batch, DataInfo, Strategy, drop_labels
 from pixelgen_maskgit.decoding import decode, random_mask
 from pixelgen_maskgit.model import MaskedPixelTransformer
 
@@ -47,11 +47,8 @@ class MaskGITStrategy(Strategy):
         classes = torch.zeros(len(target), dtype=torch.long, device=target.device)
         if self.num_classes and batch.labels is not None:
             classes = batch.labels + 1
-            if dropout:
-                keep = torch.rand(len(target), device=target.device) >= float(
-                    self.config["model"]["p_uncond"]
-                )
-                classes = torch.where(keep, classes, torch.zeros_like(classes))
+            if dropout:  # class 0 is "no class"
+                classes = drop_labels(classes, float(self.config["model"]["p_uncond"]), 0)
         logits = net(inputs, classes)  # (N, C, H, W)
         return F.cross_entropy(logits.permute(0, 2, 3, 1)[mask], target[mask])
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, DataInfo, NotReady, PixelgenError, Stage, Strategy, unwrap
+from pixelgen_core import (
+    Batch,
+    DataInfo,
+    NotReady,
+    PixelgenError,
+    Stage,
+    Strategy,
+    drop_labels,
+    unwrap,
+)
 from pixelgen_vqvae.model import VQVAE
 from pixelgen_vqvae.prior import CodePrior
 from pixelgen_vqvae.quantiser import perplexity
@@ -122,11 +131,8 @@ class VQVAEStrategy(Strategy):
         classes = torch.zeros(len(codes), dtype=torch.long, device=codes.device)
         if self.num_classes and batch.labels is not None:
             classes = batch.labels + 1
-            if dropout:
-                keep = torch.rand(len(codes), device=codes.device) >= float(
-                    self.config["prior"]["p_uncond"]
-                )
-                classes = torch.where(keep, classes, torch.zeros_like(classes))
+            if dropout:  # class 0 is "no class"
+                classes = drop_labels(classes, float(self.config["prior"]["p_uncond"]), 0)
         logits = self.modules["prior"](codes[:, :-1], classes)
         return F.cross_entropy(logits.reshape(-1, self.num_codes), codes.reshape(-1))
 
