@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 from pixelgen_core.errors import PixelgenError, first_line
+from pixelgen_core.files import write_atomic
 
 FORMAT = 1
 
 
 def save(payload: dict, path: Path) -> Path:
-    """Write to a temporary file in the same folder, then rename over `path`."""
+    """Write to a temporary file in the same folder, then rename over `path`: a kill or a
+    full disk mid-write leaves the previous checkpoint as it was."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": FORMAT, **payload}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda handle: torch.save({"format": FORMAT, **payload}, handle))
 
 
 def load(path: Path, strategy: str | None = None) -> dict:
@@ -48,7 +36,51 @@ def load(path: Path, strategy: str | None = None) -> dict:
         raise PixelgenError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise PixelgenError(f"{path} is not a pixelgen checkpoint")
-    if strategy is not None and payload.get("strategy") != strategy:
-        raise PixelgenError(f"{path} is a {payload.get('strategy')!r} checkpoint, not {strategy!r}")
+    if strategy is not None:
+        if payload.get("strategy") != strategy:
+            raise PixelgenError(
+                f"{path} is a {payload.get('strategy')!r} checkpoint, not {strategy!r}"
+            )
+        problem = run_payload_problem(payload)
+        if problem:
+            raise PixelgenError(f"{path} is damaged: {problem}")
     payload["path"] = str(path)
     return payload
+
+
+MAX_IMAGE_SIZE = 1024
+MAX_PALETTE = 256
+POSITION_KEYS = {"stage", "epoch", "batch", "step"}
+
+
+def run_payload_problem(payload: dict) -> str | None:
+    """What is wrong with a training checkpoint's layout, or None. Checked before any
+    model is built from it, so a damaged or hand-edited file is one line, not a traceback
+    or an attempt to allocate a model of absurd size."""
+    config, data, state = payload.get("config"), payload.get("data"), payload.get("state")
+    if not isinstance(config, dict) or not config:
+        return "its config is missing"
+    if not isinstance(data, dict):
+        return "its data description is missing"
+    size = data.get("image_size")
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_IMAGE_SIZE:
+        return f"image_size {size!r} is not a sprite size in 1..{MAX_IMAGE_SIZE}"
+    palette = data.get("palette")
+    if not isinstance(palette, list) or not 1 <= len(palette) <= MAX_PALETTE:
+        return f"its palette must list 1..{MAX_PALETTE} colours"
+    for colour in palette:
+        if not (isinstance(colour, list) and len(colour) == 4):
+            return f"palette colour {colour!r} is not RGBA"
+        if not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in colour):
+            return f"palette colour {colour!r} is not in [0, 1]"
+    classes = data.get("num_classes")
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 0:
+        return f"num_classes {classes!r} is not a count"
+    if not isinstance(state, dict) or not isinstance(state.get("modules"), dict):
+        return "its model state is missing"
+    position = payload.get("position", {})
+    if not isinstance(position, dict) or not set(position) <= POSITION_KEYS:
+        return "its training position is not stage/epoch/batch/step"
+    if not all(isinstance(v, int) and v >= 0 for v in position.values()):
+        return "its training position holds negative or non-integer counts"
+    return None

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.files import write_atomic
 
 
 def read_png(path: Path) -> np.ndarray:
@@ -24,13 +25,36 @@ def read_png(path: Path) -> np.ndarray:
 
 
 def write_png(rgba: np.ndarray, path: Path, scale: int = 1) -> Path:
-    """Write RGBA uint8 (H, W, 4), upscaled by an integer factor with nearest neighbour."""
+    """Write RGBA uint8 (H, W, 4), upscaled by an integer factor with nearest neighbour.
+
+    Written atomically: an interrupted write never leaves a truncated PNG."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(upscale(rgba, scale), mode="RGBA").save(path)
-    return path
+    image = Image.fromarray(upscale(rgba, scale), mode="RGBA")
+    return write_atomic(path, lambda handle: image.save(handle, format="PNG"))
+
+
+def output_bytes(n: int, height: int, width: int, scale: int = 1) -> int:
+    """About how much memory drawing `n` sprites and writing them at `scale` takes: their
+    indices and RGBA, and the upscaled grid twice (numpy's and PIL's copy)."""
+    return n * height * width * 12 + 2 * n * (height + 1) * (width + 1) * 4 * scale * scale
+
+
+def check_output_size(n: int, height: int, width: int, scale: int = 1) -> None:
+    """Refuse, before allocating, outputs that need more than half of this machine's memory."""
+    import os
+
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: assume 8 GB
+        memory = 8 * 2**30
+    need = output_bytes(n, height, width, scale)
+    if need > memory // 2:
+        raise PixelgenError(
+            f"-n {n} at --scale {scale} needs about {need / 2**30:.1f} GB of memory for "
+            f"{height}x{width} sprites and their grid (this machine has {memory / 2**30:.1f} GB); "
+            "ask for fewer sprites or a smaller scale"
+        )
 
 
 def upscale(rgba: np.ndarray, scale: int) -> np.ndarray:

@@ -25,7 +25,7 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", explode)
-    with pytest.raises(OSError):
+    with pytest.raises(PixelgenError, match="cannot write"):
         checkpoint.save({"step": 2}, path)
     monkeypatch.undo()
     assert checkpoint.load(path)["step"] == 1

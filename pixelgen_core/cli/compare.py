@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pixelgen_core.cli.common import load_checkpoint, registry
+from pixelgen_core.cli.common import SEED, load_checkpoint, registry
 from pixelgen_core.errors import PixelgenError
 
 EXTRA = ["train_seconds", "train_images_per_sec", "sample_ms_per_sprite"]
@@ -27,7 +27,7 @@ EXTRA = ["train_seconds", "train_images_per_sec", "sample_ms_per_sprite"]
     show_default=True,
     help="Sprites drawn and scored per strategy.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -51,6 +51,7 @@ def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet)
     from pixelgen_core.evaluation.report import MIN_SAMPLES, markdown_table
     from pixelgen_core.evaluation.run import evaluate
     from pixelgen_core.evaluation.sheet import write_side_by_side
+    from pixelgen_core.files import write_text
     from pixelgen_core.trainer import Trainer
 
     if budget_minutes is not None and epochs is not None:
@@ -99,13 +100,8 @@ def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet)
     pictures = [("data", held)] + [(r.model.name, r.samples) for _, _, r in results]
     picture = write_side_by_side(pictures, out / "compare.png")
     table = markdown_table(rows, EXTRA)
-    (out / "compare.md").write_text(table + "\n")
-    (out / "compare.json").write_text(
-        json.dumps(
-            [r.to_dict() for r in rows],
-            indent=2,
-        )
-    )
+    write_text(out / "compare.md", table + "\n")
+    write_text(out / "compare.json", json.dumps([r.to_dict() for r in rows], indent=2))
     from pixelgen_core.cli.evaluate import print_rows
 
     print_rows(rows, title=f"{n} samples each, seed {seed}")

@@ -70,11 +70,14 @@ def run_evaluate(
 ) -> None:
     from pixelgen_core.evaluation.report import MIN_SAMPLES
     from pixelgen_core.evaluation.run import evaluate as evaluate_run
+    from pixelgen_core.images import check_output_size
     from pixelgen_core.sampling import choose_device
 
     if n < MIN_SAMPLES:
         raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
     payload = load_checkpoint(record, run_id, checkpoint)
+    size = payload["data"]["image_size"]
+    check_output_size(n, size, size)
     result = evaluate_run(record, payload, n, seed, options, choose_device(device))
     out = out or Path("evaluations") / f"{record.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
     files = write_report(result, out)
@@ -94,12 +97,12 @@ def run_evaluate(
 
 def write_report(result, out: Path) -> list[tuple[Path, str]]:
     from pixelgen_core.evaluation.report import markdown_table
+    from pixelgen_core.files import write_text
     from pixelgen_core.images import grid, write_png
 
-    out.mkdir(parents=True, exist_ok=True)
-    report = out / "evaluation.md"
-    extra = sorted(result.model.extra)
-    report.write_text(markdown_table(result.rows, extra) + "\n")
+    report = write_text(
+        out / "evaluation.md", markdown_table(result.rows, sorted(result.model.extra)) + "\n"
+    )
     samples = write_png(
         grid(result.samples[:64], background=(29, 29, 43, 255)), out / "samples.png", scale=3
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 
 from pixelgen_core.data.sheets import slice_sheet
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.files import user_cache
 from pixelgen_core.images import read_png
 
 BUILTIN_DATASETS = {
@@ -62,7 +62,7 @@ def load_dataset(name: str, focused: bool = False) -> SpriteSet:
         with as_file(resource) as path:
             tiles = slice_sheet(read_png(path), BUILTIN_TILE)
         names = [f"{name}-{i:04d}" for i in range(len(tiles))]
-        cache_dir = _user_cache() / name
+        cache_dir = user_cache() / name
         sprites = np.stack(tiles)
     else:
         folder = Path(name)
@@ -101,11 +101,3 @@ def binarize_alpha(sprites: np.ndarray) -> np.ndarray:
     out[~opaque] = 0
     out[..., 3] = np.where(opaque, 255, 0)
     return out
-
-
-def _user_cache() -> Path:
-    """$PIXELGEN_CACHE_DIR, else $XDG_CACHE_HOME/pixelgen, else ~/.cache/pixelgen."""
-    if os.environ.get("PIXELGEN_CACHE_DIR"):
-        return Path(os.environ["PIXELGEN_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "pixelgen"

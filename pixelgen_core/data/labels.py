@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from pixelgen_core.data.datasets import SpriteSet
+from pixelgen_core.errors import PixelgenError
+from pixelgen_core.files import write_atomic
 from pixelgen_core.images import grid, write_png
 
 
@@ -41,10 +42,9 @@ def class_labels(dataset: SpriteSet, num_classes: int, seed: int = 0) -> np.ndar
                 members = dataset.sprites[labels == k][:64]
                 if len(members):
                     write_png(grid(members), cache / f"class_{k:02d}.png", scale=2)
-            tmp = cache / f".labels-{os.getpid()}.npy"
-            np.save(tmp, labels)
-            os.replace(tmp, cache / "labels.npy")  # atomic: ranks may race to write it
-        except OSError:
+            # atomic: ranks and side-by-side runs may race to write it
+            write_atomic(cache / "labels.npy", lambda handle: np.save(handle, labels))
+        except (OSError, PixelgenError):
             pass  # a read-only location only costs recomputing next time
     return labels
 

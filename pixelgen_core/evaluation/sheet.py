@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixelgen_core.files import write_atomic
 from pixelgen_core.images import grid
 
 BACKGROUND = (29, 29, 43, 255)
@@ -36,6 +37,5 @@ def side_by_side(rows: list[tuple[str, np.ndarray]], per_row: int = 16, scale: i
 
 
 def write_side_by_side(rows: list[tuple[str, np.ndarray]], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    side_by_side(rows).save(path)
-    return path
+    sheet = side_by_side(rows)
+    return write_atomic(path, lambda handle: sheet.save(handle, format="PNG"))
