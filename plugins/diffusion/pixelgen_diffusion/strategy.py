@@ -81,7 +81,9 @@ class DiffusionStrategy(Strategy):
         ).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
         self.modules = {"unet": unet, "ema": ema}
-        self.optimizers = {"unet": adamw(unet.parameters(), float(config["training"]["lr"]))}
+        self.optimizers = {
+            "unet": lambda: adamw(unet.parameters(), float(config["training"]["lr"]))
+        }
         self.ema_updates = 0
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
         # Check the sampling and precision settings now, not at the first step.

@@ -34,7 +34,7 @@ class MaskGITStrategy(Strategy):
         ).to(device)
         self.modules = {"net": net}
         self.optimizers = {
-            "net": torch.optim.AdamW(
+            "net": lambda: torch.optim.AdamW(
                 net.parameters(), lr=float(config["training"]["lr"]), weight_decay=0.01
             )
         }

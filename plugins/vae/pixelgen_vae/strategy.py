@@ -21,7 +21,7 @@ class VAEStrategy(Strategy):
         vae = ConvVAE(data.image_size, self.latent_dim, list(model_cfg["channels"])).to(device)
         self.modules = {"vae": vae}
         self.optimizers = {
-            "vae": torch.optim.Adam(vae.parameters(), lr=float(config["training"]["lr"]))
+            "vae": lambda: torch.optim.Adam(vae.parameters(), lr=float(config["training"]["lr"]))
         }
 
     def _losses(self, batch: Batch) -> dict[str, torch.Tensor]:

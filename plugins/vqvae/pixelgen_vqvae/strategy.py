@@ -60,8 +60,10 @@ class VQVAEStrategy(Strategy):
         ).to(device)
         self.modules = {"vqvae": vqvae, "prior": prior}
         self.optimizers = {
-            "vqvae": torch.optim.Adam(vqvae.parameters(), lr=float(config["training"]["lr"])),
-            "prior": torch.optim.AdamW(prior.parameters(), lr=float(prior_cfg["lr"])),
+            "vqvae": lambda: torch.optim.Adam(
+                vqvae.parameters(), lr=float(config["training"]["lr"])
+            ),
+            "prior": lambda: torch.optim.AdamW(prior.parameters(), lr=float(prior_cfg["lr"])),
         }
         # Steps each stage has trained, and code counts over the epoch in progress.
         self.autoencoder_steps = 0
