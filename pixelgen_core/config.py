@@ -15,6 +15,20 @@ from pixelgen_core.errors import ConfigError, first_line
 from pixelgen_core.strategy import StrategySpec
 
 BASE_CONFIG = Path("configs") / "base.yaml"
+# Ranges of core's numeric keys, (lowest, highest), None for no bound; strategies add theirs
+# in StrategySpec.limits. Zero epochs or batches would record a run that trained nothing.
+CORE_LIMITS: dict[str, tuple[float | None, float | None]] = {
+    "data.max_colors": (1, 255),
+    "data.palette_swap": (0, 1),
+    "data.num_classes": (0, 1000),
+    "training.seed": (0, 2**63 - 1),
+    "training.epochs": (1, None),
+    "training.time_budget_minutes": (0, None),
+    "training.batch_size": (1, 65536),
+    "training.log_every": (1, None),
+    "training.sample_every": (0, None),
+    "training.grid_size": (1, 1024),
+}
 
 
 def _load_yaml(path: Path) -> Any:
@@ -100,7 +114,28 @@ def resolve(
             raise ConfigError(f"{source}: a config must be a mapping of keys")
         _check(data, known, source)
         result = OmegaConf.to_container(OmegaConf.merge(result, data))
+    check_limits(result, {**CORE_LIMITS, **spec.limits})
     return result
+
+
+def check_limits(config: dict, limits: dict[str, tuple[float | None, float | None]]) -> None:
+    """Raise a one-line ConfigError naming the first key whose value is out of its range."""
+    flat = _leaves(config)
+    for key, (low, high) in limits.items():
+        value = flat.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            if (low is not None and item < low) or (high is not None and item > high):
+                raise ConfigError(f"config key {key!r} must be {_bounds(low, high)}, got {value!r}")
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f"at least {low}"
+    if low is None:
+        return f"at most {high}"
+    return f"between {low} and {high}"
 
 
 def _check(data: dict, known: dict[str, Any], source: str) -> None:

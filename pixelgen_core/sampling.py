@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
 from pixelgen_core.config import resolve
-from pixelgen_core.errors import ConfigError, PixelgenError
+from pixelgen_core.errors import ConfigError, PixelgenError, first_line
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.strategy import DataInfo, Strategy
@@ -56,12 +57,32 @@ def restore(
     info = DataInfo.from_dict(payload["data"])
     # Settings the plugin gained since the run was saved take their current defaults.
     config = resolve(record.spec, base=payload["config"])
+    _check_fit(record, config, info, payload)
     strategy = build(record, config, info, device)
+    _load(strategy, payload)
+    return strategy, Palette.from_tuples(info.palette)
+
+
+def _load(strategy: Strategy, payload: dict) -> None:
     try:
         strategy.load_state_dict(payload["state"], with_optimizers=False)
     except Exception as exc:
-        raise PixelgenError(f"checkpoint {payload['path']} does not fit: {exc}") from None
-    return strategy, Palette.from_tuples(info.palette)
+        raise PixelgenError(
+            f"checkpoint {payload['path']} does not fit: {first_line(exc)}"
+        ) from None
+
+
+def _check_fit(record: StrategyRecord, config: dict, info: DataInfo, payload: dict) -> None:
+    """Build the model on torch's meta device (shapes only, no memory) and load the weights
+    into it: a checkpoint whose config disagrees with its weights (hand-edited, or absurd
+    sizes) is refused before a real model of that size is allocated."""
+    try:
+        shapes_only = build(record, config, info, torch.device("meta"))
+    except Exception:  # config errors included: the real build reports them
+        return  # a strategy that cannot be built on meta is checked by the real load
+    with warnings.catch_warnings():  # "copying into a meta parameter is a no-op": intended
+        warnings.simplefilter("ignore", UserWarning)
+        _load(shapes_only, payload)
 
 
 def sample_raw(

@@ -11,6 +11,7 @@ from pixelgen_core.plugins import Registry, discover
 from pixelgen_core.strategy import Option
 
 DISABLED: set[str] = set()  # filled by `pixelgen --disable-plugin NAME`
+SEED = click.IntRange(0, 2**63 - 1)  # what torch.Generator.manual_seed takes
 
 
 @cache
@@ -98,6 +99,6 @@ def drawing_options(default_n: int, n_help: str, seed_help: str) -> list[click.O
         click.Option(
             ["-n", "--num", "n"], type=int, default=default_n, show_default=True, help=n_help
         ),
-        click.Option(["--seed"], type=int, default=0, show_default=True, help=seed_help),
+        click.Option(["--seed"], type=SEED, default=0, show_default=True, help=seed_help),
         click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
     ]

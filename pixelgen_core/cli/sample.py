@@ -89,7 +89,7 @@ def run_sample(
     reconstruct: bool = False,
     **options,
 ) -> None:
-    from pixelgen_core.images import grid, parse_color, write_png
+    from pixelgen_core.images import check_output_size, grid, parse_color, write_png
     from pixelgen_core.sampling import choose_device, draw, restore
 
     if n < 1:
@@ -98,6 +98,8 @@ def run_sample(
         raise PixelgenError("--scale must be a positive integer")
     bg = parse_color(background)
     payload = load_checkpoint(record, run_id, checkpoint)
+    size = payload["data"]["image_size"]
+    check_output_size(2 * n if reconstruct else n, size, size, scale)
     strategy, palette = restore(record, payload, choose_device(device))
     classes = strategy.data.num_classes
     if label is not None:

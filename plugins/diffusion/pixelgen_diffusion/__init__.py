@@ -6,6 +6,23 @@ from pixelgen_core import Option, StrategySpec, hookimpl
 
 FROM_CONFIG = "[default: the run's sampling config]"
 
+LIMITS = {  # config ranges, checked before anything is built
+    "model.channels": (1, 4096),
+    "model.blocks_per_level": (1, 16),
+    "model.groups": (1, 4096),
+    "model.dropout": (0, 1),
+    "diffusion.timesteps": (2, 100_000),
+    "diffusion.p_uncond": (0, 1),
+    "diffusion.ema_decay": (0, 1),
+    "sampling.steps": (1, 100_000),
+    "sampling.ddim_steps": (1, 100_000),
+    "sampling.eta": (0, 1),
+    "sampling.guidance_scale": (0, None),
+    "sampling.guidance_max_t": (0, None),
+    "training.lr": (0, None),
+    "training.grad_clip": (0, None),
+}
+
 
 @hookimpl
 def register_strategies(register):
@@ -16,6 +33,7 @@ def register_strategies(register):
             strategy="pixelgen_diffusion.strategy:DiffusionStrategy",
             default_config=files(__name__).joinpath("defaults.yaml"),
             conditional=True,
+            limits=LIMITS,
             train_options=(
                 Option("lr", float, None, "AdamW learning rate", "training.lr"),
                 Option("p_uncond", float, None, "label dropout for guidance", "diffusion.p_uncond"),

@@ -71,7 +71,7 @@ def test_guidance_only_at_timesteps_up_to_guidance_max_t():
     assert torch.equal(low, plain)
     with pytest.raises(ValueError, match="guidance_max_t must be 0 or more"):
         strategy.sample(1, torch.Generator(), guidance_max_t=-1)
-    with pytest.raises(ConfigError, match="guidance_max_t must be 0 or more"):
+    with pytest.raises(ConfigError, match="'sampling.guidance_max_t' must be at least 0"):
         make("sampling.guidance_max_t=-5")
 
 

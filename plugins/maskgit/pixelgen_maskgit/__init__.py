@@ -6,6 +6,21 @@ from pixelgen_core import Option, StrategySpec, hookimpl
 
 FROM_CONFIG = "[default: the run's sampling config]"
 
+LIMITS = {  # config ranges, checked before anything is built
+    "model.patch": (1, 64),
+    "model.width": (1, 8192),
+    "model.layers": (1, 64),
+    "model.heads": (1, 256),
+    "model.dropout": (0, 1),
+    "model.p_uncond": (0, 1),
+    "sampling.steps": (1, 10_000),
+    "sampling.temperature": (0, None),
+    "sampling.choice_temperature": (0, None),
+    "sampling.guidance_scale": (0, None),
+    "training.lr": (0, None),
+    "training.grad_clip": (0, None),
+}
+
 
 @hookimpl
 def register_strategies(register):
@@ -16,6 +31,7 @@ def register_strategies(register):
             strategy="pixelgen_maskgit.strategy:MaskGITStrategy",
             default_config=files(__name__).joinpath("defaults.yaml"),
             conditional=True,
+            limits=LIMITS,
             train_options=(
                 Option("lr", float, None, "AdamW learning rate", "training.lr"),
                 Option("p_uncond", float, None, "label dropout for guidance", "model.p_uncond"),

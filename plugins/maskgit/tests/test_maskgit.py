@@ -116,5 +116,5 @@ def test_shapes_that_cannot_work_are_refused():
     with pytest.raises(ConfigError, match="model.heads"):
         make("model.width=30", "model.heads=4")
     for key in ("width", "layers", "heads"):
-        with pytest.raises(ConfigError, match=f"model.{key} must be at least 1"):
+        with pytest.raises(ConfigError, match=f"'model.{key}' must be between 1 and"):
             make(f"model.{key}=0")

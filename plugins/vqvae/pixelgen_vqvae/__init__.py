@@ -4,6 +4,23 @@ from importlib.resources import files
 
 from pixelgen_core import Option, StrategySpec, hookimpl
 
+LIMITS = {  # config ranges, checked before anything is built
+    "model.channels": (1, 4096),
+    "model.codebook_size": (1, 65536),
+    "model.code_dim": (1, 4096),
+    "model.beta": (0, None),
+    "model.ema_decay": (0, 1),
+    "model.restart_threshold": (0, None),
+    "prior.p_uncond": (0, 1),
+    "prior.layers": (1, 64),
+    "prior.width": (1, 8192),
+    "prior.heads": (1, 256),
+    "prior.dropout": (0, 1),
+    "prior.epochs": (1, None),
+    "prior.lr": (0, None),
+    "training.lr": (0, None),
+}
+
 
 @hookimpl
 def register_strategies(register):
@@ -14,6 +31,7 @@ def register_strategies(register):
             strategy="pixelgen_vqvae.strategy:VQVAEStrategy",
             default_config=files(__name__).joinpath("defaults.yaml"),
             conditional=True,
+            limits=LIMITS,
             train_options=(
                 Option(
                     "stage",

@@ -168,7 +168,7 @@ def test_top_k_one_is_greedy_and_temperature_is_checked():
     ],
 )
 def test_sizes_below_one_are_refused(override):
-    with pytest.raises(ConfigError, match=f"{override.split('=')[0]} must be at least 1"):
+    with pytest.raises(ConfigError, match=f"'{override.split('=')[0]}' must be between 1 and"):
         make(override)
 
 
