@@ -9,20 +9,22 @@ only rank 0 writing checkpoints, grids and MLflow records.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 
 import torch
 from torch.utils.data import BatchSampler, DistributedSampler
 
-from pixelgen_core import __version__, checkpoint
+from pixelgen_core import __version__, checkpoint, runs
 from pixelgen_core.config import flatten, to_yaml
 from pixelgen_core.data.prepare import TrainingData, prepare
-from pixelgen_core.errors import NotReady, PixelgenError
-from pixelgen_core.images import grid, write_png
+from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, first_line
+from pixelgen_core.files import remove_stale_temps, write_text
+from pixelgen_core.images import grid, upscale, write_png
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sampling import build, choose_device, draw
@@ -88,15 +90,14 @@ class Trainer:
         return device
 
     def _run_dir(self) -> Path:
+        """The run's own folder: the checkpoint's on resume, else a new one made exclusively
+        (rank 0 only; the other ranks write nothing). Temporary files that killed writes
+        left in this strategy's runs are removed first."""
+        root = Path(self.config["training"]["output_dir"]) / self.record.spec.name
+        remove_stale_temps(root)
         if self.resume is not None:
             return Path(self.resume["path"]).parent
-        root = Path(self.config["training"]["output_dir"]) / self.record.spec.name
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir, n = root / stamp, 1
-        while run_dir.exists():
-            n += 1
-            run_dir = root / f"{stamp}-{n}"
-        return run_dir
+        return runs.new_run_dir(root) if self.rank == 0 else root / "rank-unused"
 
     def _init_distributed(self, device: torch.device) -> None:
         if self.world > 1 and not torch.distributed.is_initialized():
@@ -125,22 +126,17 @@ class Trainer:
         if self.world > 1:
             self._wrap_ddp(strategy, device)
 
-        run_dir = self._run_dir()
-        tracker = make_tracker(cfg, self.rank)
-        main = self.rank == 0
-        if main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.yaml").write_text(to_yaml(cfg))
-        resume_id = self.resume.get("mlflow_run_id") if self.resume else None
-        tracker.start(self.record.spec.name, run_dir.name, self._tags(), resume_id)
-        if resume_id is None:
-            facts = {"data.num_sprites": len(data), "data.palette": ",".join(data.palette.hex())}
-            tracker.log_params({**flatten(cfg), **facts})
-            tracker.log_artifact(run_dir / "config.yaml")
-
         stages = strategy.stages()
         if not stages:
             raise PixelgenError(f"strategy {self.record.spec.name!r} has no training stages")
+        if sum(max(s.epochs, 0) for s in stages) < 1:  # a stage of 0 epochs is skipped
+            shown = ", ".join(f"{s.name} {s.epochs}" for s in stages)
+            raise ConfigError(f"this run would train no steps (epochs: {shown}); ask for 1 or more")
+        main = self.rank == 0
+        run_dir = self._run_dir()
+        tracker = make_tracker(cfg, self.rank)
+        record = runs.start(run_dir, self.record.spec.name) if main else None
+        resume_id = self.resume.get("mlflow_run_id") if self.resume else None
         sampler = DistributedSampler(
             data, num_replicas=self.world, rank=self.rank, shuffle=True, seed=seed
         )
@@ -154,6 +150,8 @@ class Trainer:
                 checkpoint.save(
                     self._payload(strategy, data, position, tracker, finished), ckpt_path
                 )
+                record.steps, record.checkpoint = position.step, ckpt_path.name
+                record.save()
 
         last_grid = [-1]
 
@@ -181,7 +179,20 @@ class Trainer:
                 torch.distributed.broadcast(over, 0)
             return bool(over)
 
-        try:
+        try:  # from here on, the run ends FINISHED, KILLED (Ctrl-C) or FAILED, never RUNNING
+            if main:
+                write_text(run_dir / "config.yaml", to_yaml(cfg))
+            tracker.start(self.record.spec.name, run_dir.name, self._tags(), resume_id)
+            if record is not None:
+                record.mlflow_run_id, record.tracking_uri = tracker.run_id, tracker.uri
+                record.save()
+            if resume_id is None:
+                facts = {
+                    "data.num_sprites": len(data),
+                    "data.palette": ",".join(data.palette.hex()),
+                }
+                tracker.log_params({**flatten(cfg), **facts})
+                tracker.log_artifact(run_dir / "config.yaml")
             with progress:
                 stopped = False
                 while not stopped:
@@ -222,21 +233,23 @@ class Trainer:
                         break  # stay on the last stage, so a resume can add epochs to it
                     position.stage += 1
                     position.epoch = 0
+            grid_now()
+            save(finished=True)
+            if main:
+                tracker.log_artifact(ckpt_path, "checkpoint")
         except KeyboardInterrupt:
-            save()
-            tracker.finish("KILLED")
+            try:
+                save()
+            finally:
+                _end(record, tracker, runs.KILLED)
             raise TrainingInterrupted(
                 f"interrupted at step {position.step}; checkpoint saved to {ckpt_path}; "
                 f"continue with: pixelgen train {self.record.spec.name} --resume {ckpt_path}"
             ) from None
         except BaseException:
-            tracker.finish("FAILED")
+            _end(record, tracker, runs.FAILED)
             raise
-        grid_now()
-        save(finished=True)
-        if main:
-            tracker.log_artifact(ckpt_path, "checkpoint")
-        tracker.finish("FINISHED")
+        _end(record, tracker, runs.FINISHED)
         if self.world > 1:
             torch.distributed.barrier()
         return TrainResult(
@@ -288,8 +301,10 @@ class Trainer:
         finally:
             strategy.modules = wrapped
             strategy.train()
-        path = write_png(grid(sprites), run_dir / "samples" / f"step_{step:06d}.png", scale=4)
+        sheet = upscale(grid(sprites), 4)
+        path = write_png(sheet, run_dir / "samples" / f"step_{step:06d}.png")
         tracker.log_artifact(path, "samples")
+        tracker.log_image(sheet, key="samples", step=step)  # the UI's slider over training
 
     def _tags(self) -> dict[str, str]:
         return {
@@ -318,6 +333,21 @@ class Trainer:
             "finished": finished,
             "mlflow_run_id": tracker.run_id,
         }
+
+
+def _end(record: runs.RunRecord | None, tracker: Tracker, status: str) -> None:
+    """Record how the run ended, in the run index and in MLflow. A failure to tell MLflow
+    (a server gone away) must not hide the error that ended the run, so it is a warning."""
+    if record is not None:
+        record.status, record.ended = status, runs.now()
+        with contextlib.suppress(PixelgenError):
+            record.save()
+    try:
+        tracker.finish(status)
+    except Exception as exc:
+        if status == runs.FINISHED:
+            raise PixelgenError(f"cannot end the MLflow run: {first_line(exc)}") from None
+        print(f"Warning: cannot mark the MLflow run {status}: {first_line(exc)}", file=sys.stderr)
 
 
 def _progress(disabled: bool):

@@ -199,7 +199,7 @@ def test_data_slice_and_show(tmp_path):
         (["train", "vae", "--resume", "nothing.pt"], "checkpoint not found", 1),
         (["train", "vae", "--device", "cuda"], "CUDA is not available", 1),
         (["sample", "vae", "--checkpoint", "nothing.pt"], "checkpoint not found", 1),
-        (["sample", "vae"], "no runs found", 1),
+        (["sample", "vae"], "no finished vae run in runs and no MLflow store", 1),
         (["sample", "vae", "-n", "0", "--checkpoint", "x"], "-n must be at least 1", 1),
         (["sample", "vae", "--background", "blue", "--checkpoint", "x"], "bad colour 'blue'", 1),
         (["data", "slice", "missing.png", "out"], "image not found: missing.png", 1),

@@ -58,6 +58,7 @@ def _register() -> None:
         evaluate,
         listing,
         manage,
+        runs,
         sample,
         scaffold,
         train,
@@ -70,6 +71,7 @@ def _register() -> None:
     cli.add_command(scaffold.new_strategy)
     cli.add_command(train.train)
     cli.add_command(sample.sample)
+    cli.add_command(runs.runs)
     cli.add_command(evaluate.evaluate)
     cli.add_command(compare.compare)
     cli.add_command(data.data)

@@ -1,0 +1,161 @@
+"""The local index of training runs: one `run.json` per run folder, written atomically.
+
+Each training owns its folder (created exclusively, so side-by-side runs never share one)
+and is the only writer of its record, so the index needs no lock. MLflow stays the record
+that `mlflow ui` shows; this index lets `pixelgen sample NAME` and `pixelgen runs` find runs
+without importing MLflow, including runs trained with tracking off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+
+from pixelgen_core.files import make_dir, os_error, pid_alive, this_host, write_text
+
+RUN_FILE = "run.json"
+BASE_CONFIG = Path("configs") / "base.yaml"
+# Statuses as MLflow names them; DIED is shown for a RUNNING record whose process is gone.
+RUNNING, FINISHED, FAILED, KILLED, DIED = "RUNNING", "FINISHED", "FAILED", "KILLED", "DIED"
+
+
+@dataclass
+class RunRecord:
+    """What `run.json` holds. Paths are relative to the run folder, so a project folder can
+    be moved or copied; `run_dir` is where the record was read from, not stored."""
+
+    id: str
+    strategy: str
+    status: str = RUNNING
+    steps: int = 0
+    started: str = ""
+    ended: str | None = None
+    checkpoint: str | None = None  # file name inside the run folder, once one is saved
+    mlflow_run_id: str | None = None
+    tracking_uri: str | None = None
+    pid: int = 0
+    host: str = ""
+    run_dir: Path = field(default=Path("."), compare=False)
+
+    @property
+    def state(self) -> str:
+        """The status, with DIED for a run whose process ended without saying how."""
+        if self.status == RUNNING and self.host == this_host() and not pid_alive(self.pid):
+            return DIED
+        return self.status
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.run_dir / self.checkpoint if self.checkpoint else None
+
+    @property
+    def usable(self) -> bool:
+        """Finished, with its checkpoint still on disk: what `sample` picks by default."""
+        return (
+            self.status == FINISHED
+            and self.checkpoint_path is not None
+            and (self.checkpoint_path.is_file())
+        )
+
+    def save(self) -> None:
+        data = {k: v for k, v in asdict(self).items() if k != "run_dir"}
+        write_text(self.run_dir / RUN_FILE, json.dumps(data, indent=2) + "\n")
+
+    def to_dict(self) -> dict:
+        """For `pixelgen runs --json`: the status as shown, and full paths."""
+        path = self.checkpoint_path
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "run_dir"},
+            "status": self.state,
+            "run_dir": str(self.run_dir),
+            "checkpoint": str(path) if path else None,
+        }
+
+
+def now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def new_run_dir(parent: Path) -> Path:
+    """A fresh folder under `parent`, named by time plus a random part, created exclusively."""
+    make_dir(parent)
+    while True:
+        run_dir = parent / f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue  # another process drew the same name in the same second
+        except OSError as exc:
+            raise os_error(exc, run_dir) from None
+        return run_dir
+
+
+def start(run_dir: Path, strategy: str) -> RunRecord:
+    """A RUNNING record for this process, written now; a resumed run keeps its id."""
+    old = read(run_dir)
+    record = RunRecord(
+        id=run_dir.name,
+        strategy=strategy,
+        run_dir=run_dir.absolute(),
+        started=now(),
+        pid=os.getpid(),
+        host=this_host(),
+    )
+    if old is not None:
+        record.steps, record.checkpoint = old.steps, old.checkpoint
+        record.mlflow_run_id, record.started = old.mlflow_run_id, old.started
+    record.save()
+    return record
+
+
+def read(run_dir: Path) -> RunRecord | None:
+    """The record in `run_dir`, or None if there is none or it is unreadable."""
+    try:
+        data = json.loads((Path(run_dir) / RUN_FILE).read_text())
+        known = {f.name for f in fields(RunRecord)} - {"run_dir"}
+        record = RunRecord(**{k: v for k, v in data.items() if k in known})
+        record.run_dir = Path(run_dir).absolute()
+        return record
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def output_root() -> Path:
+    """Where runs go: `training.output_dir` of ./configs/base.yaml, else ./runs.
+
+    Read without resolving a strategy's config, so finding a run stays cheap."""
+    if BASE_CONFIG.is_file():
+        from omegaconf import OmegaConf
+
+        try:
+            configured = OmegaConf.load(BASE_CONFIG).get("training", {}).get("output_dir")
+        except Exception:  # a broken base.yaml is reported by the commands that resolve it
+            configured = None
+        if configured:
+            return Path(str(configured))
+    return Path("runs")
+
+
+def all_runs(root: Path | None = None, strategy: str | None = None) -> list[RunRecord]:
+    """Every recorded run under `root` (of `strategy`), newest first."""
+    root = Path(root) if root is not None else output_root()
+    pattern = f"{strategy}/*/{RUN_FILE}" if strategy else f"*/*/{RUN_FILE}"
+    records = [r for p in root.glob(pattern) if (r := read(p.parent)) is not None]
+    return sorted(records, key=lambda r: (r.started, r.id), reverse=True)
+
+
+def latest_usable(strategy: str, root: Path | None = None) -> RunRecord | None:
+    """The newest run of `strategy` that finished with a checkpoint."""
+    return next((r for r in all_runs(root, strategy) if r.usable), None)
+
+
+def find(run_id: str, strategy: str | None = None, root: Path | None = None) -> RunRecord | None:
+    """A run by its folder name or its MLflow run id."""
+    for record in all_runs(root, strategy):
+        if run_id in (record.id, record.mlflow_run_id):
+            return record
+    return None
