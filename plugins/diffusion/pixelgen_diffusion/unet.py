@@ -36,13 +36,23 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()], dim=1)
 
 
+class GroupNorm(nn.GroupNorm):
+    """GroupNorm on a contiguous input. Where oneDNN runs bfloat16 convolutions (CPUs with
+    AMX or AVX-512 BF16) they return channels-last tensors, and torch's GroupNorm on those
+    is about 10x slower than on the same values laid out contiguously (1.45 ms against
+    0.16 ms for 32x32x16x16): it was half of the sampling time. Same parameters, same keys."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous())
+
+
 class ResBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int, dropout: float) -> None:
         super().__init__()
-        self.norm1 = nn.GroupNorm(groups, c_in)
+        self.norm1 = GroupNorm(groups, c_in)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(emb_dim, c_out)
-        self.norm2 = nn.GroupNorm(groups, c_out)
+        self.norm2 = GroupNorm(groups, c_out)
         self.dropout = nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
@@ -58,7 +68,7 @@ class SelfAttention(nn.Module):
     def __init__(self, channels: int, groups: int, heads: int = 4) -> None:
         super().__init__()
         self.heads = heads
-        self.norm = nn.GroupNorm(groups, channels)
+        self.norm = GroupNorm(groups, channels)
         self.qkv = nn.Conv2d(channels, 3 * channels, 1)
         self.proj = nn.Conv2d(channels, channels, 1)
 
@@ -128,7 +138,7 @@ class UNet(nn.Module):
             )
             below = channels[level - 1] if level > 0 else None
             self.upsample.append(nn.Conv2d(c, below, 3, padding=1) if below else nn.Identity())
-        self.norm_out = nn.GroupNorm(groups, self.base)
+        self.norm_out = GroupNorm(groups, self.base)
         self.conv_out = nn.Conv2d(self.base, 4, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
