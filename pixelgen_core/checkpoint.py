@@ -31,7 +31,9 @@ def load(path: Path, strategy: str | None = None) -> dict:
     if not zipfile.is_zipfile(path):
         raise PixelgenError(f"{path} is not a pixelgen checkpoint (not a torch file)")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        # mmap: tensors are read when used, so sampling skips the optimizer state it never
+        # touches; writes always replace the file by rename, so the mapping stays valid.
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:
         raise PixelgenError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -35,6 +35,7 @@ class RunRecord:
     started: str = ""
     ended: str | None = None
     checkpoint: str | None = None  # file name inside the run folder, once one is saved
+    checkpoint_stamp: list[int] | None = None  # its size and mtime (ns) as the Trainer left it
     mlflow_run_id: str | None = None
     tracking_uri: str | None = None
     pid: int = 0
@@ -107,6 +108,7 @@ def start(run_dir: Path, strategy: str) -> RunRecord:
     )
     if old is not None:
         record.steps, record.checkpoint = old.steps, old.checkpoint
+        record.checkpoint_stamp = old.checkpoint_stamp
         record.mlflow_run_id, record.started = old.mlflow_run_id, old.started
     record.save()
     return record
@@ -122,6 +124,26 @@ def read(run_dir: Path) -> RunRecord | None:
         return record
     except (OSError, ValueError, TypeError):
         return None
+
+
+def stamp(path: Path) -> list[int]:
+    info = Path(path).stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def written_by_trainer(checkpoint: Path) -> bool:
+    """Whether `checkpoint` is untouched since the Trainer wrote it (its run record holds
+    its size and mtime): its config and weights were made together, so they fit."""
+    checkpoint = Path(checkpoint)
+    record = read(checkpoint.parent)
+    try:
+        return (
+            record is not None
+            and record.checkpoint == checkpoint.name
+            and record.checkpoint_stamp == stamp(checkpoint)
+        )
+    except OSError:
+        return False
 
 
 def output_root() -> Path:

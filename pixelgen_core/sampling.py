@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from pixelgen_core.config import resolve
 from pixelgen_core.errors import ConfigError, PixelgenError, first_line
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
+from pixelgen_core.runs import written_by_trainer
 from pixelgen_core.strategy import DataInfo, Strategy
 
 
@@ -57,7 +59,8 @@ def restore(
     info = DataInfo.from_dict(payload["data"])
     # Settings the plugin gained since the run was saved take their current defaults.
     config = resolve(record.spec, base=payload["config"])
-    _check_fit(record, config, info, payload)
+    if not written_by_trainer(Path(payload["path"])):
+        _check_fit(record, config, info, payload)
     strategy = build(record, config, info, device)
     _load(strategy, payload)
     return strategy, Palette.from_tuples(info.palette)

@@ -133,8 +133,8 @@ class Trainer:
             shown = ", ".join(f"{s.name} {s.epochs}" for s in stages)
             raise ConfigError(f"this run would train no steps (epochs: {shown}); ask for 1 or more")
         main = self.rank == 0
+        tracker = make_tracker(cfg, self.rank)  # an unreachable server stops us here, at once
         run_dir = self._run_dir()
-        tracker = make_tracker(cfg, self.rank)
         record = runs.start(run_dir, self.record.spec.name) if main else None
         resume_id = self.resume.get("mlflow_run_id") if self.resume else None
         sampler = DistributedSampler(
@@ -151,6 +151,7 @@ class Trainer:
                     self._payload(strategy, data, position, tracker, finished), ckpt_path
                 )
                 record.steps, record.checkpoint = position.step, ckpt_path.name
+                record.checkpoint_stamp = runs.stamp(ckpt_path)
                 record.save()
 
         last_grid = [-1]
