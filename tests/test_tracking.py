@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -48,11 +49,67 @@ def mlflow_server(tmp_path):
 
 
 def test_train_and_sample_through_a_remote_server(mlflow_server, monkeypatch, tmp_path):
+    import mlflow
+
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    result = CliRunner().invoke(cli, ["train", "vae", "-q", *TINY])
+    grids = ["training.epochs=2", "training.sample_every=1"]
+    result = CliRunner().invoke(cli, ["train", "vae", "-q", *TINY, *grids])
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "mlflow.db").exists()  # nothing tracked locally
     assert list((tmp_path / "server-artifacts").rglob("checkpoint.pt"))
-    result = CliRunner().invoke(cli, ["sample", "vae", "-n", "2", "--out", "s"])
+
+    # mlflow ui shows a model-training experiment, with the grids as an image series
+    client = mlflow.MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("pixelgen-vae")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    [tracked] = client.search_runs([experiment.experiment_id])
+    images = [f.path for f in client.list_artifacts(tracked.info.run_id, "images")]
+    assert images and all(p.startswith("images/samples+step+") for p in images)
+    assert {p.split("+")[2] for p in images if p.endswith(".png")} == {"7", "14"}
+
+    # the remote checkpoint is downloaded once into the cache, never into the temp folder
+    shutil.rmtree(tmp_path / "runs")  # as on a teammate's machine
+    for out in ("s", "t"):
+        result = CliRunner().invoke(cli, ["sample", "vae", "-n", "2", "--out", out])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / out / "grid.png").is_file()
+    cached = list((tmp_path / "cache" / "checkpoints").rglob("*"))
+    assert [p.relative_to(tmp_path / "cache" / "checkpoints") for p in cached] == [
+        Path(tracked.info.run_id),
+        Path(tracked.info.run_id) / "checkpoint.pt",
+    ]
+
+
+def test_an_experiment_made_before_the_tag_gains_it(tmp_path):
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert CliRunner().invoke(cli, ["train", "vae", "-q", *TINY]).exit_code == 0
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("pixelgen-vae")
+    client.delete_experiment_tag(experiment.experiment_id, "mlflow.experimentKind")
+    assert CliRunner().invoke(cli, ["train", "vae", "-q", *TINY]).exit_code == 0
+    experiment = client.get_experiment_by_name("pixelgen-vae")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+@pytest.mark.parametrize("command", [["train", "vae", "-q", *TINY], ["sample", "vae", "-n", "1"]])
+def test_a_server_that_is_down_is_reported_within_seconds(monkeypatch, tmp_path, command):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, command)
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "is not reachable" in result.output and len(result.output.splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # no run was started, so no run is left
+
+
+def test_sample_with_a_checkpoint_never_needs_the_server(monkeypatch, tmp_path):
+    assert (
+        CliRunner().invoke(cli, ["train", "vae", "-q", *TINY, "tracking.enabled=false"]).exit_code
+        == 0
+    )
+    [ckpt] = list(tmp_path.glob("runs/vae/*/checkpoint.pt"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    result = CliRunner().invoke(cli, ["sample", "vae", "-n", "1", "--checkpoint", str(ckpt)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "s" / "grid.png").is_file()

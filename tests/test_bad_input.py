@@ -1,0 +1,283 @@
+"""The bad-input matrix: one case per input a user can get wrong.
+
+Each case asserts the exit code, that the refusal is one line naming the problem (never a
+traceback), and that nothing was lost: the trained run's checkpoint is byte for byte as it
+was, and no partial or temporary file is left behind.
+"""
+
+import errno
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from pixelgen_core.cli import cli
+
+TINY = ["data.dataset=kenney-mono", "data.focused=true", "training.epochs=1"]
+TINY += ["training.batch_size=128", "training.grid_size=4", "model.channels=[8,16]"]
+UNTRACKED = [*TINY, "tracking.enabled=false"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny VAE run, trained once; each test gets its own copy of the run folder."""
+    home = tmp_path_factory.mktemp("trained")
+    before = Path.cwd()
+    os.chdir(home)
+    try:
+        result = run("train", "vae", "-q", *UNTRACKED)
+        assert result.exit_code == 0, result.output
+    finally:
+        os.chdir(before)
+    return home / "runs"
+
+
+@pytest.fixture
+def ckpt(trained, tmp_path):
+    shutil.copytree(trained, tmp_path / "runs")
+    [path] = list((tmp_path / "runs" / "vae").glob("*/checkpoint.pt"))
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_refused(result, message: str, code: int) -> None:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert [line for line in lines if line.startswith("Error")] == [lines[-1]], result.output
+    if not lines[0].startswith("Usage:"):  # click's own usage errors show the usage first
+        assert len(lines) == 1, result.output
+    assert message in result.output, result.output
+
+
+def assert_nothing_lost(root: Path, ckpt: Path | None, kept: str | None) -> None:
+    if ckpt is not None:
+        assert digest(ckpt) == kept
+        assert run("sample", "vae", "--checkpoint", ckpt, "-n", 1, "--out", "check").exit_code == 0
+    assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+
+
+# -- training settings: refused before a run folder or MLflow run exists (exit 2) -------------
+CONFIG_CASES = [
+    ("vae", "training.batch_size=0", "'training.batch_size' must be between 1 and 65536, got 0"),
+    ("vae", "training.log_every=0", "'training.log_every' must be at least 1, got 0"),
+    ("vae", "data.max_colors=0", "'data.max_colors' must be between 1 and 255, got 0"),
+    ("vae", "training.epochs=-1", "'training.epochs' must be at least 1, got -1"),
+    ("vae", "training.epochs=0", "'training.epochs' must be at least 1, got 0"),
+    ("vae", "training.grid_size=0", "'training.grid_size' must be between 1 and 1024, got 0"),
+    ("vae", "training.sample_every=-1", "'training.sample_every' must be at least 0"),
+    ("vae", "training.time_budget_minutes=-2", "'training.time_budget_minutes' must be at least 0"),
+    ("vae", "training.seed=-1", "'training.seed' must be between 0 and"),
+    ("vae", "data.palette_swap=1.5", "'data.palette_swap' must be between 0 and 1, got 1.5"),
+    ("vae", "data.num_classes=-3", "'data.num_classes' must be between 0 and 1000"),
+    ("vae", "model.channels=[0,16]", "'model.channels' must be between 1 and 4096, got [0, 16]"),
+    ("vae", "model.latent_dim=100000", "'model.latent_dim' must be between 1 and 4096"),
+    ("vae", "model.kl_weight=-1.0", "'model.kl_weight' must be at least 0"),
+    ("vae", "training.lr=-0.1", "'training.lr' must be at least 0"),
+    ("diffusion", "diffusion.timesteps=1", "'diffusion.timesteps' must be between 2 and 100000"),
+    ("diffusion", "model.dropout=2.0", "'model.dropout' must be between 0 and 1, got 2.0"),
+    ("diffusion", "diffusion.p_uncond=-0.5", "'diffusion.p_uncond' must be between 0 and 1"),
+    ("diffusion", "sampling.steps=0", "'sampling.steps' must be between 1 and 100000"),
+    ("vqvae", "prior.epochs=0", "'prior.epochs' must be at least 1, got 0"),
+    ("vqvae", "model.codebook_size=0", "'model.codebook_size' must be between 1 and 65536"),
+    ("maskgit", "model.patch=0", "'model.patch' must be between 1 and 64, got 0"),
+    ("maskgit", "model.heads=1000", "'model.heads' must be between 1 and 256, got 1000"),
+]
+
+
+@pytest.mark.parametrize(("strategy", "override", "message"), CONFIG_CASES)
+def test_bad_settings_are_refused_before_anything_starts(tmp_path, strategy, override, message):
+    result = run("train", strategy, "-q", *TINY[:2], override)
+    assert_refused(result, message, 2)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+# -- where outputs go: a file in the way, a full disk (exit 1) --------------------------------
+def test_output_dir_that_is_a_file(tmp_path, ckpt):
+    kept = digest(ckpt)
+    Path("taken").write_text("mine")
+    result = run("train", "vae", "-q", *UNTRACKED, "training.output_dir=taken")
+    assert_refused(result, "cannot write taken", 1)
+    assert Path("taken").read_text() == "mine"
+    assert_nothing_lost(tmp_path, ckpt, kept)
+
+
+@pytest.mark.parametrize("out", ["taken", "taken/inside"])
+def test_sample_out_that_is_a_file(tmp_path, ckpt, out):
+    kept = digest(ckpt)
+    Path("taken").write_text("mine")
+    result = run("sample", "vae", "--checkpoint", ckpt, "-n", 2, "--out", out)
+    assert_refused(result, "cannot write taken", 1)
+    assert Path("taken").read_text() == "mine"
+    assert_nothing_lost(tmp_path, ckpt, kept)
+
+
+def full_disk(monkeypatch, after: int) -> None:
+    """The write after `after` successful ones fails with ENOSPC, as a large file does on a
+    nearly full disk (smaller ones, once its temporary file is gone, fit again)."""
+    real, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == after + 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_full_disk_while_sampling_leaves_no_partial_png(tmp_path, ckpt, monkeypatch):
+    kept = digest(ckpt)
+    full_disk(monkeypatch, after=3)
+    result = run("sample", "vae", "--checkpoint", ckpt, "-n", 8, "--out", "s")
+    assert_refused(result, "no space left on the device", 1)
+    written = sorted(p.name for p in Path("s").iterdir())
+    assert written == ["sprite_0000.png", "sprite_0001.png", "sprite_0002.png"]
+    assert_nothing_lost(tmp_path, ckpt, kept)
+
+
+def test_a_full_disk_while_training_fails_the_run_and_keeps_the_last_checkpoint(
+    tmp_path, monkeypatch
+):
+    from pixelgen_core import runs
+
+    # run.json, config.yaml, run.json, then epoch 1: checkpoint and run.json; epoch 2 fails
+    full_disk(monkeypatch, after=5)
+    result = run("train", "vae", "-q", *UNTRACKED, "training.epochs=3", "training.sample_every=0")
+    assert result.exit_code == 1 and "no space left on the device" in result.output
+    [record] = runs.all_runs(tmp_path / "runs", "vae")
+    assert record.status == runs.FAILED and record.steps == 7
+    assert torch.load(record.checkpoint_path, weights_only=True)["position"]["epoch"] == 1
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+# -- sampling options (exit 1, or 2 for click's own range checks) -------------------------
+SAMPLE_CASES = [
+    (["-n", 0], "-n must be at least 1", 1),
+    (["--scale", 0], "--scale must be a positive integer", 1),
+    (["--scale", 100_000], "needs about", 1),
+    (["-n", 1_000_000_000], "needs about", 1),
+    (["--seed", -1], "Invalid value for '--seed'", 2),
+    (["--seed", 2**64], "Invalid value for '--seed'", 2),
+    (["--class", 1], "was not trained with classes", 1),
+    (["--background", "blue"], "bad colour 'blue'", 1),
+    (["--device", "tpu"], "unknown device 'tpu'", 1),
+    (["--run", "nope"], "no run nope in runs", 1),
+]
+
+
+@pytest.mark.parametrize(("args", "message", "code"), SAMPLE_CASES)
+def test_bad_sample_options(tmp_path, ckpt, args, message, code):
+    kept = digest(ckpt)
+    source = [] if "--run" in args else ["--checkpoint", ckpt]
+    result = run("sample", "vae", *source, *args, "--out", "s")
+    assert_refused(result, message, code)
+    assert not Path("s").exists()
+    assert_nothing_lost(tmp_path, ckpt, kept)
+
+
+def test_evaluate_with_too_few_samples(tmp_path, ckpt):
+    assert_refused(run("evaluate", "vae", "--checkpoint", ckpt, "-n", 10), "at least 16", 1)
+
+
+# -- checkpoints: damaged, hand-edited or absurd, checked before any model is built -------------
+def edited(ckpt: Path, change) -> Path:
+    payload = torch.load(ckpt, weights_only=True)
+    change(payload)
+    path = ckpt.parent.parent / "edited.pt"
+    torch.save(payload, path)
+    return path
+
+
+CHECKPOINT_CASES = [
+    (lambda p: p.pop("config"), "is damaged: its config is missing"),
+    (lambda p: p.update(config=[1, 2]), "is damaged: its config is missing"),
+    (lambda p: p["data"].update(image_size=10**6), "is damaged: image_size 1000000"),
+    (lambda p: p["data"].update(palette=[]), "is damaged: its palette must list"),
+    (lambda p: p["data"].update(palette=[[2, 0, 0, 1]]), "is not in [0, 1]"),
+    (lambda p: p.update(state=None), "is damaged: its model state is missing"),
+    (lambda p: p.update(position={"epoch": -1}), "is damaged: its training position"),
+    (lambda p: p["config"]["model"].update(channels=[100_000, 16]), "'model.channels' must be"),
+    (lambda p: p["config"]["model"].update(latent_dim=4000), "does not fit"),
+    (lambda p: p["config"]["training"].update(batch_size="many"), "must be int"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), CHECKPOINT_CASES)
+def test_a_bad_checkpoint_is_one_line(tmp_path, ckpt, change, message):
+    kept = digest(ckpt)
+    bad = edited(ckpt, change)
+    result = run("sample", "vae", "--checkpoint", bad, "--out", "s")
+    assert_refused(result, message, result.exit_code if result.exit_code in (1, 2) else 1)
+    assert result.exit_code in (1, 2)
+    assert not Path("s").exists()
+    assert_nothing_lost(tmp_path, ckpt, kept)
+
+
+def test_a_truncated_checkpoint_is_one_line(tmp_path, ckpt):
+    kept = digest(ckpt)
+    (ckpt.parent.parent / "cut.pt").write_bytes(ckpt.read_bytes()[:4000])
+    result = run("sample", "vae", "--checkpoint", ckpt.parent.parent / "cut.pt")
+    assert_refused(result, "cut.pt", 1)
+    assert_nothing_lost(tmp_path, ckpt, kept)
+
+
+def test_weights_are_fitted_on_the_meta_device_unless_the_trainer_wrote_them(
+    tmp_path, ckpt, monkeypatch
+):
+    """A hand-edited checkpoint is tried on torch's meta device (no memory) first, so one
+    whose config asks for a far bigger model than its weights never allocates it; a
+    checkpoint as the Trainer left it (size and mtime in run.json) skips that step."""
+    from pixelgen_core import sampling
+
+    devices = []
+    real_build = sampling.build
+
+    def build(record, config, info, device):
+        devices.append(device.type)
+        return real_build(record, config, info, device)
+
+    monkeypatch.setattr(sampling, "build", build)
+    big = edited(ckpt, lambda p: p["config"]["model"].update(channels=[4096, 4096]))
+    assert_refused(run("sample", "vae", "--checkpoint", big), "does not fit", 1)
+    assert devices == ["meta"]
+    devices.clear()
+    assert run("sample", "vae", "--checkpoint", ckpt, "-n", 1, "--out", "s").exit_code == 0
+    assert devices == ["cpu"]
+    ckpt.touch()  # no longer as the Trainer left it
+    devices.clear()
+    assert run("sample", "vae", "--checkpoint", ckpt, "-n", 1, "--out", "s").exit_code == 0
+    assert devices == ["meta", "cpu"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "size", "message"),
+    [
+        ("diffusion", (15, 15), "image side 15 is not divisible by 4"),
+        ("vqvae", (6, 6), "image side 6 is not divisible by 2^2"),
+        ("maskgit", (15, 15), "image side 15 is not divisible by model.patch 2"),
+        ("vae", (16, 24), "must be square, got 24x16"),
+    ],
+)
+def test_a_sprite_size_a_strategy_cannot_take(tmp_path, strategy, size, message):
+    from pixelgen_core.images import write_png
+
+    sprite = torch.zeros(*size, 4, dtype=torch.uint8)
+    sprite[2:-2, 2:-2] = torch.tensor([200, 50, 50, 255], dtype=torch.uint8)
+    for i in range(4):
+        write_png(torch.roll(sprite, i, 1).numpy(), tmp_path / "sprites" / f"{i}.png")
+    result = run("train", strategy, "-q", "data.dataset=sprites/", "tracking.enabled=false")
+    assert result.exit_code in (1, 2)
+    assert_refused(result, message, result.exit_code)
+    assert not (tmp_path / "runs").exists()
