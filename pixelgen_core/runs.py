@@ -18,6 +18,7 @@ from pathlib import Path
 from pixelgen_core.files import make_dir, os_error, pid_alive, this_host, write_text
 
 RUN_FILE = "run.json"
+CHECKPOINT = "checkpoint.pt"  # the Trainer's checkpoint inside a run folder
 BASE_CONFIG = Path("configs") / "base.yaml"
 # Statuses as MLflow names them; DIED is shown for a RUNNING record whose process is gone.
 RUNNING, FINISHED, FAILED, KILLED, DIED = "RUNNING", "FINISHED", "FAILED", "KILLED", "DIED"
@@ -51,7 +52,11 @@ class RunRecord:
 
     @property
     def checkpoint_path(self) -> Path | None:
-        return self.run_dir / self.checkpoint if self.checkpoint else None
+        """The run's checkpoint file, if there is one on disk. A process killed between
+        writing its checkpoint and its record leaves the record a step behind, so the
+        Trainer's file name counts too."""
+        path = self.run_dir / (self.checkpoint or CHECKPOINT)
+        return path if path.is_file() else None
 
     @property
     def usable(self) -> bool:

@@ -143,7 +143,7 @@ class Trainer:
         batches = BatchSampler(sampler, int(train_cfg["batch_size"]), drop_last=False)
         total = sum(s.epochs for s in stages) * len(batches)
         started = time.perf_counter()
-        ckpt_path = run_dir / "checkpoint.pt"
+        ckpt_path = run_dir / runs.CHECKPOINT
 
         def save(finished: bool = False) -> None:
             if main:

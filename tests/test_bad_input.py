@@ -147,6 +147,32 @@ def test_a_full_disk_while_sampling_leaves_no_partial_png(tmp_path, ckpt, monkey
     assert_nothing_lost(tmp_path, ckpt, kept)
 
 
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (errno.EACCES, "not writable (permission denied or read-only file system)"),
+        (errno.EROFS, "not writable (permission denied or read-only file system)"),
+        (errno.EDQUOT, "no space left on the device"),
+    ],
+)
+def test_an_unwritable_output_folder_is_one_line(tmp_path, ckpt, monkeypatch, error, message):
+    """As for a user without write permission (the tests run as root, who has it anyway)."""
+    import pixelgen_core.files as files
+
+    kept = digest(ckpt)
+
+    def refuse(path, mode="r", *args, **kwargs):
+        if "w" in mode:
+            raise OSError(error, os.strerror(error), str(path))
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(files, "open", refuse, raising=False)
+    result = run("sample", "vae", "--checkpoint", ckpt, "-n", 2, "--out", "s")
+    assert_refused(result, f"cannot write s/sprite_0000.png: {message}", 1)
+    monkeypatch.delattr(files, "open")
+    assert_nothing_lost(tmp_path, ckpt, kept)
+
+
 def test_a_full_disk_while_training_fails_the_run_and_keeps_the_last_checkpoint(
     tmp_path, monkeypatch
 ):

@@ -81,16 +81,17 @@ def test_train_and_sample_through_a_remote_server(mlflow_server, monkeypatch, tm
 
 
 def test_an_experiment_made_before_the_tag_gains_it(tmp_path):
-    import mlflow
+    from pixelgen_core.tracking import _experiment, _mlflow
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert CliRunner().invoke(cli, ["train", "vae", "-q", *TINY]).exit_code == 0
-    client = mlflow.MlflowClient(uri)
-    experiment = client.get_experiment_by_name("pixelgen-vae")
-    client.delete_experiment_tag(experiment.experiment_id, "mlflow.experimentKind")
-    assert CliRunner().invoke(cli, ["train", "vae", "-q", *TINY]).exit_code == 0
-    experiment = client.get_experiment_by_name("pixelgen-vae")
-    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    mlflow = _mlflow(uri)
+    old = mlflow.create_experiment("pixelgen-vae")  # as pixelgen made it before the tag
+    assert "mlflow.experimentKind" not in mlflow.get_experiment(old).tags
+    assert _experiment(mlflow, "pixelgen-vae", uri) == old
+    tags = mlflow.get_experiment(old).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    new = _experiment(mlflow, "pixelgen-other", uri)
+    assert mlflow.get_experiment(new).tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 @pytest.mark.parametrize("command", [["train", "vae", "-q", *TINY], ["sample", "vae", "-n", "1"]])
