@@ -31,7 +31,7 @@ CORE_LIMITS: dict[str, tuple[float | None, float | None]] = {
 }
 
 
-def _load_yaml(path: Path) -> Any:
+def load_yaml(path: Path) -> Any:
     from omegaconf import OmegaConf
 
     if not path.is_file():
@@ -98,9 +98,9 @@ def resolve(
     if base is not None:
         layers.append(("checkpoint", OmegaConf.create(base)))
     elif BASE_CONFIG.is_file():
-        layers.append((str(BASE_CONFIG), _load_yaml(BASE_CONFIG)))
+        layers.append((str(BASE_CONFIG), load_yaml(BASE_CONFIG)))
     if user_file is not None:
-        layers.append((str(user_file), _load_yaml(Path(user_file))))
+        layers.append((str(user_file), load_yaml(Path(user_file))))
     if overrides:
         layers.append(("command line", parse_overrides(list(overrides))))
 

@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
+from pixelgen_core.config import BASE_CONFIG, load_yaml
+from pixelgen_core.errors import ConfigError
 from pixelgen_core.files import make_dir, os_error, pid_alive, this_host, write_text
 
 RUN_FILE = "run.json"
 CHECKPOINT = "checkpoint.pt"  # the Trainer's checkpoint inside a run folder
-BASE_CONFIG = Path("configs") / "base.yaml"
 # Statuses as MLflow names them; DIED is shown for a RUNNING record whose process is gone.
 RUNNING, FINISHED, FAILED, KILLED, DIED = "RUNNING", "FINISHED", "FAILED", "KILLED", "DIED"
 
@@ -61,11 +62,7 @@ class RunRecord:
     @property
     def usable(self) -> bool:
         """Finished, with its checkpoint still on disk: what `sample` picks by default."""
-        return (
-            self.status == FINISHED
-            and self.checkpoint_path is not None
-            and (self.checkpoint_path.is_file())
-        )
+        return self.status == FINISHED and self.checkpoint_path is not None
 
     def save(self) -> None:
         data = {k: v for k, v in asdict(self).items() if k != "run_dir"}
@@ -156,11 +153,9 @@ def output_root() -> Path:
 
     Read without resolving a strategy's config, so finding a run stays cheap."""
     if BASE_CONFIG.is_file():
-        from omegaconf import OmegaConf
-
         try:
-            configured = OmegaConf.load(BASE_CONFIG).get("training", {}).get("output_dir")
-        except Exception:  # a broken base.yaml is reported by the commands that resolve it
+            configured = load_yaml(BASE_CONFIG).get("training", {}).get("output_dir")
+        except (ConfigError, AttributeError):  # reported by the commands that resolve it
             configured = None
         if configured:
             return Path(str(configured))
