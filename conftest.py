@@ -1,5 +1,6 @@
 """Test isolation: only the plugins under test load, and every test runs in its own folder."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -8,12 +9,29 @@ TEST_PLUGINS = "pixelgen-vae,pixelgen-vqvae,pixelgen-diffusion,pixelgen-maskgit,
 BROKEN_PLUGINS = Path(__file__).parent / "tests" / "broken_plugins"
 
 
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory) -> Path:
+    """A pristine MLflow store, built once per session (MLflow's migrations take about
+    4 s). Each test's own cache starts with it, as a user's cache does after their first
+    training; tests of building one from scratch remove it."""
+    cache = tmp_path_factory.mktemp("store-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIXELGEN_CACHE_DIR", str(cache))
+        from pixelgen_core.store import prepare
+
+        prepare(cache / "first" / "mlflow.db", (cache / "first").as_uri())
+    [template] = (cache / "mlflow-stores").glob("*.db")
+    return template
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
+def isolated(tmp_path, monkeypatch, store_template):
     monkeypatch.setenv("PIXELGEN_LOAD_PLUGINS", TEST_PLUGINS)
     monkeypatch.delenv("PIXELGEN_STRICT_PLUGINS", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("PIXELGEN_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "mlflow-stores").mkdir(parents=True)
+    shutil.copy2(store_template, tmp_path / "cache" / "mlflow-stores" / store_template.name)
     monkeypatch.chdir(tmp_path)
     from pixelgen_core.cli.common import DISABLED, registry
 

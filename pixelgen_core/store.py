@@ -17,10 +17,11 @@ import os
 import shutil
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 from pixelgen_core.errors import PixelgenError, first_line
-from pixelgen_core.files import make_dir, temp_name
+from pixelgen_core.files import make_dir, temp_name, user_cache, write_atomic
 
 BUSY_TIMEOUT_S = 60  # how long a writer waits for another process's transaction
 LOCK_TIMEOUT_S = 300  # creating or upgrading takes seconds; waiting longer means trouble
@@ -73,7 +74,11 @@ def _expected_tables() -> set[str]:
 
 
 def _build(target: Path, artifact_root: str, upgrade_from: Path | None = None) -> None:
-    """Create a complete store at `target` (a copy of `upgrade_from`, upgraded, if given)."""
+    """Create a complete store at `target` (a copy of `upgrade_from`, upgraded, if given).
+
+    A new store is a copy of this user's pristine store for this MLflow schema, kept in
+    the cache (MLflow takes about 4 s to run its migrations; a copy takes milliseconds),
+    with the Default experiment's artifact location set for this folder."""
     from mlflow.store.db.utils import _upgrade_db, create_sqlalchemy_engine
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
@@ -85,10 +90,54 @@ def _build(target: Path, artifact_root: str, upgrade_from: Path | None = None) -
             _upgrade_db(engine)
         finally:
             engine.dispose()
-    else:
-        store = SqlAlchemyStore(uri, artifact_root)
-        store.engine.dispose()
-        SqlAlchemyStore._engine_map.pop(uri, None)
+        return
+    head = _head_revision()
+    template = user_cache() / "mlflow-stores" / f"{head}.db"
+    if template.is_file():
+        shutil.copyfile(template, target)
+        if _is_complete(target, head):
+            _place_default_experiment(target, artifact_root)
+            return
+        target.unlink()  # not a store this MLflow can use: build one as MLflow does
+    store = SqlAlchemyStore(uri, artifact_root)
+    store.engine.dispose()
+    SqlAlchemyStore._engine_map.pop(uri, None)
+    # a read-only cache only costs time
+    with contextlib.suppress(OSError, PixelgenError), open(target, "rb") as source:
+        write_atomic(template, lambda handle: shutil.copyfileobj(source, handle))
+
+
+def _is_complete(db: Path, head: str) -> bool:
+    try:
+        tables, revision, _ = _tables(db)
+    except sqlite3.DatabaseError:
+        return False
+    return revision == head and _expected_tables() <= tables
+
+
+def _place_default_experiment(db: Path, artifact_root: str) -> None:
+    """Point the Default experiment (id 0) at this folder's artifact root, as MLflow does
+    when it creates a store, and date it now."""
+    stamp = int(time.time() * 1000)
+    connection = sqlite3.connect(db)
+    try:
+        with connection:
+            connection.execute(
+                "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
+                "last_update_time = ? WHERE experiment_id = 0",
+                (artifact_root.rstrip("/") + "/0", stamp, stamp),
+            )
+    finally:
+        connection.close()
+
+
+def quiet_mlflow() -> None:
+    """Import MLflow, then keep its and alembic's INFO lines (store creation, migrations)
+    off the user's terminal; MLflow sets its own level when first imported."""
+    import mlflow  # noqa: F401
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _notice(text: str) -> None:
@@ -100,8 +149,7 @@ def prepare(db: Path, artifact_root: str) -> None:
     several processes at once, and after any of them was killed mid-way."""
     from filelock import FileLock, Timeout
 
-    for name in ("mlflow", "alembic"):  # their INFO lines on creation are noise here
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_mlflow()
     db = Path(db).absolute()
     make_dir(db.parent)
     if not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):

@@ -7,7 +7,6 @@ e.g. a shared `mlflow server`.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from pixelgen_core import runs
 from pixelgen_core.errors import PixelgenError, first_line
 from pixelgen_core.files import make_dir, user_cache
 from pixelgen_core.store import prepare as prepare_store
-from pixelgen_core.store import sqlite_path, with_busy_timeout
+from pixelgen_core.store import quiet_mlflow, sqlite_path, with_busy_timeout
 
 LOCAL_DB = "mlflow.db"
 LOCAL_ARTIFACTS = "mlartifacts"
@@ -73,13 +72,12 @@ def _mlflow(uri: str):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for key, value in HTTP_SETTINGS.items():
         os.environ.setdefault(key, value)
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     check_reachable(uri)
     db = sqlite_path(uri)
     if db is not None:
         prepare_store(db, (db.absolute().parent / LOCAL_ARTIFACTS).as_uri())
         uri = with_busy_timeout(uri)
+    quiet_mlflow()
     import mlflow
 
     mlflow.set_tracking_uri(uri)

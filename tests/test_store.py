@@ -1,5 +1,6 @@
 """The local MLflow store is created, repaired and upgraded safely (see pixelgen_core.store)."""
 
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -100,3 +101,21 @@ def test_an_unwritable_store_location_fails_at_once(tmp_path):
     with pytest.raises(PixelgenError, match="cannot write"):
         prepare(tmp_path / "file-in-the-way" / "mlflow.db", "file:///tmp/a")
     assert time.monotonic() - started < 10
+
+
+def test_a_new_store_is_a_copy_of_the_cached_pristine_one(tmp_path):
+    """MLflow's own creation runs once per user and schema; later stores are copies."""
+    import mlflow
+
+    shutil.rmtree(tmp_path / "cache" / "mlflow-stores")
+    prepare(tmp_path / "a" / "mlflow.db", (tmp_path / "a" / "art").as_uri())
+    [template] = list((tmp_path / "cache" / "mlflow-stores").glob("*.db"))
+    assert template.stem == revision(tmp_path / "a" / "mlflow.db")
+    started = time.monotonic()
+    prepare(tmp_path / "b" / "mlflow.db", (tmp_path / "b" / "art").as_uri())
+    assert time.monotonic() - started < 3  # a copy, not MLflow's migrations
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'b' / 'mlflow.db'}")
+    assert client.get_experiment("0").artifact_location == (tmp_path / "b" / "art").as_uri() + "/0"
+    template.write_bytes(b"damaged")  # a template that is not a store is not used
+    prepare(tmp_path / "c" / "mlflow.db", (tmp_path / "c" / "art").as_uri())
+    assert revision(tmp_path / "c" / "mlflow.db") == template.stem
