@@ -25,13 +25,14 @@ def store_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch, store_template):
+def isolated(tmp_path, tmp_path_factory, monkeypatch, store_template):
     monkeypatch.setenv("PIXELGEN_LOAD_PLUGINS", TEST_PLUGINS)
     monkeypatch.delenv("PIXELGEN_STRICT_PLUGINS", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setenv("PIXELGEN_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "cache" / "mlflow-stores").mkdir(parents=True)
-    shutil.copy2(store_template, tmp_path / "cache" / "mlflow-stores" / store_template.name)
+    cache = tmp_path_factory.mktemp("cache")  # the test's own, beside its working folder
+    monkeypatch.setenv("PIXELGEN_CACHE_DIR", str(cache))
+    (cache / "mlflow-stores").mkdir()
+    shutil.copy2(store_template, cache / "mlflow-stores" / store_template.name)
     monkeypatch.chdir(tmp_path)
     from pixelgen_core.cli.common import DISABLED, registry
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from pixelgen_core import runs
 from pixelgen_core.cli import cli
-from pixelgen_core.files import remove_stale_temps, this_host
+from pixelgen_core.files import remove_stale_temps, this_host, user_cache
 
 TINY = ["data.dataset=kenney-mono", "data.focused=true", "training.epochs=1"]
 TINY += ["training.batch_size=128", "training.grid_size=4", "model.channels=[8,16]"]
@@ -201,7 +201,7 @@ def test_a_run_only_in_mlflow_is_read_in_place(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     result = run("sample", "vae", "-n", 2, "--out", "s")
     assert result.exit_code == 0, result.output
-    assert list(temp.iterdir()) == [] and not (tmp_path / "cache" / "checkpoints").exists()
+    assert list(temp.iterdir()) == [] and not (user_cache() / "checkpoints").exists()
 
 
 def test_the_index_is_read_without_importing_mlflow(tmp_path):

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from pixelgen_core.cli import cli
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.files import user_cache
 from pixelgen_core.store import prepare
 
 TINY = ["data.dataset=kenney-mono", "data.focused=true", "training.epochs=1"]
@@ -107,9 +108,9 @@ def test_a_new_store_is_a_copy_of_the_cached_pristine_one(tmp_path):
     """MLflow's own creation runs once per user and schema; later stores are copies."""
     import mlflow
 
-    shutil.rmtree(tmp_path / "cache" / "mlflow-stores")
+    shutil.rmtree(user_cache() / "mlflow-stores")
     prepare(tmp_path / "a" / "mlflow.db", (tmp_path / "a" / "art").as_uri())
-    [template] = list((tmp_path / "cache" / "mlflow-stores").glob("*.db"))
+    [template] = list((user_cache() / "mlflow-stores").glob("*.db"))
     assert template.stem == revision(tmp_path / "a" / "mlflow.db")
     started = time.monotonic()
     prepare(tmp_path / "b" / "mlflow.db", (tmp_path / "b" / "art").as_uri())

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pixelgen_core.cli import cli
+from pixelgen_core.files import user_cache
 
 TINY = ["data.dataset=kenney-mono", "data.focused=true", "training.epochs=1"]
 TINY += ["training.batch_size=128", "training.grid_size=4", "model.channels=[8,16]"]
@@ -73,8 +74,8 @@ def test_train_and_sample_through_a_remote_server(mlflow_server, monkeypatch, tm
         result = CliRunner().invoke(cli, ["sample", "vae", "-n", "2", "--out", out])
         assert result.exit_code == 0, result.output
         assert (tmp_path / out / "grid.png").is_file()
-    cached = list((tmp_path / "cache" / "checkpoints").rglob("*"))
-    assert [p.relative_to(tmp_path / "cache" / "checkpoints") for p in cached] == [
+    cached = list((user_cache() / "checkpoints").rglob("*"))
+    assert [p.relative_to(user_cache() / "checkpoints") for p in cached] == [
         Path(tracked.info.run_id),
         Path(tracked.info.run_id) / "checkpoint.pt",
     ]
