@@ -174,13 +174,13 @@ def _prepare_locked(db: Path, artifact_root: str) -> None:
         _replace(db, artifact_root)
         return
     try:
-        tables, revision, runs = _tables(db)
+        _, revision, runs = _tables(db)
     except sqlite3.DatabaseError as exc:
         raise PixelgenError(
             f"{db} is not a readable MLflow store ({first_line(exc)}); move it away"
         ) from None
     head = _head_revision()
-    if _expected_tables() <= tables and revision == head:
+    if _is_complete(db, head):
         return
     half_made = f"{db} was left half-created by an interrupted process; rebuilding it"
     if runs == 0 and revision is None:
