@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,6 @@ def output_bytes(n: int, height: int, width: int, scale: int = 1) -> int:
 
 def check_output_size(n: int, height: int, width: int, scale: int = 1) -> None:
     """Refuse, before allocating, outputs that need more than half of this machine's memory."""
-    import os
-
     try:
         memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):  # not a POSIX system: assume 8 GB

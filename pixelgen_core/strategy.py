@@ -195,6 +195,9 @@ class Optimizers(dict):
             super().__setitem__(key, value)
         return value
 
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default  # noqa: SIM401 (dict.get skips __getitem__)
+
     def values(self):
         return [self[k] for k in self]
 
