@@ -16,6 +16,7 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -90,6 +91,21 @@ def write_atomic(path: Path, write: Callable[[IO], object], mode: str = "wb") ->
 
 def write_text(path: Path, text: str) -> Path:
     return write_atomic(path, lambda handle: handle.write(text), mode="w")
+
+
+def new_folder(parent: Path, prefix: str = "") -> Path:
+    """A fresh folder `parent/PREFIXYYYYmmdd-HHMMSS-xxxxxx`, created exclusively: commands
+    started side by side never share one, even within the same second."""
+    make_dir(parent)
+    while True:
+        folder = parent / f"{prefix}{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue  # another process drew the same name in the same second
+        except OSError as exc:
+            raise os_error(exc, folder) from None
+        return folder
 
 
 def user_cache() -> Path:

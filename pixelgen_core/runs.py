@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
 from pixelgen_core.config import BASE_CONFIG, load_yaml
 from pixelgen_core.errors import ConfigError
-from pixelgen_core.files import make_dir, os_error, pid_alive, this_host, write_text
+from pixelgen_core.files import new_folder, pid_alive, this_host, write_text
 
 RUN_FILE = "run.json"
 CHECKPOINT = "checkpoint.pt"  # the Trainer's checkpoint inside a run folder
@@ -84,17 +83,8 @@ def now() -> str:
 
 
 def new_run_dir(parent: Path) -> Path:
-    """A fresh folder under `parent`, named by time plus a random part, created exclusively."""
-    make_dir(parent)
-    while True:
-        run_dir = parent / f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-        try:
-            run_dir.mkdir()
-        except FileExistsError:
-            continue  # another process drew the same name in the same second
-        except OSError as exc:
-            raise os_error(exc, run_dir) from None
-        return run_dir
+    """A fresh run folder under `parent`, named by time plus a random part."""
+    return new_folder(parent)
 
 
 def start(run_dir: Path, strategy: str) -> RunRecord:

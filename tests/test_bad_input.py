@@ -307,3 +307,14 @@ def test_a_sprite_size_a_strategy_cannot_take(tmp_path, strategy, size, message)
     assert result.exit_code in (1, 2)
     assert_refused(result, message, result.exit_code)
     assert not (tmp_path / "runs").exists()
+
+
+def test_side_by_side_samples_get_their_own_folders_and_refusals_leave_none(tmp_path, ckpt):
+    for _ in range(3):  # within one second: the default folders must still differ
+        assert run("sample", "vae", "--checkpoint", ckpt, "-n", 2, "--seed", 1).exit_code == 0
+    folders = list((tmp_path / "samples").iterdir())
+    assert len(folders) == 3 and all(len(list(f.iterdir())) == 3 for f in folders)
+    result = run("sample", "diffusion", "--checkpoint", ckpt)
+    assert result.exit_code == 1 and len(list((tmp_path / "samples").iterdir())) == 3
+    result = run("sample", "vae", "--checkpoint", ckpt, "--reconstruct", "--class", 1)
+    assert result.exit_code == 1 and len(list((tmp_path / "samples").iterdir())) == 3

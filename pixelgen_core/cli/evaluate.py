@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -16,6 +15,7 @@ from pixelgen_core.cli.common import (
     load_checkpoint,
 )
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.files import new_folder
 from pixelgen_core.plugins import StrategyRecord
 
 
@@ -79,7 +79,7 @@ def run_evaluate(
     size = payload["data"]["image_size"]
     check_output_size(n, size, size)
     result = evaluate_run(record, payload, n, seed, options, choose_device(device))
-    out = out or Path("evaluations") / f"{record.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    out = out or new_folder(Path("evaluations"), f"{record.spec.name}-")
     files = write_report(result, out)
     logged_to = log_evaluation(payload.get("mlflow_run_id"), result, files)
     if as_json:

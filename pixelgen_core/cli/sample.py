@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -16,6 +15,7 @@ from pixelgen_core.cli.common import (
     load_checkpoint,
 )
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.files import new_folder
 from pixelgen_core.plugins import StrategyRecord
 
 
@@ -107,12 +107,12 @@ def run_sample(
             raise PixelgenError(f"strategy {record.spec.name!r} was not trained with classes")
         if not 0 <= label < classes:
             raise PixelgenError(f"--class must be in 0..{classes - 1}")
-    out = out or Path("samples") / f"{record.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
     if reconstruct:
         if label is not None:
             raise PixelgenError("--class does not apply to --reconstruct")
         pairs, accuracy = reconstruction_pairs(record, payload, strategy, palette, n, seed)
         columns = 2 * math.ceil(math.sqrt(n))  # original, reconstruction side by side
+        out = out or new_folder(Path("samples"), f"{record.spec.name}-")
         write_png(grid(pairs, columns, background=bg), out / "reconstructions.png", scale)
         shown = len(pairs) // 2  # fewer than n when the dataset is smaller
         click.echo(
@@ -121,6 +121,8 @@ def run_sample(
         click.echo(f"pixels reconstructed exactly: {100 * accuracy:.1f}%")
         return
     sprites = draw(strategy, palette, n, seed, label, options)
+    # the default folder is made only now, so a refused option leaves no empty one behind
+    out = out or new_folder(Path("samples"), f"{record.spec.name}-")
     for i, sprite in enumerate(sprites):
         write_png(sprite, out / f"sprite_{i:04d}.png", scale)
     write_png(grid(sprites, background=bg), out / "grid.png", scale)
