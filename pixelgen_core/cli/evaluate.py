@@ -33,7 +33,7 @@ class EvaluateGroup(StrategyGroup):
             click.Option(
                 ["--out"],
                 type=click.Path(path_type=Path),
-                help="Folder for the report [default: evaluations/NAME-TIMESTAMP].",
+                help="Folder for the report [default: a new evaluations/NAME-TIMESTAMP-XXXXXX].",
             ),
             *(click_option(o, show_default=True) for o in spec.sample_options),
         ]

@@ -75,6 +75,7 @@ def delete(run_id: str, strategy: str | None) -> None:
     import shutil
 
     from pixelgen_core import runs as index
+    from pixelgen_core.files import os_error
 
     record = index.find(run_id, strategy)
     if record is None:
@@ -85,5 +86,8 @@ def delete(run_id: str, strategy: str | None) -> None:
         from pixelgen_core.tracking import delete_run
 
         delete_run(record.mlflow_run_id, record.tracking_uri)
-    shutil.rmtree(record.run_dir, ignore_errors=True)
+    try:
+        shutil.rmtree(record.run_dir)
+    except OSError as exc:
+        raise os_error(exc, record.run_dir) from None
     click.echo(f"deleted run {record.id} ({record.run_dir})")

@@ -33,7 +33,7 @@ class SampleGroup(StrategyGroup):
             click.Option(
                 ["--out"],
                 type=click.Path(path_type=Path),
-                help="Output folder [default: samples/NAME-TIMESTAMP].",
+                help="Output folder [default: a new samples/NAME-TIMESTAMP-XXXXXX].",
             ),
             click.Option(
                 ["--scale"],
