@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pixelgen_core.config import BASE_CONFIG, load_yaml
 from pixelgen_core.errors import ConfigError
-from pixelgen_core.files import new_folder, pid_alive, this_host, write_text
+from pixelgen_core.files import pid_alive, this_host, write_text
 
 RUN_FILE = "run.json"
 CHECKPOINT = "checkpoint.pt"  # the Trainer's checkpoint inside a run folder
@@ -80,11 +80,6 @@ class RunRecord:
 
 def now() -> str:
     return datetime.now().isoformat(timespec="seconds")
-
-
-def new_run_dir(parent: Path) -> Path:
-    """A fresh run folder under `parent`, named by time plus a random part."""
-    return new_folder(parent)
 
 
 def start(run_dir: Path, strategy: str) -> RunRecord:

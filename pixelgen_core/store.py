@@ -112,6 +112,11 @@ def _is_complete(db: Path, head: str) -> bool:
         tables, revision, _ = _tables(db)
     except sqlite3.DatabaseError:
         return False
+    return _schema_ok(tables, revision, head)
+
+
+def _schema_ok(tables: set[str], revision: str | None, head: str) -> bool:
+    """All of this MLflow's tables, at its latest schema revision."""
     return revision == head and _expected_tables() <= tables
 
 
@@ -174,13 +179,13 @@ def _prepare_locked(db: Path, artifact_root: str) -> None:
         _replace(db, artifact_root)
         return
     try:
-        _, revision, runs = _tables(db)
+        tables, revision, runs = _tables(db)
     except sqlite3.DatabaseError as exc:
         raise PixelgenError(
             f"{db} is not a readable MLflow store ({first_line(exc)}); move it away"
         ) from None
     head = _head_revision()
-    if _is_complete(db, head):
+    if _schema_ok(tables, revision, head):
         return
     half_made = f"{db} was left half-created by an interrupted process; rebuilding it"
     if runs == 0 and revision is None:

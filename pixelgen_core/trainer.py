@@ -23,7 +23,7 @@ from pixelgen_core import __version__, checkpoint, runs
 from pixelgen_core.config import flatten, to_yaml
 from pixelgen_core.data.prepare import TrainingData, prepare
 from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, first_line
-from pixelgen_core.files import remove_stale_temps, write_text
+from pixelgen_core.files import new_folder, remove_stale_temps, write_text
 from pixelgen_core.images import grid, upscale, write_png
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
@@ -97,7 +97,7 @@ class Trainer:
         remove_stale_temps(root)
         if self.resume is not None:
             return Path(self.resume["path"]).parent
-        return runs.new_run_dir(root) if self.rank == 0 else root / "rank-unused"
+        return new_folder(root) if self.rank == 0 else root / "rank-unused"
 
     def _init_distributed(self, device: torch.device) -> None:
         if self.world > 1 and not torch.distributed.is_initialized():

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from pixelgen_core import runs
 from pixelgen_core.cli import cli
-from pixelgen_core.files import remove_stale_temps, this_host, user_cache
+from pixelgen_core.files import new_folder, remove_stale_temps, this_host, user_cache
 
 TINY = ["data.dataset=kenney-mono", "data.focused=true", "training.epochs=1"]
 TINY += ["training.batch_size=128", "training.grid_size=4", "model.channels=[8,16]"]
@@ -62,7 +62,7 @@ def test_four_trainings_started_at_once_in_a_fresh_folder_all_finish(tmp_path):
 
 
 def test_run_folders_are_created_exclusively(tmp_path):
-    made = {runs.new_run_dir(tmp_path / "vae") for _ in range(50)}
+    made = {new_folder(tmp_path / "vae") for _ in range(50)}
     assert len(made) == 50 and all(p.is_dir() for p in made)
 
 
