@@ -34,7 +34,7 @@ def isolated(tmp_path, tmp_path_factory, monkeypatch, store_template):
     (cache / "mlflow-stores").mkdir()
     shutil.copy2(store_template, cache / "mlflow-stores" / store_template.name)
     monkeypatch.chdir(tmp_path)
-    from pixelgen_core.cli.common import DISABLED, registry
+    from pixelgen_core.plugins import DISABLED, registry
 
     DISABLED.clear()
     registry.cache_clear()

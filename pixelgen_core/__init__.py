@@ -1,14 +1,24 @@
 """pixelgen: train small generative models on pixel-art sprites.
 
-These are the public names a plugin may import. Nothing here imports torch, so
-plugin entry-point modules that import only from this package stay fast to load.
+The Python API (`train`, `open_run`, `Run`, `Sprites`, `compare`, `strategies`) and the
+names a plugin may import. Importing this package does not import torch, so plugin
+entry-point modules that import only from it stay fast to load; the API module itself
+is loaded when one of its names is first used.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from pixelgen_core.errors import NotReady, PixelgenError
+from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, PixelgenWarning
+from pixelgen_core.settings import (
+    Config,
+    DataConfig,
+    Section,
+    TrackingConfig,
+    TrainingConfig,
+    setting,
+)
 from pixelgen_core.strategy import (
     Batch,
     DataInfo,
@@ -27,17 +37,48 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 hookimpl = pluggy.HookimplMarker("pixelgen")
 
+API = (
+    "Comparison",
+    "Reconstructions",
+    "Run",
+    "Sprites",
+    "compare",
+    "disable_plugins",
+    "get_strategy",
+    "open_run",
+    "strategies",
+    "train",
+)
+
+
+def __getattr__(name: str):
+    if name in API:
+        from pixelgen_core import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'pixelgen_core' has no attribute {name!r}")
+
+
 __all__ = [
+    *API,
     "Batch",
+    "Config",
+    "ConfigError",
+    "DataConfig",
     "DataInfo",
-    "Option",
     "NotReady",
+    "Option",
     "PixelgenError",
+    "PixelgenWarning",
+    "Section",
     "Stage",
     "Strategy",
     "StrategySpec",
+    "TrackingConfig",
+    "TrainingConfig",
     "__version__",
     "drop_labels",
     "hookimpl",
+    "setting",
     "unwrap",
 ]

@@ -1,34 +1,24 @@
-"""Config layering with OmegaConf, and one-line errors for bad keys and types.
+"""Config layering with OmegaConf, and one-line errors for bad keys, types and values.
 
 Layers, lowest first: core defaults < the strategy's defaults < configs/base.yaml
-(in the working directory, when present) < a user file (-c) < command-line overrides.
+(in the working directory, when present) < a user file (-c) or dict < command-line
+overrides < typed settings (train options given as values, never as strings).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from importlib.resources import files
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pixelgen_core.errors import ConfigError, first_line
+from pixelgen_core.errors import ConfigError, PixelgenWarning, first_line
+from pixelgen_core.settings import Config, checks, is_config_class
 from pixelgen_core.strategy import StrategySpec
 
 BASE_CONFIG = Path("configs") / "base.yaml"
-# Ranges of core's numeric keys, (lowest, highest), None for no bound; strategies add theirs
-# in StrategySpec.limits. Zero epochs or batches would record a run that trained nothing.
-CORE_LIMITS: dict[str, tuple[float | None, float | None]] = {
-    "data.max_colors": (1, 255),
-    "data.palette_swap": (0, 1),
-    "data.num_classes": (0, 1000),
-    "training.seed": (0, 2**63 - 1),
-    "training.epochs": (1, None),
-    "training.time_budget_minutes": (0, None),
-    "training.batch_size": (1, 65536),
-    "training.log_every": (1, None),
-    "training.sample_every": (0, None),
-    "training.grid_size": (1, 1024),
-}
 
 
 def load_yaml(path: Path) -> Any:
@@ -42,29 +32,49 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(f"cannot read config {path}: {first_line(exc)}") from None
 
 
-def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts to {"a.b": value}."""
+def dotted(node: Mapping, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as {"a.b": value} (what MLflow logs as params)."""
     out: dict[str, Any] = {}
     for key, value in node.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.update(_leaves(value, path + "."))
+        if isinstance(value, Mapping) and value:
+            out.update(dotted(value, path + "."))
         else:
             out[path] = value
     return out
 
 
-def flatten(config: dict) -> dict[str, Any]:
-    return _leaves(config)
+def nested(settings: Mapping[str, Any]) -> dict:
+    """{"a.b": value} as {"a": {"b": value}}."""
+    out: dict = {}
+    for key, value in settings.items():
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
 
 
 def reference_config(spec: StrategySpec) -> dict:
     """Core defaults merged with the strategy's defaults: the schema of valid keys."""
     from omegaconf import OmegaConf
 
-    core = OmegaConf.create(files("pixelgen_core").joinpath("defaults.yaml").read_text())
-    merged = OmegaConf.merge(core, OmegaConf.create(spec.load_default_config()))
-    return OmegaConf.to_container(merged)
+    source = spec.default_config
+    core = dataclasses.asdict(Config())
+    own = dataclasses.asdict(source()) if is_config_class(source) else spec.load_default_config()
+    return OmegaConf.to_container(OmegaConf.merge(core, own))
+
+
+def value_checks(spec: StrategySpec) -> tuple[dict[str, tuple], dict[str, tuple[str, ...]]]:
+    """(ranges, choices) by dotted key: core's, the typed config's, and `spec.limits`."""
+    ranges, choices = checks(Config)
+    if is_config_class(spec.default_config):
+        more_ranges, more_choices = checks(spec.default_config)
+        ranges.update(more_ranges)
+        choices.update(more_choices)
+    ranges.update(spec.limits)
+    return ranges, choices
 
 
 def parse_overrides(overrides: list[str]) -> Any:
@@ -83,44 +93,87 @@ def parse_overrides(overrides: list[str]) -> Any:
 
 def resolve(
     spec: StrategySpec,
-    user_file: Path | None = None,
+    user_file: Path | str | Mapping | None = None,
     overrides: list[str] = (),
     base: dict | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Merge all layers and validate keys and types; return plain data.
+    """Merge all layers and validate keys, types, choices and ranges; return plain data.
 
-    `base` replaces the defaults layer (used on resume, where the checkpoint's config is the base).
+    `user_file` is a YAML path or a nested dict. `settings` maps dotted keys to typed
+    values (train options), applied last. `base` replaces the defaults layer (on resume
+    and when restoring, the checkpoint's config is the base): a key in it that the plugin
+    no longer has is dropped with a warning, so an old checkpoint still loads.
     """
     from omegaconf import OmegaConf
 
     reference = reference_config(spec)
     layers: list[tuple[str, Any]] = []
     if base is not None:
-        layers.append(("checkpoint", OmegaConf.create(base)))
+        layers.append(("checkpoint", base))
     elif BASE_CONFIG.is_file():
         layers.append((str(BASE_CONFIG), load_yaml(BASE_CONFIG)))
-    if user_file is not None:
+    if isinstance(user_file, Mapping):
+        layers.append(("config", dict(user_file)))
+    elif user_file is not None:
         layers.append((str(user_file), load_yaml(Path(user_file))))
     if overrides:
         layers.append(("command line", parse_overrides(list(overrides))))
+    if settings:
+        layers.append(("options", nested(settings)))
 
-    known = _leaves(reference)
+    known = dotted(reference)
     result = reference
     for source, layer in layers:
-        data = OmegaConf.to_container(layer) if layer is not None else {}
+        data = OmegaConf.to_container(layer) if OmegaConf.is_config(layer) else layer
         if data is None:
             continue
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a config must be a mapping of keys")
+        if source == "checkpoint":
+            data = _drop_unknown(data, known, spec.name)
         _check(data, known, source)
         result = OmegaConf.to_container(OmegaConf.merge(result, data))
-    check_limits(result, {**CORE_LIMITS, **spec.limits})
+    ranges, choices = value_checks(spec)
+    check_choices(result, choices)
+    check_limits(result, ranges)
     return result
+
+
+def typed(spec: StrategySpec, config: dict) -> Any:
+    """The config a strategy reads: its dataclasses filled from `config` (a resolved plain
+    dict), or the plain dict itself for a strategy that declares no config class."""
+    if not is_config_class(spec.default_config):
+        return config
+    from omegaconf import OmegaConf
+
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(spec.default_config), config)
+        return OmegaConf.to_object(merged)
+    except Exception as exc:
+        raise ConfigError(
+            f"config does not fit strategy {spec.name!r}: {first_line(exc)}"
+        ) from None
+
+
+def _drop_unknown(data: dict, known: dict[str, Any], strategy: str) -> dict:
+    sections = {k.rsplit(".", 1)[0] for k in known if "." in k}
+    kept = {}
+    for key, value in dotted(data).items():
+        if key in known or (key in sections and value in ({}, None)):
+            kept[key] = value
+        else:
+            warnings.warn(
+                f"the checkpoint's config key {key!r} is no longer a {strategy} setting; ignored",
+                PixelgenWarning,
+                stacklevel=3,
+            )
+    return nested(kept)
 
 
 def check_limits(config: dict, limits: dict[str, tuple[float | None, float | None]]) -> None:
     """Raise a one-line ConfigError naming the first key whose value is out of its range."""
-    flat = _leaves(config)
+    flat = dotted(config)
     for key, (low, high) in limits.items():
         value = flat.get(key)
         for item in value if isinstance(value, list) else [value]:
@@ -128,6 +181,15 @@ def check_limits(config: dict, limits: dict[str, tuple[float | None, float | Non
                 continue
             if (low is not None and item < low) or (high is not None and item > high):
                 raise ConfigError(f"config key {key!r} must be {_bounds(low, high)}, got {value!r}")
+
+
+def check_choices(config: dict, choices: dict[str, tuple[str, ...]]) -> None:
+    flat = dotted(config)
+    for key, allowed in choices.items():
+        if key in flat and flat[key] not in allowed:
+            raise ConfigError(
+                f"config key {key!r} must be one of {', '.join(allowed)}, got {flat[key]!r}"
+            )
 
 
 def _bounds(low: float | None, high: float | None) -> str:
@@ -140,7 +202,7 @@ def _bounds(low: float | None, high: float | None) -> str:
 
 def _check(data: dict, known: dict[str, Any], source: str) -> None:
     sections = {k.rsplit(".", 1)[0] for k in known if "." in k}
-    for key, value in _leaves(data).items():
+    for key, value in dotted(data).items():
         if key not in known:
             if key in sections and value in ({}, None):
                 continue

@@ -13,6 +13,11 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+class PixelgenWarning(UserWarning):
+    """Something the user should know that does not stop the command (the CLI prints it
+    as one "Warning:" line)."""
+
+
 class ConfigError(PixelgenError):
     """A bad configuration key or value; exits with 2 like other usage errors."""
 

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
@@ -72,7 +73,8 @@ class Registry:
             raise PluginError(conflict_message(name, self.conflicts[name]))
         if name not in self.strategies:
             installed = ", ".join(sorted(self.strategies)) or "none"
-            raise PixelgenError(f"unknown strategy {name!r} (installed: {installed})")
+            failed = "".join(f"; plugin {f.name} failed: {f.error}" for f in self.failures)
+            raise PixelgenError(f"unknown strategy {name!r} (installed: {installed}){failed}")
         return self.strategies[name]
 
 
@@ -214,3 +216,19 @@ def discover(
         dists = ", ".join(r.distribution for r in records)
         fail(name, dists, conflict_message(name, records))
     return registry
+
+
+DISABLED: set[str] = set()  # filled by `pixelgen --disable-plugin NAME` and api.disable_plugins
+
+
+@cache
+def registry() -> Registry:
+    """The installed strategies, discovered once per process: the one place core calls
+    `discover()`. `disable()` starts over with fewer plugins."""
+    return discover(disabled=DISABLED)
+
+
+def disable(names) -> None:
+    """Leave out these plugins (distribution or entry-point names) from now on."""
+    DISABLED.update(names)
+    registry.cache_clear()

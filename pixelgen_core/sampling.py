@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from pixelgen_core.config import resolve
+from pixelgen_core.config import check_choices, check_limits, nested, resolve, typed, value_checks
 from pixelgen_core.errors import ConfigError, PixelgenError, first_line
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.runs import written_by_trainer
-from pixelgen_core.strategy import DataInfo, Strategy
+from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
 
 
 def choose_device(preference: str = "auto") -> torch.device:
@@ -37,16 +37,70 @@ def choose_device(preference: str = "auto") -> torch.device:
 
 
 def build(record: StrategyRecord, config: dict, info: DataInfo, device: torch.device) -> Strategy:
+    """The strategy built from a resolved plain config (typed here, if the spec is).
+
+    A ConfigError the strategy raises is a user error; any other exception is a bug."""
     try:
         cls = record.spec.load_class()
     except Exception as exc:
         raise PixelgenError(
             f"strategy {record.spec.name!r} ({record.distribution}) failed to load: {exc}"
         ) from None
+    strategy = cls(typed(record.spec, config), info, device)
+    strategy.spec = record.spec
+    return strategy
+
+
+def sample_options(spec: StrategySpec, config: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """Every sample option's value: the one given, else its config key's value, else its
+    default. Given values are checked against the key's type, choices and range."""
+    by_name = {o.name: o for o in spec.sample_options}
+    unknown = sorted(set(given) - set(by_name))
+    if unknown:
+        names = ", ".join(by_name) or "none"
+        raise ConfigError(f"{spec.name} has no sample option {unknown[0]!r} (options: {names})")
+    ranges, choices = value_checks(spec)
+    out = {}
+    for option in spec.sample_options:
+        value = given.get(option.name)
+        if value is not None:
+            _check_option(option, value, ranges, choices)
+        elif option.config_key:
+            value = _lookup(config, option.config_key)
+        else:
+            value = option.default
+        out[option.name] = value
+    return out
+
+
+def _check_option(option: Option, value: Any, ranges: dict, choices: dict) -> None:
+    kind = option.type
+    if isinstance(kind, tuple):
+        ok = value in kind
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        wanted = ", ".join(kind) if isinstance(kind, tuple) else kind.__name__
+        raise ConfigError(f"{option.flag} must be {wanted}, got {value!r}")
+    key = option.config_key
+    if key is None:
+        return
     try:
-        return cls(config, info, device)
-    except ValueError as exc:  # the strategy's verdict on its config: a user error
-        raise ConfigError(f"strategy {record.spec.name!r}: {exc}") from None
+        check_choices(nested({key: value}), {key: choices[key]} if key in choices else {})
+        check_limits(nested({key: value}), {key: ranges[key]} if key in ranges else {})
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace(f"config key {key!r}", option.flag)) from None
+
+
+def _lookup(config: Any, key: str) -> Any:
+    node = config
+    for part in key.split("."):
+        node = node[part]
+    return node
 
 
 def restore(
@@ -101,16 +155,17 @@ def sample_raw(
     the strategy produced before snapping (None when it returns indices directly).
 
     Drawn in chunks of `chunk` from one generator: the same seed gives the same sprites.
+    `options` are the sample options given; the others take their config values.
     """
+    options = dict(options or {})
+    if strategy.spec is not None:  # built by core: fill in each option not given
+        options = sample_options(strategy.spec, strategy.config, options)
     generator = torch.Generator(device=strategy.device).manual_seed(seed)
     strategy.eval()
     indices, raws = [], []
     with torch.inference_mode():
         for start in range(0, n, chunk):
-            try:
-                out = strategy.sample(min(chunk, n - start), generator, label, **(options or {}))
-            except ValueError as exc:  # a bad sampling option, e.g. --steps 0
-                raise PixelgenError(str(exc)) from None
+            out = strategy.sample(min(chunk, n - start), generator, label, **options)
             index, raw = _snap(out, palette)
             indices.append(index)
             if raw is not None:

@@ -7,6 +7,7 @@ imported only when a command needs it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from collections.abc import Callable
@@ -45,8 +46,11 @@ class Option:
 
     `name` is a Python identifier (``ddim_steps`` becomes ``--ddim-steps``). `type` is
     int, float, str or bool (bool gives a ``--name/--no-name`` switch), or a tuple of
-    allowed strings. A train option sets `config_key`; its `default` is None, meaning
-    "whatever the config says". A sample option arrives in `Strategy.sample(**options)`.
+    allowed strings. An option with a `config_key` has `default` None, meaning "whatever
+    the config says": a train option sets that key; a sample option arrives in
+    `Strategy.sample(**options)` as the user's value or, when not given, the key's value
+    (so it is declared once: here and in the config). A sample option without a
+    `config_key` arrives as the user's value or its `default`.
     """
 
     name: str
@@ -65,10 +69,13 @@ class StrategySpec:
     """What a plugin registers: a strategy's identity, options and where to find it.
 
     `strategy` is the class, or ``"module:Class"`` so the plugin's entry point need not
-    import torch. `default_config` is a YAML file (path or importlib.resources file) or a dict.
-    `limits` maps numeric config keys to their (lowest, highest) allowed values, None for
-    no bound (a list value is checked item by item): a value outside is a one-line config
-    error before anything is built, for a new run and for a checkpoint's config alike.
+    import torch. `default_config` is a dataclass extending `pixelgen_core.Config` (typed:
+    the strategy gets an instance, and `setting()` ranges and choices are checked), or, for
+    an untyped config, a YAML file (path or importlib.resources file) or a dict. `limits`
+    maps numeric config keys of an untyped config to their (lowest, highest) allowed
+    values, None for no bound (a list value is checked item by item). A value out of range
+    is a one-line config error before anything is built, for a new run and for a
+    checkpoint's config alike.
     """
 
     name: str
@@ -97,6 +104,12 @@ class StrategySpec:
         for option in self.train_options:
             if not option.config_key:
                 raise ValueError(f"train option {option.flag} needs a config_key")
+        for option in self.sample_options:
+            if option.config_key and option.default is not None:
+                raise ValueError(
+                    f"sample option {option.flag} takes its default from {option.config_key}; "
+                    "give it default None"
+                )
         for options, reserved in (
             (self.train_options, RESERVED_TRAIN),
             (self.sample_options, RESERVED_SAMPLE),
@@ -117,6 +130,8 @@ class StrategySpec:
         from omegaconf import OmegaConf
 
         source = self.default_config
+        if isinstance(source, type) and dataclasses.is_dataclass(source):
+            return dataclasses.asdict(source())
         if isinstance(source, dict):
             return source
         if not isinstance(source, (str, Path)):  # an importlib.resources Traversable
@@ -144,10 +159,6 @@ class DataInfo:
     palette: tuple[tuple[float, float, float, float], ...]
     num_classes: int = 0
     num_sprites: int = 0
-
-    @property
-    def channels(self) -> int:
-        return 4
 
     def to_dict(self) -> dict:
         return {
@@ -213,9 +224,14 @@ class Strategy:
     the Trainer wraps the modules for data-parallel training, so call them through
     `self.modules[...]` in `train_step`. Give an optimizer as a function that makes it
     (``lambda: torch.optim.Adam(...)``): it is then only built when training needs it.
+
+    `config` is an instance of the spec's config class (or a plain dict for an untyped
+    config); `spec` is the StrategySpec core built this strategy from.
     """
 
-    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+    spec: StrategySpec | None = None
+
+    def __init__(self, config: Any, data: DataInfo, device: torch.device) -> None:
         self.config = config
         self.data = data
         self.device = device
@@ -245,15 +261,16 @@ class Strategy:
     ) -> torch.Tensor:
         """Draw `n` sprites using only `generator` for randomness.
 
-        Return float RGBA in [0, 1] with shape (n, 4, H, W), or palette indices with
-        shape (n, H, W); core snaps either to the palette.
+        Core passes every sample option as a keyword: the user's value, else its config
+        value or default. Return float RGBA in [0, 1] with shape (n, 4, H, W), or palette
+        indices with shape (n, H, W); core snaps either to the palette.
         """
         raise NotImplementedError
 
     # -- optional -----------------------------------------------------------------
     def stages(self) -> list[Stage]:
         """The training stages in order; by default one stage of `training.epochs`."""
-        return [Stage("main", int(self.config["training"]["epochs"]))]
+        return [Stage("main", self.config["training"]["epochs"])]
 
     def metrics(self, batch: Batch) -> dict[str, float]:
         """Metrics on a batch without training on it (e.g. held-out loss)."""

@@ -10,6 +10,9 @@ In your plugin's tests::
 
 The suite builds the strategy on a small synthetic dataset, trains a few steps,
 samples, and round-trips its state through a real checkpoint file.
+
+`make_strategy` and `sample` are the same pieces for a plugin's own tests: a strategy
+built the way core builds it, and sampling with core's option handling.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ import torch
 from pixelgen_core import checkpoint
 from pixelgen_core.config import resolve
 from pixelgen_core.palette import Palette
-from pixelgen_core.plugins import StrategyRecord, discover
-from pixelgen_core.sampling import build, draw
+from pixelgen_core.plugins import StrategyRecord, registry
+from pixelgen_core.sampling import build, draw, sample_options
 from pixelgen_core.strategy import Batch, DataInfo, Strategy
 
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
@@ -40,7 +43,7 @@ class StrategyContract:
     # -- fixtures a plugin may override ----------------------------------------------
     @pytest.fixture
     def record(self) -> StrategyRecord:
-        found = discover()
+        found = registry()
         if self.strategy_name not in found.strategies:
             pytest.fail(f"strategy {self.strategy_name!r} is not installed ({found.failures})")
         return found.strategies[self.strategy_name]
@@ -87,12 +90,13 @@ class StrategyContract:
             "(is the plugin installed, e.g. pip install -e .?)"
         )
 
-    def test_train_options_name_config_keys(self, record: StrategyRecord, config: dict) -> None:
-        for option in record.spec.train_options:
+    def test_options_name_config_keys(self, record: StrategyRecord, config: dict) -> None:
+        keyed = [o for o in (*record.spec.train_options, *record.spec.sample_options)]
+        for option in [o for o in keyed if o.config_key]:
             node = config
             for part in option.config_key.split("."):
                 assert isinstance(node, dict) and part in node, (
-                    f"train option {option.flag} sets config key {option.config_key!r}, "
+                    f"option {option.flag} names config key {option.config_key!r}, "
                     "which is not in the defaults: add it to the strategy's default config"
                 )
                 node = node[part]
@@ -106,11 +110,11 @@ class StrategyContract:
                 f"sample option {option.flag} is declared, but sample() has no parameter "
                 f"{option.name!r}: core passes it as sample(..., {option.name}=value)"
             )
-            values = option.type if isinstance(option.type, tuple) else (option.default,)
+            values = option.type if isinstance(option.type, tuple) else (None,)
             for value in values:
+                given = {} if value is None else {option.name: value}
                 try:
-                    with torch.inference_mode():
-                        strategy.sample(2, torch.Generator().manual_seed(0), **{option.name: value})
+                    sample(strategy, 2, torch.Generator().manual_seed(0), **given)
                 except Exception as exc:
                     pytest.fail(f"sample({option.name}={value!r}) raised {exc!r}")
 
@@ -158,9 +162,7 @@ class StrategyContract:
 
     def test_sample_shape_and_range(self, record, config, info, batch) -> None:
         strategy = self.trained(record, config, info, batch)
-        generator = torch.Generator().manual_seed(0)
-        with torch.inference_mode():
-            out = strategy.sample(3, generator)
+        out = sample(strategy, 3, torch.Generator().manual_seed(0))
         s = self.image_size
         if out.dtype.is_floating_point:
             assert tuple(out.shape) == (3, 4, s, s), (
@@ -199,11 +201,10 @@ class StrategyContract:
         if not record.spec.conditional:
             pytest.skip("strategy is not class-conditional")
         strategy = self.trained(record, config, info, batch, steps=self.learn_steps)
-        with torch.inference_mode():
-            outs = [
-                strategy.sample(8, torch.Generator().manual_seed(0), label=k)
-                for k in range(info.num_classes)
-            ]
+        outs = [
+            sample(strategy, 8, torch.Generator().manual_seed(0), label=k)
+            for k in range(info.num_classes)
+        ]
         assert any(not torch.equal(outs[0], other) for other in outs[1:]), (
             "every class gave the same samples from the same seed: a conditional strategy "
             "must use `label` in sample() (and batch.labels in train_step)"
@@ -231,6 +232,36 @@ class StrategyContract:
             assert restored.optimizers[key].state_dict()["state"].keys() == (
                 optimizer.state_dict()["state"].keys()
             ), f"optimizer {key!r} lost its state in the round trip"
+
+
+def make_strategy(
+    name: str,
+    overrides: list[str] = (),
+    info: DataInfo | None = None,
+    device: str = "cpu",
+) -> Strategy:
+    """Strategy `name` built as core builds it, from its defaults plus `overrides`, for a
+    synthetic dataset (`info`, default: 16x16 sprites over PALETTE, 3 classes if
+    conditional); seeded, so the same call gives the same weights."""
+    record = registry().get(name)
+    config = resolve(record.spec, overrides=[*overrides, "tracking.enabled=false"])
+    if info is None:
+        info = DataInfo(16, PALETTE, 3 if record.spec.conditional else 0, 8)
+    torch.manual_seed(0)
+    return build(record, config, info, torch.device(device))
+
+
+def sample(
+    strategy: Strategy, n: int, generator: torch.Generator, label: int | None = None, **given
+) -> torch.Tensor:
+    """`strategy.sample` as core calls it: each sample option not given takes its
+    config value or default, and given ones are checked first."""
+    options = given
+    if strategy.spec is not None:
+        options = sample_options(strategy.spec, strategy.config, given)
+    strategy.eval()
+    with torch.inference_mode():
+        return strategy.sample(n, generator, label, **options)
 
 
 def blocky_batch(size: int, num_classes: int, n: int = 8) -> Batch:

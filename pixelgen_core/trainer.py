@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import BatchSampler, DistributedSampler
 
 from pixelgen_core import __version__, checkpoint, runs
-from pixelgen_core.config import flatten, to_yaml
+from pixelgen_core.config import dotted, to_yaml
 from pixelgen_core.data.prepare import TrainingData, prepare
 from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, first_line
 from pixelgen_core.files import new_folder, remove_stale_temps, write_text
@@ -28,7 +28,7 @@ from pixelgen_core.images import grid, upscale, write_png
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sampling import build, choose_device, draw
-from pixelgen_core.strategy import Strategy, unwrap
+from pixelgen_core.strategy import DataInfo, Stage, Strategy, unwrap
 from pixelgen_core.tracking import Tracker, make_tracker
 
 
@@ -54,6 +54,8 @@ class TrainResult:
     steps: int
     seconds: float
     images: int = 0  # sprites trained on in this call, over all ranks
+    strategy: Strategy | None = None  # the live strategy, bare modules, ready to sample
+    info: DataInfo | None = None
 
     @property
     def images_per_second(self) -> float:
@@ -68,6 +70,9 @@ def distributed_env() -> tuple[int, int, int]:
 
 
 class Trainer:
+    """One training run: `fit()` prepares, checks, starts the run, trains each stage and
+    ends the run; the pieces below are those steps."""
+
     def __init__(
         self,
         record: StrategyRecord,
@@ -80,6 +85,59 @@ class Trainer:
         self.quiet = quiet
         self.resume = resume
         self.rank, self.world, self.local_rank = distributed_env()
+        self.main = self.rank == 0
+        self.seed = int(config["training"]["seed"])
+        self.position = Position()
+        self.images = 0  # sprites trained on in this call, over all ranks
+        self._last_grid = -1
+
+    # -- the run ------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        device = self._device()
+        self._init_distributed(device)
+        torch.manual_seed(self.seed)
+        self._prepare(device)
+        self._check_stages()
+        self.tracker = make_tracker(self.config, self.rank)  # an unreachable server stops here
+        self.run_dir = self._run_dir()
+        self.ckpt_path = self.run_dir / runs.CHECKPOINT
+        self.run_record = runs.start(self.run_dir, self.record.spec.name) if self.main else None
+        self.started = time.perf_counter()
+        try:  # from here on, the run ends FINISHED, KILLED (Ctrl-C) or FAILED, never RUNNING
+            self._start_run()
+            self._train_stages()
+            self._grid()
+            self._save(finished=True)
+            if self.main:
+                self.tracker.log_artifact(self.ckpt_path, "checkpoint")
+        except KeyboardInterrupt:
+            try:
+                self._save()
+            finally:
+                _end(self.run_record, self.tracker, runs.KILLED)
+            raise TrainingInterrupted(
+                f"interrupted at step {self.position.step}; checkpoint saved to "
+                f"{self.ckpt_path}; continue with: pixelgen train {self.record.spec.name} "
+                f"--resume {self.ckpt_path}"
+            ) from None
+        except BaseException:
+            _end(self.run_record, self.tracker, runs.FAILED)
+            raise
+        _end(self.run_record, self.tracker, runs.FINISHED)
+        if self.world > 1:
+            torch.distributed.barrier()
+        self.strategy.modules = {k: unwrap(m) for k, m in self.strategy.modules.items()}
+        self.strategy.eval()
+        return TrainResult(
+            self.run_dir,
+            self.ckpt_path if self.main else None,
+            self.tracker.run_id,
+            self.position.step,
+            time.perf_counter() - self.started,
+            self.images,
+            self.strategy,
+            self.data.info,
+        )
 
     # -- setup ------------------------------------------------------------------------
     def _device(self) -> torch.device:
@@ -89,6 +147,41 @@ class Trainer:
             torch.cuda.set_device(device)
         return device
 
+    def _init_distributed(self, device: torch.device) -> None:
+        if self.world > 1 and not torch.distributed.is_initialized():
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            torch.distributed.init_process_group(backend)
+
+    def _prepare(self, device: torch.device) -> None:
+        """The data (with the checkpoint's palette on resume), the strategy and where
+        training stands, and a data order per rank."""
+        palette = None
+        if self.resume is not None:
+            palette = Palette.from_tuples(self.resume["data"]["palette"])
+        self.data = prepare(self.config, self.record.spec.conditional, palette=palette)
+        self.device = device
+        self.strategy = build(self.record, self.config, self.data.info, device)
+        if self.resume is not None:
+            self.strategy.load_state_dict(self.resume["state"])
+            self.position = Position(**self.resume["position"])
+        self.stages = self.strategy.stages()
+        if self.stages:
+            self.position.stage = min(self.position.stage, len(self.stages) - 1)
+        if self.world > 1:
+            self._wrap_ddp(self.strategy, device)
+        self.sampler = DistributedSampler(
+            self.data, num_replicas=self.world, rank=self.rank, shuffle=True, seed=self.seed
+        )
+        batch_size = int(self.config["training"]["batch_size"])
+        self.batches = BatchSampler(self.sampler, batch_size, drop_last=False)
+
+    def _check_stages(self) -> None:
+        if not self.stages:
+            raise PixelgenError(f"strategy {self.record.spec.name!r} has no training stages")
+        if sum(max(s.epochs, 0) for s in self.stages) < 1:  # a stage of 0 epochs is skipped
+            shown = ", ".join(f"{s.name} {s.epochs}" for s in self.stages)
+            raise ConfigError(f"this run would train no steps (epochs: {shown}); ask for 1 or more")
+
     def _run_dir(self) -> Path:
         """The run's own folder: the checkpoint's on resume, else a new one made exclusively
         (rank 0 only; the other ranks write nothing). Temporary files that killed writes
@@ -97,170 +190,116 @@ class Trainer:
         remove_stale_temps(root)
         if self.resume is not None:
             return Path(self.resume["path"]).parent
-        return new_folder(root) if self.rank == 0 else root / "rank-unused"
+        return new_folder(root) if self.main else root / "rank-unused"
 
-    def _init_distributed(self, device: torch.device) -> None:
-        if self.world > 1 and not torch.distributed.is_initialized():
-            backend = "nccl" if device.type == "cuda" else "gloo"
-            torch.distributed.init_process_group(backend)
-
-    # -- the loop -----------------------------------------------------------------------
-    def fit(self) -> TrainResult:
-        cfg = self.config
-        train_cfg = cfg["training"]
-        seed = int(train_cfg["seed"])
-        device = self._device()
-        self._init_distributed(device)
-        torch.manual_seed(seed)
-
-        palette = None
-        if self.resume is not None:
-            palette = Palette.from_tuples(self.resume["data"]["palette"])
-        data = prepare(cfg, self.record.spec.conditional, palette=palette)
-        strategy = build(self.record, cfg, data.info, device)
-        position = Position()
-        if self.resume is not None:
-            strategy.load_state_dict(self.resume["state"])
-            position = Position(**self.resume["position"])
-            position.stage = min(position.stage, len(strategy.stages()) - 1)
-        if self.world > 1:
-            self._wrap_ddp(strategy, device)
-
-        stages = strategy.stages()
-        if not stages:
-            raise PixelgenError(f"strategy {self.record.spec.name!r} has no training stages")
-        if sum(max(s.epochs, 0) for s in stages) < 1:  # a stage of 0 epochs is skipped
-            shown = ", ".join(f"{s.name} {s.epochs}" for s in stages)
-            raise ConfigError(f"this run would train no steps (epochs: {shown}); ask for 1 or more")
-        main = self.rank == 0
-        tracker = make_tracker(cfg, self.rank)  # an unreachable server stops us here, at once
-        run_dir = self._run_dir()
-        record = runs.start(run_dir, self.record.spec.name) if main else None
+    def _start_run(self) -> None:
+        """The run's config file and MLflow run (a resumed run continues its own)."""
         resume_id = self.resume.get("mlflow_run_id") if self.resume else None
-        sampler = DistributedSampler(
-            data, num_replicas=self.world, rank=self.rank, shuffle=True, seed=seed
-        )
-        batches = BatchSampler(sampler, int(train_cfg["batch_size"]), drop_last=False)
-        total = sum(s.epochs for s in stages) * len(batches)
-        started = time.perf_counter()
-        ckpt_path = run_dir / runs.CHECKPOINT
+        if self.main:
+            write_text(self.run_dir / "config.yaml", to_yaml(self.config))
+        self.tracker.start(self.record.spec.name, self.run_dir.name, self._tags(), resume_id)
+        if self.run_record is not None:
+            self.run_record.mlflow_run_id = self.tracker.run_id
+            self.run_record.tracking_uri = self.tracker.uri
+            self.run_record.save()
+        if resume_id is None:
+            facts = {
+                "data.num_sprites": len(self.data),
+                "data.palette": ",".join(self.data.palette.hex()),
+            }
+            self.tracker.log_params({**dotted(self.config), **facts})
+            self.tracker.log_artifact(self.run_dir / "config.yaml")
 
-        def save(finished: bool = False) -> None:
-            if main:
-                checkpoint.save(
-                    self._payload(strategy, data, position, tracker, finished), ckpt_path
-                )
-                record.steps, record.checkpoint = position.step, ckpt_path.name
-                record.checkpoint_stamp = runs.stamp(ckpt_path)
-                record.save()
+    # -- training -------------------------------------------------------------------------
+    def _train_stages(self) -> None:
+        """Each stage's epochs from where training stands, with a progress bar; stops
+        early (finishing the run) when the time budget is spent."""
+        stages, position = self.stages, self.position
+        per_epoch = len(self.batches)
+        self.progress = _progress(self.quiet or not self.main)
+        if self.main and not self.quiet:
+            self.progress.console.print(self.data.dataset.describe())
+        total = sum(s.epochs for s in stages) * per_epoch
+        done = sum(s.epochs for s in stages[: position.stage]) * per_epoch
+        done += position.epoch * per_epoch + position.batch
+        self.task = self.progress.add_task("training", total=total, loss=float("nan"), speed=0.0)
+        self.progress.update(self.task, completed=done)
+        self.strategy.train()
+        with self.progress:
+            while True:
+                if not self._train_stage(stages[position.stage]):
+                    return  # out of time
+                if position.stage + 1 == len(stages):
+                    return  # stay on the last stage, so a resume can add epochs to it
+                position.stage += 1
+                position.epoch = 0
 
-        last_grid = [-1]
+    def _train_stage(self, stage: Stage) -> bool:
+        """The stage's remaining epochs; False when the time budget ran out."""
+        position = self.position
+        every = int(self.config["training"]["sample_every"])
+        while position.epoch < stage.epochs:
+            label = stage.name if len(self.stages) > 1 else "epoch"
+            self.progress.update(
+                self.task, description=f"{label} {position.epoch + 1}/{stage.epochs}"
+            )
+            if not self._train_epoch(stage):
+                return False  # mid-epoch: the final checkpoint records the batch
+            position.epoch += 1
+            position.batch = 0
+            if every and position.epoch % every == 0:
+                self._grid()
+            self._save()
+        return True
 
-        def grid_now() -> None:
-            if main and last_grid[0] != position.step:
-                self._sample_grid(strategy, data.palette, run_dir, position.step, tracker)
-                last_grid[0] = position.step
-
-        progress = _progress(self.quiet or not main)
-        if main and not self.quiet:
-            progress.console.print(data.dataset.describe())
-        task = progress.add_task("training", total=total, loss=float("nan"), speed=0.0)
-        done_before = sum(s.epochs for s in stages[: position.stage]) * len(batches)
-        done_before += position.epoch * len(batches) + position.batch
-        progress.update(task, completed=done_before)
-        strategy.train()
-        budget = float(train_cfg["time_budget_minutes"]) * 60
-        images = 0
-
-        def out_of_time() -> bool:
-            if budget <= 0:
+    def _train_epoch(self, stage: Stage) -> bool:
+        """One pass over this rank's shard, from the batch training stands at."""
+        position = self.position
+        self.sampler.set_epoch(position.stage * 100_003 + position.epoch)
+        log_every = int(self.config["training"]["log_every"])
+        prefix = f"{stage.name}/" if len(self.stages) > 1 else ""
+        for i, rows in enumerate(self.batches):
+            if i < position.batch:
+                continue
+            tick = time.perf_counter()
+            metrics = self._step(self.strategy, self.data, rows, stage.name, position, self.device)
+            position.batch = i + 1
+            position.step += 1
+            self.images += len(rows) * self.world
+            speed = len(rows) * self.world / max(time.perf_counter() - tick, 1e-9)
+            self.progress.update(self.task, advance=1, loss=metrics["loss"], speed=speed)
+            if position.step % log_every == 0:
+                logged = {prefix + k: v for k, v in metrics.items()}
+                logged["images_per_sec"] = speed
+                self.tracker.log_metrics(logged, position.step)
+            if self._out_of_time():
                 return False
-            over = torch.tensor(int(time.perf_counter() - started > budget))
-            if self.world > 1:  # rank 0's clock decides, so all ranks stop at the same step
-                torch.distributed.broadcast(over, 0)
-            return bool(over)
+        return True
 
-        try:  # from here on, the run ends FINISHED, KILLED (Ctrl-C) or FAILED, never RUNNING
-            if main:
-                write_text(run_dir / "config.yaml", to_yaml(cfg))
-            tracker.start(self.record.spec.name, run_dir.name, self._tags(), resume_id)
-            if record is not None:
-                record.mlflow_run_id, record.tracking_uri = tracker.run_id, tracker.uri
-                record.save()
-            if resume_id is None:
-                facts = {
-                    "data.num_sprites": len(data),
-                    "data.palette": ",".join(data.palette.hex()),
-                }
-                tracker.log_params({**flatten(cfg), **facts})
-                tracker.log_artifact(run_dir / "config.yaml")
-            with progress:
-                stopped = False
-                while not stopped:
-                    stage = stages[position.stage]
-                    while position.epoch < stage.epochs and not stopped:
-                        label = stage.name if len(stages) > 1 else "epoch"
-                        progress.update(
-                            task, description=f"{label} {position.epoch + 1}/{stage.epochs}"
-                        )
-                        sampler.set_epoch(position.stage * 100_003 + position.epoch)
-                        for i, rows in enumerate(batches):
-                            if i < position.batch:
-                                continue
-                            tick = time.perf_counter()
-                            metrics = self._step(strategy, data, rows, stage.name, position, device)
-                            position.batch = i + 1
-                            position.step += 1
-                            images += len(rows) * self.world
-                            speed = len(rows) * self.world / max(time.perf_counter() - tick, 1e-9)
-                            progress.update(task, advance=1, loss=metrics["loss"], speed=speed)
-                            if position.step % int(train_cfg["log_every"]) == 0:
-                                prefix = f"{stage.name}/" if len(stages) > 1 else ""
-                                logged = {prefix + k: v for k, v in metrics.items()}
-                                logged["images_per_sec"] = speed
-                                tracker.log_metrics(logged, position.step)
-                            if out_of_time():
-                                stopped = True
-                                break
-                        if stopped:
-                            break  # mid-epoch: the final checkpoint records the batch
-                        position.epoch += 1
-                        position.batch = 0
-                        every = int(train_cfg["sample_every"])
-                        if every and position.epoch % every == 0:
-                            grid_now()
-                        save()
-                    if stopped or position.stage + 1 == len(stages):
-                        break  # stay on the last stage, so a resume can add epochs to it
-                    position.stage += 1
-                    position.epoch = 0
-            grid_now()
-            save(finished=True)
-            if main:
-                tracker.log_artifact(ckpt_path, "checkpoint")
-        except KeyboardInterrupt:
-            try:
-                save()
-            finally:
-                _end(record, tracker, runs.KILLED)
-            raise TrainingInterrupted(
-                f"interrupted at step {position.step}; checkpoint saved to {ckpt_path}; "
-                f"continue with: pixelgen train {self.record.spec.name} --resume {ckpt_path}"
-            ) from None
-        except BaseException:
-            _end(record, tracker, runs.FAILED)
-            raise
-        _end(record, tracker, runs.FINISHED)
-        if self.world > 1:
-            torch.distributed.barrier()
-        return TrainResult(
-            run_dir,
-            ckpt_path if main else None,
-            tracker.run_id,
-            position.step,
-            time.perf_counter() - started,
-            images,
-        )
+    def _out_of_time(self) -> bool:
+        budget = float(self.config["training"]["time_budget_minutes"]) * 60
+        if budget <= 0:
+            return False
+        over = torch.tensor(int(time.perf_counter() - self.started > budget))
+        if self.world > 1:  # rank 0's clock decides, so all ranks stop at the same step
+            torch.distributed.broadcast(over, 0)
+        return bool(over)
+
+    def _save(self, finished: bool = False) -> None:
+        if not self.main:
+            return
+        payload = self._payload(self.strategy, self.data, self.position, self.tracker, finished)
+        checkpoint.save(payload, self.ckpt_path)
+        record = self.run_record
+        record.steps, record.checkpoint = self.position.step, self.ckpt_path.name
+        record.checkpoint_stamp = runs.stamp(self.ckpt_path)
+        record.save()
+
+    def _grid(self) -> None:
+        if self.main and self._last_grid != self.position.step:
+            step = self.position.step
+            self._sample_grid(self.strategy, self.data.palette, self.run_dir, step, self.tracker)
+            self._last_grid = step
 
     def _step(
         self,

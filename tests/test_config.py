@@ -2,7 +2,7 @@
 
 import pytest
 
-from pixelgen_core.config import flatten, resolve
+from pixelgen_core.config import dotted, resolve
 from pixelgen_core.errors import ConfigError
 from pixelgen_core.plugins import discover
 
@@ -71,7 +71,7 @@ def test_missing_and_broken_files(spec, tmp_path):
         resolve(spec, bad)
 
 
-def test_flatten_gives_dotted_keys(spec):
-    flat = flatten(resolve(spec))
+def test_dotted_gives_dotted_keys(spec):
+    flat = dotted(resolve(spec))
     assert flat["training.epochs"] == 40
     assert flat["model.channels"] == [64, 128]

@@ -13,23 +13,62 @@ from pixelgen_core.errors import PixelgenError
 
 
 class PixelgenGroup(click.Group):
-    """Turns PixelgenError into one line on stderr and the error's exit code."""
+    """Turns PixelgenError into one line on stderr and the error's exit code, shows
+    pixelgen's warnings as one line each, and any other exception as the bug it is."""
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except PixelgenError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            raise click.exceptions.Exit(exc.exit_code) from None
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except PixelgenError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                raise click.exceptions.Exit(exc.exit_code) from None
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except Exception as exc:
+                _report_bug(exc)
+                raise click.exceptions.Exit(1) from None
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from pixelgen_core.errors import PixelgenWarning
+
+    if issubclass(category, PixelgenWarning):
+        click.echo(f"Warning: {message}", err=True)
+    else:
+        import warnings
+
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True)
+
+
+def _report_bug(exc: Exception) -> None:
+    """The traceback, and who to tell: the distribution whose code raised, else pixelgen."""
+    import traceback
+    from importlib.metadata import packages_distributions
+
+    traceback.print_exception(exc)
+    owners = packages_distributions()
+    culprit = "pixelgen"
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        package = frame.f_globals.get("__name__", "").partition(".")[0]
+        if package.startswith("pixelgen"):
+            culprit = (owners.get(package) or ["pixelgen"])[0]
+    click.echo(
+        f"Error: this is a bug in {culprit}, not a problem with your input; please report "
+        "it with the traceback above",
+        err=True,
+    )
 
 
 def _disable(ctx: click.Context, param: click.Parameter, names: tuple[str, ...]) -> None:
     """Runs while the options are parsed, before a subcommand looks up its strategy."""
-    from pixelgen_core.cli.common import DISABLED, registry
+    from pixelgen_core import plugins
 
     if names:
-        DISABLED.update(names)
-        registry.cache_clear()
+        plugins.disable(names)
 
 
 @click.group(cls=PixelgenGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import click
 
+from pixelgen_core import plugins
 from pixelgen_core.errors import PixelgenError
-from pixelgen_core.plugins import Registry, discover
+from pixelgen_core.plugins import Registry
 from pixelgen_core.strategy import Option
 
-DISABLED: set[str] = set()  # filled by `pixelgen --disable-plugin NAME`
 SEED = click.IntRange(0, 2**63 - 1)  # what torch.Generator.manual_seed takes
+_warned: set[int] = set()
 
 
-@cache
 def registry() -> Registry:
-    """Discover plugins once per process; warn on stderr about the ones that failed."""
-    found = discover(disabled=DISABLED)
-    for failure in found.failures:
-        click.echo(
-            f"Warning: plugin {failure.name} ({failure.distribution}) failed: {failure.error}",
-            err=True,
-        )
+    """The installed plugins (discovered once per process); the first time a command
+    looks, a warning on stderr for each plugin that failed."""
+    found = plugins.registry()
+    if id(found) not in _warned:
+        _warned.add(id(found))
+        for failure in found.failures:
+            click.echo(
+                f"Warning: plugin {failure.name} ({failure.distribution}) failed: {failure.error}",
+                err=True,
+            )
     return found
 
 
@@ -33,17 +34,23 @@ def click_option(option: Option, show_default: bool) -> click.Option:
         return click.Option(
             [f"{flag}/--no-{flag[2:]}", option.name],
             default=option.default,
-            help=option.help,
-            show_default=show_default,
+            help=_help(option),
+            show_default=show_default and option.default is not None,
         )
     kind = click.Choice(option.type) if isinstance(option.type, tuple) else option.type
     return click.Option(
         [option.flag, option.name],
         type=kind,
         default=option.default,
-        help=option.help,
-        show_default=show_default,
+        help=_help(option),
+        show_default=show_default and option.default is not None,
     )
+
+
+def _help(option: Option) -> str:
+    if option.config_key:
+        return f"{option.help} [default: the run's {option.config_key}]"
+    return option.help
 
 
 class StrategyGroup(click.Group):
@@ -64,19 +71,6 @@ class StrategyGroup(click.Group):
 
     def make_command(self, record) -> click.Command:
         raise NotImplementedError
-
-
-def load_checkpoint(record, run_id: str | None, checkpoint) -> dict:
-    """The checkpoint a command should use: --checkpoint, --run, or the latest finished run."""
-    from pixelgen_core import checkpoint as ckpt
-
-    if checkpoint is not None and run_id is not None:
-        raise PixelgenError("give --run or --checkpoint, not both")
-    if checkpoint is None:
-        from pixelgen_core.tracking import find_checkpoint
-
-        checkpoint = find_checkpoint(record.spec.name, run_id)
-    return ckpt.load(checkpoint, strategy=record.spec.name)
 
 
 def checkpoint_options() -> list[click.Option]:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from pixelgen_core.cli.common import SEED, load_checkpoint, registry
+from pixelgen_core.cli.common import SEED
 from pixelgen_core.errors import PixelgenError
-
-EXTRA = ["train_seconds", "train_images_per_sec", "sample_ms_per_sprite"]
 
 
 @click.command("compare")
@@ -46,67 +43,34 @@ EXTRA = ["train_seconds", "train_images_per_sec", "sample_ms_per_sprite"]
 def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet) -> None:
     """Train NAMES (default: every installed strategy) with the same budget, evaluate each,
     and write a side-by-side picture (real data first) and a table of the metrics."""
-    from pixelgen_core import checkpoint
-    from pixelgen_core.config import resolve
-    from pixelgen_core.evaluation.report import MIN_SAMPLES, markdown_table
-    from pixelgen_core.evaluation.run import evaluate
-    from pixelgen_core.evaluation.sheet import write_side_by_side
-    from pixelgen_core.files import write_text
-    from pixelgen_core.trainer import Trainer
+    from pixelgen_core import api
+    from pixelgen_core.cli.evaluate import print_rows
 
     if budget_minutes is not None and epochs is not None:
         raise PixelgenError("give --budget-minutes or --epochs, not both")
     if runs and (budget_minutes is not None or epochs is not None or overrides):
         raise PixelgenError("--runs evaluates existing runs; it takes no training settings")
-    if n < MIN_SAMPLES:
-        raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
-    records = [registry().get(name) for name in (names or sorted(registry().strategies))]
-    if not records:
-        raise PixelgenError("no strategies installed")
-    budget = [f"training.time_budget_minutes={budget_minutes}"] if budget_minutes else []
-    budget += [f"training.epochs={epochs}"] if epochs is not None else []
-
-    results = []
-    for record in records:
-        name = record.spec.name
-        if runs:
-            payload = load_checkpoint(record, None, None)
-            timings = {}
-        else:
-            click.echo(f"training {name} ...", err=True)
-            config = resolve(record.spec, overrides=[*overrides, *budget])
-            trained = Trainer(record, config, quiet=quiet).fit()
-            payload = checkpoint.load(trained.checkpoint, strategy=name)
-            timings = {
-                "train_seconds": trained.seconds,
-                "train_images_per_sec": trained.images_per_second,
-            }
-        click.echo(f"evaluating {name} ...", err=True)
-        result = evaluate(record, payload, n, seed, calibrate=not results)  # once is enough
-        result.model.extra.update(timings)
-        results.append((record, payload, result))
-
-    keys = ("dataset", "focused", "max_colors")  # what makes the sprites and palette
-    datasets = {tuple(p["config"]["data"][k] for k in keys) for _, p, _ in results}
-    if len(datasets) > 1:
+    result = api.compare(
+        names,
+        epochs=epochs,
+        budget_minutes=budget_minutes,
+        use_runs=runs,
+        n=n,
+        seed=seed,
+        overrides=overrides,
+        progress=not quiet,
+        on_event=lambda text: click.echo(text, err=True),
+    )
+    if not result.same_dataset():
         click.echo(
             "Warning: the strategies trained on different datasets; the calibration "
             "rows are those of the first",
             err=True,
         )
-    first = results[0][2]
-    rows = [r.model for _, _, r in results] + first.calibration
-    held = first.reference.data.palette.to_rgba(first.reference.held)
-    pictures = [("data", held)] + [(r.model.name, r.samples) for _, _, r in results]
-    picture = write_side_by_side(pictures, out / "compare.png")
-    table = markdown_table(rows, EXTRA)
-    write_text(out / "compare.md", table + "\n")
-    write_text(out / "compare.json", json.dumps([r.to_dict() for r in rows], indent=2))
-    from pixelgen_core.cli.evaluate import print_rows
-
+    written = result.save(out)
+    rows = result.rows
     print_rows(rows, title=f"{n} samples each, seed {seed}")
-    for row in rows[: len(results)]:
-        click.echo(
-            f"{row.name}: " + ", ".join(f"{k} {row.extra[k]:.4g}" for k in EXTRA if k in row.extra)
-        )
-    click.echo(f"picture: {picture}\ntable: {out / 'compare.md'}")
+    for row in rows[: len(result.runs)]:
+        shown = [f"{k} {row.extra[k]:.4g}" for k in api.COMPARE_EXTRA if k in row.extra]
+        click.echo(f"{row.name}: " + ", ".join(shown))
+    click.echo(f"picture: {written['picture']}\ntable: {written['table']}")

@@ -12,7 +12,6 @@ from pixelgen_core.cli.common import (
     checkpoint_options,
     click_option,
     drawing_options,
-    load_checkpoint,
 )
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.files import new_folder
@@ -68,63 +67,34 @@ def run_evaluate(
     device: str,
     **options,
 ) -> None:
+    from pixelgen_core import api
     from pixelgen_core.evaluation.report import MIN_SAMPLES
-    from pixelgen_core.evaluation.run import evaluate as evaluate_run
-    from pixelgen_core.images import check_output_size
-    from pixelgen_core.sampling import choose_device
 
     if n < MIN_SAMPLES:
         raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
-    payload = load_checkpoint(record, run_id, checkpoint)
-    size = payload["data"]["image_size"]
-    check_output_size(n, size, size)
-    result = evaluate_run(record, payload, n, seed, options, choose_device(device))
+    run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
+    given = {k: v for k, v in options.items() if v is not None}
+    result = run.evaluate(n, seed=seed, **given)
     out = out or new_folder(Path("evaluations"), f"{record.spec.name}-")
-    files = write_report(result, out)
-    logged_to = log_evaluation(payload.get("mlflow_run_id"), result, files)
+    files = result.save(out)
+    logged_to = run.log_evaluation(result, files)
     if as_json:
-        click.echo(json.dumps(to_json(result, payload, n, seed, logged_to), indent=2))
+        click.echo(json.dumps(to_json(result, run, n, seed, logged_to), indent=2))
         return
     print_rows(result.rows, title=f"{record.spec.name}: {n} samples, seed {seed}")
     extra = ", ".join(f"{k} {v:.4g}" for k, v in result.model.extra.items())
     click.echo(extra)
-    click.echo(f"report: {files[0][0]}")
+    click.echo(f"report: {files[0]}")
     if logged_to:
         click.echo(f"logged to MLflow run {logged_to}")
     else:
         click.echo("not logged to MLflow: the checkpoint's run is not in the tracking store")
 
 
-def write_report(result, out: Path) -> list[tuple[Path, str]]:
-    from pixelgen_core.evaluation.report import markdown_table
-    from pixelgen_core.files import write_text
-    from pixelgen_core.images import grid, write_png
-
-    report = write_text(
-        out / "evaluation.md", markdown_table(result.rows, sorted(result.model.extra)) + "\n"
-    )
-    samples = write_png(
-        grid(result.samples[:64], background=(29, 29, 43, 255)), out / "samples.png", scale=3
-    )
-    return [(report, "evaluation"), (samples, "evaluation")]
-
-
-def log_evaluation(run_id: str | None, result, files) -> str | None:
-    if not run_id:
-        return None
-    from pixelgen_core.tracking import log_to_run
-
-    values = {f"eval/{k}": v for k, v in {**result.model.metrics, **result.model.extra}.items()}
-    for row in result.calibration:
-        slug = row.name.split(" (")[0].replace(" ", "_")
-        values.update({f"eval_baseline/{slug}/{k}": v for k, v in row.metrics.items()})
-    return run_id if log_to_run(run_id, values, files) else None
-
-
-def to_json(result, payload: dict, n: int, seed: int, logged_to: str | None) -> dict:
+def to_json(result, run, n: int, seed: int, logged_to: str | None) -> dict:
     return {
-        "strategy": payload["strategy"],
-        "checkpoint": payload["path"],
+        "strategy": run.name,
+        "checkpoint": str(run.checkpoint),
         "mlflow_run_id": logged_to,
         "n": n,
         "seed": seed,

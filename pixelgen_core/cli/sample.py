@@ -12,7 +12,6 @@ from pixelgen_core.cli.common import (
     checkpoint_options,
     click_option,
     drawing_options,
-    load_checkpoint,
 )
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.files import new_folder
@@ -89,60 +88,36 @@ def run_sample(
     reconstruct: bool = False,
     **options,
 ) -> None:
-    from pixelgen_core.images import check_output_size, grid, parse_color, write_png
-    from pixelgen_core.sampling import choose_device, draw, restore
+    from pixelgen_core import api
+    from pixelgen_core.images import check_output_size, parse_color
 
     if n < 1:
         raise PixelgenError("-n must be at least 1")
     if scale < 1:
         raise PixelgenError("--scale must be a positive integer")
-    bg = parse_color(background)
-    payload = load_checkpoint(record, run_id, checkpoint)
-    size = payload["data"]["image_size"]
+    parse_color(background)
+    run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
+    size = run.info.image_size
     check_output_size(2 * n if reconstruct else n, size, size, scale)
-    strategy, palette = restore(record, payload, choose_device(device))
-    classes = strategy.data.num_classes
-    if label is not None:
-        if not record.spec.conditional or classes == 0:
-            raise PixelgenError(f"strategy {record.spec.name!r} was not trained with classes")
-        if not 0 <= label < classes:
-            raise PixelgenError(f"--class must be in 0..{classes - 1}")
+    given = {k: v for k, v in options.items() if v is not None}
     if reconstruct:
         if label is not None:
             raise PixelgenError("--class does not apply to --reconstruct")
-        pairs, accuracy = reconstruction_pairs(record, payload, strategy, palette, n, seed)
+        made = run.reconstruct(n, seed=seed)
         columns = 2 * math.ceil(math.sqrt(n))  # original, reconstruction side by side
         out = out or new_folder(Path("samples"), f"{record.spec.name}-")
-        write_png(grid(pairs, columns, background=bg), out / "reconstructions.png", scale)
-        shown = len(pairs) // 2  # fewer than n when the dataset is smaller
+        picture = made.pairs().grid(columns, background=background, scale=scale)
+        from pixelgen_core.images import write_png
+
+        write_png(picture, out / "reconstructions.png")
+        shown = len(made.originals)  # fewer than n when the dataset is smaller
         click.echo(
             f"wrote {shown} sprites beside their reconstructions to {out}/reconstructions.png"
         )
-        click.echo(f"pixels reconstructed exactly: {100 * accuracy:.1f}%")
+        click.echo(f"pixels reconstructed exactly: {100 * made.accuracy:.1f}%")
         return
-    sprites = draw(strategy, palette, n, seed, label, options)
+    sprites = run.sample(n, seed=seed, label=label, **given)
     # the default folder is made only now, so a refused option leaves no empty one behind
     out = out or new_folder(Path("samples"), f"{record.spec.name}-")
-    for i, sprite in enumerate(sprites):
-        write_png(sprite, out / f"sprite_{i:04d}.png", scale)
-    write_png(grid(sprites, background=bg), out / "grid.png", scale)
+    sprites.save(out, scale=scale, background=background)
     click.echo(f"wrote {n} sprites and grid.png to {out}")
-
-
-def reconstruction_pairs(record, payload, strategy, palette, n: int, seed: int):
-    """RGBA (2n, H, W, 4) alternating dataset sprite and reconstruction, and the share of
-    pixels whose palette index survived the round trip."""
-    import numpy as np
-    import torch
-
-    from pixelgen_core.data.prepare import prepare
-    from pixelgen_core.sampling import reconstruct
-
-    data = prepare(payload["config"], record.spec.conditional, palette=palette)
-    generator = torch.Generator().manual_seed(seed)
-    rows = torch.randperm(len(data), generator=generator)[:n]
-    batch = data.unaugmented(rows, strategy.device)
-    rebuilt = reconstruct(strategy, palette, batch.images)
-    original = batch.indices.cpu().numpy()
-    pairs = np.stack([original, rebuilt], axis=1).reshape(-1, *original.shape[1:])
-    return palette.to_rgba(pairs), float((rebuilt == original).mean())

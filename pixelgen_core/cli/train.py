@@ -56,23 +56,20 @@ def run_train(
     quiet: bool,
     options: dict,
 ) -> None:
-    from pixelgen_core import checkpoint
-    from pixelgen_core.config import resolve
-    from pixelgen_core.trainer import Trainer
+    from pixelgen_core import api
 
-    by_name = {o.name: o for o in record.spec.train_options}
-    extra = [f"{by_name[k].config_key}={v}" for k, v in options.items() if v is not None]
-    if device:
-        extra.append(f"training.device={device}")
-    payload = None
-    if resume is not None:
-        payload = checkpoint.load(resume, strategy=record.spec.name)
-    base = payload["config"] if payload else None
-    config = resolve(record.spec, config_file, overrides + extra, base=base)
-    result = Trainer(record, config, quiet=quiet, resume=payload).fit()
-    click.echo(f"trained {record.spec.name}: {result.steps} steps in {result.seconds:.1f} s")
-    if result.checkpoint:
-        click.echo(f"checkpoint: {result.checkpoint}")
-        click.echo(f"sample grids: {result.run_dir / 'samples'}")
-    if result.run_id:
-        click.echo(f"MLflow run: {result.run_id}")
+    run = api.train(
+        record.spec.name,
+        config=config_file,
+        overrides=overrides,
+        resume=resume,
+        progress=not quiet,
+        device=device or None,
+        **options,
+    )
+    click.echo(f"trained {run.name}: {run.steps} steps in {run.seconds:.1f} s")
+    if run.checkpoint:
+        click.echo(f"checkpoint: {run.checkpoint}")
+        click.echo(f"sample grids: {run.run_dir / 'samples'}")
+    if run.run_id:
+        click.echo(f"MLflow run: {run.run_id}")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from pixelgen_core.data.prepare import prepare
-from pixelgen_core.evaluation.report import Reference, Row
-from pixelgen_core.plugins import StrategyRecord
-from pixelgen_core.sampling import restore, sample_raw
+from pixelgen_core.evaluation.report import Reference, Row, markdown_table
+from pixelgen_core.palette import Palette
+from pixelgen_core.sampling import sample_raw
+from pixelgen_core.strategy import Strategy
 
 
 @dataclass
@@ -26,26 +28,37 @@ class Evaluation:
     def rows(self) -> list[Row]:
         return [self.model, *self.calibration]
 
+    def save(self, folder: Path | str) -> list[Path]:
+        """``evaluation.md`` (the table) and ``samples.png`` (up to 64 of the samples)."""
+        from pixelgen_core.files import write_text
+        from pixelgen_core.images import grid, write_png
+
+        folder = Path(folder)
+        table = markdown_table(self.rows, sorted(self.model.extra)) + "\n"
+        report = write_text(folder / "evaluation.md", table)
+        picture = grid(self.samples[:64], background=(29, 29, 43, 255))
+        return [report, write_png(picture, folder / "samples.png", scale=3)]
+
 
 def evaluate(
-    record: StrategyRecord,
-    payload: dict,
+    strategy: Strategy,
+    palette: Palette,
+    config: dict,
+    conditional: bool,
     n: int = 1000,
     seed: int = 0,
     options: dict[str, Any] | None = None,
-    device: torch.device | None = None,
-    name: str | None = None,
+    name: str = "model",
     calibrate: bool = True,
 ) -> Evaluation:
-    """Score `n` samples of a checkpoint against its own dataset, with calibration rows
-    (skipped with `calibrate=False`, when a caller already has them for this dataset)."""
-    strategy, palette = restore(record, payload, device or torch.device("cpu"))
-    data = prepare(payload["config"], record.spec.conditional, palette=palette)
+    """Score `n` samples of a strategy against the dataset of its run's `config`, with
+    calibration rows (skipped with `calibrate=False`, when a caller already has them)."""
+    data = prepare(config, conditional, palette=palette)
     reference = Reference(data, seed)
     start = time.perf_counter()
     indices, raw = sample_raw(strategy, palette, n, seed, options=options)
     seconds = time.perf_counter() - start
-    model = Row(name or record.spec.name, reference.score(indices, raw, reference.training))
+    model = Row(name, reference.score(indices, raw, reference.training))
     model.extra["sample_ms_per_sprite"] = 1000 * seconds / n
     rows = torch.arange(min(len(data), 256))
     batch = data.unaugmented(rows, strategy.device)

@@ -10,12 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelgen_core import Batch, DataInfo, Strategy, drop_labels, unwrap
+from pixelgen_core import Batch, ConfigError, DataInfo, Strategy, drop_labels, unwrap
+from pixelgen_diffusion.config import PRECISIONS, DiffusionConfig
 from pixelgen_diffusion.samplers import SAMPLERS, DDIMSampler
-from pixelgen_diffusion.schedule import SPACINGS, NoiseSchedule
+from pixelgen_diffusion.schedule import NoiseSchedule
 from pixelgen_diffusion.unet import UNet
-
-PRECISIONS = ("auto", "bf16", "fp32")
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -29,7 +28,7 @@ def bf16_supported(device: torch.device) -> bool:
 def uses_bf16(device: torch.device, precision: str) -> bool:
     """Whether `precision` means bfloat16 here ("auto": where the hardware has it)."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     return precision == "bf16" or (precision == "auto" and bf16_supported(device))
 
 
@@ -64,33 +63,28 @@ def adamw(params, lr: float) -> torch.optim.AdamW:
 
 
 class DiffusionStrategy(Strategy):
-    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+    config: DiffusionConfig
+
+    def __init__(self, config: DiffusionConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
-        m, d = config["model"], config["diffusion"]
-        self.schedule = NoiseSchedule(int(d["timesteps"]), d["schedule"], d["prediction"])
+        m, d = config.model, config.diffusion
+        self.schedule = NoiseSchedule(d.timesteps, d.schedule, d.prediction)
         self.num_classes = data.num_classes
         self.null_class = data.num_classes  # the extra "no class" embedding
         unet = UNet(
             data.image_size,
-            list(m["channels"]),
-            int(m["blocks_per_level"]),
-            bool(m["attention"]),
+            m.channels,
+            m.blocks_per_level,
+            m.attention,
             data.num_classes,
-            int(m["groups"]),
-            float(m["dropout"]),
+            m.groups,
+            m.dropout,
         ).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
         self.modules = {"unet": unet, "ema": ema}
-        self.optimizers = {
-            "unet": lambda: adamw(unet.parameters(), float(config["training"]["lr"]))
-        }
+        self.optimizers = {"unet": lambda: adamw(unet.parameters(), config.training.lr)}
         self.ema_updates = 0
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
-        # Check the sampling and precision settings now, not at the first step.
-        self.make_sampler()
-        self.guidance_max_t(None)
-        for precision in (config["training"]["precision"], config["sampling"]["precision"]):
-            autocast(device, precision)
 
     # -- training -------------------------------------------------------------------------
     def _loss(self, batch: Batch) -> torch.Tensor:
@@ -101,9 +95,8 @@ class DiffusionStrategy(Strategy):
         x_t = self.schedule.add_noise(x0, noise, t)
         labels = torch.full((n,), self.null_class, device=x0.device, dtype=torch.long)
         if batch.labels is not None and self.num_classes:
-            p_uncond = float(self.config["diffusion"]["p_uncond"])
-            labels = drop_labels(batch.labels, p_uncond, self.null_class)
-        with autocast(self.device, self.config["training"]["precision"]):
+            labels = drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
+        with autocast(self.device, self.config.training.precision):
             prediction = self.modules["unet"](x_t, t, labels)
         return F.mse_loss(prediction.float(), self.schedule.target(x0, noise, t))
 
@@ -113,7 +106,7 @@ class DiffusionStrategy(Strategy):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(
-            self.modules["unet"].parameters(), float(self.config["training"]["grad_clip"])
+            self.modules["unet"].parameters(), self.config.training.grad_clip
         )
         optimizer.step()
         self._update_ema()
@@ -126,8 +119,7 @@ class DiffusionStrategy(Strategy):
         """ema <- d * ema + (1 - d) * weights, with d warmed up from 0.1 towards ema_decay."""
         self.ema_updates += 1
         decay = min(
-            float(self.config["diffusion"]["ema_decay"]),
-            (1 + self.ema_updates) / (10 + self.ema_updates),
+            self.config.diffusion.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates)
         )
         online = unwrap(self.modules["unet"]).state_dict()
         for key, value in self.modules["ema"].state_dict().items():
@@ -149,40 +141,19 @@ class DiffusionStrategy(Strategy):
             self.class_counts = state["class_counts"].to(torch.float64)
 
     # -- sampling -------------------------------------------------------------------------
-    def make_sampler(
-        self,
-        sampler: str | None = None,
-        steps: int | None = None,
-        ddim_steps: int | None = None,
-        eta: float | None = None,
-        spacing: str | None = None,
-    ):
-        """The configured sampler with its timesteps set; options override the config."""
-        cfg = self.config["sampling"]
-        name = sampler or ("ddim" if ddim_steps is not None else cfg["sampler"])
-        if name not in SAMPLERS:
-            raise ValueError(f"unknown sampler {name!r}; use one of {', '.join(SAMPLERS)}")
-        spacing = spacing or cfg["spacing"]
-        if spacing not in SPACINGS:
-            raise ValueError(f"unknown spacing {spacing!r}; use one of {', '.join(SPACINGS)}")
-        if name == "ddim":
-            made = DDIMSampler(self.schedule, eta=float(cfg["eta"] if eta is None else eta))
-            chosen = next(v for v in (ddim_steps, steps, cfg["ddim_steps"]) if v is not None)
-            made.set_timesteps(int(chosen), spacing)
-        elif name == "ddpm":
-            made = SAMPLERS["ddpm"](self.schedule)
-            made.set_timesteps(steps, spacing)
+    def make_sampler(self, sampler: str, steps: int, eta: float = 0.0, spacing: str = "trailing"):
+        """The named sampler with its timesteps set."""
+        if sampler == "ddim":
+            made = DDIMSampler(self.schedule, eta=eta)
         else:
-            made = SAMPLERS[name](self.schedule)
-            made.set_timesteps(int(cfg["steps"] if steps is None else steps), spacing)
+            made = SAMPLERS[sampler](self.schedule)
+        if steps > self.schedule.num_train_timesteps:
+            raise ConfigError(
+                f"--steps must be between 1 and {self.schedule.num_train_timesteps} "
+                f"(diffusion.timesteps), got {steps}"
+            )
+        made.set_timesteps(steps, spacing)
         return made
-
-    def guidance_max_t(self, value: int | None) -> int:
-        """The highest timestep that gets guidance; options override the config."""
-        chosen = int(self.config["sampling"]["guidance_max_t"] if value is None else value)
-        if chosen < 0:
-            raise ValueError(f"guidance_max_t must be 0 or more (a timestep), got {chosen}")
-        return chosen
 
     def _labels(self, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor:
         if not self.num_classes:
@@ -197,28 +168,29 @@ class DiffusionStrategy(Strategy):
         n: int,
         generator: torch.Generator,
         label: int | None = None,
-        sampler: str | None = None,
-        steps: int | None = None,
+        *,
+        sampler: str,
+        steps: int,
+        eta: float,
+        spacing: str,
+        guidance_scale: float,
+        guidance_max_t: int,
+        ema: bool,
+        precision: str,
         ddim_steps: int | None = None,
-        eta: float | None = None,
-        spacing: str | None = None,
-        guidance_scale: float | None = None,
-        guidance_max_t: int | None = None,
-        ema: bool = True,
-        precision: str | None = None,
     ) -> torch.Tensor:
-        cfg = self.config["sampling"]
-        scale = float(cfg["guidance_scale"] if guidance_scale is None else guidance_scale)
-        steps_runner = self.make_sampler(sampler, steps, ddim_steps, eta, spacing)
+        """Core passes every option, each the user's value or its `sampling.*` default;
+        `ddim_steps` is the shortcut for ``sampler="ddim", steps=ddim_steps``."""
+        if ddim_steps is not None:
+            sampler, steps = "ddim", ddim_steps
+        runner = self.make_sampler(sampler, steps, eta, spacing)
         net = self.modules["ema"] if ema else unwrap(self.modules["unet"])
-        precision = precision or cfg["precision"]
         if uses_bf16(self.device, precision):
             net = bf16_weights(net)
         labels = self._labels(n, label, generator)
-        guided = self.num_classes > 0 and scale != 1.0
+        guided = self.num_classes > 0 and guidance_scale != 1.0
         # Guidance only at t <= max_t (Kynkaenniemi et al. 2024): at higher noise it pulls
         # every sprite towards its class average; there the conditional pass alone is used.
-        max_t = self.guidance_max_t(guidance_max_t)
         both = torch.cat([labels, torch.full_like(labels, self.null_class)])
         x = torch.randn(
             n,
@@ -229,14 +201,14 @@ class DiffusionStrategy(Strategy):
             device=self.device,
         )
         with autocast(self.device, precision):
-            for t in steps_runner.timesteps.tolist():
-                guide = guided and t <= max_t
+            for t in runner.timesteps.tolist():
+                guide = guided and t <= guidance_max_t
                 # conditional and unconditional predictions in one batched pass
                 x_in = torch.cat([x, x]) if guide else x
                 t_in = torch.full((len(x_in),), t, device=self.device, dtype=torch.long)
                 out = net(x_in, t_in, both if guide else labels).float()
                 if guide:
                     cond, uncond = out.chunk(2)
-                    out = uncond + scale * (cond - uncond)  # Ho & Salimans (2022), eq. 6
-                x = steps_runner.step(out, t, x, generator)
+                    out = uncond + guidance_scale * (cond - uncond)  # Ho & Salimans (2022), eq. 6
+                x = runner.step(out, t, x, generator)
         return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()

@@ -12,20 +12,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pixelgen_core import ConfigError
+
 
 def check_shape(image_size: int, channels: list[int], groups: int) -> None:
     """Reject configurations that cannot work, with a message naming the setting."""
     if not channels:
-        raise ValueError("model.channels needs at least one level")
+        raise ConfigError("model.channels needs at least one level")
     factor = 2 ** (len(channels) - 1)
     if image_size % factor:
-        raise ValueError(
+        raise ConfigError(
             f"image side {image_size} is not divisible by {factor} = 2^(levels - 1); "
             f"model.channels has {len(channels)} levels"
         )
     for c in channels:
         if c % groups:
-            raise ValueError(f"model.channels entry {c} is not divisible by model.groups={groups}")
+            raise ConfigError(f"model.channels entry {c} is not divisible by model.groups={groups}")
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -3,12 +3,8 @@
 import pytest
 import torch
 
-from pixelgen_core.config import resolve
-from pixelgen_core.errors import ConfigError
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import build
-from pixelgen_core.strategy import Batch, DataInfo
-from pixelgen_core.testing import PALETTE, StrategyContract
+from pixelgen_core import Batch, ConfigError, DataInfo
+from pixelgen_core.testing import PALETTE, StrategyContract, make_strategy, sample
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
 
@@ -19,10 +15,8 @@ class TestDiffusionContract(StrategyContract):
 
 
 def make(*overrides, classes=3, size=16):
-    record = discover().get("diffusion")
-    config = resolve(record.spec, overrides=[*TINY, "sampling.steps=4", *overrides])
-    torch.manual_seed(0)
-    return build(record, config, DataInfo(size, PALETTE, classes, 8), torch.device("cpu"))
+    info = DataInfo(size, PALETTE, classes, 8)
+    return make_strategy("diffusion", [*TINY, "sampling.steps=4", *overrides], info)
 
 
 def test_config_validation_names_the_problem():
@@ -30,12 +24,14 @@ def test_config_validation_names_the_problem():
         make("model.channels=[8,16,32]", size=6)
     with pytest.raises(ConfigError, match="not divisible by model.groups=4"):
         make("model.channels=[6,16]")
-    with pytest.raises(ConfigError, match="unknown beta schedule"):
+    with pytest.raises(ConfigError, match="'diffusion.schedule' must be one of cosine, linear"):
         make("diffusion.schedule=sigmoid")
-    with pytest.raises(ConfigError, match="unknown sampler 'euler'"):
+    with pytest.raises(ConfigError, match="'sampling.sampler' must be one of dpm"):
         make("sampling.sampler=euler")
-    with pytest.raises(ConfigError, match="precision must be one of"):
+    with pytest.raises(ConfigError, match="'training.precision' must be one of auto"):
         make("training.precision=fp8")
+    with pytest.raises(ConfigError, match="--sampler must be dpm"):
+        sample(make(), 1, torch.Generator(), sampler="euler")
 
 
 def test_guidance_runs_one_batched_forward_pass_per_step():
@@ -43,12 +39,12 @@ def test_guidance_runs_one_batched_forward_pass_per_step():
     calls = []
     net = strategy.modules["ema"]
     handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
-    strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=3.0)
+    sample(strategy, 3, torch.Generator().manual_seed(0), label=1, guidance_scale=3.0)
     # 4 steps (999, 749, 499, 249); the guided ones (t <= 700 by default) are conditional
     # + unconditional in one batch of 2n
     assert calls == [3, 3, 6, 6]
     calls.clear()
-    strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
+    sample(strategy, 3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
     assert calls == [3] * 4
     handle.remove()
 
@@ -59,18 +55,18 @@ def test_guidance_only_at_timesteps_up_to_guidance_max_t():
     net = strategy.modules["ema"]
     handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
     kwargs = {"label": 1, "guidance_scale": 3.0}
-    strategy.sample(3, torch.Generator().manual_seed(0), guidance_max_t=300, **kwargs)
+    sample(strategy, 3, torch.Generator().manual_seed(0), guidance_max_t=300, **kwargs)
     assert calls == [3, 3, 3, 6]  # above t = 300 the conditional pass alone
     calls.clear()
-    strategy.sample(3, torch.Generator().manual_seed(0), guidance_max_t=999, **kwargs)
+    sample(strategy, 3, torch.Generator().manual_seed(0), guidance_max_t=999, **kwargs)
     assert calls == [6] * 4
     handle.remove()
     # Unguided steps take the conditional prediction as it is: no interval = scale 1 there.
-    low = strategy.sample(3, torch.Generator().manual_seed(0), guidance_max_t=0, **kwargs)
-    plain = strategy.sample(3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
+    low = sample(strategy, 3, torch.Generator().manual_seed(0), guidance_max_t=0, **kwargs)
+    plain = sample(strategy, 3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
     assert torch.equal(low, plain)
-    with pytest.raises(ValueError, match="guidance_max_t must be 0 or more"):
-        strategy.sample(1, torch.Generator(), guidance_max_t=-1)
+    with pytest.raises(ConfigError, match="--guidance-max-t must be at least 0, got -1"):
+        sample(strategy, 1, torch.Generator(), guidance_max_t=-1)
     with pytest.raises(ConfigError, match="'sampling.guidance_max_t' must be at least 0"):
         make("sampling.guidance_max_t=-5")
 
@@ -81,28 +77,37 @@ def test_bf16_weights_sample_exactly_what_autocast_samples(monkeypatch):
     strategy = make()
     for p in strategy.modules["ema"].parameters():
         torch.nn.init.normal_(p, 0, 0.1)  # conv_out starts at zero; give it something to do
-    a = strategy.sample(3, torch.Generator().manual_seed(0), precision="bf16")
+    a = sample(strategy, 3, torch.Generator().manual_seed(0), precision="bf16")
     monkeypatch.setattr(module, "bf16_weights", lambda net: net)
-    b = strategy.sample(3, torch.Generator().manual_seed(0), precision="bf16")
+    b = sample(strategy, 3, torch.Generator().manual_seed(0), precision="bf16")
     assert torch.equal(a, b)
-    c = strategy.sample(3, torch.Generator().manual_seed(0), precision="fp32")
+    c = sample(strategy, 3, torch.Generator().manual_seed(0), precision="fp32")
     assert not torch.equal(a, c)  # bf16 really was used
     assert strategy.modules["ema"].conv_in.weight.dtype == torch.float32  # a copy was cast
 
 
 def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     strategy = make()
-    runner = strategy.make_sampler(ddim_steps=7)
-    assert type(runner).__name__ == "DDIMSampler" and len(runner.timesteps) == 7
-    assert len(strategy.make_sampler("ddpm").timesteps) == 1000
-    assert len(strategy.make_sampler("dpm++", steps=5).timesteps) == 5
+    calls = []
+    real = strategy.make_sampler
+    strategy.make_sampler = lambda *args: calls.append(args) or real(*args)
+    sample(strategy, 1, torch.Generator(), ddim_steps=7)
+    sample(strategy, 1, torch.Generator(), sampler="ddpm", steps=1000)
+    sample(strategy, 1, torch.Generator())  # the config's: dpm++, sampling.steps=4
+    assert calls == [("ddim", 7, 0.0, "trailing"), ("ddpm", 1000, 0.0, "trailing")] + [
+        ("dpm++", 4, 0.0, "trailing")
+    ]
+    assert type(real("ddim", 7)).__name__ == "DDIMSampler"
+    assert len(real("ddpm", 1000).timesteps) == 1000
+    with pytest.raises(ConfigError, match="--steps must be between 1 and 1000"):
+        sample(strategy, 1, torch.Generator(), steps=1001)
 
 
 def test_same_seed_same_sprites_for_every_sampler():
     strategy = make()
     for options in ({"sampler": "ddpm", "steps": 5}, {"ddim_steps": 5, "eta": 1.0}, {}):
-        a = strategy.sample(2, torch.Generator().manual_seed(3), **options)
-        b = strategy.sample(2, torch.Generator().manual_seed(3), **options)
+        a = sample(strategy, 2, torch.Generator().manual_seed(3), **options)
+        b = sample(strategy, 2, torch.Generator().manual_seed(3), **options)
         assert torch.equal(a, b), options
 
 
@@ -128,8 +133,8 @@ def test_no_ema_samples_the_raw_weights():
     batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
     for _ in range(3):
         strategy.train_step(batch, "main")
-    a = strategy.sample(2, torch.Generator().manual_seed(0), ema=True)
-    b = strategy.sample(2, torch.Generator().manual_seed(0), ema=False)
+    a = sample(strategy, 2, torch.Generator().manual_seed(0), ema=True)
+    b = sample(strategy, 2, torch.Generator().manual_seed(0), ema=False)
     assert not torch.equal(a, b)
 
 
@@ -157,7 +162,8 @@ def test_a_tiny_model_overfits_four_sprites():
     for _ in range(300):
         strategy.train_step(batch, "main")
     for k in range(4):
-        sample = strategy.sample(
+        drawn = sample(
+            strategy,
             1,
             torch.Generator().manual_seed(k),
             label=k,
@@ -165,7 +171,7 @@ def test_a_tiny_model_overfits_four_sprites():
             guidance_scale=1.0,
             precision="fp32",
         )
-        error = (sample[0] - images[k]).abs().mean()
+        error = (drawn[0] - images[k]).abs().mean()
         assert error < 0.1, (k, error)
 
 
@@ -202,9 +208,14 @@ def test_train_and_sample_from_the_command_line(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "s" / "grid.png").is_file()
     result = run("sample", "diffusion", "--checkpoint", ckpt, "--class", 9)
-    assert result.exit_code == 1 and "--class must be in 0..3" in result.output
+    assert result.exit_code == 1 and "class 9 is not one of this run's 0..3" in result.output
     result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", 0)
-    assert result.exit_code == 1 and "steps must be between 1 and 1000" in result.output
+    assert result.exit_code == 2 and "--steps must be between 1 and 100000" in result.output
+    result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", 2000)
+    assert (
+        result.exit_code == 2
+        and "--steps must be between 1 and 1000 (diffusion.timesteps)" in result.output
+    )
     result = run("train", "diffusion", "-q", *small, "model.channels=[8,8,8,8,8,8]")
     assert result.exit_code == 2 and "image side 16 is not divisible by 32" in result.output
     result = run("train", "diffusion", "-q", *small, "model.groups=3")

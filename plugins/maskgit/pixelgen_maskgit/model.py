@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pixelgen_core import ConfigError
+
 
 class MaskedPixelTransformer(nn.Module):
     def __init__(
@@ -28,11 +30,11 @@ class MaskedPixelTransformer(nn.Module):
         super().__init__()
         for key, value in (("width", width), ("layers", layers), ("heads", heads)):
             if value < 1:
-                raise ValueError(f"model.{key} must be at least 1, got {value}")
+                raise ConfigError(f"model.{key} must be at least 1, got {value}")
         if patch < 1 or image_size % patch:
-            raise ValueError(f"image side {image_size} is not divisible by model.patch {patch}")
+            raise ConfigError(f"image side {image_size} is not divisible by model.patch {patch}")
         if width % heads:
-            raise ValueError(f"model.width {width} is not divisible by model.heads {heads}")
+            raise ConfigError(f"model.width {width} is not divisible by model.heads {heads}")
         self.size, self.colours, self.patch = image_size, colours, patch
         self.mask_index = colours  # the extra index
         self.side = image_size // patch

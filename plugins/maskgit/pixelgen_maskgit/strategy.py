@@ -11,31 +11,34 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, DataInfo, Strategy, drop_labels
+from pixelgen_core import Batch, ConfigError, DataInfo, Strategy, drop_labels
+from pixelgen_maskgit.config import MaskGITConfig
 from pixelgen_maskgit.decoding import decode, random_mask
 from pixelgen_maskgit.model import MaskedPixelTransformer
 
 
 class MaskGITStrategy(Strategy):
-    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+    config: MaskGITConfig
+
+    def __init__(self, config: MaskGITConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
-        cfg = config["model"]
+        cfg = config.model
         self.num_classes = data.num_classes
         self.mask_index = len(data.palette)  # the extra pixel value meaning "unknown"
         net = MaskedPixelTransformer(
             data.image_size,
             len(data.palette),
             data.num_classes,
-            int(cfg["patch"]),
-            int(cfg["width"]),
-            int(cfg["layers"]),
-            int(cfg["heads"]),
-            float(cfg["dropout"]),
+            cfg.patch,
+            cfg.width,
+            cfg.layers,
+            cfg.heads,
+            cfg.dropout,
         ).to(device)
         self.modules = {"net": net}
         self.optimizers = {
             "net": lambda: torch.optim.AdamW(
-                net.parameters(), lr=float(config["training"]["lr"]), weight_decay=0.01
+                net.parameters(), lr=config.training.lr, weight_decay=0.01
             )
         }
 
@@ -48,7 +51,7 @@ class MaskGITStrategy(Strategy):
         if self.num_classes and batch.labels is not None:
             classes = batch.labels + 1
             if dropout:  # class 0 is "no class"
-                classes = drop_labels(classes, float(self.config["model"]["p_uncond"]), 0)
+                classes = drop_labels(classes, self.config.model.p_uncond, 0)
         logits = net(inputs, classes)  # (N, C, H, W)
         return F.cross_entropy(logits.permute(0, 2, 3, 1)[mask], target[mask])
 
@@ -57,7 +60,7 @@ class MaskGITStrategy(Strategy):
         optimizer = self.optimizers["net"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        clip = float(self.config["training"]["grad_clip"])
+        clip = self.config.training.grad_clip
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(self.modules["net"].parameters(), clip)
         optimizer.step()
@@ -81,29 +84,22 @@ class MaskGITStrategy(Strategy):
         n: int,
         generator: torch.Generator,
         label: int | None = None,
-        steps: int | None = None,
-        temperature: float | None = None,
-        choice_temperature: float | None = None,
-        guidance_scale: float | None = None,
+        *,
+        steps: int,
+        temperature: float,
+        choice_temperature: float,
+        guidance_scale: float,
     ) -> torch.Tensor:
-        cfg = self.config["sampling"]
-        steps = int(cfg["steps"] if steps is None else steps)
-        temperature = float(cfg["temperature"] if temperature is None else temperature)
-        choice = float(
-            cfg["choice_temperature"] if choice_temperature is None else choice_temperature
-        )
-        scale = float(cfg["guidance_scale"] if guidance_scale is None else guidance_scale)
-        if steps < 1:
-            raise ValueError("--steps must be at least 1")
+        """Core passes every option, each the user's value or its `sampling.*` default."""
         if temperature <= 0:
-            raise ValueError("--temperature must be positive")
+            raise ConfigError("--temperature must be positive")
         net = self.modules["net"]
         classes = torch.zeros(n, dtype=torch.long, device=self.device)
         if label is not None:
             if not self.num_classes:
-                raise ValueError("this model was trained without classes")
+                raise ConfigError("this model was trained without classes")
             classes += int(label) + 1
-        guided = label is not None and scale != 1.0
+        guided = label is not None and guidance_scale != 1.0
 
         def logits_fn(pixels: torch.Tensor) -> torch.Tensor:
             if not guided:
@@ -111,7 +107,7 @@ class MaskGITStrategy(Strategy):
             # Conditional and unconditional predictions in one batched pass.
             both = net(torch.cat([pixels, pixels]), torch.cat([classes, torch.zeros_like(classes)]))
             cond, uncond = both.chunk(2)
-            return uncond + scale * (cond - uncond)
+            return uncond + guidance_scale * (cond - uncond)
 
         return decode(
             logits_fn,
@@ -121,6 +117,6 @@ class MaskGITStrategy(Strategy):
             steps,
             generator,
             temperature,
-            choice,
+            choice_temperature,
             self.device,
         )

@@ -7,12 +7,8 @@ import torch
 from pixelgen_maskgit.decoding import decode, mask_ratio, masked_counts, random_mask
 from pixelgen_maskgit.model import MaskedPixelTransformer
 
-from pixelgen_core.config import resolve
-from pixelgen_core.errors import ConfigError
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import build
-from pixelgen_core.strategy import DataInfo
-from pixelgen_core.testing import PALETTE, StrategyContract, blocky_batch
+from pixelgen_core import ConfigError, DataInfo
+from pixelgen_core.testing import PALETTE, StrategyContract, blocky_batch, make_strategy, sample
 
 SMALL = ["model.width=32", "model.layers=1", "model.heads=2", "sampling.steps=4"]
 
@@ -23,10 +19,7 @@ class TestMaskGITContract(StrategyContract):
 
 
 def make(*overrides, classes=3):
-    record = discover().get("maskgit")
-    config = resolve(record.spec, overrides=[*SMALL, "tracking.enabled=false", *overrides])
-    torch.manual_seed(0)
-    return build(record, config, DataInfo(16, PALETTE, classes, 8), torch.device("cpu"))
+    return make_strategy("maskgit", [*SMALL, *overrides], DataInfo(16, PALETTE, classes, 8))
 
 
 def test_mask_schedule_runs_from_all_to_none():
@@ -91,7 +84,7 @@ def test_overfits_three_sprites_and_draws_them_back():
     strategy.eval()
     with torch.inference_mode():
         for k in range(3):
-            drawn = strategy.sample(2, torch.Generator().manual_seed(k), label=k, steps=8)
+            drawn = sample(strategy, 2, torch.Generator().manual_seed(k), label=k, steps=8)
             assert (drawn == batch.indices[k]).float().mean() > 0.97
 
 
@@ -100,14 +93,18 @@ def test_guidance_and_options_are_checked():
     strategy.eval()
     g = torch.Generator().manual_seed(0)
     with torch.inference_mode():
-        a = strategy.sample(2, g, label=1, guidance_scale=3.0)
+        a = sample(strategy, 2, g, label=1, guidance_scale=3.0)
     assert a.shape == (2, 16, 16) and a.dtype == torch.long
-    with pytest.raises(ValueError, match="--steps"):
-        strategy.sample(1, g, steps=0)
-    with pytest.raises(ValueError, match="temperature"):
-        strategy.sample(1, g, temperature=0)
-    with pytest.raises(ValueError, match="without classes"):
-        make(classes=0).sample(1, g, label=0)
+    with pytest.raises(ConfigError, match="--steps must be between 1 and"):
+        sample(strategy, 1, g, steps=0)
+    with pytest.raises(ConfigError, match="temperature must be positive"):
+        sample(strategy, 1, g, temperature=0)
+    with pytest.raises(ConfigError, match="--temperature must be float, got 'hot'"):
+        sample(strategy, 1, g, temperature="hot")
+    with pytest.raises(ConfigError, match="no sample option 'stepz'"):
+        sample(strategy, 1, g, stepz=3)
+    with pytest.raises(ConfigError, match="without classes"):
+        sample(make(classes=0), 1, g, label=0)
 
 
 def test_shapes_that_cannot_work_are_refused():

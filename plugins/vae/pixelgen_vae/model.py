@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pixelgen_core import ConfigError
+
 
 class ConvVAE(nn.Module):
     """Encoder: strided convs to (C, S/2^L, S/2^L), then mean and log-variance of q(z|x).
@@ -16,7 +18,7 @@ class ConvVAE(nn.Module):
         super().__init__()
         levels = len(channels)
         if image_size % (2**levels):
-            raise ValueError(
+            raise ConfigError(
                 f"image side {image_size} is not divisible by 2^{levels} (model.channels)"
             )
         self.side = image_size // 2**levels

@@ -6,36 +6,32 @@ import torch
 import torch.nn.functional as F
 
 from pixelgen_core import Batch, DataInfo, Strategy
+from pixelgen_vae.config import VAEConfig
 from pixelgen_vae.model import ConvVAE
-
-LOSSES = ("bce", "mse")
 
 
 class VAEStrategy(Strategy):
-    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+    config: VAEConfig
+
+    def __init__(self, config: VAEConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
-        model_cfg = config["model"]
-        if model_cfg["loss"] not in LOSSES:
-            raise ValueError(f"model.loss must be one of {LOSSES}, got {model_cfg['loss']!r}")
-        self.latent_dim = int(model_cfg["latent_dim"])
-        vae = ConvVAE(data.image_size, self.latent_dim, list(model_cfg["channels"])).to(device)
+        self.latent_dim = config.model.latent_dim
+        vae = ConvVAE(data.image_size, self.latent_dim, config.model.channels).to(device)
         self.modules = {"vae": vae}
-        self.optimizers = {
-            "vae": lambda: torch.optim.Adam(vae.parameters(), lr=float(config["training"]["lr"]))
-        }
+        self.optimizers = {"vae": lambda: torch.optim.Adam(vae.parameters(), lr=config.training.lr)}
 
     def _losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         x = batch.images
         noise = torch.randn(len(x), self.latent_dim, device=x.device)
         logits, mean, logvar = self.modules["vae"](x, noise)
-        if self.config["model"]["loss"] == "bce":
+        if self.config.model.loss == "bce":
             recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
         else:
             recon = F.mse_loss(torch.sigmoid(logits), x, reduction="sum")
         recon = recon / len(x)
         # KL(N(mean, sigma^2) || N(0, 1)), summed over latent dims, averaged over the batch.
         kl = -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp()) / len(x)
-        loss = recon + float(self.config["model"]["kl_weight"]) * kl
+        loss = recon + self.config.model.kl_weight * kl
         return {"loss": loss, "recon": recon, "kl": kl}
 
     def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
@@ -51,7 +47,7 @@ class VAEStrategy(Strategy):
             return {k: v.item() for k, v in self._losses(batch).items()}
 
     def sample(
-        self, n: int, generator: torch.Generator, label: int | None = None, temperature: float = 1.0
+        self, n: int, generator: torch.Generator, label: int | None = None, *, temperature: float
     ) -> torch.Tensor:
         z = torch.randn(n, self.latent_dim, generator=generator, device=self.device)
         return torch.sigmoid(self.modules["vae"].decode(z * temperature))

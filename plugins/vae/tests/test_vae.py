@@ -3,9 +3,8 @@
 import pytest
 import torch
 
-from pixelgen_core.errors import ConfigError
-from pixelgen_core.strategy import Batch, DataInfo
-from pixelgen_core.testing import PALETTE, StrategyContract
+from pixelgen_core import Batch, ConfigError
+from pixelgen_core.testing import StrategyContract, make_strategy, sample
 
 
 class TestVAEContract(StrategyContract):
@@ -14,13 +13,7 @@ class TestVAEContract(StrategyContract):
 
 
 def _make(config_overrides):
-    from pixelgen_core.config import resolve
-    from pixelgen_core.plugins import discover
-    from pixelgen_core.sampling import build
-
-    record = discover().get("vae")
-    config = resolve(record.spec, overrides=["model.channels=[8,16]", *config_overrides])
-    return build(record, config, DataInfo(16, PALETTE), torch.device("cpu"))
+    return make_strategy("vae", ["model.channels=[8,16]", *config_overrides])
 
 
 def test_bce_and_mse_losses_both_train():
@@ -32,19 +25,13 @@ def test_bce_and_mse_losses_both_train():
 
 
 def test_unknown_loss_is_rejected():
-    with pytest.raises(ConfigError, match="model.loss"):
+    with pytest.raises(ConfigError, match="'model.loss' must be one of bce, mse, got 'l1'"):
         _make(["model.loss=l1"])
 
 
 def test_image_side_must_fit_the_levels():
-    from pixelgen_core.config import resolve
-    from pixelgen_core.plugins import discover
-    from pixelgen_core.sampling import build
-
-    record = discover().get("vae")
-    config = resolve(record.spec, overrides=["model.channels=[8,8,8,8,8]"])
     with pytest.raises(ConfigError, match="not divisible"):
-        build(record, config, DataInfo(16, PALETTE), torch.device("cpu"))
+        make_strategy("vae", ["model.channels=[8,8,8,8,8]"])
 
 
 def test_decoder_maps_latents_to_rgba_logits():
@@ -55,5 +42,5 @@ def test_decoder_maps_latents_to_rgba_logits():
 def test_temperature_zero_gives_the_decoded_prior_mean():
     strategy = _make([])
     g = torch.Generator().manual_seed(0)
-    a = strategy.sample(3, g, temperature=0.0)
+    a = sample(strategy, 3, g, temperature=0.0)
     assert torch.allclose(a[0], a[1]) and torch.allclose(a[1], a[2])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pixelgen_core import ConfigError
 from pixelgen_vqvae.quantiser import Quantised, VectorQuantiser
 
 
@@ -47,11 +48,11 @@ class VQVAE(nn.Module):
         levels = len(channels)
         for key, value in (("codebook_size", codebook_size), ("code_dim", code_dim)):
             if value < 1:
-                raise ValueError(f"model.{key} must be at least 1, got {value}")
+                raise ConfigError(f"model.{key} must be at least 1, got {value}")
         if levels < 1:
-            raise ValueError("model.channels needs at least one width")
+            raise ConfigError("model.channels needs at least one width")
         if image_size % (2**levels):
-            raise ValueError(
+            raise ConfigError(
                 f"image side {image_size} is not divisible by 2^{levels} (model.channels)"
             )
         self.grid = image_size // 2**levels

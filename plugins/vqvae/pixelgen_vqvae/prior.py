@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pixelgen_core import ConfigError
+
 
 class CodePrior(nn.Module):
     def __init__(
@@ -25,9 +27,9 @@ class CodePrior(nn.Module):
         super().__init__()
         for key, value in (("width", width), ("layers", layers), ("heads", heads)):
             if value < 1:
-                raise ValueError(f"prior.{key} must be at least 1, got {value}")
+                raise ConfigError(f"prior.{key} must be at least 1, got {value}")
         if width % heads:
-            raise ValueError(f"prior.width {width} is not divisible by prior.heads {heads}")
+            raise ConfigError(f"prior.width {width} is not divisible by prior.heads {heads}")
         self.num_codes, self.length = num_codes, length
         self.code_embedding = nn.Embedding(num_codes, width)
         self.class_embedding = nn.Embedding(num_classes + 1, width)  # 0 = no class

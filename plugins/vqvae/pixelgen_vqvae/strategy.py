@@ -7,63 +7,61 @@ from the prior (or uniformly, as a baseline) and decodes it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 
 from pixelgen_core import (
     Batch,
+    ConfigError,
     DataInfo,
     NotReady,
     PixelgenError,
     Stage,
     Strategy,
     drop_labels,
+    open_run,
     unwrap,
 )
+from pixelgen_vqvae.config import VQVAEConfig
 from pixelgen_vqvae.model import VQVAE
 from pixelgen_vqvae.prior import CodePrior
 from pixelgen_vqvae.quantiser import perplexity
 
-STAGES = ("both", "autoencoder", "prior")
-LOSSES = ("palette", "bce", "mse")
-
 
 class VQVAEStrategy(Strategy):
-    def __init__(self, config: dict, data: DataInfo, device: torch.device) -> None:
+    config: VQVAEConfig
+
+    def __init__(self, config: VQVAEConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
-        model_cfg, prior_cfg = config["model"], config["prior"]
-        if config["training"]["stage"] not in STAGES:
-            raise ValueError(f"training.stage must be one of {STAGES}")
-        if model_cfg["loss"] not in LOSSES:
-            raise ValueError(f"model.loss must be one of {LOSSES}, got {model_cfg['loss']!r}")
-        self.num_codes = int(model_cfg["codebook_size"])
+        model_cfg, prior_cfg = config.model, config.prior
+        self.num_codes = model_cfg.codebook_size
         vqvae = VQVAE(
             data.image_size,
-            list(model_cfg["channels"]),
+            model_cfg.channels,
             self.num_codes,
-            int(model_cfg["code_dim"]),
-            bool(model_cfg["ema"]),
-            float(model_cfg["ema_decay"]),
-            float(model_cfg["restart_threshold"]),
-            len(data.palette) if model_cfg["loss"] == "palette" else 4,
+            model_cfg.code_dim,
+            model_cfg.ema,
+            model_cfg.ema_decay,
+            model_cfg.restart_threshold,
+            len(data.palette) if model_cfg.loss == "palette" else 4,
         ).to(device)
         self.grid = vqvae.grid
-        self.num_classes = data.num_classes if prior_cfg["conditional"] else 0
+        self.num_classes = data.num_classes if prior_cfg.conditional else 0
         prior = CodePrior(
             self.num_codes,
             self.grid * self.grid,
             self.num_classes,
-            int(prior_cfg["width"]),
-            int(prior_cfg["layers"]),
-            int(prior_cfg["heads"]),
-            float(prior_cfg["dropout"]),
+            prior_cfg.width,
+            prior_cfg.layers,
+            prior_cfg.heads,
+            prior_cfg.dropout,
         ).to(device)
         self.modules = {"vqvae": vqvae, "prior": prior}
         self.optimizers = {
-            "vqvae": lambda: torch.optim.Adam(
-                vqvae.parameters(), lr=float(config["training"]["lr"])
-            ),
-            "prior": lambda: torch.optim.AdamW(prior.parameters(), lr=float(prior_cfg["lr"])),
+            "vqvae": lambda: torch.optim.Adam(vqvae.parameters(), lr=config.training.lr),
+            "prior": lambda: torch.optim.AdamW(prior.parameters(), lr=prior_cfg.lr),
         }
         # Steps each stage has trained, and code counts over the epoch in progress.
         self.autoencoder_steps = 0
@@ -72,30 +70,30 @@ class VQVAEStrategy(Strategy):
         self.epoch_seen = 0
         self.epoch_usage = float("nan")
         self.epoch_perplexity = float("nan")
-        if model_cfg["autoencoder"]:
-            self._load_autoencoder(str(model_cfg["autoencoder"]))
+        if model_cfg.autoencoder:
+            self._load_autoencoder(model_cfg.autoencoder)
 
     def _load_autoencoder(self, path: str) -> None:
-        from pixelgen_core import checkpoint
-
+        """Take the trained autoencoder of another vqvae run (through core's public
+        `open_run`, so this plugin never reads the checkpoint layout)."""
         try:
-            payload = checkpoint.load(path, strategy="vqvae")
+            other = open_run("vqvae", checkpoint=path, device=str(self.device))
         except PixelgenError as exc:
-            raise ValueError(f"model.autoencoder: {exc}") from None
-        theirs = {k: v for k, v in payload["config"]["model"].items() if k != "autoencoder"}
-        ours = {k: v for k, v in self.config["model"].items() if k != "autoencoder"}
-        if theirs != ours or payload["data"]["image_size"] != self.data.image_size:
-            raise ValueError(f"model.* settings or image size differ from those of {path}")
-        steps = int(payload["state"].get("extra", {}).get("autoencoder_steps", 0))
-        if steps == 0:
-            raise ValueError(f"{path} has no trained autoencoder")
-        self.modules["vqvae"].load_state_dict(payload["state"]["modules"]["vqvae"])
-        self.autoencoder_steps = steps
+            raise ConfigError(f"model.autoencoder: {exc}") from None
+        theirs = dataclasses.replace(other.config.model, autoencoder="")
+        if theirs != dataclasses.replace(self.config.model, autoencoder=""):
+            raise ConfigError(f"model.* settings differ from those of {path}")
+        if other.info.image_size != self.data.image_size:
+            raise ConfigError(f"the image size differs from that of {path}")
+        if other.strategy.autoencoder_steps == 0:
+            raise ConfigError(f"{path} has no trained autoencoder")
+        self.modules["vqvae"].load_state_dict(other.strategy.modules["vqvae"].state_dict())
+        self.autoencoder_steps = other.strategy.autoencoder_steps
 
     def stages(self) -> list[Stage]:
-        which = self.config["training"]["stage"]
-        ae = int(self.config["training"]["epochs"]) if which in ("both", "autoencoder") else 0
-        prior = int(self.config["prior"]["epochs"]) if which in ("both", "prior") else 0
+        which = self.config.training.stage
+        ae = self.config.training.epochs if which in ("both", "autoencoder") else 0
+        prior = self.config.prior.epochs if which in ("both", "prior") else 0
         return [Stage("autoencoder", ae), Stage("prior", prior)]
 
     # -- training -----------------------------------------------------------------------
@@ -105,15 +103,14 @@ class VQVAEStrategy(Strategy):
         """The losses and batch metrics, and how often each code was used."""
         images = batch.images
         logits, q = vqvae(images)
-        if self.config["model"]["loss"] == "palette":
+        if self.config.model.loss == "palette":
             recon = F.cross_entropy(logits, batch.indices)
-        elif self.config["model"]["loss"] == "bce":
+        elif self.config.model.loss == "bce":
             recon = F.binary_cross_entropy_with_logits(logits, images)
         else:
             recon = F.mse_loss(torch.sigmoid(logits), images)
-        beta = float(self.config["model"]["beta"])
-        loss = recon + beta * q.commitment_loss
-        if not self.config["model"]["ema"]:
+        loss = recon + self.config.model.beta * q.commitment_loss
+        if not self.config.model.ema:
             loss = loss + q.codebook_loss  # with EMA the codebook is not trained by gradient
         losses = {
             "loss": loss,
@@ -134,7 +131,7 @@ class VQVAEStrategy(Strategy):
         if self.num_classes and batch.labels is not None:
             classes = batch.labels + 1
             if dropout:  # class 0 is "no class"
-                classes = drop_labels(classes, float(self.config["prior"]["p_uncond"]), 0)
+                classes = drop_labels(classes, self.config.prior.p_uncond, 0)
         logits = self.modules["prior"](codes[:, :-1], classes)
         return F.cross_entropy(logits.reshape(-1, self.num_codes), codes.reshape(-1))
 
@@ -194,14 +191,14 @@ class VQVAEStrategy(Strategy):
         n: int,
         generator: torch.Generator,
         label: int | None = None,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        codes: str = "prior",
+        *,
+        temperature: float,
+        top_k: int,
+        codes: str,
     ) -> torch.Tensor:
+        """Core passes every option, each the user's value or its `sampling.*` default."""
         if temperature <= 0:
-            raise ValueError("--temperature must be positive")
-        if top_k < 0:
-            raise ValueError("--top-k must be 0 (off) or positive")
+            raise ConfigError("--temperature must be positive")
         if codes == "uniform":
             shape = (n, self.grid, self.grid)
             grid = torch.randint(0, self.num_codes, shape, generator=generator, device=self.device)
@@ -214,7 +211,7 @@ class VQVAEStrategy(Strategy):
             classes = torch.zeros(n, dtype=torch.long, device=self.device)
             if label is not None:
                 if not self.num_classes:
-                    raise ValueError("this prior was trained without classes")
+                    raise ConfigError("this prior was trained without classes")
                 classes += int(label) + 1
             grid = self.modules["prior"].sample(classes, generator, temperature, top_k)
             grid = grid.view(n, self.grid, self.grid)
@@ -226,7 +223,7 @@ class VQVAEStrategy(Strategy):
 
     def _pixels(self, logits: torch.Tensor) -> torch.Tensor:
         """Decoder logits -> palette indices (the likeliest entry per pixel) or RGBA."""
-        if self.config["model"]["loss"] == "palette":
+        if self.config.model.loss == "palette":
             return logits.argmax(1)
         return torch.sigmoid(logits)
 

@@ -6,14 +6,9 @@ from click.testing import CliRunner
 from pixelgen_vqvae.prior import CodePrior
 from pixelgen_vqvae.quantiser import VectorQuantiser
 
-from pixelgen_core import NotReady, PixelgenError, checkpoint
+from pixelgen_core import Batch, ConfigError, DataInfo, NotReady, PixelgenError, open_run
 from pixelgen_core.cli import cli
-from pixelgen_core.config import resolve
-from pixelgen_core.errors import ConfigError
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import build
-from pixelgen_core.strategy import Batch, DataInfo
-from pixelgen_core.testing import PALETTE, StrategyContract
+from pixelgen_core.testing import PALETTE, StrategyContract, make_strategy, sample
 
 SMALL = [
     "model.channels=[8,16]",
@@ -45,10 +40,7 @@ class TestVQVAEWithRGBALossContract(StrategyContract):
 
 
 def make(*overrides, classes=3):
-    record = discover().get("vqvae")
-    config = resolve(record.spec, overrides=[*SMALL, "tracking.enabled=false", *overrides])
-    torch.manual_seed(0)
-    return build(record, config, DataInfo(16, PALETTE, classes, 8), torch.device("cpu"))
+    return make_strategy("vqvae", [*SMALL, *overrides], DataInfo(16, PALETTE, classes, 8))
 
 
 def blocks(n=8, seed=0):
@@ -150,11 +142,11 @@ def test_top_k_one_is_greedy_and_temperature_is_checked():
     for stage in ("autoencoder", "prior"):
         strategy.train_step(batch, stage)
     strategy.eval()
-    a = strategy.sample(3, torch.Generator().manual_seed(0), top_k=1)
-    b = strategy.sample(3, torch.Generator().manual_seed(9), top_k=1)
+    a = sample(strategy, 3, torch.Generator().manual_seed(0), top_k=1)
+    b = sample(strategy, 3, torch.Generator().manual_seed(9), top_k=1)
     assert torch.equal(a, b)
-    with pytest.raises(ValueError, match="temperature"):
-        strategy.sample(1, torch.Generator(), temperature=0.0)
+    with pytest.raises(ConfigError, match="temperature must be positive"):
+        sample(strategy, 1, torch.Generator(), temperature=0.0)
 
 
 @pytest.mark.parametrize(
@@ -188,8 +180,8 @@ def test_no_prior_means_a_clear_error_not_random_codes():
     strategy = make()
     strategy.train_step(blocks(), "autoencoder")
     with pytest.raises(NotReady, match="no trained prior"):
-        strategy.sample(2, torch.Generator())
-    uniform = strategy.sample(2, torch.Generator(), codes="uniform")
+        sample(strategy, 2, torch.Generator())
+    uniform = sample(strategy, 2, torch.Generator(), codes="uniform")
     assert uniform.shape == (2, 16, 16) and uniform.max() < len(PALETTE)  # palette indices
     with pytest.raises(PixelgenError, match="needs a trained autoencoder"):
         make().train_step(blocks(), "prior")
@@ -235,15 +227,15 @@ def test_train_stages_separately_and_resume_between_them(tmp_path):
     assert result.exit_code == 1 and "no trained prior" in result.output
     result = run("sample", "vqvae", "--checkpoint", ckpt, "-n", 4, "--reconstruct", "--out", "r")
     assert result.exit_code == 0 and (tmp_path / "r" / "reconstructions.png").is_file()
-    ae = checkpoint.load(ckpt)["state"]["modules"]["vqvae"]
+    ae = open_run(checkpoint=ckpt).strategy.modules["vqvae"].state_dict()
 
     result = run("train", "vqvae", "-q", "--stage", "prior", "--resume", ckpt, "prior.epochs=2")
     assert result.exit_code == 0, result.output
-    payload = checkpoint.load(ckpt)
-    assert payload["position"]["stage"] == 1 and payload["position"]["epoch"] == 2
-    assert payload["state"]["extra"]["prior_steps"] > 0
+    resumed = open_run(checkpoint=ckpt)
+    assert resumed.steps > 0 and resumed.strategy.prior_steps > 0
+    after = resumed.strategy.modules["vqvae"].state_dict()
     for key, value in ae.items():  # the frozen autoencoder is unchanged
-        assert torch.equal(value, payload["state"]["modules"]["vqvae"][key])
+        assert torch.equal(value, after[key])
     result = run("sample", "vqvae", "--checkpoint", ckpt, "-n", 4, "--class", 2, "--top-k", 5)
     assert result.exit_code == 0, result.output
 
@@ -287,7 +279,7 @@ def test_torchrun_keeps_the_codebook_identical_on_every_rank(tmp_path):
         "@atexit.register\n"
         "def dump():\n"
         "    if made:\n"
-        "        book = made[-1].modules['vqvae'].module.quantiser.codebook\n"
+        "        book = made[-1].modules['vqvae'].quantiser.codebook\n"
         "        torch.save(book, f\"book{os.environ['RANK']}.pt\")\n"
     )
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])

@@ -1,0 +1,411 @@
+"""pixelgen from Python: everything the CLI does, as a few functions and two classes.
+
+    import pixelgen_core as pg
+
+    run = pg.train("vae", overrides=["training.epochs=5"])
+    sprites = run.sample(16, seed=1)
+    sprites.save("out", scale=4)
+
+The `pixelgen` commands parse their options, call these, and print. Importing this
+module does not import torch; the functions import it when they need it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pixelgen_core import plugins
+from pixelgen_core.errors import ConfigError, PixelgenError
+from pixelgen_core.plugins import StrategyRecord
+from pixelgen_core.sprites import Sprites
+
+if TYPE_CHECKING:
+    from pixelgen_core.evaluation.run import Evaluation
+    from pixelgen_core.palette import Palette
+    from pixelgen_core.strategy import DataInfo, Strategy
+
+
+def strategies() -> dict[str, StrategyRecord]:
+    """The installed strategies by name, each with its spec, distribution and version.
+
+    A plugin that fails to load is left out; `pixelgen plugins` shows why."""
+    return dict(sorted(plugins.registry().strategies.items()))
+
+
+def get_strategy(name: str) -> StrategyRecord:
+    """One installed strategy; an unknown name is a PixelgenError listing the installed."""
+    return plugins.registry().get(name)
+
+
+def disable_plugins(*names: str) -> None:
+    """Leave these plugins (distribution or entry-point names) out from now on."""
+    plugins.disable(names)
+
+
+def train(
+    name: str,
+    *,
+    config: Path | str | Mapping | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    resume: Path | str | None = None,
+    progress: bool = True,
+    device: str | None = None,
+    **options: Any,
+) -> Run:
+    """Train strategy `name` and return the trained run, live (nothing is reloaded).
+
+    `config` is a YAML file or a nested dict layered over the defaults; `overrides` are
+    ``"key=value"`` strings or a ``{"key": value}`` mapping; `options` are the strategy's
+    train options by name (``lr=0.01``). `resume` continues a checkpoint or run folder.
+    """
+    from pixelgen_core import checkpoint
+    from pixelgen_core.config import resolve
+    from pixelgen_core.trainer import Trainer
+
+    record = get_strategy(name)
+    settings = _train_settings(record, options)
+    if isinstance(overrides, Mapping):
+        settings = {**overrides, **settings}
+        overrides = ()
+    if device is not None:
+        settings["training.device"] = device
+    payload = None
+    if resume is not None:
+        payload = checkpoint.load(Path(resume), strategy=name)
+    base = payload["config"] if payload else None
+    resolved = resolve(record.spec, config, list(overrides), base=base, settings=settings)
+    result = Trainer(record, resolved, quiet=not progress, resume=payload).fit()
+    return Run(
+        record,
+        resolved,
+        result.info,
+        result.strategy,
+        checkpoint=result.checkpoint,
+        run_id=result.run_id,
+        steps=result.steps,
+        seconds=result.seconds,
+        images=result.images,
+    )
+
+
+def _train_settings(record: StrategyRecord, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Train options by name -> {config key: value}, typed values kept as they are."""
+    by_name = {o.name: o for o in record.spec.train_options}
+    settings = {}
+    for key, value in options.items():
+        if key not in by_name:
+            names = ", ".join(by_name) or "none"
+            raise ConfigError(f"{record.spec.name} has no train option {key!r} (options: {names})")
+        if value is not None:
+            settings[by_name[key].config_key] = value
+    return settings
+
+
+def open_run(
+    name: str | None = None,
+    *,
+    run_id: str | None = None,
+    checkpoint: Path | str | None = None,
+    device: str = "auto",
+) -> Run:
+    """A trained run, ready to sample: the latest finished run of strategy `name`, the
+    run `run_id` (a run folder name or MLflow run id), or a checkpoint file or folder."""
+    from pixelgen_core import checkpoint as ckpt
+    from pixelgen_core.sampling import choose_device, restore
+
+    if checkpoint is not None and run_id is not None:
+        raise PixelgenError("give a run id or a checkpoint, not both")
+    if checkpoint is not None:
+        if name is None:
+            name = _strategy_of_checkpoint(Path(checkpoint))
+        path = Path(checkpoint)
+    else:
+        name = name or _strategy_of_run(run_id)
+        from pixelgen_core.tracking import find_checkpoint
+
+        path = find_checkpoint(name, run_id)
+    record = get_strategy(name)
+    payload = ckpt.load(path, strategy=name)
+    strategy, palette = restore(record, payload, choose_device(device))
+    return Run(
+        record,
+        payload["config"],
+        strategy.data,
+        strategy,
+        checkpoint=Path(payload["path"]),
+        run_id=payload.get("mlflow_run_id"),
+        steps=payload.get("position", {}).get("step", 0),
+    )
+
+
+def _strategy_of_checkpoint(path: Path) -> str:
+    from pixelgen_core import checkpoint as ckpt
+
+    name = ckpt.load(path).get("strategy")
+    if not isinstance(name, str):
+        raise PixelgenError(f"{path} does not say which strategy made it")
+    return name
+
+
+def _strategy_of_run(run_id: str | None) -> str:
+    """The strategy of a run in the local index: of `run_id`, or of the latest usable run."""
+    from pixelgen_core import runs
+
+    if run_id is not None:
+        record = runs.find(run_id)
+        if record is None:
+            raise PixelgenError(f"run {run_id} is not in {runs.output_root()}; name its strategy")
+        return record.strategy
+    usable = [r for r in runs.all_runs() if r.usable]
+    if not usable:
+        raise PixelgenError(f"no finished run in {runs.output_root()}; train one first")
+    return max(usable, key=lambda r: r.started).strategy
+
+
+@dataclass
+class Reconstructions:
+    """Dataset sprites and what a strategy's encoder and decoder make of them."""
+
+    originals: Sprites
+    rebuilt: Sprites
+    accuracy: float  # share of pixels whose palette index survived the round trip
+
+    def pairs(self) -> Sprites:
+        """Original and reconstruction alternating: a grid of 2k columns shows pairs."""
+        stacked = np.stack([self.originals.rgba, self.rebuilt.rgba], axis=1)
+        return Sprites(stacked.reshape(-1, *self.originals.shape[1:]))
+
+
+class Run:
+    """A trained strategy with its data description, config and palette.
+
+    `strategy` is the live Strategy (its torch modules in `strategy.modules`); `config`
+    is what the strategy reads (typed for strategies that declare a config class), and
+    `settings` the same as plain data, as the checkpoint and MLflow hold it.
+    """
+
+    def __init__(
+        self,
+        record: StrategyRecord,
+        settings: dict,
+        info: DataInfo,
+        strategy: Strategy,
+        *,
+        checkpoint: Path | None = None,
+        run_id: str | None = None,
+        steps: int = 0,
+        seconds: float = 0.0,
+        images: int = 0,
+    ) -> None:
+        self.record = record
+        self.settings = settings
+        self.info = info
+        self.strategy = strategy
+        self.checkpoint = checkpoint
+        self.run_id = run_id
+        self.steps = steps
+        self.seconds = seconds  # training time, when this run was trained here
+        self.images = images
+
+    def __repr__(self) -> str:
+        where = self.checkpoint or "not saved"
+        return f"<Run {self.name}: {self.steps} steps, {where}>"
+
+    @property
+    def name(self) -> str:
+        return self.record.spec.name
+
+    @property
+    def config(self) -> Any:
+        return self.strategy.config
+
+    @property
+    def palette(self) -> Palette:
+        from pixelgen_core.palette import Palette
+
+        return Palette.from_tuples(self.info.palette)
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.checkpoint.parent if self.checkpoint else None
+
+    def sample(self, n: int = 16, *, seed: int = 0, label: int | None = None, **options) -> Sprites:
+        """`n` sprites snapped to the palette; the same seed gives the same sprites.
+
+        `options` are the strategy's sample options by name (``steps=12``); each one not
+        given takes the run's config value."""
+        from pixelgen_core.images import check_output_size
+        from pixelgen_core.sampling import draw
+
+        if n < 1:
+            raise PixelgenError("the number of sprites must be at least 1")
+        self._check_label(label)
+        check_output_size(n, self.info.image_size, self.info.image_size)
+        return Sprites(draw(self.strategy, self.palette, n, seed, label, options))
+
+    def _check_label(self, label: int | None) -> None:
+        if label is None:
+            return
+        classes = self.info.num_classes
+        if not self.record.spec.conditional or classes == 0:
+            raise PixelgenError(f"strategy {self.name!r} was not trained with classes")
+        if not 0 <= label < classes:
+            raise PixelgenError(f"class {label} is not one of this run's 0..{classes - 1}")
+
+    def reconstruct(self, n: int = 16, *, seed: int = 0) -> Reconstructions:
+        """`n` dataset sprites (drawn by `seed`) beside their reconstructions (strategies
+        with an encoder); fewer when the dataset is smaller."""
+        import torch
+
+        from pixelgen_core.data.prepare import prepare
+        from pixelgen_core.sampling import reconstruct
+
+        if n < 1:
+            raise PixelgenError("the number of sprites must be at least 1")
+        palette = self.palette
+        data = prepare(self.settings, self.record.spec.conditional, palette=palette)
+        rows = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+        batch = data.unaugmented(rows, self.strategy.device)
+        rebuilt = reconstruct(self.strategy, palette, batch.images)
+        original = batch.indices.cpu().numpy()
+        return Reconstructions(
+            Sprites(palette.to_rgba(original)),
+            Sprites(palette.to_rgba(rebuilt)),
+            float((rebuilt == original).mean()),
+        )
+
+    def evaluate(
+        self, n: int = 1000, *, seed: int = 0, calibrate: bool = True, **options
+    ) -> Evaluation:
+        """Score `n` samples against the run's dataset, beside calibration rows (real
+        held-out sprites, palette noise, cluster means, training copies)."""
+        from pixelgen_core.evaluation.report import MIN_SAMPLES
+        from pixelgen_core.evaluation.run import evaluate
+        from pixelgen_core.images import check_output_size
+
+        if n < MIN_SAMPLES:
+            raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
+        check_output_size(n, self.info.image_size, self.info.image_size)
+        conditional = self.record.spec.conditional
+        return evaluate(
+            self.strategy,
+            self.palette,
+            self.settings,
+            conditional,
+            n,
+            seed,
+            options,
+            name=self.name,
+            calibrate=calibrate,
+        )
+
+    def log_evaluation(self, evaluation: Evaluation, files: Iterable[Path] = ()) -> str | None:
+        """Log an evaluation's metrics (and report files) to this run's MLflow run; the
+        run id, or None when the run is not in the tracking store."""
+        if not self.run_id:
+            return None
+        from pixelgen_core.tracking import log_to_run
+
+        model = evaluation.model
+        values = {f"eval/{k}": v for k, v in {**model.metrics, **model.extra}.items()}
+        for row in evaluation.calibration:
+            slug = row.name.split(" (")[0].replace(" ", "_")
+            values.update({f"eval_baseline/{slug}/{k}": v for k, v in row.metrics.items()})
+        logged = log_to_run(self.run_id, values, [(Path(f), "evaluation") for f in files])
+        return self.run_id if logged else None
+
+
+COMPARE_EXTRA = ["train_seconds", "train_images_per_sec", "sample_ms_per_sprite"]
+
+
+@dataclass
+class Comparison:
+    """Strategies evaluated on one dataset: their runs, evaluations and the table rows."""
+
+    runs: list[Run]
+    evaluations: list[Evaluation]
+
+    @property
+    def rows(self) -> list:
+        """One row per strategy, then the calibration rows (of the first strategy's data)."""
+        return [e.model for e in self.evaluations] + self.evaluations[0].calibration
+
+    def same_dataset(self) -> bool:
+        keys = ("dataset", "focused", "max_colors")  # what makes the sprites and palette
+        return len({tuple(r.settings["data"][k] for k in keys) for r in self.runs}) == 1
+
+    def save(self, folder: Path | str) -> dict[str, Path]:
+        """compare.png (real data first, then a row per strategy), compare.md and .json."""
+        from pixelgen_core.evaluation.report import markdown_table
+        from pixelgen_core.evaluation.sheet import write_side_by_side
+        from pixelgen_core.files import write_text
+
+        folder = Path(folder)
+        first = self.evaluations[0]
+        held = first.reference.data.palette.to_rgba(first.reference.held)
+        pictures = [("data", held)] + [(e.model.name, e.samples) for e in self.evaluations]
+        rows = self.rows
+        return {
+            "picture": write_side_by_side(pictures, folder / "compare.png"),
+            "table": write_text(folder / "compare.md", markdown_table(rows, COMPARE_EXTRA) + "\n"),
+            "json": write_text(
+                folder / "compare.json", json.dumps([r.to_dict() for r in rows], indent=2)
+            ),
+        }
+
+
+def compare(
+    names: Iterable[str] = (),
+    *,
+    epochs: int | None = None,
+    budget_minutes: float | None = None,
+    use_runs: bool = False,
+    n: int = 500,
+    seed: int = 0,
+    overrides: Iterable[str] = (),
+    progress: bool = True,
+    on_event=None,
+) -> Comparison:
+    """Train `names` (default: every installed strategy) on one budget and evaluate each
+    live run; with `use_runs`, evaluate each strategy's latest finished run instead.
+    `on_event(text)` hears "training vae ..." and the like as it goes."""
+    from pixelgen_core.evaluation.report import MIN_SAMPLES
+
+    if budget_minutes is not None and epochs is not None:
+        raise PixelgenError("give a time budget or a number of epochs, not both")
+    overrides = list(overrides)
+    if use_runs and (budget_minutes is not None or epochs is not None or overrides):
+        raise PixelgenError("comparing existing runs takes no training settings")
+    if n < MIN_SAMPLES:
+        raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
+    names = list(names) or list(strategies())
+    if not names:
+        raise PixelgenError("no strategies installed")
+    for name in names:
+        get_strategy(name)  # an unknown name fails before anything trains
+    if budget_minutes:
+        overrides.append(f"training.time_budget_minutes={budget_minutes}")
+    if epochs is not None:
+        overrides.append(f"training.epochs={epochs}")
+    tell = on_event or (lambda text: None)
+    runs, evaluations = [], []
+    for name in names:
+        if use_runs:
+            run = open_run(name)
+        else:
+            tell(f"training {name} ...")
+            run = train(name, overrides=overrides, progress=progress)
+        tell(f"evaluating {name} ...")
+        evaluation = run.evaluate(n, seed=seed, calibrate=not evaluations)  # once is enough
+        if not use_runs:
+            evaluation.model.extra["train_seconds"] = run.seconds
+            evaluation.model.extra["train_images_per_sec"] = run.images / max(run.seconds, 1e-9)
+        runs.append(run)
+        evaluations.append(evaluation)
+    return Comparison(runs, evaluations)

@@ -1,0 +1,58 @@
+"""The diffusion strategy's settings, typed. Sized to train on a 2-core CPU;
+configs/diffusion-large.yaml has a bigger U-Net for a GPU."""
+
+from dataclasses import dataclass, field
+
+from pixelgen_core import Config, DataConfig, Section, TrainingConfig, setting
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@dataclass
+class Model(Section):
+    channels: list[int] = setting([32, 64, 128], low=1, high=4096, help="U-Net widths per level")
+    blocks_per_level: int = setting(2, low=1, high=16, help="residual blocks per level")
+    attention: bool = setting(True, help="self-attention at the lowest resolution")
+    groups: int = setting(8, low=1, high=4096, help="GroupNorm groups; must divide every width")
+    dropout: float = setting(0.1, low=0, high=1, help="regularises the small U-Net")
+
+
+@dataclass
+class Diffusion(Section):
+    timesteps: int = setting(1000, low=2, high=100_000, help="T of the forward process")
+    schedule: str = setting("cosine", choices=("cosine", "linear"), help="beta schedule")
+    prediction: str = setting("v", choices=("v", "epsilon"), help="what the network predicts")
+    p_uncond: float = setting(0.1, low=0, high=1, help="label dropout for guidance")
+    ema_decay: float = setting(0.999, low=0, high=1, help="EMA decay, warmed up")
+
+
+@dataclass
+class Sampling(Section):
+    """Defaults of `pixelgen sample diffusion`; each has a sample option of the same name."""
+
+    sampler: str = setting("dpm++", choices=("dpm++", "ddim", "ddpm"))
+    steps: int = setting(24, low=1, high=100_000, help="denoising steps of the sampler")
+    eta: float = setting(0.0, low=0, high=1, help="DDIM noise: 0 deterministic, 1 DDPM-like")
+    spacing: str = setting("trailing", choices=("trailing", "leading", "linspace"))
+    guidance_scale: float = setting(2.0, low=0, help="1 = plain conditional")
+    guidance_max_t: int = setting(700, low=0, help="guide only at timesteps t <= this")
+    ema: bool = setting(True, help="sample with the EMA weights")
+    precision: str = setting("auto", choices=PRECISIONS, help="bf16 where supported")
+
+
+@dataclass
+class Training(TrainingConfig):
+    epochs: int = setting(400, low=1)
+    lr: float = setting(0.001, low=0, help="AdamW learning rate")
+    grad_clip: float = setting(1.0, low=0)
+    precision: str = setting("auto", choices=PRECISIONS, help="bf16 autocast where supported")
+    sample_every: int = setting(50, low=0)
+
+
+@dataclass
+class DiffusionConfig(Config):
+    model: Model = field(default_factory=Model)
+    diffusion: Diffusion = field(default_factory=Diffusion)
+    sampling: Sampling = field(default_factory=Sampling)
+    data: DataConfig = field(default_factory=lambda: DataConfig(num_classes=8))
+    training: Training = field(default_factory=Training)
