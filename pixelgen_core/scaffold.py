@@ -24,11 +24,13 @@ def names(name: str) -> dict[str, str]:
             "starting with a letter"
         )
     major = int(__version__.split(".")[0])
+    camel = "".join(part.title() for part in name.split("-"))
     return {
         "name": name,
         "dist": f"pixelgen-{name}",
         "package": "pixelgen_" + name.replace("-", "_"),
-        "class_name": "".join(part.title() for part in name.split("-")) + "Strategy",
+        "class_name": camel + "Strategy",
+        "config_name": camel + "Config",
         "core_version": ".".join(__version__.split(".")[:2]),
         "core_next": f"{major + 1}",
     }

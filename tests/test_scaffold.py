@@ -25,6 +25,7 @@ def test_names_follow_the_conventions():
         "dist": "pixelgen-sparkle-dust",
         "package": "pixelgen_sparkle_dust",
         "class_name": "SparkleDustStrategy",
+        "config_name": "SparkleDustConfig",
         "core_version": "",
         "core_next": "",
     }
@@ -38,7 +39,7 @@ def test_generated_plugin_is_complete_and_registers_its_strategy(tmp_path, monke
     assert files == [
         "README.md",
         "pixelgen_sparkle_dust/__init__.py",
-        "pixelgen_sparkle_dust/defaults.yaml",
+        "pixelgen_sparkle_dust/config.py",
         "pixelgen_sparkle_dust/strategy.py",
         "pyproject.toml",
         "tests/test_strategy.py",
