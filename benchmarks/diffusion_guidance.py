@@ -20,14 +20,8 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from pixelgen_core.checkpoint import load
-from pixelgen_core.data.labels import features
-from pixelgen_core.data.prepare import prepare
-from pixelgen_core.evaluation.run import evaluate
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import restore, sample_raw
+import pixelgen_core as pg
 
 SETTINGS = {
     "s = 1 (no guidance)": {"guidance_scale": 1.0},
@@ -39,21 +33,28 @@ SETTINGS = {
 METRICS = ("fd", "kid", "precision", "recall", "memorised")
 
 
-def class_agreement(record, payload, options: dict, n: int, seed: int) -> float:
-    """Share of sprites drawn with --class K whose nearest class centroid is K."""
-    strategy, palette = restore(record, payload, torch.device("cpu"))
-    data = prepare(payload["config"], True, palette=palette)
+def features(sprites: np.ndarray) -> np.ndarray:
+    """Shape and colour, 2x2 mean-pooled: the space pixelgen clusters class labels in."""
+    x = sprites.astype(np.float32) / 255
+    n, h, w, _ = x.shape
+    return x.reshape(n, h // 2, 2, w // 2, 2, 4).mean(axis=(2, 4)).reshape(n, -1)
+
+
+def class_agreement(run: pg.Run, options: dict, n: int, seed: int) -> float:
+    """Share of sprites drawn with --class K whose nearest class centroid is K (in the
+    features the k-means class labels were made from)."""
+    data = run.training_data()
     labels = data.labels.numpy()
     points = features(data.dataset.sprites)
-    centroids = np.stack([points[labels == k].mean(0) for k in range(strategy.num_classes)])
+    classes = run.info.num_classes
+    centroids = np.stack([points[labels == k].mean(0) for k in range(classes)])
     hits = 0
-    per_class = n // strategy.num_classes
-    for k in range(strategy.num_classes):
-        indices, _ = sample_raw(strategy, palette, per_class, seed + k, k, options)
-        drawn = features(palette.to_rgba(indices))
+    per_class = n // classes
+    for k in range(classes):
+        drawn = features(run.sample(per_class, seed=seed + k, label=k, **options).rgba)
         nearest = ((drawn[:, None, :] - centroids[None]) ** 2).sum(-1).argmin(1)
         hits += int((nearest == k).sum())
-    return hits / (per_class * strategy.num_classes)
+    return hits / (per_class * classes)
 
 
 def main() -> None:
@@ -63,19 +64,18 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=24, help="DPM-Solver++ steps")
     args = parser.parse_args()
-    record = discover().get("diffusion")
-    payload = load(args.checkpoint, strategy="diffusion")
+    run = pg.open_run("diffusion", checkpoint=args.checkpoint, device="cpu")
     print(f"| guidance ({args.steps} DPM-Solver++ steps) | FD ↓ | KID×1e3 ↓ | precision ", end="")
     print("| recall | memorised | class agreement |\n|---|---|---|---|---|---|---|")
     for name, setting in SETTINGS.items():
         options = {"sampler": "dpm++", "steps": args.steps, **setting}
         scores = {key: [] for key in METRICS}
         for seed in args.seeds:
-            result = evaluate(record, payload, args.n, seed, options, calibrate=False)
+            result = run.evaluate(args.n, seed=seed, calibrate=False, **options)
             for key in METRICS:
                 scores[key].append(result.model.metrics[key])
         mean = {key: statistics.mean(values) for key, values in scores.items()}
-        agreement = class_agreement(record, payload, options, args.n, args.seeds[0])
+        agreement = class_agreement(run, options, args.n, args.seeds[0])
         print(
             f"| {name} | {mean['fd']:.2f} | {mean['kid']:.1f} | {mean['precision']:.3f} "
             f"| {mean['recall']:.3f} | {100 * mean['memorised']:.1f}% | {100 * agreement:.1f}% |"

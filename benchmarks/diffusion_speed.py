@@ -27,27 +27,28 @@ from pathlib import Path
 
 import torch
 
-from pixelgen_core.config import resolve
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import build
-from pixelgen_core.strategy import Batch, DataInfo
+import pixelgen_core as pg
+from pixelgen_core import Batch
 
 ROOT = Path(__file__).resolve().parents[1]
 PALETTE = ((0, 0, 0, 0),) + tuple((i / 8, 0.5, 1 - i / 8, 1.0) for i in range(7))
 
 
-def strategy_for(config_file: Path | None, *overrides: str):
-    record = discover().get("diffusion")
-    config = resolve(record.spec, config_file, ["tracking.enabled=false", *overrides])
-    torch.manual_seed(0)
-    classes = int(config["data"]["num_classes"])
-    return build(record, config, DataInfo(16, PALETTE, classes, 1000), torch.device("cpu"))
+def run_for(config_file: Path | None, *overrides: str) -> pg.Run:
+    """An untrained diffusion model (timings do not depend on the weights)."""
+    return pg.new_run(
+        "diffusion",
+        config=config_file,
+        overrides=["tracking.enabled=false", *overrides],
+        device="cpu",
+    )
 
 
-def straightforward_ddim(strategy, n: int, steps: int, scale: float, seed: int) -> torch.Tensor:
+def straightforward_ddim(run: pg.Run, n: int, steps: int, scale: float, seed: int) -> torch.Tensor:
     """What a first implementation does: fp32, a separate unconditional pass."""
+    strategy = run.strategy
     net = strategy.modules["ema"]
-    runner = strategy.make_sampler("ddim", ddim_steps=steps)
+    runner = strategy.make_sampler("ddim", steps)
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, strategy.num_classes, (n,), generator=g)
     null = torch.full_like(labels, strategy.null_class)
@@ -60,22 +61,22 @@ def straightforward_ddim(strategy, n: int, steps: int, scale: float, seed: int) 
     return x
 
 
-def optimised_ddim(strategy, n: int, steps: int, scale: float, seed: int) -> torch.Tensor:
+def raw_sample(run: pg.Run, n: int, seed: int, **given) -> torch.Tensor:
+    """The strategy's own sampling path (inference mode), options over the run's config,
+    without snapping to the palette."""
+    options = run.sample_options(**given)
+    with torch.inference_mode():
+        return run.strategy.sample(n, torch.Generator().manual_seed(seed), **options)
+
+
+def optimised_ddim(run: pg.Run, n: int, steps: int, scale: float, seed: int) -> torch.Tensor:
     """The strategy's own path, guided at every step like the straightforward loop."""
-    with torch.inference_mode():
-        return strategy.sample(
-            n,
-            torch.Generator().manual_seed(seed),
-            ddim_steps=steps,
-            guidance_scale=scale,
-            guidance_max_t=999,
-        )
+    return raw_sample(run, n, seed, ddim_steps=steps, guidance_scale=scale, guidance_max_t=999)
 
 
-def default_sampling(strategy, **options) -> torch.Tensor:
+def default_sampling(run: pg.Run, **options) -> torch.Tensor:
     """16 sprites as `pixelgen sample` draws them (inference mode), options over the config."""
-    with torch.inference_mode():
-        return strategy.sample(16, torch.Generator().manual_seed(0), **options)
+    return raw_sample(run, 16, 0, **options)
 
 
 def timed(fn, *args) -> float:
@@ -94,8 +95,9 @@ def interleaved(variants: dict, repeat: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def train_rate(strategy, precision: str, batch: int = 32, steps: int = 8) -> float:
-    strategy.config["training"]["precision"] = precision
+def train_rate(run: pg.Run, precision: str, batch: int = 32, steps: int = 8) -> float:
+    strategy = run.strategy
+    strategy.config.training.precision = precision
     g = torch.Generator().manual_seed(0)
     indices = torch.randint(0, len(PALETTE), (batch, 16, 16), generator=g)
     images = torch.tensor(PALETTE, dtype=torch.float32)[indices].permute(0, 3, 1, 2)
@@ -116,7 +118,7 @@ def peak_memory_mb(scratch: Path) -> float:
             "train",
             "diffusion",
             "-q",
-            "training.epochs=0",
+            "training.epochs=1",
             "tracking.enabled=false",
             "training.output_dir=r",
         ],
@@ -142,8 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    large = strategy_for(ROOT / "configs" / "diffusion-large.yaml", "data.num_classes=8")
-    params = sum(p.numel() for p in large.modules["unet"].parameters()) / 1e6
+    large = run_for(ROOT / "configs" / "diffusion-large.yaml", "data.num_classes=8")
+    params = sum(p.numel() for p in large.strategy.modules["unet"].parameters()) / 1e6
     sampling = interleaved(
         {
             "straightforward (fp32, 2 passes, no_grad)": lambda: straightforward_ddim(
@@ -152,9 +154,10 @@ def main() -> None:
             "pixelgen (batched, inference mode, bf16 autocast)": lambda: optimised_ddim(
                 large, 16, 50, 3.0, 0
             ),
-            "pixelgen, fp32": lambda: large.sample(
+            "pixelgen, fp32": lambda: raw_sample(
+                large,
                 16,
-                torch.Generator().manual_seed(0),
+                0,
                 ddim_steps=50,
                 guidance_scale=3.0,
                 guidance_max_t=999,
@@ -164,8 +167,8 @@ def main() -> None:
         args.repeat,
     )
     rates = {p: statistics.median(train_rate(large, p) for _ in range(3)) for p in ("fp32", "bf16")}
-    default = strategy_for(None)
-    default_params = sum(p.numel() for p in default.modules["unet"].parameters()) / 1e6
+    default = run_for(None)
+    default_params = sum(p.numel() for p in default.strategy.modules["unet"].parameters()) / 1e6
     every = {"guidance_max_t": 999}
     shipped = interleaved(
         {

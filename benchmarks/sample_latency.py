@@ -57,17 +57,12 @@ def fresh_python(code: str) -> float:
 def model_seconds(folder: Path, repeat: int) -> float:
     """Median in-process time of drawing the 16 sprites, after one warm-up draw."""
     code = (
-        "import time, torch\n"
-        "from pixelgen_core import checkpoint\n"
-        "from pixelgen_core.plugins import discover\n"
-        "from pixelgen_core.runs import latest_usable\n"
-        "from pixelgen_core.sampling import draw, restore\n"
-        "record = discover().get('diffusion')\n"
-        "payload = checkpoint.load(latest_usable('diffusion').checkpoint_path, 'diffusion')\n"
-        "strategy, palette = restore(record, payload, torch.device('cpu'))\n"
-        "draw(strategy, palette, 16, 0)\n"
+        "import time\n"
+        "import pixelgen_core as pg\n"
+        "run = pg.open_run('diffusion', device='cpu')\n"
+        "run.sample(16, seed=0)\n"
         f"for _ in range({repeat}):\n"
-        "    t = time.perf_counter(); draw(strategy, palette, 16, 0)\n"
+        "    t = time.perf_counter(); run.sample(16, seed=0)\n"
         "    print(time.perf_counter() - t)\n"
     )
     out = subprocess.run(

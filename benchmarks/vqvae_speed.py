@@ -18,22 +18,16 @@ from datetime import date
 
 import torch
 
-from pixelgen_core.config import resolve
-from pixelgen_core.data.prepare import prepare
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import build
+import pixelgen_core as pg
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    record = discover().get("vqvae")
-    config = resolve(record.spec, overrides=["tracking.enabled=false"])
-    data = prepare(config, conditional=True)
-    torch.manual_seed(0)
-    strategy = build(record, config, data.info, torch.device("cpu"))
-    batch_size = int(config["training"]["batch_size"])
+    run = pg.new_run("vqvae", overrides=["tracking.enabled=false"], device="cpu")
+    strategy, data, config = run.strategy, run.training_data(), run.settings
+    batch_size = run.config.training.batch_size
     generator = torch.Generator().manual_seed(0)
 
     def throughput(stage: str) -> float:
@@ -52,13 +46,13 @@ def main() -> None:
     prior = throughput("prior")
     strategy.eval()
 
-    def draw_seconds(**options) -> float:
+    def draw_seconds(label: int | None = None, **options) -> float:
         times = []
         with torch.inference_mode():
             for i in range(args.repeats + 2):
                 g = torch.Generator().manual_seed(i)
                 start = time.perf_counter()
-                strategy.sample(16, g, **options)
+                strategy.sample(16, g, label, **run.sample_options(**options))
                 if i >= 2:
                     times.append(time.perf_counter() - start)
         return statistics.median(times)

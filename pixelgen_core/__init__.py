@@ -45,6 +45,7 @@ API = (
     "compare",
     "disable_plugins",
     "get_strategy",
+    "new_run",
     "open_run",
     "strategies",
     "train",

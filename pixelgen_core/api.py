@@ -144,6 +144,31 @@ def open_run(
     )
 
 
+def new_run(
+    name: str,
+    *,
+    config: Path | str | Mapping | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    device: str = "auto",
+) -> Run:
+    """An untrained run of strategy `name` on its configured dataset: the model as
+    training would start it (for benchmarks, and for looking at a model's size)."""
+    import torch
+
+    from pixelgen_core.config import resolve
+    from pixelgen_core.data.prepare import prepare
+    from pixelgen_core.sampling import build, choose_device
+
+    record = get_strategy(name)
+    settings = dict(overrides) if isinstance(overrides, Mapping) else {}
+    strings = [] if isinstance(overrides, Mapping) else list(overrides)
+    resolved = resolve(record.spec, config, strings, settings=settings)
+    data = prepare(resolved, record.spec.conditional)
+    torch.manual_seed(int(resolved["training"]["seed"]))
+    strategy = build(record, resolved, data.info, choose_device(device))
+    return Run(record, resolved, data.info, strategy)
+
+
 def _strategy_of_checkpoint(path: Path) -> str:
     from pixelgen_core import checkpoint as ckpt
 
@@ -235,6 +260,20 @@ class Run:
     def run_dir(self) -> Path | None:
         return self.checkpoint.parent if self.checkpoint else None
 
+    def sample_options(self, **given) -> dict[str, Any]:
+        """Every sample option's value for a call with `given`: the given ones (checked),
+        the others from the run's config, as `Strategy.sample` receives them."""
+        from pixelgen_core.sampling import sample_options
+
+        return sample_options(self.record.spec, self.strategy.config, given)
+
+    def training_data(self):
+        """The run's dataset as training saw it (its palette, class labels, and
+        `unaugmented(rows, device)` batches); prepared anew, from the cache when it can."""
+        from pixelgen_core.data.prepare import prepare
+
+        return prepare(self.settings, self.record.spec.conditional, palette=self.palette)
+
     def sample(self, n: int = 16, *, seed: int = 0, label: int | None = None, **options) -> Sprites:
         """`n` sprites snapped to the palette; the same seed gives the same sprites.
 
@@ -263,13 +302,12 @@ class Run:
         with an encoder); fewer when the dataset is smaller."""
         import torch
 
-        from pixelgen_core.data.prepare import prepare
         from pixelgen_core.sampling import reconstruct
 
         if n < 1:
             raise PixelgenError("the number of sprites must be at least 1")
         palette = self.palette
-        data = prepare(self.settings, self.record.spec.conditional, palette=palette)
+        data = self.training_data()
         rows = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
         batch = data.unaugmented(rows, self.strategy.device)
         rebuilt = reconstruct(self.strategy, palette, batch.images)

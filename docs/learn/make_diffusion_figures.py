@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from figures import BG, save
 
-from pixelgen_core import checkpoint
-from pixelgen_core.data.prepare import prepare
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import draw, restore
+import pixelgen_core as pg
 
 
 def raw_rgba(x: torch.Tensor) -> np.ndarray:
@@ -32,10 +28,10 @@ def raw_rgba(x: torch.Tensor) -> np.ndarray:
 
 
 def main(path: str) -> None:
-    payload = checkpoint.load(Path(path), strategy="diffusion")
-    strategy, palette = restore(discover().get("diffusion"), payload, torch.device("cpu"))
+    run = pg.open_run("diffusion", checkpoint=path, device="cpu")
+    strategy = run.strategy
     strategy.eval()
-    data = prepare(payload["config"], conditional=False, palette=palette)
+    data = run.training_data()
     schedule = strategy.schedule
 
     # 1. Forward noising: one sprite at growing t.
@@ -64,27 +60,26 @@ def main(path: str) -> None:
     # 3. Guidance sweep: same noise, same class, scales 1, 2, 3, 5 (one row each).
     for label in (1, 5):
         rows = [
-            draw(strategy, palette, 10, seed=11, label=label, options={"guidance_scale": s})
-            for s in (1.0, 2.0, 3.0, 5.0)
+            run.sample(10, seed=11, label=label, guidance_scale=s) for s in (1.0, 2.0, 3.0, 5.0)
         ]
         save(f"diffusion-guidance-class{label}.png", np.concatenate(rows), 10)
 
     # 4. Samplers: DDPM (1000 steps), DDIM (50), DPM-Solver++ (15), with timings.
     rows = []
     for name, options in (
-        ("ddpm", {"sampler": "ddpm"}),
+        ("ddpm", {"sampler": "ddpm", "steps": 1000}),
         ("ddim", {"ddim_steps": 50}),
         ("dpm++", {"sampler": "dpm++", "steps": 15}),
     ):
         start = time.perf_counter()
-        rows.append(draw(strategy, palette, 12, seed=5, options=options))
+        rows.append(run.sample(12, seed=5, **options))
         print(f"{name}: {time.perf_counter() - start:.2f} s for 12 sprites")
     save("diffusion-samplers.png", np.concatenate(rows), 12)
 
     # 5. Eight sprites of each class, and the sheet for the README.
-    per_class = [draw(strategy, palette, 8, seed=k, label=k) for k in range(strategy.num_classes)]
+    per_class = [run.sample(8, seed=k, label=k) for k in range(strategy.num_classes)]
     save("diffusion-classes.png", np.concatenate(per_class), 8)
-    save("diffusion-samples.png", draw(strategy, palette, 64, seed=0), 16)
+    save("diffusion-samples.png", run.sample(64, seed=0), 16)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,13 @@ Writes docs/images/maskgit-*.png.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from figures import save
 from pixelgen_maskgit.decoding import decode
 
-from pixelgen_core import checkpoint
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import draw, restore
+import pixelgen_core as pg
 
 MASKED = (255, 0, 255, 255)  # how a still-masked pixel is drawn
 # The plugin's sampling defaults, passed explicitly so that checkpoints trained
@@ -27,8 +24,8 @@ SAMPLING = {"steps": 24, "choice_temperature": 30.0}
 
 
 def main(path: str) -> None:
-    payload = checkpoint.load(Path(path), strategy="maskgit")
-    strategy, palette = restore(discover().get("maskgit"), payload, torch.device("cpu"))
+    run = pg.open_run("maskgit", checkpoint=path, device="cpu")
+    strategy, palette = run.strategy, run.palette
     strategy.eval()
     net, mask = strategy.modules["net"], strategy.mask_index
 
@@ -56,25 +53,20 @@ def main(path: str) -> None:
     # 2. Choice temperature 2, 10, 30 (rows), same seeds: low values fix the safest
     #    pixels (transparent background) first and leave sprites nearly empty.
     rows = [
-        draw(strategy, palette, 12, seed=0, options={**SAMPLING, "choice_temperature": c})
-        for c in (2.0, 10.0, 30.0)
+        run.sample(12, seed=0, **{**SAMPLING, "choice_temperature": c}) for c in (2.0, 10.0, 30.0)
     ]
     save("maskgit-choice.png", np.concatenate(rows), 12)
 
     # 3. Temperature 0.8, 1.0, 1.2 (rows).
-    rows = [
-        draw(strategy, palette, 12, seed=1, options={**SAMPLING, "temperature": t})
-        for t in (0.8, 1.0, 1.2)
-    ]
+    rows = [run.sample(12, seed=1, **{**SAMPLING, "temperature": t}) for t in (0.8, 1.0, 1.2)]
     save("maskgit-temperature.png", np.concatenate(rows), 12)
 
     # 4. One class per row (guidance 2), and the sheet the README shows.
     classes = [
-        draw(strategy, palette, 12, seed=2, label=k, options={**SAMPLING, "guidance_scale": 2.0})
-        for k in range(4)
+        run.sample(12, seed=2, label=k, **{**SAMPLING, "guidance_scale": 2.0}) for k in range(4)
     ]
     save("maskgit-classes.png", np.concatenate(classes), 12)
-    save("maskgit-samples.png", draw(strategy, palette, 64, seed=0, options=SAMPLING), 16)
+    save("maskgit-samples.png", run.sample(64, seed=0, **SAMPLING), 16)
 
 
 if __name__ == "__main__":

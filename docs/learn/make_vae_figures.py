@@ -9,23 +9,19 @@ Writes docs/images/vae-*.png.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from figures import save
 
-from pixelgen_core import checkpoint
-from pixelgen_core.data.prepare import prepare
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import draw, restore
+import pixelgen_core as pg
 
 
 def main(path: str) -> None:
-    payload = checkpoint.load(Path(path), strategy="vae")
-    strategy, palette = restore(discover().get("vae"), payload, torch.device("cpu"))
+    run = pg.open_run("vae", checkpoint=path, device="cpu")
+    strategy, palette = run.strategy, run.palette
     strategy.eval()
-    data = prepare(payload["config"], conditional=False, palette=palette)
+    data = run.training_data()
     table = torch.tensor(palette.as_tuples(), dtype=torch.float32)
 
     # 1. Reconstructions: real sprites (top) and the decoded posterior means (bottom).
@@ -41,9 +37,7 @@ def main(path: str) -> None:
     )
 
     # 2. Samples from the prior at three temperatures.
-    rows = [
-        draw(strategy, palette, 12, seed=0, options={"temperature": t}) for t in (0.5, 1.0, 1.5)
-    ]
+    rows = [run.sample(12, seed=0, temperature=t) for t in (0.5, 1.0, 1.5)]
     save("vae-temperature.png", np.concatenate(rows), 12)
 
     # 3. A walk through latent space between two sprites' posterior means.
@@ -57,7 +51,7 @@ def main(path: str) -> None:
     )
 
     # 4. The sheet the README shows.
-    save("vae-samples.png", draw(strategy, palette, 64, seed=0), 16)
+    save("vae-samples.png", run.sample(64, seed=0), 16)
 
 
 if __name__ == "__main__":

@@ -9,23 +9,19 @@ Writes docs/images/vqvae-*.png.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from figures import save
 
-from pixelgen_core import checkpoint
-from pixelgen_core.data.prepare import prepare
-from pixelgen_core.plugins import discover
-from pixelgen_core.sampling import draw, restore
+import pixelgen_core as pg
 
 
 def main(path: str) -> None:
-    payload = checkpoint.load(Path(path), strategy="vqvae")
-    strategy, palette = restore(discover().get("vqvae"), payload, torch.device("cpu"))
+    run = pg.open_run("vqvae", checkpoint=path, device="cpu")
+    strategy, palette = run.strategy, run.palette
     strategy.eval()
-    data = prepare(payload["config"], conditional=True, palette=palette)
+    data = run.training_data()
     table = torch.tensor(palette.as_tuples(), dtype=torch.float32)
     vqvae = strategy.modules["vqvae"]
 
@@ -64,20 +60,18 @@ def main(path: str) -> None:
     save("vqvae-codes.png", np.concatenate(shown), 10, scale=8)
 
     # 3. Uniformly random codes (top) against codes drawn from the prior (bottom).
-    uniform = draw(strategy, palette, 12, seed=0, options={"codes": "uniform"})
-    prior = draw(strategy, palette, 12, seed=0)
+    uniform = run.sample(12, seed=0, codes="uniform")
+    prior = run.sample(12, seed=0)
     save("vqvae-prior-vs-uniform.png", np.concatenate([uniform, prior]), 12)
 
     # 4. Temperature: 0.7, 1.0 and 1.3 (rows), same seeds.
-    rows = [
-        draw(strategy, palette, 12, seed=1, options={"temperature": t}) for t in (0.7, 1.0, 1.3)
-    ]
+    rows = [run.sample(12, seed=1, temperature=t) for t in (0.7, 1.0, 1.3)]
     save("vqvae-temperature.png", np.concatenate(rows), 12)
 
     # 5. One class per row, and the sheet the README shows.
-    classes = [draw(strategy, palette, 12, seed=2, label=k) for k in range(4)]
+    classes = [run.sample(12, seed=2, label=k) for k in range(4)]
     save("vqvae-classes.png", np.concatenate(classes), 12)
-    save("vqvae-samples.png", draw(strategy, palette, 64, seed=0), 16)
+    save("vqvae-samples.png", run.sample(64, seed=0), 16)
 
 
 if __name__ == "__main__":
