@@ -232,7 +232,8 @@ class Run:
         self.settings = settings
         self.info = info
         self.strategy = strategy
-        self.checkpoint = checkpoint
+        # absolute, so the run stays usable after the working directory changes
+        self.checkpoint = Path(checkpoint).absolute() if checkpoint is not None else None
         self.run_id = run_id
         self.steps = steps
         self.seconds = seconds  # training time, when this run was trained here

@@ -96,3 +96,13 @@ def drawing_options(default_n: int, n_help: str, seed_help: str) -> list[click.O
         click.Option(["--seed"], type=SEED, default=0, show_default=True, help=seed_help),
         click.Option(["--device"], default="auto", help="cpu, cuda, cuda:N, mps or auto."),
     ]
+
+
+def shown(path):
+    """`path` relative to the working directory when it is inside it, as users typed it."""
+    from pathlib import Path
+
+    try:
+        return Path(path).relative_to(Path.cwd())
+    except ValueError:
+        return path

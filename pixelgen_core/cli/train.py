@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pixelgen_core.cli.common import StrategyGroup, click_option
+from pixelgen_core.cli.common import StrategyGroup, click_option, shown
 from pixelgen_core.plugins import StrategyRecord
 
 
@@ -69,7 +69,7 @@ def run_train(
     )
     click.echo(f"trained {run.name}: {run.steps} steps in {run.seconds:.1f} s")
     if run.checkpoint:
-        click.echo(f"checkpoint: {run.checkpoint}")
-        click.echo(f"sample grids: {run.run_dir / 'samples'}")
+        click.echo(f"checkpoint: {shown(run.checkpoint)}")
+        click.echo(f"sample grids: {shown(run.run_dir / 'samples')}")
     if run.run_id:
         click.echo(f"MLflow run: {run.run_id}")
