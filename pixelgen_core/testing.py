@@ -11,8 +11,9 @@ In your plugin's tests::
 The suite builds the strategy on a small synthetic dataset, trains a few steps,
 samples, and round-trips its state through a real checkpoint file.
 
-`make_strategy` and `sample` are the same pieces for a plugin's own tests: a strategy
-built the way core builds it, and sampling with core's option handling.
+`make_strategy`, `sample` and `invoke` are the same pieces for a plugin's own tests: a
+strategy built the way core builds it, sampling with core's option handling, and the
+`pixelgen` command run in-process.
 """
 
 from __future__ import annotations
@@ -262,6 +263,16 @@ def sample(
     strategy.eval()
     with torch.inference_mode():
         return strategy.sample(n, generator, label, **options)
+
+
+def invoke(*args):
+    """Run ``pixelgen ARGS...`` in this process (click's test runner) and return the result
+    (`exit_code`, `output`): for a plugin's tests of its command-line options."""
+    from click.testing import CliRunner
+
+    from pixelgen_core.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def blocky_batch(size: int, num_classes: int, n: int = 8) -> Batch:

@@ -49,7 +49,7 @@ def click_option(option: Option, show_default: bool) -> click.Option:
 
 def _help(option: Option) -> str:
     if option.config_key:
-        return f"{option.help} [default: the run's {option.config_key}]"
+        return f"{option.help} [default: config {option.config_key}]"
     return option.help
 
 

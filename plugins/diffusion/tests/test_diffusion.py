@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pixelgen_core import Batch, ConfigError, DataInfo
-from pixelgen_core.testing import PALETTE, StrategyContract, make_strategy, sample
+from pixelgen_core.testing import PALETTE, StrategyContract, invoke, make_strategy, sample
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
 
@@ -176,12 +176,7 @@ def test_a_tiny_model_overfits_four_sprites():
 
 
 def test_train_and_sample_from_the_command_line(tmp_path):
-    from click.testing import CliRunner
-
-    from pixelgen_core.cli import cli
-
-    def run(*args):
-        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    run = invoke  # `pixelgen ARGS` in this process
 
     small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
     small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]

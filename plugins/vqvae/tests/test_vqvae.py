@@ -2,13 +2,11 @@
 
 import pytest
 import torch
-from click.testing import CliRunner
 from pixelgen_vqvae.prior import CodePrior
 from pixelgen_vqvae.quantiser import VectorQuantiser
 
 from pixelgen_core import Batch, ConfigError, DataInfo, NotReady, PixelgenError, open_run
-from pixelgen_core.cli import cli
-from pixelgen_core.testing import PALETTE, StrategyContract, make_strategy, sample
+from pixelgen_core.testing import PALETTE, StrategyContract, invoke, make_strategy, sample
 
 SMALL = [
     "model.channels=[8,16]",
@@ -52,8 +50,7 @@ def blocks(n=8, seed=0):
     return Batch(images.contiguous(), indices, torch.arange(n) % 3)
 
 
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+run = invoke  # `pixelgen ARGS` in this process
 
 
 # -- the quantiser --------------------------------------------------------------------------
