@@ -75,3 +75,41 @@ def test_dotted_gives_dotted_keys(spec):
     flat = dotted(resolve(spec))
     assert flat["training.epochs"] == 40
     assert flat["model.channels"] == [64, 128]
+
+
+def test_a_typed_config_reaches_the_strategy_as_dataclasses():
+    from pixelgen_vae.config import VAEConfig
+
+    from pixelgen_core.testing import make_strategy
+
+    strategy = make_strategy("vae", ["training.lr=1", "model.channels=[8,16]"])
+    config = strategy.config
+    assert isinstance(config, VAEConfig)
+    assert config.training.lr == 1.0 and isinstance(config.training.lr, float)  # int -> float
+    assert config.model.channels == [8, 16] and config["model"]["latent_dim"] == 32
+    assert config.data.dataset == "kenney-colored"  # core's sections are typed too
+
+
+def test_choices_and_ranges_of_a_typed_config_are_one_line_errors(spec):
+    with pytest.raises(ConfigError, match="'model.loss' must be one of bce, mse, got 'l2'"):
+        resolve(spec, overrides=["model.loss=l2"])
+    with pytest.raises(ConfigError, match="'model.kl_weight' must be at least 0, got -1"):
+        resolve(spec, settings={"model.kl_weight": -1})
+
+
+def test_a_range_holds_when_a_subclass_only_changes_the_default():
+    from dataclasses import dataclass, field
+
+    from pixelgen_core import Config, TrainingConfig
+    from pixelgen_core.settings import checks
+
+    @dataclass
+    class Training(TrainingConfig):
+        epochs: int = 400  # a new default, no setting(): core's range still applies
+
+    @dataclass
+    class Mine(Config):
+        training: Training = field(default_factory=Training)
+
+    ranges, _ = checks(Mine)
+    assert ranges["training.epochs"] == (1, None)
