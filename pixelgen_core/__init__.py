@@ -43,16 +43,20 @@ API = (
     "Run",
     "Sprites",
     "compare",
+    "delete_run",
     "disable_plugins",
     "get_strategy",
     "new_run",
     "open_run",
+    "list_runs",
     "strategies",
     "train",
 )
 
 
 def __getattr__(name: str):
+    # An API name must never be a submodule's name: `from pixelgen_core import X` would
+    # then get the function before the module is imported, and the module after.
     if name in API:
         from pixelgen_core import api
 

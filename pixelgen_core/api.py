@@ -169,6 +169,39 @@ def new_run(
     return Run(record, resolved, data.info, strategy)
 
 
+def list_runs(name: str | None = None) -> list:
+    """The training runs under ./runs (of strategy `name`, or all), newest first, each a
+    `RunRecord`: `id`, `strategy`, `state` (FINISHED, FAILED, KILLED, RUNNING or DIED),
+    `steps`, `started`, `checkpoint_path`, `mlflow_run_id`."""
+    from pixelgen_core import runs as index
+
+    return index.all_runs(strategy=name)
+
+
+def delete_run(run_id: str, name: str | None = None) -> Path:
+    """Delete a run's folder and mark its MLflow run deleted (when the store answers);
+    return the folder. A run still in progress is refused."""
+    import shutil
+
+    from pixelgen_core import runs as index
+    from pixelgen_core.files import os_error
+
+    record = index.find(run_id, name)
+    if record is None:
+        raise PixelgenError(f"no run {run_id!r}; see pixelgen runs")
+    if record.state == index.RUNNING:
+        raise PixelgenError(f"run {record.id} is still running (process {record.pid})")
+    if record.mlflow_run_id and record.tracking_uri:
+        from pixelgen_core.tracking import delete_run as delete_tracked
+
+        delete_tracked(record.mlflow_run_id, record.tracking_uri)
+    try:
+        shutil.rmtree(record.run_dir)
+    except OSError as exc:
+        raise os_error(exc, record.run_dir) from None
+    return record.run_dir
+
+
 def _strategy_of_checkpoint(path: Path) -> str:
     from pixelgen_core import checkpoint as ckpt
 

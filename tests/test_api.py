@@ -70,6 +70,10 @@ def test_trained_through_the_cli_opened_through_the_api(tmp_path):
     assert by_id.checkpoint == by_file.checkpoint == latest.checkpoint
     with pytest.raises(pg.PixelgenError, match="not both"):
         pg.open_run("vae", run_id=latest.run_id, checkpoint=latest.checkpoint)
+    [record] = pg.list_runs("vae")
+    assert record.id == latest.run_dir.name and record.state == "FINISHED"
+    assert pg.delete_run(record.id) == latest.run_dir and not latest.run_dir.exists()
+    assert pg.list_runs() == []
 
 
 def test_open_run_without_runs_says_what_to_do():
@@ -195,3 +199,21 @@ def test_an_exception_from_a_plugin_is_reported_as_its_bug(vae, monkeypatch):
     assert result.exit_code == 1
     assert "Traceback" in result.output and "RuntimeError: decoder fell over" in result.output
     assert "this is a bug in pixelgen-vae" in result.output
+
+
+def test_disable_plugins_leaves_one_out():
+    assert "vae" in pg.strategies()
+    pg.disable_plugins("pixelgen-vae")
+    assert "vae" not in pg.strategies() and "diffusion" in pg.strategies()
+    with pytest.raises(pg.PixelgenError, match="unknown strategy 'vae'"):
+        pg.get_strategy("vae")
+
+
+def test_no_api_name_shadows_a_submodule():
+    import pkgutil
+
+    submodules = {m.name for m in pkgutil.iter_modules(pg.__path__)}
+    assert not submodules & set(pg.API)
+    from pixelgen_core import runs  # the module, not an API function
+
+    assert hasattr(runs, "CHECKPOINT")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.cli.common import shown
 
 
 @click.command("runs")
@@ -23,18 +23,20 @@ def runs(strategy: str | None, as_json: bool, delete_id: str | None) -> None:
     running by a process that no longer exists (killed, or the machine went down). The id
     works with --run on sample and evaluate; --resume takes the checkpoint path.
     """
-    from pixelgen_core import runs as index
+    from pixelgen_core import api
 
     if delete_id is not None:
-        delete(delete_id, strategy)
+        folder = api.delete_run(delete_id, strategy)
+        click.echo(f"deleted run {folder.name} ({folder})")
         return
-    records = index.all_runs(strategy=strategy)
+    records = api.list_runs(strategy)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records], indent=2))
         return
     if not records:
-        where = index.output_root()
-        click.echo(f"no {strategy + ' ' if strategy else ''}runs in {where}/")
+        from pixelgen_core.runs import output_root
+
+        click.echo(f"no {strategy + ' ' if strategy else ''}runs in {output_root()}/")
         return
     from rich.console import Console
     from rich.table import Table
@@ -61,33 +63,4 @@ def runs(strategy: str | None, as_json: bool, delete_id: str | None) -> None:
 
 
 def _shown_path(path: Path | None) -> str:
-    """A checkpoint path relative to the working folder when it lies inside it."""
-    if path is None:
-        return "-"
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return path
-
-
-def delete(run_id: str, strategy: str | None) -> None:
-    """Remove a run's folder; its MLflow run (if the store is reachable) is marked deleted."""
-    import shutil
-
-    from pixelgen_core import runs as index
-    from pixelgen_core.files import os_error
-
-    record = index.find(run_id, strategy)
-    if record is None:
-        raise PixelgenError(f"no run {run_id!r}; see pixelgen runs")
-    if record.state == index.RUNNING:
-        raise PixelgenError(f"run {record.id} is still running (process {record.pid})")
-    if record.mlflow_run_id and record.tracking_uri:
-        from pixelgen_core.tracking import delete_run
-
-        delete_run(record.mlflow_run_id, record.tracking_uri)
-    try:
-        shutil.rmtree(record.run_dir)
-    except OSError as exc:
-        raise os_error(exc, record.run_dir) from None
-    click.echo(f"deleted run {record.id} ({record.run_dir})")
+    return "-" if path is None else str(shown(path))
