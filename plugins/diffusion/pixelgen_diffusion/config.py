@@ -24,6 +24,10 @@ class Diffusion(Section):
     prediction: str = setting("v", choices=("v", "epsilon"), help="what the network predicts")
     p_uncond: float = setting(0.1, low=0, high=1, help="label dropout for guidance")
     ema_decay: float = setting(0.999, low=0, high=1, help="EMA decay, warmed up")
+    loss_weighting: str = setting(
+        "none", choices=("none", "min-snr"), help="min-snr: Min-SNR-gamma weights per timestep"
+    )
+    min_snr_gamma: float = setting(5.0, low=0, help="gamma of min-snr weighting")
 
 
 @dataclass

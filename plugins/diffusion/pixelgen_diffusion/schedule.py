@@ -93,6 +93,15 @@ class NoiseSchedule:
     def target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return noise if self.prediction == "epsilon" else self.velocity(x0, noise, t)
 
+    def min_snr_weights(self, t: torch.Tensor, like: torch.Tensor, gamma: float) -> torch.Tensor:
+        """Min-SNR-gamma loss weights (Hang et al. 2023, section 3.4), one per sample:
+        the x_0-space weight min(SNR_t, gamma) divided by what the network's target
+        already carries, SNR_t for eps and SNR_t + 1 for v. SNR_t = abar_t / (1 - abar_t)."""
+        a = self.alpha_bar(t, like).flatten()
+        snr = a / (1 - a)
+        carried = snr if self.prediction == "epsilon" else snr + 1
+        return self.cast(snr.clamp(max=gamma) / carried, like)
+
     def to_x0_eps(
         self, model_output: torch.Tensor, sample: torch.Tensor, t: int, clip: bool
     ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -98,7 +98,12 @@ class DiffusionStrategy(Strategy):
             labels = drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
         with autocast(self.device, self.config.training.precision):
             prediction = self.modules["unet"](x_t, t, labels)
-        return F.mse_loss(prediction.float(), self.schedule.target(x0, noise, t))
+        target = self.schedule.target(x0, noise, t)
+        if self.config.diffusion.loss_weighting == "none":
+            return F.mse_loss(prediction.float(), target)
+        per_sample = (prediction.float() - target).pow(2).mean(dim=(1, 2, 3))
+        gamma = self.config.diffusion.min_snr_gamma
+        return (per_sample * self.schedule.min_snr_weights(t, per_sample, gamma)).mean()
 
     def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
         loss = self._loss(batch)

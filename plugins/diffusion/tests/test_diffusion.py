@@ -216,3 +216,24 @@ def test_train_and_sample_from_the_command_line(tmp_path):
     result = run("train", "diffusion", "-q", *small, "model.groups=3")
     assert result.exit_code == 2 and "not divisible by model.groups=3" in result.output
     assert "Traceback" not in result.output
+
+
+def test_min_snr_weights_follow_the_paper():
+    from pixelgen_diffusion.schedule import NoiseSchedule
+
+    t = torch.tensor([10, 500, 990])
+    for prediction, carried in (("v", lambda snr: snr + 1), ("epsilon", lambda snr: snr)):
+        schedule = NoiseSchedule(1000, "cosine", prediction)
+        abar = schedule.alphas_cumprod[t]
+        snr = abar / (1 - abar)
+        expected = snr.clamp(max=5.0) / carried(snr)
+        got = schedule.min_snr_weights(t, torch.zeros(3), 5.0)
+        assert torch.allclose(got.double(), expected, rtol=1e-5)
+    assert snr[0] > 5 > snr[2]  # the clamp matters at low noise only
+
+
+def test_min_snr_weighted_training_runs_and_differs():
+    batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
+    plain = make().train_step(batch, "main")["loss"]
+    weighted = make("diffusion.loss_weighting=min-snr").train_step(batch, "main")["loss"]
+    assert 0 < weighted < plain  # the same draws (seeded), each weight below 1 for v
