@@ -89,7 +89,7 @@ def run_sample(
     **options,
 ) -> None:
     from pixelgen_core import api
-    from pixelgen_core.images import check_output_size, parse_color
+    from pixelgen_core.images import check_output_size, parse_color, write_png
 
     if n < 1:
         raise PixelgenError("-n must be at least 1")
@@ -107,8 +107,6 @@ def run_sample(
         columns = 2 * math.ceil(math.sqrt(n))  # original, reconstruction side by side
         out = out or new_folder(Path("samples"), f"{record.spec.name}-")
         picture = made.pairs().grid(columns, background=background, scale=scale)
-        from pixelgen_core.images import write_png
-
         write_png(picture, out / "reconstructions.png")
         shown = len(made.originals)  # fewer than n when the dataset is smaller
         click.echo(
