@@ -69,17 +69,15 @@ def train(
     from pixelgen_core.trainer import Trainer
 
     record = get_strategy(name)
-    settings = _train_settings(record, options)
-    if isinstance(overrides, Mapping):
-        settings = {**overrides, **settings}
-        overrides = ()
+    strings, settings = _split(overrides)
+    settings.update(_train_settings(record, options))
     if device is not None:
         settings["training.device"] = device
     payload = None
     if resume is not None:
         payload = checkpoint.load(Path(resume), strategy=name)
     base = payload["config"] if payload else None
-    resolved = resolve(record.spec, config, list(overrides), base=base, settings=settings)
+    resolved = resolve(record.spec, config, strings, base=base, settings=settings)
     result = Trainer(record, resolved, quiet=not progress, resume=payload).fit()
     return Run(
         record,
@@ -92,6 +90,14 @@ def train(
         seconds=result.seconds,
         images=result.images,
     )
+
+
+def _split(overrides: Iterable[str] | Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """Overrides as (``key=value`` strings, typed ``{key: value}`` settings): a mapping
+    keeps its values' types, an iterable of strings is parsed like the command line."""
+    if isinstance(overrides, Mapping):
+        return [], dict(overrides)
+    return list(overrides), {}
 
 
 def _train_settings(record: StrategyRecord, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,18 +127,14 @@ def open_run(
 
     if checkpoint is not None and run_id is not None:
         raise PixelgenError("give a run id or a checkpoint, not both")
-    if checkpoint is not None:
-        if name is None:
-            name = _strategy_of_checkpoint(Path(checkpoint))
-        path = Path(checkpoint)
-    else:
-        name = name or _strategy_of_run(run_id)
+    if checkpoint is None:
         from pixelgen_core.tracking import find_checkpoint
 
-        path = find_checkpoint(name, run_id)
-    record = get_strategy(name)
-    payload = ckpt.load(path, strategy=name)
-    strategy, palette = restore(record, payload, choose_device(device))
+        name = name or _strategy_of_run(run_id)
+        checkpoint = find_checkpoint(name, run_id)
+    payload = ckpt.load_run(Path(checkpoint), name)  # name None: the strategy it names
+    record = get_strategy(payload["strategy"])
+    strategy, _ = restore(record, payload, choose_device(device))
     return Run(
         record,
         payload["config"],
@@ -160,8 +162,7 @@ def new_run(
     from pixelgen_core.sampling import build, choose_device
 
     record = get_strategy(name)
-    settings = dict(overrides) if isinstance(overrides, Mapping) else {}
-    strings = [] if isinstance(overrides, Mapping) else list(overrides)
+    strings, settings = _split(overrides)
     resolved = resolve(record.spec, config, strings, settings=settings)
     data = prepare(resolved, record.spec.conditional)
     torch.manual_seed(int(resolved["training"]["seed"]))
@@ -200,15 +201,6 @@ def delete_run(run_id: str, name: str | None = None) -> Path:
     except OSError as exc:
         raise os_error(exc, record.run_dir) from None
     return record.run_dir
-
-
-def _strategy_of_checkpoint(path: Path) -> str:
-    from pixelgen_core import checkpoint as ckpt
-
-    name = ckpt.load(path).get("strategy")
-    if not isinstance(name, str):
-        raise PixelgenError(f"{path} does not say which strategy made it")
-    return name
 
 
 def _strategy_of_run(run_id: str | None) -> str:
@@ -297,9 +289,9 @@ class Run:
     def sample_options(self, **given) -> dict[str, Any]:
         """Every sample option's value for a call with `given`: the given ones (checked),
         the others from the run's config, as `Strategy.sample` receives them."""
-        from pixelgen_core.sampling import sample_options
+        from pixelgen_core.sampling import options_for
 
-        return sample_options(self.record.spec, self.strategy.config, given)
+        return options_for(self.strategy, given)
 
     def training_data(self):
         """The run's dataset as training saw it (its palette, class labels, and

@@ -20,7 +20,23 @@ def save(payload: dict, path: Path) -> Path:
 
 
 def load(path: Path, strategy: str | None = None) -> dict:
-    """Read a pixelgen checkpoint (of `strategy`, if given); anything else is a user error."""
+    """Read a pixelgen checkpoint (a training checkpoint of `strategy`, checked, if given);
+    anything else is a user error."""
+    payload = _read(path)
+    if strategy is not None:
+        _check_run(payload, strategy)
+    return payload
+
+
+def load_run(path: Path, strategy: str | None = None) -> dict:
+    """Read and check a training checkpoint: of `strategy`, or of whichever strategy it
+    names when `strategy` is None."""
+    payload = _read(path)
+    _check_run(payload, strategy)
+    return payload
+
+
+def _read(path: Path) -> dict:
     import torch
 
     path = Path(path)
@@ -38,16 +54,19 @@ def load(path: Path, strategy: str | None = None) -> dict:
         raise PixelgenError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise PixelgenError(f"{path} is not a pixelgen checkpoint")
-    if strategy is not None:
-        if payload.get("strategy") != strategy:
-            raise PixelgenError(
-                f"{path} is a {payload.get('strategy')!r} checkpoint, not {strategy!r}"
-            )
-        problem = run_payload_problem(payload)
-        if problem:
-            raise PixelgenError(f"{path} is damaged: {problem}")
     payload["path"] = str(path)
     return payload
+
+
+def _check_run(payload: dict, strategy: str | None) -> None:
+    path, named = payload["path"], payload.get("strategy")
+    if strategy is not None and named != strategy:
+        raise PixelgenError(f"{path} is a {named!r} checkpoint, not {strategy!r}")
+    if not isinstance(named, str):
+        raise PixelgenError(f"{path} does not say which strategy made it")
+    problem = run_payload_problem(payload)
+    if problem:
+        raise PixelgenError(f"{path} is damaged: {problem}")
 
 
 MAX_IMAGE_SIZE = 1024

@@ -156,11 +156,17 @@ def typed(spec: StrategySpec, config: dict) -> Any:
         ) from None
 
 
+def _is_known(key: str, value: Any, known: dict[str, Any]) -> bool:
+    """A setting of the schema, or one of its sections given empty (``model: {}``)."""
+    if key in known:
+        return True
+    return value in ({}, None) and any(k.rpartition(".")[0] == key for k in known)
+
+
 def _drop_unknown(data: dict, known: dict[str, Any], strategy: str) -> dict:
-    sections = {k.rsplit(".", 1)[0] for k in known if "." in k}
     kept = {}
     for key, value in dotted(data).items():
-        if key in known or (key in sections and value in ({}, None)):
+        if _is_known(key, value, known):
             kept[key] = value
         else:
             warnings.warn(
@@ -201,15 +207,12 @@ def _bounds(low: float | None, high: float | None) -> str:
 
 
 def _check(data: dict, known: dict[str, Any], source: str) -> None:
-    sections = {k.rsplit(".", 1)[0] for k in known if "." in k}
     for key, value in dotted(data).items():
-        if key not in known:
-            if key in sections and value in ({}, None):
-                continue
+        if not _is_known(key, value, known):
             hint = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
             suffix = f"; did you mean {hint[0]!r}?" if hint else ""
             raise ConfigError(f"unknown config key {key!r} in {source}{suffix}")
-        expected = known[key]
+        expected = known.get(key)  # None also for a section given empty
         if expected is None or value is None:
             continue
         if not _type_ok(value, expected):

@@ -73,6 +73,14 @@ def sample_options(spec: StrategySpec, config: Any, given: dict[str, Any]) -> di
     return out
 
 
+def options_for(strategy: Strategy, given: dict[str, Any]) -> dict[str, Any]:
+    """The keywords `strategy.sample` gets: for a strategy core built (its spec known),
+    every sample option filled in and checked; otherwise `given` as it is."""
+    if strategy.spec is None:
+        return dict(given)
+    return sample_options(strategy.spec, strategy.config, given)
+
+
 def _check_option(option: Option, value: Any, ranges: dict, choices: dict) -> None:
     kind = option.type
     if isinstance(kind, tuple):
@@ -157,9 +165,7 @@ def sample_raw(
     Drawn in chunks of `chunk` from one generator: the same seed gives the same sprites.
     `options` are the sample options given; the others take their config values.
     """
-    options = dict(options or {})
-    if strategy.spec is not None:  # built by core: fill in each option not given
-        options = sample_options(strategy.spec, strategy.config, options)
+    options = options_for(strategy, options or {})
     generator = torch.Generator(device=strategy.device).manual_seed(seed)
     strategy.eval()
     indices, raws = [], []

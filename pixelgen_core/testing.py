@@ -28,7 +28,7 @@ from pixelgen_core import checkpoint
 from pixelgen_core.config import resolve
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord, registry
-from pixelgen_core.sampling import build, draw, sample_options
+from pixelgen_core.sampling import build, draw, options_for
 from pixelgen_core.strategy import Batch, DataInfo, Strategy
 
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
@@ -257,9 +257,7 @@ def sample(
 ) -> torch.Tensor:
     """`strategy.sample` as core calls it: each sample option not given takes its
     config value or default, and given ones are checked first."""
-    options = given
-    if strategy.spec is not None:
-        options = sample_options(strategy.spec, strategy.config, given)
+    options = options_for(strategy, given)
     strategy.eval()
     with torch.inference_mode():
         return strategy.sample(n, generator, label, **options)

@@ -21,7 +21,7 @@ from torch.utils.data import BatchSampler, DistributedSampler
 
 from pixelgen_core import __version__, checkpoint, runs
 from pixelgen_core.config import dotted, to_yaml
-from pixelgen_core.data.prepare import TrainingData, prepare
+from pixelgen_core.data.prepare import prepare
 from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, first_line
 from pixelgen_core.files import new_folder, remove_stale_temps, write_text
 from pixelgen_core.images import grid, upscale, write_png
@@ -262,7 +262,7 @@ class Trainer:
             if i < position.batch:
                 continue
             tick = time.perf_counter()
-            metrics = self._step(self.strategy, self.data, rows, stage.name, position, self.device)
+            metrics = self._step(rows, stage.name)
             position.batch = i + 1
             position.step += 1
             self.images += len(rows) * self.world
@@ -288,34 +288,40 @@ class Trainer:
     def _save(self, finished: bool = False) -> None:
         if not self.main:
             return
-        payload = self._payload(self.strategy, self.data, self.position, self.tracker, finished)
-        checkpoint.save(payload, self.ckpt_path)
+        checkpoint.save(self._payload(finished), self.ckpt_path)
         record = self.run_record
         record.steps, record.checkpoint = self.position.step, self.ckpt_path.name
         record.checkpoint_stamp = runs.stamp(self.ckpt_path)
         record.save()
 
     def _grid(self) -> None:
-        if self.main and self._last_grid != self.position.step:
-            step = self.position.step
-            self._sample_grid(self.strategy, self.data.palette, self.run_dir, step, self.tracker)
-            self._last_grid = step
+        """A sample grid of the current step (once per step), into the run and MLflow."""
+        step = self.position.step
+        if not self.main or self._last_grid == step:
+            return
+        self._last_grid = step
+        strategy, wrapped = self.strategy, self.strategy.modules
+        strategy.modules = {k: unwrap(m) for k, m in wrapped.items()}  # bare modules under DDP
+        try:
+            n = int(self.config["training"]["grid_size"])
+            sprites = draw(strategy, self.data.palette, n, seed=self.seed)
+        except NotReady:
+            return  # e.g. a VQ-VAE before its prior stage: nothing to draw yet
+        finally:
+            strategy.modules = wrapped
+            strategy.train()
+        sheet = upscale(grid(sprites), 4)
+        path = write_png(sheet, self.run_dir / "samples" / f"step_{step:06d}.png")
+        self.tracker.log_artifact(path, "samples")
+        self.tracker.log_image(sheet, key="samples", step=step)  # the UI's slider over training
 
-    def _step(
-        self,
-        strategy: Strategy,
-        data: TrainingData,
-        rows: list[int],
-        stage: str,
-        position: Position,
-        device: torch.device,
-    ) -> dict[str, float]:
-        seed = int(self.config["training"]["seed"])
+    def _step(self, rows: list[int], stage: str) -> dict[str, float]:
+        """One training step on `rows`, augmented by a generator of (seed, step, rank)."""
         generator = torch.Generator().manual_seed(
-            (seed * 1_000_003 + position.step) * max(self.world, 1) + self.rank
+            (self.seed * 1_000_003 + self.position.step) * max(self.world, 1) + self.rank
         )
-        batch = data.batch(torch.tensor(rows), generator, self.config["data"], device)
-        metrics = strategy.train_step(batch, stage)
+        batch = self.data.batch(torch.tensor(rows), generator, self.config["data"], self.device)
+        metrics = self.strategy.train_step(batch, stage)
         if "loss" not in metrics:
             raise PixelgenError(f"strategy {self.record.spec.name!r} returned no 'loss' metric")
         return {k: float(v) for k, v in metrics.items()}
@@ -328,24 +334,6 @@ class Trainer:
             if any(p.requires_grad for p in module.parameters()):
                 strategy.modules[key] = DistributedDataParallel(module, device_ids=ids)
 
-    def _sample_grid(
-        self, strategy: Strategy, palette: Palette, run_dir: Path, step: int, tracker: Tracker
-    ) -> None:
-        n = int(self.config["training"]["grid_size"])
-        wrapped = strategy.modules
-        strategy.modules = {k: unwrap(m) for k, m in wrapped.items()}  # bare modules under DDP
-        try:
-            sprites = draw(strategy, palette, n, seed=int(self.config["training"]["seed"]))
-        except NotReady:
-            return  # e.g. a VQ-VAE before its prior stage: nothing to draw yet
-        finally:
-            strategy.modules = wrapped
-            strategy.train()
-        sheet = upscale(grid(sprites), 4)
-        path = write_png(sheet, run_dir / "samples" / f"step_{step:06d}.png")
-        tracker.log_artifact(path, "samples")
-        tracker.log_image(sheet, key="samples", step=step)  # the UI's slider over training
-
     def _tags(self) -> dict[str, str]:
         return {
             "pixelgen.strategy": self.record.spec.name,
@@ -354,24 +342,17 @@ class Trainer:
             "pixelgen.version": __version__,
         }
 
-    def _payload(
-        self,
-        strategy: Strategy,
-        data: TrainingData,
-        position: Position,
-        tracker: Tracker,
-        finished: bool,
-    ) -> dict:
+    def _payload(self, finished: bool) -> dict:
         return {
             "strategy": self.record.spec.name,
             "plugin": {"distribution": self.record.distribution, "version": self.record.version},
             "pixelgen_version": __version__,
             "config": self.config,
-            "data": data.info.to_dict(),
-            "state": strategy.state_dict(),
-            "position": asdict(position),
+            "data": self.data.info.to_dict(),
+            "state": self.strategy.state_dict(),
+            "position": asdict(self.position),
             "finished": finished,
-            "mlflow_run_id": tracker.run_id,
+            "mlflow_run_id": self.tracker.run_id,
         }
 
 

@@ -10,15 +10,15 @@ from pixelgen_core.plugins import Registry
 from pixelgen_core.strategy import Option
 
 SEED = click.IntRange(0, 2**63 - 1)  # what torch.Generator.manual_seed takes
-_warned: set[int] = set()
+_warned_about: list[Registry] = []  # the registry whose failures were shown
 
 
 def registry() -> Registry:
     """The installed plugins (discovered once per process); the first time a command
     looks, a warning on stderr for each plugin that failed."""
     found = plugins.registry()
-    if id(found) not in _warned:
-        _warned.add(id(found))
+    if not _warned_about or _warned_about[0] is not found:
+        _warned_about[:] = [found]
         for failure in found.failures:
             click.echo(
                 f"Warning: plugin {failure.name} ({failure.distribution}) failed: {failure.error}",
