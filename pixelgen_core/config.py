@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -185,6 +186,8 @@ def check_limits(config: dict, limits: dict[str, tuple[float | None, float | Non
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 continue
+            if not math.isfinite(item):  # nan passes every comparison, inf every lower bound
+                raise ConfigError(f"config key {key!r} must be a finite number, got {value!r}")
             if (low is not None and item < low) or (high is not None and item > high):
                 raise ConfigError(f"config key {key!r} must be {_bounds(low, high)}, got {value!r}")
 

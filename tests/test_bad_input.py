@@ -200,6 +200,8 @@ SAMPLE_CASES = [
     (["--background", "blue"], "bad colour 'blue'", 1),
     (["--device", "tpu"], "unknown device 'tpu'", 1),
     (["--run", "nope"], "no run nope in runs", 1),
+    (["--temperature", "nan"], "--temperature must be a finite number, got nan", 2),
+    (["--temperature", "inf"], "--temperature must be a finite number, got inf", 2),
 ]
 
 

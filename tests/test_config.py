@@ -113,3 +113,14 @@ def test_a_range_holds_when_a_subclass_only_changes_the_default():
 
     ranges, _ = checks(Mine)
     assert ranges["training.epochs"] == (1, None)
+
+
+def test_non_finite_numbers_are_refused_where_a_range_applies(spec, tmp_path):
+    """nan passes every comparison and inf every lower bound, so ranges alone let them in
+    (from YAML as .nan and .inf, from Python as float values)."""
+    with pytest.raises(ConfigError, match="'training.lr' must be a finite number, got nan"):
+        resolve(spec, settings={"training.lr": float("nan")})
+    path = tmp_path / "odd.yaml"
+    path.write_text("training: {time_budget_minutes: .inf}\n")
+    with pytest.raises(ConfigError, match="'training.time_budget_minutes' must be a finite"):
+        resolve(spec, path)
