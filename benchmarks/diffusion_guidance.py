@@ -24,11 +24,11 @@ import numpy as np
 import pixelgen_core as pg
 
 SETTINGS = {
-    "s = 1 (no guidance)": {"guidance_scale": 1.0},
-    "s = 2, every step": {"guidance_scale": 2.0, "guidance_max_t": 999},
-    "s = 2, t ≤ 700 (default)": {"guidance_scale": 2.0, "guidance_max_t": 700},
-    "s = 3, every step": {"guidance_scale": 3.0, "guidance_max_t": 999},
-    "s = 3, t ≤ 700": {"guidance_scale": 3.0, "guidance_max_t": 700},
+    "s = 1 (no guidance)": {"sampler": "dpm++", "guidance_scale": 1.0},
+    "s = 2, every step": {"sampler": "dpm++", "guidance_scale": 2.0, "guidance_max_t": 999},
+    "s = 2, t ≤ 700 (default)": {"sampler": "dpm++", "guidance_scale": 2.0, "guidance_max_t": 700},
+    "s = 3, every step": {"sampler": "dpm++", "guidance_scale": 3.0, "guidance_max_t": 999},
+    "s = 3, t ≤ 700": {"sampler": "dpm++", "guidance_scale": 3.0, "guidance_max_t": 700},
 }
 METRICS = ("fd", "kid", "precision", "recall", "memorised")
 

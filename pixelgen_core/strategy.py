@@ -141,10 +141,15 @@ class StrategySpec:
 
 @dataclass(frozen=True)
 class Stage:
-    """One phase of training (a VQ-VAE trains its autoencoder, then its prior)."""
+    """One phase of training (a VQ-VAE trains its autoencoder, then its prior).
+
+    `time_share`: with `training.time_budget_minutes`, the stage ends once this share of
+    the budget has passed since the run started, and the next stage begins; the last
+    stage ends with the budget (so a stage before the last can leave the rest time)."""
 
     name: str
     epochs: int
+    time_share: float = 1.0
 
 
 @dataclass(frozen=True)

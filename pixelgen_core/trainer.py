@@ -227,19 +227,21 @@ class Trainer:
         self.strategy.train()
         with self.progress:
             while True:
-                if not self._train_stage(stages[position.stage]):
-                    return  # out of time
+                if not self._train_stage(stages[position.stage]) and self._out_of_time(None):
+                    return  # out of the whole run's time
                 if position.stage + 1 == len(stages):
                     return  # stay on the last stage, so a resume can add epochs to it
                 position.stage += 1
-                position.epoch = 0
+                position.epoch = position.batch = 0
 
     def _train_stage(self, stage: Stage) -> bool:
-        """The stage's remaining epochs; False when the time budget ran out."""
+        """The stage's remaining epochs; False when its share of the time budget ran out."""
         position = self.position
         every = int(self.config["training"]["sample_every"])
         while position.epoch < stage.epochs:
-            label = stage.name if len(self.stages) > 1 else "epoch"
+            label = "epoch"
+            if len(self.stages) > 1:
+                label = f"stage {position.stage + 1}/{len(self.stages)}: {stage.name}, epoch"
             self.progress.update(
                 self.task, description=f"{label} {position.epoch + 1}/{stage.epochs}"
             )
@@ -272,15 +274,17 @@ class Trainer:
                 logged = {prefix + k: v for k, v in metrics.items()}
                 logged["images_per_sec"] = speed
                 self.tracker.log_metrics(logged, position.step)
-            if self._out_of_time():
+            if self._out_of_time(stage):
                 return False
         return True
 
-    def _out_of_time(self) -> bool:
+    def _out_of_time(self, stage: Stage | None) -> bool:
+        """Whether `stage`'s share of the time budget (None: all of it) has passed."""
         budget = float(self.config["training"]["time_budget_minutes"]) * 60
         if budget <= 0:
             return False
-        over = torch.tensor(int(time.perf_counter() - self.started > budget))
+        share = 1.0 if stage is None or stage is self.stages[-1] else stage.time_share
+        over = torch.tensor(int(time.perf_counter() - self.started > budget * share))
         if self.world > 1:  # rank 0's clock decides, so all ranks stop at the same step
             torch.distributed.broadcast(over, 0)
         return bool(over)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The main job: set up, train the VAE on the bundled colored sprites (tracked in a
-# local MLflow store, ./mlflow.db), then sample a sheet of sprites into samples/demo/.
+# The main job: set up, train the diffusion model on the bundled colored sprites with
+# the quick recipe (about 4 minutes on a 2-core CPU; tracked in a local MLflow store,
+# ./mlflow.db), then sample a sheet of sprites in 2 steps into samples/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/pixelgen list-strategies
-.venv/bin/pixelgen train vae -c configs/vae.yaml "$@"
-.venv/bin/pixelgen sample vae -n 64 --seed 0 --scale 4 --background '#1d1d2b' --out samples/demo
+.venv/bin/pixelgen train diffusion -c configs/diffusion-quick.yaml "$@"
+.venv/bin/pixelgen sample diffusion -n 64 --seed 0 --scale 4 --background '#1d1d2b' --out samples/demo
 echo "sprites: samples/demo/grid.png   runs: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"

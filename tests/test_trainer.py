@@ -141,3 +141,39 @@ def test_drop_labels_replaces_each_label_with_the_null_class_at_rate_p():
     assert abs((~kept).float().mean().item() - 0.25) < 0.02
     torch.manual_seed(0)
     assert torch.equal(drop_labels(labels, 0.25, 9), dropped)  # the global RNG decides
+
+
+def test_a_stage_with_a_time_share_hands_the_rest_of_the_budget_to_the_next(monkeypatch):
+    """Two endless stages and a 1.2 s budget: the first stops at its half (mid-epoch),
+    the second starts at batch 0 and runs to the end of the budget."""
+    import time
+
+    from pixelgen_pixelprior.strategy import PixelPrior
+
+    from pixelgen_core import Stage
+
+    seen = []
+    original = PixelPrior.train_step
+
+    def timed(self, batch, stage):
+        seen.append((stage, time.perf_counter()))
+        time.sleep(0.01)
+        return original(self, batch, stage)
+
+    monkeypatch.setattr(
+        PixelPrior, "stages", lambda self: [Stage("a", 10**6, 0.5), Stage("b", 10**6)]
+    )
+    monkeypatch.setattr(PixelPrior, "train_step", timed)
+    record, config = config_for(
+        "pixel-prior", "training.batch_size=4", "training.time_budget_minutes=0.02"
+    )
+    result = Trainer(record, config, quiet=True).fit()
+    start = seen[0][1]
+    first_b = next(i for i, (stage, _) in enumerate(seen) if stage == "b")
+    assert {stage for stage, _ in seen[:first_b]} == {"a"}
+    assert {stage for stage, _ in seen[first_b:]} == {"b"}
+    assert 0.2 < seen[first_b][1] - start < 0.9  # at half of the 1.2 s budget
+    assert seen[-1][1] - start > 1.0  # b had the rest of the budget
+    payload = checkpoint.load(result.checkpoint)
+    assert payload["finished"] and payload["position"]["stage"] == 1
+    assert payload["position"]["batch"] == len(seen) - first_b  # b started at batch 0

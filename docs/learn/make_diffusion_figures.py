@@ -60,7 +60,8 @@ def main(path: str) -> None:
     # 3. Guidance sweep: same noise, same class, scales 1, 2, 3, 5 (one row each).
     for label in (1, 5):
         rows = [
-            run.sample(10, seed=11, label=label, guidance_scale=s) for s in (1.0, 2.0, 3.0, 5.0)
+            run.sample(10, seed=11, label=label, sampler="dpm++", guidance_scale=s)
+            for s in (1.0, 2.0, 3.0, 5.0)
         ]
         save(f"diffusion-guidance-class{label}.png", np.concatenate(rows), 10)
 
@@ -76,10 +77,23 @@ def main(path: str) -> None:
         print(f"{name}: {time.perf_counter() - start:.2f} s for 12 sprites")
     save("diffusion-samplers.png", np.concatenate(rows), 12)
 
-    # 5. Eight sprites of each class, and the sheet for the README.
-    per_class = [run.sample(8, seed=k, label=k) for k in range(strategy.num_classes)]
+    # 5. Eight sprites of each class (DPM-Solver++, 24 steps).
+    per_class = [
+        run.sample(8, seed=k, label=k, sampler="dpm++") for k in range(strategy.num_classes)
+    ]
     save("diffusion-classes.png", np.concatenate(per_class), 8)
-    save("diffusion-samples.png", run.sample(64, seed=0), 16)
+
+    # 6. Few steps: the consistency-tuned student with 1, 2 and 4 steps, then the teacher's
+    # DPM-Solver++ with 24, from the same seed (the same labels and starting noise).
+    rows = []
+    for options in (
+        {"sampler": "consistency", "steps": 1},
+        {"sampler": "consistency", "steps": 2},
+        {"sampler": "consistency", "steps": 4},
+        {"sampler": "dpm++", "steps": 24},
+    ):
+        rows.append(run.sample(12, seed=8, **options))
+    save("diffusion-consistency.png", np.concatenate(rows), 12)
 
 
 if __name__ == "__main__":

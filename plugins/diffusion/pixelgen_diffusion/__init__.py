@@ -1,7 +1,7 @@
 """The diffusion strategy's entry point: registers the spec only, so loading it needs no torch."""
 
 from pixelgen_core import Option, StrategySpec, hookimpl
-from pixelgen_diffusion.config import PRECISIONS, DiffusionConfig
+from pixelgen_diffusion.config import PRECISIONS, SAMPLER_NAMES, DiffusionConfig
 
 
 @hookimpl
@@ -9,20 +9,42 @@ def register_strategies(register):
     register(
         StrategySpec(
             name="diffusion",
-            description="Class-conditional U-Net diffusion; DDPM, DDIM and DPM-Solver++ sampling.",
+            description=(
+                "Class-conditional U-Net diffusion; DDPM, DDIM, DPM-Solver++ and "
+                "1-2 step consistency sampling."
+            ),
             strategy="pixelgen_diffusion.strategy:DiffusionStrategy",
             default_config=DiffusionConfig,
             conditional=True,
             train_options=(
                 Option("lr", float, None, "AdamW learning rate", "training.lr"),
+                Option(
+                    "stage",
+                    ("both", "base", "consistency"),
+                    None,
+                    "stages to train (consistency: tune a trained run, with --resume)",
+                    "training.stage",
+                ),
                 Option("p_uncond", float, None, "label dropout for guidance", "diffusion.p_uncond"),
                 Option(
                     "prediction", ("v", "epsilon"), None, "network target", "diffusion.prediction"
                 ),
             ),
             sample_options=(
-                Option("sampler", ("dpm++", "ddim", "ddpm"), None, "sampler", "sampling.sampler"),
-                Option("steps", int, None, "denoising steps", "sampling.steps"),
+                Option(
+                    "sampler",
+                    SAMPLER_NAMES,
+                    None,
+                    "auto: consistency (1-2 steps) once the run is tuned, else dpm++",
+                    "sampling.sampler",
+                ),
+                Option(
+                    "steps",
+                    int,
+                    None,
+                    "denoising steps (0: 2 for consistency, else 24)",
+                    "sampling.steps",
+                ),
                 Option("ddim_steps", int, None, "shortcut for --sampler ddim --steps N"),
                 Option("eta", float, None, "DDIM noise, 0 = deterministic", "sampling.eta"),
                 Option(

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pixelgen_core import Config, DataConfig, Section, TrainingConfig, setting
 
 PRECISIONS = ("auto", "bf16", "fp32")
+SAMPLER_NAMES = ("auto", "dpm++", "ddim", "ddpm", "consistency")
+DEFAULT_STEPS = {"consistency": 2, "dpm++": 24, "ddim": 24, "ddpm": 24}
 
 
 @dataclass
@@ -34,8 +36,14 @@ class Diffusion(Section):
 class Sampling(Section):
     """Defaults of `pixelgen sample diffusion`; each has a sample option of the same name."""
 
-    sampler: str = setting("dpm++", choices=("dpm++", "ddim", "ddpm"))
-    steps: int = setting(24, low=1, high=100_000, help="denoising steps of the sampler")
+    sampler: str = setting(
+        "auto",
+        choices=SAMPLER_NAMES,
+        help="auto: consistency once the run is tuned, else dpm++",
+    )
+    steps: int = setting(
+        0, low=0, high=100_000, help="denoising steps; 0: the sampler's own (24; consistency 2)"
+    )
     eta: float = setting(0.0, low=0, high=1, help="DDIM noise: 0 deterministic, 1 DDPM-like")
     spacing: str = setting("trailing", choices=("trailing", "leading", "linspace"))
     guidance_scale: float = setting(2.0, low=0, help="1 = plain conditional")
@@ -45,8 +53,28 @@ class Sampling(Section):
 
 
 @dataclass
+class Consistency(Section):
+    """The consistency-tuning stage after the base stage: a student copy of the trained
+    model learns to jump to a trajectory's clean end, for 1- and 2-step sampling."""
+
+    epochs: int = setting(40, low=0, help="epochs of consistency tuning; 0 = none")
+    lr: float = setting(0.0001, low=0, help="AdamW learning rate of the tuning")
+    phases: int = setting(4, low=1, high=16, help="the t - r gap halves each phase")
+    huber: float = setting(0.03, low=0, help="pseudo-Huber c of the loss; 0 = squared error")
+    ema_decay: float = setting(0.95, low=0, high=1, help="EMA of the student, which samples")
+    guidance_scale: float = setting(
+        2.0, low=0, help="the teacher's guidance, learned by the student (1 = none)"
+    )
+    mid_t: int = setting(800, low=1, help="where the second consistency step starts")
+    time_share: float = setting(
+        0.3, low=0, high=1, help="its share of training.time_budget_minutes, if one is set"
+    )
+
+
+@dataclass
 class Training(TrainingConfig):
-    epochs: int = setting(400, low=1)
+    stage: str = setting("both", choices=("both", "base", "consistency"), help="stages to train")
+    epochs: int = setting(400, low=1, help="epochs of the base (denoising) stage")
     lr: float = setting(0.001, low=0, help="AdamW learning rate")
     grad_clip: float = setting(1.0, low=0)
     precision: str = setting("auto", choices=PRECISIONS, help="bf16 autocast where supported")
@@ -58,5 +86,6 @@ class DiffusionConfig(Config):
     model: Model = field(default_factory=Model)
     diffusion: Diffusion = field(default_factory=Diffusion)
     sampling: Sampling = field(default_factory=Sampling)
+    consistency: Consistency = field(default_factory=Consistency)
     data: DataConfig = field(default_factory=lambda: DataConfig(num_classes=8))
     training: Training = field(default_factory=Training)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from pixelgen_diffusion.schedule import NoiseSchedule, spaced_timesteps
@@ -132,4 +133,42 @@ class DPMSolverPP2MSampler(Sampler):
         return (sigma_t / sigma_s) * sample - alpha_t * math.expm1(-h) * data
 
 
-SAMPLERS = {"ddpm": DDPMSampler, "ddim": DDIMSampler, "dpm++": DPMSolverPP2MSampler}
+class ConsistencySampler(Sampler):
+    """Multistep consistency sampling (Song et al. 2023, algorithm 1) for a model tuned
+    by the consistency stage: each step maps x_t straight to x_0; if a step is left, that
+    x_0 is noised afresh to the next timestep.
+
+    The timesteps are T-1, then `mid_t`, then evenly down towards 0: one step is
+    [T-1], two are [T-1, mid_t], three [T-1, mid_t, mid_t / 2], ...
+    """
+
+    def __init__(self, schedule: NoiseSchedule, mid_t: int, clip_sample: bool = True) -> None:
+        super().__init__(schedule, clip_sample)
+        self.mid_t = mid_t
+
+    def set_timesteps(self, num_steps: int, spacing: str = "trailing") -> None:
+        last = self.schedule.num_train_timesteps - 1
+        mid = min(self.mid_t, last - 1)
+        if not 1 <= num_steps <= mid + 1:
+            raise ValueError(f"steps must be between 1 and {mid + 1}, got {num_steps}")
+        later = [round(mid * (num_steps - 1 - i) / (num_steps - 1)) for i in range(num_steps - 1)]
+        self.timesteps = np.array([last, *later], dtype=np.int64)
+
+    def step(self, model_output, timestep, sample, generator=None):
+        x0, _ = self.schedule.to_x0_eps(model_output, sample, timestep, self.clip_sample)
+        after = self.previous(timestep)
+        if after < 0:
+            return x0
+        noise = torch.randn(
+            sample.shape, generator=generator, device=sample.device, dtype=sample.dtype
+        )
+        a = self.schedule.abar(after)
+        return math.sqrt(a) * x0 + math.sqrt(1 - a) * noise
+
+
+SAMPLERS = {
+    "ddpm": DDPMSampler,
+    "ddim": DDIMSampler,
+    "dpm++": DPMSolverPP2MSampler,
+    "consistency": ConsistencySampler,
+}

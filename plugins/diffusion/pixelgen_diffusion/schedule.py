@@ -65,14 +65,17 @@ class NoiseSchedule:
         self.prediction = prediction
         self.betas = betas_for(schedule, timesteps)
         self.alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)
+        # alpha_bar with "no noise" (1.0) in front, so index t + 1 serves t = -1 too
+        self._with_clean = torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod])
 
     def abar(self, t: int) -> float:
         """alpha_bar_t as a Python (float64) number; t = -1 means "no noise" (1.0)."""
         return 1.0 if t < 0 else float(self.alphas_cumprod[t])
 
     def alpha_bar(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """alpha_bar for a batch of timesteps, in float64, shaped to broadcast over `like`."""
-        value = self.alphas_cumprod[t.cpu()]
+        """alpha_bar for a batch of timesteps (-1: no noise, 1.0), in float64, shaped to
+        broadcast over `like`."""
+        value = self._with_clean[t.cpu() + 1]
         return value.reshape(-1, *([1] * (like.dim() - 1)))
 
     @staticmethod

@@ -10,9 +10,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelgen_core import Batch, ConfigError, DataInfo, Strategy, drop_labels, unwrap
-from pixelgen_diffusion.config import PRECISIONS, DiffusionConfig
-from pixelgen_diffusion.samplers import SAMPLERS, DDIMSampler
+from pixelgen_core import (
+    Batch,
+    ConfigError,
+    DataInfo,
+    NotReady,
+    Stage,
+    Strategy,
+    drop_labels,
+    unwrap,
+)
+from pixelgen_diffusion import consistency
+from pixelgen_diffusion.config import DEFAULT_STEPS, PRECISIONS, DiffusionConfig
+from pixelgen_diffusion.samplers import SAMPLERS, ConsistencySampler, DDIMSampler
 from pixelgen_diffusion.schedule import NoiseSchedule
 from pixelgen_diffusion.unet import UNet
 
@@ -62,6 +72,17 @@ def adamw(params, lr: float) -> torch.optim.AdamW:
         return torch.optim.AdamW(params, lr=lr)
 
 
+@torch.no_grad()
+def lerp_weights(average: nn.Module, online: nn.Module, weight: float) -> None:
+    """An EMA update, average <- average + weight * (online - average); buffers copied."""
+    source = unwrap(online).state_dict()
+    for key, value in average.state_dict().items():
+        if value.dtype.is_floating_point:
+            value.lerp_(source[key], weight)
+        else:
+            value.copy_(source[key])
+
+
 class DiffusionStrategy(Strategy):
     config: DiffusionConfig
 
@@ -81,21 +102,53 @@ class DiffusionStrategy(Strategy):
             m.dropout,
         ).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
-        self.modules = {"unet": unet, "ema": ema}
-        self.optimizers = {"unet": lambda: adamw(unet.parameters(), config.training.lr)}
+        # The consistency stage's student and its EMA (what samples): copies of `ema` when
+        # the stage starts.
+        student = copy.deepcopy(unet)
+        student_ema = copy.deepcopy(ema)
+        self.modules = {
+            "unet": unet,
+            "ema": ema,
+            "consistency": student,
+            "consistency_ema": student_ema,
+        }
+        self.optimizers = {
+            "unet": lambda: adamw(unet.parameters(), config.training.lr),
+            "consistency": lambda: adamw(student.parameters(), config.consistency.lr),
+        }
+        if config.consistency.epochs and config.diffusion.prediction != "v":
+            raise ConfigError("consistency tuning needs diffusion.prediction=v")
         self.ema_updates = 0
+        self.consistency_steps = 0  # steps of the consistency stage trained so far
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
 
+    def stages(self) -> list[Stage]:
+        """The base (denoising) stage, then consistency tuning when it has epochs;
+        `training.stage` picks one of them (its epochs, the other's 0)."""
+        which = self.config.training.stage
+        base = self.config.training.epochs if which in ("both", "base") else 0
+        tuning = self.config.consistency.epochs if which in ("both", "consistency") else 0
+        if which == "consistency" and tuning == 0:
+            raise ConfigError("--stage consistency needs consistency.epochs of 1 or more")
+        if tuning == 0:
+            return [Stage("main", base)]
+        base_share = 1 - self.config.consistency.time_share
+        return [Stage("main", base, base_share), Stage("consistency", tuning)]
+
     # -- training -------------------------------------------------------------------------
+    def _training_labels(self, batch: Batch, n: int, device: torch.device) -> torch.Tensor:
+        """Class labels with dropout to the null class (classifier-free guidance)."""
+        if batch.labels is None or not self.num_classes:
+            return torch.full((n,), self.null_class, device=device, dtype=torch.long)
+        return drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
+
     def _loss(self, batch: Batch) -> torch.Tensor:
         x0 = batch.images * 2 - 1  # RGBA in [-1, 1]
         n = len(x0)
         t = torch.randint(0, self.schedule.num_train_timesteps, (n,), device=x0.device)
         noise = torch.randn_like(x0)
         x_t = self.schedule.add_noise(x0, noise, t)
-        labels = torch.full((n,), self.null_class, device=x0.device, dtype=torch.long)
-        if batch.labels is not None and self.num_classes:
-            labels = drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
+        labels = self._training_labels(batch, n, x0.device)
         with autocast(self.device, self.config.training.precision):
             prediction = self.modules["unet"](x_t, t, labels)
         target = self.schedule.target(x0, noise, t)
@@ -105,49 +158,127 @@ class DiffusionStrategy(Strategy):
         gamma = self.config.diffusion.min_snr_gamma
         return (per_sample * self.schedule.min_snr_weights(t, per_sample, gamma)).mean()
 
+    def _phase(self) -> int:
+        """The consistency stage's phase, from its steps done and its length."""
+        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+        per_epoch = -(-max(self.data.num_sprites, 1) // (self.config.training.batch_size * world))
+        cfg = self.config.consistency
+        return consistency.phase_of(self.consistency_steps, cfg.epochs * per_epoch, cfg.phases)
+
+    def _teacher(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The frozen teacher's v, guided as the sampler guides (conditional and
+        unconditional in one batch, for labelled sprites at t <= guidance_max_t), so the
+        student learns the guided trajectories and samples without guidance passes."""
+        scale = self.config.consistency.guidance_scale
+        guide = (labels != self.null_class) & (t <= self.config.sampling.guidance_max_t)
+        if scale == 1.0 or not bool(guide.any()):
+            return self.modules["ema"](x_t, t, labels).float()
+        null = torch.full_like(labels, self.null_class)
+        both = self.modules["ema"](
+            torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([labels, null])
+        )
+        cond, uncond = both.float().chunk(2)
+        guided = uncond + scale * (cond - uncond)  # Ho & Salimans (2022), eq. 6
+        return torch.where(guide.view(-1, 1, 1, 1), guided, cond)
+
+    def _consistency_loss(self, batch: Batch) -> torch.Tensor:
+        """Consistency distillation (see `consistency`): the student's x_0 from x_t must
+        match its own stop-gradient x_0 from x_r, one DDIM step of the frozen teacher
+        (the base stage's EMA weights) towards the clean end."""
+        x0 = batch.images * 2 - 1
+        n = len(x0)
+        t = torch.randint(0, self.schedule.num_train_timesteps, (n,), device=x0.device)
+        r = consistency.gap_start(t, self._phase())
+        labels = self._training_labels(batch, n, x0.device)
+        x_t = self.schedule.add_noise(x0, torch.randn_like(x0), t)
+        student, precision = self.modules["consistency"], self.config.training.precision
+        self.modules["ema"].eval()  # the teacher, frozen: no dropout
+        with torch.no_grad(), autocast(self.device, precision):
+            teacher_x0 = consistency.x0_from_v(
+                self.schedule, self._teacher(x_t, t, labels), x_t, t
+            ).clamp(-1, 1)
+            x_r = consistency.ddim_jump(self.schedule, teacher_x0, x_t, t, r)
+            at_r = self.modules["consistency_ema"].eval()(x_r, r.clamp(min=0), labels).float()
+            target = consistency.x0_from_v(self.schedule, at_r, x_r, r.clamp(min=0)).clamp(-1, 1)
+            target = torch.where((r < 0).view(-1, 1, 1, 1), x_r, target)  # f(x_0, clean) = x_0
+        with autocast(self.device, precision):
+            f_t = consistency.x0_from_v(self.schedule, student(x_t, t, labels).float(), x_t, t)
+        return consistency.pseudo_huber(f_t - target, self.config.consistency.huber).mean()
+
     def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
-        loss = self._loss(batch)
-        optimizer = self.optimizers["unet"]
+        name = "consistency" if stage == "consistency" else "unet"
+        if name == "consistency":
+            if self.consistency_steps == 0:  # the student starts as the trained model
+                for key in ("consistency", "consistency_ema"):
+                    unwrap(self.modules[key]).load_state_dict(self.modules["ema"].state_dict())
+            loss = self._consistency_loss(batch)
+            self.consistency_steps += 1
+        else:
+            loss = self._loss(batch)
+        optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(
-            self.modules["unet"].parameters(), self.config.training.grad_clip
+            self.modules[name].parameters(), self.config.training.grad_clip
         )
         optimizer.step()
-        self._update_ema()
+        if name == "unet":
+            self._update_ema()
+        else:
+            decay = self.config.consistency.ema_decay
+            lerp_weights(self.modules["consistency_ema"], self.modules[name], 1 - decay)
         if batch.labels is not None and self.num_classes:
             self.class_counts += torch.bincount(batch.labels.cpu(), minlength=self.num_classes)
         return {"loss": loss.item(), "grad_norm": float(norm)}
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
         """ema <- d * ema + (1 - d) * weights, with d warmed up from 0.1 towards ema_decay."""
         self.ema_updates += 1
         decay = min(
             self.config.diffusion.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates)
         )
-        online = unwrap(self.modules["unet"]).state_dict()
-        for key, value in self.modules["ema"].state_dict().items():
-            if value.dtype.is_floating_point:
-                value.lerp_(online[key], 1 - decay)
-            else:
-                value.copy_(online[key])
+        lerp_weights(self.modules["ema"], self.modules["unet"], 1 - decay)
 
     def metrics(self, batch: Batch) -> dict[str, float]:
         with torch.no_grad():
             return {"loss": self._loss(batch).item()}
 
     def extra_state(self) -> dict:
-        return {"ema_updates": self.ema_updates, "class_counts": self.class_counts}
+        return {
+            "ema_updates": self.ema_updates,
+            "class_counts": self.class_counts,
+            "consistency_steps": self.consistency_steps,
+        }
+
+    def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
+        """Runs from before the consistency stage have no student: it starts untrained."""
+        modules = state["modules"]
+        if "ema" in modules:
+            students = {k: modules["ema"] for k in ("consistency", "consistency_ema")}
+            state = {**state, "modules": {**students, **modules}}
+        super().load_state_dict(state, with_optimizers)
 
     def load_extra_state(self, state: dict) -> None:
         self.ema_updates = int(state.get("ema_updates", 0))
+        self.consistency_steps = int(state.get("consistency_steps", 0))
         if "class_counts" in state:
             self.class_counts = state["class_counts"].to(torch.float64)
 
     # -- sampling -------------------------------------------------------------------------
     def make_sampler(self, sampler: str, steps: int, eta: float = 0.0, spacing: str = "trailing"):
         """The named sampler with its timesteps set."""
+        if sampler == "consistency":
+            if self.consistency_steps == 0:
+                raise NotReady(
+                    "this diffusion run has no consistency tuning; add it with `pixelgen train "
+                    "diffusion --stage consistency consistency.epochs=N --resume RUN`"
+                )
+            mid_t = self.config.consistency.mid_t
+            if steps > mid_t + 1:
+                raise ConfigError(f"--steps must be at most {mid_t + 1} (consistency.mid_t + 1)")
+            made = ConsistencySampler(self.schedule, mid_t)
+            made.set_timesteps(steps)
+            return made
         if sampler == "ddim":
             made = DDIMSampler(self.schedule, eta=eta)
         else:
@@ -167,6 +298,19 @@ class DiffusionStrategy(Strategy):
             return torch.full((n,), int(label), dtype=torch.long, device=self.device)
         weights = self.class_counts.clamp_min(1).float().to(self.device)  # data frequencies
         return torch.multinomial(weights, n, replacement=True, generator=generator)
+
+    def _check_learned_guidance(self, scale: float, max_t: int) -> None:
+        """A consistency model learned its guidance in tuning; asking for another is an
+        error rather than silently ignored."""
+        if (scale, max_t) != (
+            self.config.sampling.guidance_scale,
+            self.config.sampling.guidance_max_t,
+        ):
+            raise ConfigError(
+                "the consistency sampler uses the guidance learned in tuning "
+                f"(consistency.guidance_scale={self.config.consistency.guidance_scale:g}); "
+                "for another --guidance-scale or --guidance-max-t use --sampler dpm++"
+            )
 
     def sample(
         self,
@@ -188,12 +332,20 @@ class DiffusionStrategy(Strategy):
         `ddim_steps` is the shortcut for ``sampler="ddim", steps=ddim_steps``."""
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
+        if sampler == "auto":
+            sampler = "consistency" if self.consistency_steps else "dpm++"
+        steps = steps or DEFAULT_STEPS[sampler]
+        if sampler == "consistency":
+            self._check_learned_guidance(guidance_scale, guidance_max_t)
         runner = self.make_sampler(sampler, steps, eta, spacing)
         net = self.modules["ema"] if ema else unwrap(self.modules["unet"])
+        if sampler == "consistency":
+            net = self.modules["consistency_ema"] if ema else unwrap(self.modules["consistency"])
         if uses_bf16(self.device, precision):
             net = bf16_weights(net)
         labels = self._labels(n, label, generator)
-        guided = self.num_classes > 0 and guidance_scale != 1.0
+        # A consistency model learned its guidance while it was tuned: no guidance passes.
+        guided = self.num_classes > 0 and guidance_scale != 1.0 and sampler != "consistency"
         # Guidance only at t <= max_t (Kynkaenniemi et al. 2024): at higher noise it pulls
         # every sprite towards its class average; there the conditional pass alone is used.
         both = torch.cat([labels, torch.full_like(labels, self.null_class)])

@@ -26,11 +26,11 @@ def test_config_validation_names_the_problem():
         make("model.channels=[6,16]")
     with pytest.raises(ConfigError, match="'diffusion.schedule' must be one of cosine, linear"):
         make("diffusion.schedule=sigmoid")
-    with pytest.raises(ConfigError, match="'sampling.sampler' must be one of dpm"):
+    with pytest.raises(ConfigError, match="'sampling.sampler' must be one of auto, dpm"):
         make("sampling.sampler=euler")
     with pytest.raises(ConfigError, match="'training.precision' must be one of auto"):
         make("training.precision=fp8")
-    with pytest.raises(ConfigError, match="--sampler must be dpm"):
+    with pytest.raises(ConfigError, match="--sampler must be auto, dpm"):
         sample(make(), 1, torch.Generator(), sampler="euler")
 
 
@@ -180,7 +180,7 @@ def test_train_and_sample_from_the_command_line(tmp_path):
 
     small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
     small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]
-    small += ["tracking.enabled=false", "sampling.steps=3", *TINY]
+    small += ["tracking.enabled=false", "sampling.steps=3", "consistency.epochs=1", *TINY]
     result = run("train", "diffusion", "-q", *small)
     assert result.exit_code == 0, result.output
     [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
@@ -204,13 +204,18 @@ def test_train_and_sample_from_the_command_line(tmp_path):
     assert (tmp_path / "s" / "grid.png").is_file()
     result = run("sample", "diffusion", "--checkpoint", ckpt, "--class", 9)
     assert result.exit_code == 1 and "class 9 is not one of this run's 0..3" in result.output
-    result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", 0)
-    assert result.exit_code == 2 and "--steps must be between 1 and 100000" in result.output
-    result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", 2000)
+    result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", -1)
+    assert result.exit_code == 2 and "--steps must be between 0 and 100000" in result.output
+    result = run("sample", "diffusion", "--checkpoint", ckpt, "--sampler", "dpm++", "--steps", 2000)
     assert (
         result.exit_code == 2
         and "--steps must be between 1 and 1000 (diffusion.timesteps)" in result.output
     )
+    # the run is tuned, so the default sampler is consistency: at most mid_t + 1 steps
+    result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", 2000)
+    assert result.exit_code == 2 and "--steps must be at most 801" in result.output
+    result = run("sample", "diffusion", "--checkpoint", ckpt, "--guidance-scale", 3)
+    assert result.exit_code == 2 and "use --sampler dpm++" in result.output
     result = run("train", "diffusion", "-q", *small, "model.channels=[8,8,8,8,8,8]")
     assert result.exit_code == 2 and "image side 16 is not divisible by 32" in result.output
     result = run("train", "diffusion", "-q", *small, "model.groups=3")

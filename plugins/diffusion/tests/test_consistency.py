@@ -1,0 +1,200 @@
+"""Consistency tuning: its gap schedule, its DDIM jump, its stage, its sampler, and that
+it really turns a one-step blur into a sprite."""
+
+import pytest
+import torch
+from pixelgen_diffusion import consistency
+from pixelgen_diffusion.samplers import ConsistencySampler
+from pixelgen_diffusion.schedule import NoiseSchedule
+
+from pixelgen_core import Batch, ConfigError, DataInfo, NotReady
+from pixelgen_core.testing import PALETTE, invoke, make_strategy, sample
+
+TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
+
+
+def make(*overrides, classes=3, size=16):
+    info = DataInfo(size, PALETTE, classes, 8)
+    return make_strategy("diffusion", [*TINY, "sampling.steps=4", *overrides], info)
+
+
+def test_consistency_timesteps_start_at_t_max_then_mid_t():
+    sampler = ConsistencySampler(NoiseSchedule(1000), mid_t=600)
+    expected = {1: [999], 2: [999, 600], 3: [999, 600, 300], 4: [999, 600, 400, 200]}
+    for steps, timesteps in expected.items():
+        sampler.set_timesteps(steps)
+        assert sampler.timesteps.tolist() == timesteps
+    with pytest.raises(ValueError, match="steps must be between 1 and 601"):
+        sampler.set_timesteps(602)
+
+
+def test_gap_starts_at_the_clean_end_and_halves_each_phase():
+    t = torch.tensor([0, 1, 2, 7, 500, 999])
+    assert consistency.gap_start(t, 0).tolist() == [-1] * 6  # phase 0: plain denoising
+    assert consistency.gap_start(t, 1).tolist() == [-1, 0, 0, 3, 249, 499]
+    assert consistency.gap_start(t, 3).tolist() == [-1, 0, 1, 6, 437, 874]
+    assert (consistency.gap_start(t, 10) == t - 1).all()  # never less than one step
+    assert [consistency.phase_of(s, 100, 4) for s in (0, 24, 25, 99, 100, 500)] == [
+        0,
+        0,
+        1,
+        3,
+        3,
+        3,
+    ]
+
+
+def test_ddim_jump_ends_at_x0_and_stays_put_for_no_gap():
+    schedule = NoiseSchedule(1000)
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.rand(3, 4, 8, 8, generator=g) * 2 - 1, torch.randn(3, 4, 8, 8, generator=g)
+    t = torch.tensor([10, 400, 999])
+    x_t = schedule.add_noise(x0, noise, t)
+    assert torch.allclose(consistency.ddim_jump(schedule, x0, x_t, t, torch.full_like(t, -1)), x0)
+    assert torch.allclose(consistency.ddim_jump(schedule, x0, x_t, t, t), x_t, atol=1e-5)
+    r = torch.tensor([5, 100, 500])  # with the true x_0, the jump lands on the same noise
+    assert torch.allclose(
+        consistency.ddim_jump(schedule, x0, x_t, t, r), schedule.add_noise(x0, noise, r), atol=1e-4
+    )
+    v = schedule.velocity(x0, noise, t)
+    assert torch.allclose(consistency.x0_from_v(schedule, v, x_t, t), x0, atol=1e-5)
+
+
+def test_stages_follow_training_stage():
+    def stages(*overrides):
+        return [(s.name, s.epochs) for s in make(*overrides).stages()]
+
+    assert stages() == [("main", 400), ("consistency", 40)]
+    assert stages("consistency.epochs=0") == [("main", 400)]
+    assert stages("training.stage=consistency") == [("main", 0), ("consistency", 40)]
+    assert stages("training.stage=base") == [("main", 400)]
+    with pytest.raises(ConfigError, match="--stage consistency needs consistency.epochs"):
+        stages("training.stage=consistency", "consistency.epochs=0")
+    with pytest.raises(ConfigError, match="needs diffusion.prediction=v"):
+        make("diffusion.prediction=epsilon")
+    make("diffusion.prediction=epsilon", "consistency.epochs=0")  # fine without the stage
+
+
+def test_untuned_runs_refuse_the_consistency_sampler_and_old_checkpoints_load():
+    strategy = make()
+    with pytest.raises(NotReady, match="no consistency tuning"):
+        sample(strategy, 1, torch.Generator(), sampler="consistency", steps=1)
+    state = strategy.state_dict()
+    for key in ("consistency", "consistency_ema"):
+        del state["modules"][key]  # a run saved before the stage existed
+    del state["extra"]["consistency_steps"]
+    again = make()
+    again.load_state_dict(state)
+    assert again.consistency_steps == 0
+    with pytest.raises(ConfigError, match="--steps must be at most 801"):
+        again.consistency_steps = 1
+        sample(again, 1, torch.Generator(), sampler="consistency", steps=900)
+
+
+def test_the_student_starts_as_the_teacher_and_only_it_moves():
+    strategy = make("consistency.lr=0.01")
+    batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
+    strategy.train_step(batch, "main")
+    teacher = {k: v.clone() for k, v in strategy.modules["ema"].state_dict().items()}
+    unet = {k: v.clone() for k, v in strategy.modules["unet"].state_dict().items()}
+    metrics = strategy.train_step(batch, "consistency")
+    assert metrics["loss"] >= 0 and strategy.consistency_steps == 1
+    for name, frozen in (("ema", teacher), ("unet", unet)):
+        after = strategy.modules[name].state_dict()
+        assert all(torch.equal(after[k], v) for k, v in frozen.items()), name
+    key = "conv_in.weight"
+    student = strategy.modules["consistency"].state_dict()[key]
+    average = strategy.modules["consistency_ema"].state_dict()[key]
+    assert not torch.equal(student, teacher[key])  # one AdamW step from the teacher
+    # the EMA (decay 0.95) moved 5% of the way from the teacher to the student
+    assert torch.allclose(average, teacher[key] + 0.05 * (student - teacher[key]), atol=1e-6)
+
+
+def test_consistency_sampling_makes_one_unguided_pass_per_step():
+    strategy = make()
+    strategy.consistency_steps = 1
+    calls = []
+    net = strategy.modules["consistency_ema"]
+    handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
+    sample(strategy, 3, torch.Generator(), label=1, sampler="consistency", steps=3)
+    handle.remove()
+    assert calls == [3, 3, 3]  # guidance was learned in tuning: no unconditional pass
+
+
+def test_the_teacher_is_guided_for_labelled_sprites_at_low_noise():
+    strategy = make("consistency.guidance_scale=3.0", "sampling.guidance_max_t=500")
+    calls = []
+    net = strategy.modules["ema"]
+    handle = net.register_forward_hook(lambda m, args, out: calls.append(args[2].tolist()))
+    x = torch.randn(3, 4, 16, 16)
+    strategy._teacher(x, torch.tensor([999, 400, 100]), torch.tensor([0, 1, 3]))  # 3 = null
+    handle.remove()
+    assert calls == [[0, 1, 3, 3, 3, 3]]  # one batch: conditional, then unconditional
+
+
+def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():
+    """Sprites of one flat grey level each, from black to white. One denoiser step from
+    pure noise lands near their average grey; the ODE (50 DDIM steps) spreads the levels
+    out. After tuning, one step lands near where the ODE ends from the same noise."""
+    strategy = make(
+        "model.channels=[16,32]",
+        "model.groups=8",
+        "training.lr=0.003",
+        "diffusion.ema_decay=0.9",
+        "training.precision=fp32",
+        "consistency.epochs=200",  # 8 sprites: one batch per epoch, 50 steps per phase
+        "consistency.lr=0.001",
+        classes=0,
+        size=8,
+    )
+    levels = torch.linspace(0, 1, 8).view(8, 1, 1, 1).expand(8, 4, 8, 8).contiguous()
+    batch = Batch(levels, torch.zeros(8, 8, 8, dtype=torch.long), None)
+    torch.manual_seed(0)
+    for _ in range(300):
+        strategy.train_step(batch, "main")
+
+    def draw(**options) -> torch.Tensor:
+        strategy.eval()
+        drawn = sample(strategy, 16, torch.Generator().manual_seed(1), precision="fp32", **options)
+        strategy.train()
+        return drawn
+
+    def spread(drawn: torch.Tensor) -> float:
+        return float(drawn.mean(dim=(1, 2, 3)).std())
+
+    ode = draw(ddim_steps=50)
+    untuned = draw(ddim_steps=1)
+    for _ in range(200):
+        strategy.train_step(batch, "consistency")
+    tuned = draw(sampler="consistency", steps=1)
+    assert (tuned - ode).abs().mean() < 0.6 * (untuned - ode).abs().mean()
+    assert spread(tuned) > 1.5 * spread(untuned)
+    assert (draw(sampler="consistency", steps=2) - ode).abs().mean() < 0.6 * (
+        untuned - ode
+    ).abs().mean()
+
+
+def test_tune_a_trained_run_from_the_command_line(tmp_path):
+    small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
+    small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]
+    small += ["tracking.enabled=false", "sampling.steps=3", *TINY]
+    result = invoke("train", "diffusion", "-q", *small, "consistency.epochs=0")
+    assert result.exit_code == 0, result.output
+    [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
+    result = invoke("sample", "diffusion", "--checkpoint", ckpt, "--sampler", "consistency")
+    assert result.exit_code == 1 and "no consistency tuning" in result.output
+    result = invoke(
+        "train", "diffusion", "-q", "--stage", "consistency", "consistency.epochs=1",
+        "--resume", ckpt,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for steps in (1, 2):
+        result = invoke(
+            "sample", "diffusion", "--checkpoint", ckpt, "--sampler", "consistency",
+            "--steps", steps, "--class", 1, "-n", 4, "--out", f"c{steps}",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / f"c{steps}" / "grid.png").is_file()
+    result = invoke("train", "diffusion", "-q", *small, "--stage", "consistency",
+                    "consistency.epochs=0")  # fmt: skip
+    assert result.exit_code == 2 and "needs consistency.epochs" in result.output
