@@ -77,11 +77,12 @@ def main(path: str) -> None:
         print(f"{name}: {time.perf_counter() - start:.2f} s for 12 sprites")
     save("diffusion-samplers.png", np.concatenate(rows), 12)
 
-    # 5. Eight sprites of each class (DPM-Solver++, 24 steps).
+    # 5. Eight sprites of each class, and the README's sheet (DPM-Solver++, 24 steps).
     per_class = [
         run.sample(8, seed=k, label=k, sampler="dpm++") for k in range(strategy.num_classes)
     ]
     save("diffusion-classes.png", np.concatenate(per_class), 8)
+    save("diffusion-samples.png", run.sample(64, seed=0, sampler="dpm++"), 16)  # the README's
 
     # 6. Few steps: the consistency-tuned student with 1, 2 and 4 steps, then the teacher's
     # DPM-Solver++ with 24, from the same seed (the same labels and starting noise).
