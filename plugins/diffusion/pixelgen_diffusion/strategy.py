@@ -130,6 +130,11 @@ class DiffusionStrategy(Strategy):
         tuning = self.config.consistency.epochs if which in ("both", "consistency") else 0
         if which == "consistency" and tuning == 0:
             raise ConfigError("--stage consistency needs consistency.epochs of 1 or more")
+        if which == "consistency" and self.ema_updates == 0:
+            raise ConfigError(
+                "--stage consistency tunes a trained run: add --resume RUN (a run folder "
+                "or checkpoint)"
+            )
         if tuning == 0:
             return [Stage("main", base)]
         base_share = 1 - self.config.consistency.time_share

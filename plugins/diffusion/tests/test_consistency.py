@@ -66,10 +66,14 @@ def test_stages_follow_training_stage():
 
     assert stages() == [("main", 400), ("consistency", 40)]
     assert stages("consistency.epochs=0") == [("main", 400)]
-    assert stages("training.stage=consistency") == [("main", 0), ("consistency", 40)]
+    with pytest.raises(ConfigError, match="tunes a trained run: add --resume"):
+        stages("training.stage=consistency")  # nothing trained to tune
+    trained = make("training.stage=consistency")
+    trained.ema_updates = 1  # as a resumed run's
+    assert [(s.name, s.epochs) for s in trained.stages()] == [("main", 0), ("consistency", 40)]
     assert stages("training.stage=base") == [("main", 400)]
     with pytest.raises(ConfigError, match="--stage consistency needs consistency.epochs"):
-        stages("training.stage=consistency", "consistency.epochs=0")
+        make("training.stage=consistency", "consistency.epochs=0").stages()
     with pytest.raises(ConfigError, match="needs diffusion.prediction=v"):
         make("diffusion.prediction=epsilon")
     make("diffusion.prediction=epsilon", "consistency.epochs=0")  # fine without the stage
@@ -142,7 +146,7 @@ def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():
         "training.lr=0.003",
         "diffusion.ema_decay=0.9",
         "training.precision=fp32",
-        "consistency.epochs=200",  # 8 sprites: one batch per epoch, 50 steps per phase
+        "consistency.epochs=120",  # 8 sprites: one batch per epoch, 30 steps per phase
         "consistency.lr=0.001",
         classes=0,
         size=8,
@@ -150,7 +154,7 @@ def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():
     levels = torch.linspace(0, 1, 8).view(8, 1, 1, 1).expand(8, 4, 8, 8).contiguous()
     batch = Batch(levels, torch.zeros(8, 8, 8, dtype=torch.long), None)
     torch.manual_seed(0)
-    for _ in range(300):
+    for _ in range(200):
         strategy.train_step(batch, "main")
 
     def draw(**options) -> torch.Tensor:
@@ -164,10 +168,10 @@ def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():
 
     ode = draw(ddim_steps=50)
     untuned = draw(ddim_steps=1)
-    for _ in range(200):
+    for _ in range(120):
         strategy.train_step(batch, "consistency")
     tuned = draw(sampler="consistency", steps=1)
-    assert (tuned - ode).abs().mean() < 0.6 * (untuned - ode).abs().mean()
+    assert (tuned - ode).abs().mean() < 0.7 * (untuned - ode).abs().mean()  # 0.56 measured
     assert spread(tuned) > 1.5 * spread(untuned)
     assert (draw(sampler="consistency", steps=2) - ode).abs().mean() < 0.6 * (
         untuned - ode
@@ -198,3 +202,6 @@ def test_tune_a_trained_run_from_the_command_line(tmp_path):
     result = invoke("train", "diffusion", "-q", *small, "--stage", "consistency",
                     "consistency.epochs=0")  # fmt: skip
     assert result.exit_code == 2 and "needs consistency.epochs" in result.output
+    result = invoke("train", "diffusion", "-q", *small, "--stage", "consistency")
+    assert result.exit_code == 2 and "tunes a trained run: add --resume" in result.output
+    assert len(list(tmp_path.glob("runs/diffusion/*"))) == 1  # no folder for either refusal
