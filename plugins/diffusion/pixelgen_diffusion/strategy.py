@@ -83,6 +83,17 @@ def lerp_weights(average: nn.Module, online: nn.Module, weight: float) -> None:
             value.copy_(source[key])
 
 
+def guided(net: nn.Module, x, t, labels, null: int, scale: float) -> tuple:
+    """Classifier-free guidance: the conditional and unconditional predictions in one
+    batched pass over 2n, returned as (conditional, guided) with
+    guided = uncond + scale * (cond - uncond)  (Ho & Salimans 2022, eq. 6)."""
+    both = net(
+        torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, torch.full_like(labels, null)])
+    )
+    cond, uncond = both.float().chunk(2)
+    return cond, uncond + scale * (cond - uncond)
+
+
 class DiffusionStrategy(Strategy):
     config: DiffusionConfig
 
@@ -178,13 +189,8 @@ class DiffusionStrategy(Strategy):
         guide = (labels != self.null_class) & (t <= self.config.sampling.guidance_max_t)
         if scale == 1.0 or not bool(guide.any()):
             return self.modules["ema"](x_t, t, labels).float()
-        null = torch.full_like(labels, self.null_class)
-        both = self.modules["ema"](
-            torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([labels, null])
-        )
-        cond, uncond = both.float().chunk(2)
-        guided = uncond + scale * (cond - uncond)  # Ho & Salimans (2022), eq. 6
-        return torch.where(guide.view(-1, 1, 1, 1), guided, cond)
+        cond, with_guidance = guided(self.modules["ema"], x_t, t, labels, self.null_class, scale)
+        return torch.where(guide.view(-1, 1, 1, 1), with_guidance, cond)
 
     def _consistency_loss(self, batch: Batch) -> torch.Tensor:
         """Consistency distillation (see `consistency`): the student's x_0 from x_t must
@@ -343,17 +349,17 @@ class DiffusionStrategy(Strategy):
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
         runner = self.make_sampler(sampler, steps, eta, spacing)
-        net = self.modules["ema"] if ema else unwrap(self.modules["unet"])
-        if sampler == "consistency":
-            net = self.modules["consistency_ema"] if ema else unwrap(self.modules["consistency"])
+        average, raw = (
+            ("consistency_ema", "consistency") if sampler == "consistency" else ("ema", "unet")
+        )
+        net = self.modules[average] if ema else unwrap(self.modules[raw])
         if uses_bf16(self.device, precision):
             net = bf16_weights(net)
         labels = self._labels(n, label, generator)
         # A consistency model learned its guidance while it was tuned: no guidance passes.
-        guided = self.num_classes > 0 and guidance_scale != 1.0 and sampler != "consistency"
+        guide_any = self.num_classes > 0 and guidance_scale != 1.0 and sampler != "consistency"
         # Guidance only at t <= max_t (Kynkaenniemi et al. 2024): at higher noise it pulls
         # every sprite towards its class average; there the conditional pass alone is used.
-        both = torch.cat([labels, torch.full_like(labels, self.null_class)])
         x = torch.randn(
             n,
             4,
@@ -364,13 +370,10 @@ class DiffusionStrategy(Strategy):
         )
         with autocast(self.device, precision):
             for t in runner.timesteps.tolist():
-                guide = guided and t <= guidance_max_t
-                # conditional and unconditional predictions in one batched pass
-                x_in = torch.cat([x, x]) if guide else x
-                t_in = torch.full((len(x_in),), t, device=self.device, dtype=torch.long)
-                out = net(x_in, t_in, both if guide else labels).float()
-                if guide:
-                    cond, uncond = out.chunk(2)
-                    out = uncond + guidance_scale * (cond - uncond)  # Ho & Salimans (2022), eq. 6
+                t_in = torch.full((n,), t, device=self.device, dtype=torch.long)
+                if guide_any and t <= guidance_max_t:
+                    _, out = guided(net, x, t_in, labels, self.null_class, guidance_scale)
+                else:
+                    out = net(x, t_in, labels).float()
                 x = runner.step(out, t, x, generator)
         return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
