@@ -26,6 +26,7 @@ from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sprites import Sprites
 
 if TYPE_CHECKING:
+    from pixelgen_core.editing import SnappedSprite
     from pixelgen_core.evaluation.run import Evaluation
     from pixelgen_core.palette import Palette
     from pixelgen_core.strategy import DataInfo, Strategy
@@ -300,19 +301,125 @@ class Run:
 
         return prepare(self.settings, self.record.spec.conditional, palette=self.palette)
 
-    def sample(self, n: int = 16, *, seed: int = 0, label: int | None = None, **options) -> Sprites:
+    def sample(
+        self,
+        n: int = 16,
+        *,
+        seed: int = 0,
+        label: int | None = None,
+        palette: Palette | str | Path | None = None,
+        tileable: bool = False,
+        separate: bool = False,
+        **options,
+    ) -> Sprites:
         """`n` sprites snapped to the palette; the same seed gives the same sprites.
 
-        `options` are the strategy's sample options by name (``steps=12``); each one not
-        given takes the run's config value."""
+        `palette`: a Palette, built-in name or palette file to draw in instead (colours
+        paired by `palette.remap`). `tileable`: sprites that wrap around without a seam
+        (strategies with that capability). `separate`: draw sprite i alone from seed + i,
+        so each can be drawn again by itself (slower; sheets use it). `options` are the
+        strategy's sample options by name (``steps=12``); each one not given takes the
+        run's config value."""
+        from pixelgen_core.editing import as_palette, recolour
         from pixelgen_core.images import check_output_size
-        from pixelgen_core.sampling import draw
+        from pixelgen_core.sampling import sample_raw
 
         if n < 1:
             raise PixelgenError("the number of sprites must be at least 1")
         self._check_label(label)
+        target = as_palette(palette)
         check_output_size(n, self.info.image_size, self.info.image_size)
-        return Sprites(draw(self.strategy, self.palette, n, seed, label, options))
+        indices, _ = sample_raw(
+            self.strategy,
+            self.palette,
+            n,
+            seed,
+            label,
+            options,
+            tileable=tileable,
+            separate=separate,
+        )
+        return self._sprites(recolour(indices, self.palette, target), n, seed, label, separate)
+
+    def edit(
+        self,
+        image: np.ndarray | str | Path | SnappedSprite,
+        *,
+        mask: np.ndarray | str | Path | None = None,
+        region: str | tuple[int, int, int, int] | None = None,
+        strength: float | None = None,
+        n: int = 1,
+        seed: int = 0,
+        label: int | None = None,
+        palette: Palette | str | Path | None = None,
+        tileable: bool = False,
+        separate: bool = False,
+        **options,
+    ) -> Sprites:
+        """`n` edits of one sprite (a PNG path, RGBA uint8 (H, W, 4), or `snap_sprite`'s
+        result). With `mask` (an image: white, opaque pixels are redrawn) or `region`
+        (x, y, w, h) only those pixels are redrawn and every other comes back exactly;
+        without either, the whole sprite is (variations). `strength` in [0, 1]: 0 returns
+        the input, 1 ignores it where redrawn (default 1 with a mask, else 0.5). The
+        other arguments are as for `sample` (`palette` also reads the input)."""
+        from pixelgen_core.editing import (
+            DEFAULT_STRENGTH_MASKED,
+            DEFAULT_STRENGTH_WHOLE,
+            SnappedSprite,
+            as_palette,
+            recolour,
+            redraw_mask,
+        )
+        from pixelgen_core.images import check_output_size
+        from pixelgen_core.sampling import edit_raw, has_capability
+
+        if not has_capability(self.strategy, "edit"):
+            able = [k for k, r in strategies().items() if "edit" in r.spec.capabilities]
+            raise PixelgenError(
+                f"strategy {self.name!r} cannot edit sprites; "
+                f"strategies that can: {', '.join(able) or 'none installed'}"
+            )
+        if n < 1:
+            raise PixelgenError("the number of sprites must be at least 1")
+        self._check_label(label)
+        target = as_palette(palette)
+        snapped = image if isinstance(image, SnappedSprite) else self.snap_sprite(image, target)
+        size = snapped.indices.shape
+        redraw = redraw_mask(size, mask, region)
+        if strength is None:
+            strength = DEFAULT_STRENGTH_WHOLE if redraw is None else DEFAULT_STRENGTH_MASKED
+        if redraw is None:
+            redraw = np.ones(size, dtype=bool)
+        check_output_size(n, *size)
+        indices, _ = edit_raw(
+            self.strategy,
+            self.palette,
+            snapped.indices,
+            ~redraw,
+            strength,
+            n,
+            seed,
+            label,
+            options,
+            tileable=tileable,
+            separate=separate,
+        )
+        return self._sprites(recolour(indices, self.palette, target), n, seed, label, separate)
+
+    def snap_sprite(
+        self, image: np.ndarray | str | Path, palette: Palette | str | Path | None = None
+    ) -> SnappedSprite:
+        """A sprite of this run's size as its palette indices, and how many pixels moved
+        (read in `palette`'s colours when given)."""
+        from pixelgen_core.editing import as_palette, snap_sprite
+
+        size = (self.info.image_size, self.info.image_size)
+        return snap_sprite(image, size, self.palette, as_palette(palette))
+
+    def _sprites(self, rgba, n: int, seed: int, label: int | None, separate: bool) -> Sprites:
+        if separate:
+            return Sprites(rgba, [seed + i for i in range(n)], [label] * n)
+        return Sprites(rgba)
 
     def _check_label(self, label: int | None) -> None:
         if label is None:

@@ -87,3 +87,48 @@ def _sort_colors(colors: np.ndarray) -> np.ndarray:
     """Order colours by luminance so palettes read dark to light."""
     luma = colors.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return colors[np.argsort(luma, kind="stable")]
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB uint8 (..., 3) -> CIELAB (..., 3) under D65, where Euclidean distance roughly
+    follows how different two colours look (unlike distance in RGB)."""
+    c = np.asarray(rgb, dtype=np.float64) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ np.array(
+        [[0.4124, 0.2126, 0.0193], [0.3576, 0.7152, 0.1192], [0.1805, 0.0722, 0.9505]]
+    )
+    xyz /= np.array([0.95047, 1.0, 1.08883])  # the D65 white point
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
+    )
+
+
+def remap(source: Palette, target: Palette) -> np.ndarray:
+    """Index table (source.size,) taking `source` indices to `target` indices.
+
+    The colours are paired one to one by an optimal assignment (smallest total CIELAB
+    distance; scipy's linear_sum_assignment), so two colours of a sprite never merge and
+    its contrast survives. Lightness is compared relative to each palette's own range
+    (its darkest colour 0, its lightest 100), so a light colour goes to a light one even
+    in a palette that has no white, such as the Game Boy's. When `source` has more
+    colours than `target`, each target colour takes the nearest of them, at most
+    ceil(K / M), so they spread over the whole target palette. Transparency stays 0."""
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = _relative_lab(source.colors), _relative_lab(target.colors)
+    cost = np.linalg.norm(a[:, None] - b[None], axis=-1)
+    share = -(-len(source.colors) // len(target.colors))
+    rows, cols = linear_sum_assignment(np.tile(cost, (1, share)))
+    table = np.zeros(source.size, dtype=np.int64)
+    table[rows + 1] = cols % len(target.colors) + 1
+    return table
+
+
+def _relative_lab(colors: np.ndarray) -> np.ndarray:
+    """CIELAB with L* stretched to the palette's own range (a one-colour palette: as is)."""
+    lab = to_lab(colors)
+    low, high = lab[:, 0].min(), lab[:, 0].max()
+    if high - low > 1e-6:
+        lab[:, 0] = 100 * (lab[:, 0] - low) / (high - low)
+    return lab

@@ -158,28 +158,101 @@ def sample_raw(
     label: int | None = None,
     options: dict[str, Any] | None = None,
     chunk: int = 256,
+    *,
+    tileable: bool = False,
+    separate: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`n` sprites as palette indices (n, H, W), and the raw RGBA (n, H, W, 4) in [0, 1]
     the strategy produced before snapping (None when it returns indices directly).
 
     Drawn in chunks of `chunk` from one generator: the same seed gives the same sprites.
-    `options` are the sample options given; the others take their config values.
+    With `separate`, sprite i is drawn alone from seed + i instead, so each can be drawn
+    again by itself (`-n 1 --seed SEED+i`). `options` are the sample options given; the
+    others take their config values.
     """
-    options = options_for(strategy, options or {})
-    generator = torch.Generator(device=strategy.device).manual_seed(seed)
+    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable)
+
+    def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
+        return strategy.sample(count, generator, label, **options)
+
+    return _draw(strategy, palette, n, seed, draw_chunk, chunk, separate)
+
+
+def edit_raw(
+    strategy: Strategy,
+    palette: Palette,
+    indices: np.ndarray,
+    keep: np.ndarray,
+    strength: float,
+    n: int,
+    seed: int,
+    label: int | None = None,
+    options: dict[str, Any] | None = None,
+    chunk: int = 256,
+    *,
+    tileable: bool = False,
+    separate: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` edits of one sprite (palette `indices` (H, W)): the pixels where `keep` (H, W)
+    is True come back exactly, the others are redrawn with `strength` (see
+    `Strategy.edit`). Seeds and chunks as in `sample_raw`."""
+    if not has_capability(strategy, "edit"):
+        raise PixelgenError(f"strategy {_name(strategy)!r} cannot edit sprites")
+    if not 0 <= strength <= 1:
+        raise PixelgenError(f"--strength must be between 0 and 1, got {strength:g}")
+    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable)
+    rgba = torch.from_numpy(palette.to_rgba(indices)).permute(2, 0, 1).float() / 255
+    rgba, mask = rgba.to(strategy.device), torch.from_numpy(keep).to(strategy.device)
+
+    def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
+        images = rgba.expand(count, *rgba.shape).contiguous()
+        keeps = mask.expand(count, *mask.shape).contiguous()
+        return strategy.edit(images, keeps, float(strength), generator, label, **options)
+
+    drawn, raw = _draw(strategy, palette, n, seed, draw_chunk, chunk, separate)
+    drawn = np.where(keep[None], indices[None], drawn)  # the kept pixels, whatever a plugin did
+    return drawn, raw
+
+
+def has_capability(strategy: Strategy, capability: str) -> bool:
+    return strategy.spec is not None and capability in strategy.spec.capabilities
+
+
+def with_capabilities(strategy: Strategy, options: dict[str, Any], tileable: bool) -> dict:
+    """`options` plus ``tileable`` for a strategy that declares it; asking one that does
+    not for tileable sprites is an error."""
+    if has_capability(strategy, "tileable"):
+        return {**options, "tileable": bool(tileable)}
+    if tileable:
+        raise PixelgenError(f"strategy {_name(strategy)!r} cannot make tileable sprites")
+    return options
+
+
+def _name(strategy: Strategy) -> str:
+    return strategy.spec.name if strategy.spec is not None else type(strategy).__name__
+
+
+def _draw(strategy, palette, n, seed, draw_chunk, chunk, separate):
+    """Run `draw_chunk(count, generator)` over `n` sprites (one generator in chunks, or
+    one per sprite with `separate`) and snap what it returns."""
     strategy.eval()
     indices, raws = [], []
+    device = strategy.device
     with torch.inference_mode():
-        for start in range(0, n, chunk):
-            out = strategy.sample(min(chunk, n - start), generator, label, **options)
-            index, raw = _snap(out, palette)
+        if separate:
+            parts = [(1, torch.Generator(device=device).manual_seed(seed + i)) for i in range(n)]
+        else:
+            generator = torch.Generator(device=device).manual_seed(seed)
+            parts = [(min(chunk, n - start), generator) for start in range(0, n, chunk)]
+        for count, generator in parts:
+            index, raw = snap_output(draw_chunk(count, generator), palette)
             indices.append(index)
             if raw is not None:
                 raws.append(raw)
     return np.concatenate(indices), (np.concatenate(raws) if raws else None)
 
 
-def _snap(out: torch.Tensor, palette: Palette) -> tuple[np.ndarray, np.ndarray | None]:
+def snap_output(out: torch.Tensor, palette: Palette) -> tuple[np.ndarray, np.ndarray | None]:
     """A strategy's output (indices or RGBA) as palette indices, plus the raw RGBA if any."""
     if not out.dtype.is_floating_point and out.dim() == 3:
         return out.clamp(0, palette.size - 1).cpu().numpy(), None
@@ -196,7 +269,7 @@ def reconstruct(strategy: Strategy, palette: Palette, images: torch.Tensor) -> n
     strategy.eval()
     with torch.inference_mode():
         out = strategy.reconstruct(images.to(strategy.device))
-    return _snap(out, palette)[0]
+    return snap_output(out, palette)[0]
 
 
 def draw(
@@ -206,7 +279,9 @@ def draw(
     seed: int,
     label: int | None = None,
     options: dict[str, Any] | None = None,
+    **how: Any,
 ) -> np.ndarray:
-    """`n` sprites as RGBA uint8 (n, H, W, 4), snapped to the palette; same seed, same sprites."""
-    indices, _ = sample_raw(strategy, palette, n, seed, label, options)
+    """`n` sprites as RGBA uint8 (n, H, W, 4), snapped to the palette; same seed, same
+    sprites. `how`: `tileable`, `separate`, as for `sample_raw`."""
+    indices, _ = sample_raw(strategy, palette, n, seed, label, options, **how)
     return palette.to_rgba(indices)

@@ -57,6 +57,9 @@ class DataConfig(Section):
     dataset: str = setting("kenney-colored", help="kenney-colored, kenney-mono, or a folder")
     focused: bool = setting(False, help="keep sprites whose opaque share lies in [0.15, 0.50]")
     max_colors: int = setting(16, low=1, high=255, help="palette size K, transparency not counted")
+    palette: str = setting(
+        "", help="train in this palette (built-in name or palette file); empty: the data's own"
+    )
     hflip: bool = setting(True, help="random horizontal flips")
     palette_swap: float = setting(0.0, low=0, high=1, help="probability of permuting colours")
     num_classes: int = setting(0, low=0, high=1000, help="k-means class labels; 0 = none")

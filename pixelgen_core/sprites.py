@@ -14,16 +14,25 @@ class Sprites:
     """RGBA ``uint8`` sprites, shape ``[N, H, W, 4]``, each pixel a palette colour.
 
     ``np.asarray(sprites)`` is the array; ``sprites[i]`` one sprite, ``sprites[a:b]``
-    Sprites again. A notebook shows them as a grid.
+    Sprites again. A notebook shows them as a grid. `seeds` and `labels`, when known,
+    say what each sprite was drawn with alone (``-n 1 --seed S --class C``); a sheet's
+    atlas records them.
     """
 
-    def __init__(self, rgba: np.ndarray) -> None:
+    def __init__(
+        self,
+        rgba: np.ndarray,
+        seeds: list[int] | None = None,
+        labels: list[int | None] | None = None,
+    ) -> None:
         rgba = np.asarray(rgba)
         if rgba.ndim != 4 or rgba.shape[-1] != 4 or rgba.dtype != np.uint8:
             raise PixelgenError(
                 f"sprites must be uint8 [N, H, W, 4], got {rgba.dtype} {rgba.shape}"
             )
         self.rgba = rgba
+        self.seeds = seeds
+        self.labels = labels
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         return self.rgba if dtype is None else self.rgba.astype(dtype)
@@ -33,7 +42,12 @@ class Sprites:
 
     def __getitem__(self, index):
         picked = self.rgba[index]
-        return Sprites(picked) if picked.ndim == 4 else picked
+        if picked.ndim != 4:
+            return picked
+        rows = np.arange(len(self.rgba))[index]
+        seeds = None if self.seeds is None else [self.seeds[i] for i in rows]
+        labels = None if self.labels is None else [self.labels[i] for i in rows]
+        return Sprites(picked, seeds, labels)
 
     def __iter__(self):
         return iter(self.rgba)
@@ -77,6 +91,36 @@ class Sprites:
             write_png(sprite, folder / f"sprite_{i:04d}.png", scale)
         write_png(self.grid(background=background), folder / "grid.png", scale)
         return folder
+
+    def tiled(self, times: int = 3) -> Sprites:
+        """Each sprite repeated `times` x `times`, to see whether it tiles without a seam."""
+        if times < 1:
+            raise PixelgenError("times must be at least 1")
+        return Sprites(np.tile(self.rgba, (1, times, times, 1)), self.seeds, self.labels)
+
+    def save_sheet(
+        self,
+        folder: Path | str,
+        columns: int | None = None,
+        spacing: int = 0,
+        margin: int = 0,
+        scale: int = 1,
+        source: dict | None = None,
+        name: str = "sheet",
+    ) -> tuple[Path, Path]:
+        """Write NAME.png, every sprite on one sheet (`columns` per row, `spacing` pixels
+        apart, `margin` around), and NAME.json, its atlas in TexturePacker's JSON (Hash)
+        layout with each sprite's seed and class; return both paths."""
+        from pixelgen_core.atlas import SheetLayout, write_sheet
+        from pixelgen_core.images import check_output_size
+
+        layout = SheetLayout(columns, spacing, margin)
+        layout.check()
+        n, h, w, _ = self.rgba.shape
+        check_output_size(n, h + spacing, w + spacing, scale)
+        return write_sheet(
+            self.rgba, Path(folder), layout, scale, self.seeds, self.labels, source, name
+        )
 
     def _repr_png_(self) -> bytes:
         """The grid as PNG bytes, enlarged to about 256 pixels wide, for notebooks."""

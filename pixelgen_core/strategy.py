@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     import torch
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+# Optional things a strategy can do, declared in its spec so core (and `list-strategies`)
+# know before importing it: "edit" (it implements `Strategy.edit`: inpainting and
+# variations) and "tileable" (`sample` and `edit` take ``tileable=True`` and then make
+# sprites that wrap around seamlessly).
+CAPABILITIES = ("edit", "tileable")
 OPTION_TYPES = (int, float, str, bool)
 # Names core's own `train` and `sample` options use; a strategy's options may not reuse them.
 RESERVED_TRAIN = {"config", "config_file", "resume", "device", "quiet", "overrides", "help"}
@@ -37,6 +42,16 @@ RESERVED_SAMPLE = {
     "device",
     "reconstruct",
     "help",
+    "image",
+    "mask",
+    "region",
+    "strength",
+    "palette",
+    "tileable",
+    "sheet",
+    "columns",
+    "spacing",
+    "margin",
 }
 
 
@@ -48,7 +63,8 @@ class Option:
     int, float, str or bool (bool gives a ``--name/--no-name`` switch), or a tuple of
     allowed strings. An option with a `config_key` has `default` None, meaning "whatever
     the config says": a train option sets that key; a sample option arrives in
-    `Strategy.sample(**options)` as the user's value or, when not given, the key's value
+    `Strategy.sample(**options)` (and `Strategy.edit`: `pixelgen edit NAME` takes the
+    same options) as the user's value or, when not given, the key's value
     (so it is declared once: here and in the config). A sample option without a
     `config_key` arrives as the user's value or its `default`.
     """
@@ -75,7 +91,8 @@ class StrategySpec:
     maps numeric config keys of an untyped config to their (lowest, highest) allowed
     values, None for no bound (a list value is checked item by item). A value out of range
     is a one-line config error before anything is built, for a new run and for a
-    checkpoint's config alike.
+    checkpoint's config alike. `capabilities` names the optional things it can do, from
+    `CAPABILITIES`.
     """
 
     name: str
@@ -83,6 +100,7 @@ class StrategySpec:
     strategy: str | Callable[..., Strategy]
     default_config: Any = field(default_factory=dict)
     conditional: bool = False
+    capabilities: tuple[str, ...] = ()
     train_options: tuple[Option, ...] = ()
     sample_options: tuple[Option, ...] = ()
     limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
@@ -98,6 +116,11 @@ class StrategySpec:
                 raise ValueError(f"option name {option.name!r} is not an identifier")
             if not (option.type in OPTION_TYPES or isinstance(option.type, tuple)):
                 raise ValueError(f"option {option.flag} has unsupported type {option.type!r}")
+        unknown = set(self.capabilities) - set(CAPABILITIES)
+        if unknown:
+            raise ValueError(
+                f"unknown capabilities {sorted(unknown)}; known: {', '.join(CAPABILITIES)}"
+            )
         for key, bounds in self.limits.items():
             if not isinstance(key, str) or not (isinstance(bounds, tuple) and len(bounds) == 2):
                 raise ValueError(f"limit {key!r} must map a config key to (lowest, highest)")
@@ -172,6 +195,17 @@ class DataInfo:
             "num_classes": self.num_classes,
             "num_sprites": self.num_sprites,
         }
+
+    def to_indices(self, images: torch.Tensor) -> torch.Tensor:
+        """Float RGBA (N, 4, H, W) in [0, 1] -> palette indices (N, H, W): the nearest
+        opaque colour, 0 where alpha < 0.5 (what core's snapping does)."""
+        import torch
+
+        table = torch.tensor(self.palette, dtype=torch.float32, device=images.device)
+        rgb = images[:, :3].permute(0, 2, 3, 1).float()
+        distance = ((rgb[..., None, :] - table[1:, :3]) ** 2).sum(-1)
+        indices = distance.argmin(-1) + 1
+        return torch.where(images[:, 3] < 0.5, torch.zeros_like(indices), indices)
 
     @classmethod
     def from_dict(cls, data: dict) -> DataInfo:
@@ -280,6 +314,25 @@ class Strategy:
     def metrics(self, batch: Batch) -> dict[str, float]:
         """Metrics on a batch without training on it (e.g. held-out loss)."""
         return {}
+
+    def edit(
+        self,
+        images: torch.Tensor,
+        keep: torch.Tensor,
+        strength: float,
+        generator: torch.Generator,
+        label: int | None = None,
+        **options: Any,
+    ) -> torch.Tensor:
+        """Redraw `images` where `keep` is False (strategies declaring the "edit" capability).
+
+        `images`: float RGBA (n, 4, H, W) in [0, 1], every pixel a palette colour. `keep`:
+        bool (n, H, W), True where a pixel must come back exactly as it is. `strength` in
+        [0, 1]: how far the redrawn pixels may move from the input (0: returned unchanged;
+        1: the input there is ignored, as in sampling). Options and the return value are
+        as for `sample`; only `generator` may supply randomness.
+        """
+        raise NotImplementedError
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """Encode and decode `images` (float RGBA, (N, 4, H, W)); return what `sample` would.

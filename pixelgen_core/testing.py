@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -28,7 +29,7 @@ from pixelgen_core import checkpoint
 from pixelgen_core.config import resolve
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord, registry
-from pixelgen_core.sampling import build, draw, options_for
+from pixelgen_core.sampling import build, draw, options_for, snap_output, with_capabilities
 from pixelgen_core.strategy import Batch, DataInfo, Strategy
 
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
@@ -251,6 +252,78 @@ def make_strategy(
     torch.manual_seed(0)
     return build(record, config, info, torch.device(device))
 
+    # -- optional capabilities (each test skips unless the spec declares it) -----------
+    def test_declared_capabilities_are_implemented(self, record, config, info) -> None:
+        strategy = self.make(record, config, info)
+        if "edit" in record.spec.capabilities:
+            assert type(strategy).edit is not Strategy.edit, (
+                'the spec declares the "edit" capability, but the strategy has no edit()'
+            )
+        if "tileable" in record.spec.capabilities:
+            for method in (strategy.sample, strategy.edit):
+                accepts = inspect.signature(method).parameters
+                assert "tileable" in accepts or any(
+                    p.kind is p.VAR_KEYWORD for p in accepts.values()
+                ), f'"tileable" is declared, but {method.__name__}() takes no tileable='
+
+    def _edit_input(self, record, config, info, batch):
+        if "edit" not in record.spec.capabilities:
+            pytest.skip("strategy does not declare the edit capability")
+        strategy = self.trained(record, config, info, batch)
+        indices = batch.indices[0].numpy()
+        keep = np.zeros(indices.shape, dtype=bool)
+        keep[:, : indices.shape[1] // 2] = True  # keep the left half, redraw the right
+        return strategy, Palette.from_tuples(PALETTE), indices, keep
+
+    def test_edit_keeps_the_unmasked_pixels(self, record, config, info, batch) -> None:
+        strategy, palette, indices, keep = self._edit_input(record, config, info, batch)
+        out = _raw_edit(strategy, palette, indices, keep, 1.0, 3, seed=0)
+        assert out.shape == (3, *indices.shape)
+        assert (out[:, keep] == indices[keep]).all(), (
+            "edit() changed pixels where keep is True: they must come back exactly"
+        )
+
+    def test_edit_with_strength_zero_returns_the_input(self, record, config, info, batch) -> None:
+        strategy, palette, indices, _ = self._edit_input(record, config, info, batch)
+        nothing_kept = np.zeros(indices.shape, dtype=bool)
+        out = _raw_edit(strategy, palette, indices, nothing_kept, 0.0, 2, seed=0)
+        assert (out == indices[None]).all(), "edit(strength=0) must return its input unchanged"
+
+    def test_edit_is_seeded_by_the_generator(self, record, config, info, batch) -> None:
+        strategy, palette, indices, keep = self._edit_input(record, config, info, batch)
+        torch.manual_seed(1)
+        first = _raw_edit(strategy, palette, indices, keep, 0.7, 3, seed=4)
+        torch.manual_seed(2)  # a strategy must not read the global random state
+        again = _raw_edit(strategy, palette, indices, keep, 0.7, 3, seed=4)
+        assert (first == again).all(), "the same seed gave different edits"
+
+    def test_tileable_sample_is_seeded(self, record, config, info, batch) -> None:
+        if "tileable" not in record.spec.capabilities:
+            pytest.skip("strategy does not declare the tileable capability")
+        strategy = self.trained(record, config, info, batch)
+        palette = Palette.from_tuples(PALETTE)
+        first = draw(strategy, palette, 3, seed=2, tileable=True)
+        assert first.shape == (3, self.image_size, self.image_size, 4)
+        assert (first == draw(strategy, palette, 3, seed=2, tileable=True)).all()
+
+
+def _raw_edit(strategy, palette, indices, keep, strength, n, seed) -> np.ndarray:
+    """What the strategy's edit() returns, snapped, without core's final compositing of the
+    kept pixels (which would hide a strategy that breaks the promise)."""
+    images = torch.from_numpy(palette.to_rgba(indices)).permute(2, 0, 1).float() / 255
+    options = with_capabilities(strategy, options_for(strategy, {}), False)
+    generator = torch.Generator().manual_seed(seed)
+    strategy.eval()
+    with torch.inference_mode():
+        out = strategy.edit(
+            images.expand(n, *images.shape).contiguous(),
+            torch.from_numpy(keep).expand(n, *keep.shape).contiguous(),
+            strength,
+            generator,
+            **options,
+        )
+    return snap_output(out, palette)[0]
+
 
 def sample(
     strategy: Strategy, n: int, generator: torch.Generator, label: int | None = None, **given
@@ -293,3 +366,30 @@ def _params(strategy: Strategy) -> dict[str, torch.Tensor]:
         for name, module in strategy.modules.items()
         for key, value in module.state_dict().items()
     }
+
+
+def gradient_batch(size: int = 16, num_classes: int = 3, n: int = 8) -> Batch:
+    """Opaque sprites whose colour steps up from the left edge to the right: they do not
+    tile (a strong seam where the right edge meets the left), so a model trained on them
+    shows whether `tileable` sampling removes the seam."""
+    columns = (torch.arange(size) * (len(PALETTE) - 1)) // size + 1
+    indices = columns[None, None, :].expand(n, size, size).contiguous()
+    table = torch.tensor(PALETTE, dtype=torch.float32)
+    images = table[indices].permute(0, 3, 1, 2).contiguous()
+    labels = torch.arange(n) % num_classes if num_classes else None
+    return Batch(images, indices, labels)
+
+
+def seam_difference(rgba) -> tuple[float, float]:
+    """Mean absolute colour difference (RGBA, 0-255) across the wrap-around edges (last
+    column to first, last row to first) and across the middle (column H/2-1 to H/2, and
+    row likewise), over sprites (N, H, W, 4): a tileable sprite's first is no larger."""
+    x = np.asarray(rgba).astype(np.float64)
+    h, w = x.shape[1:3]
+    wrap = (np.abs(x[:, :, -1] - x[:, :, 0]).mean() + np.abs(x[:, -1] - x[:, 0]).mean()) / 2
+    mid_x, mid_y = w // 2, h // 2
+    middle = (
+        np.abs(x[:, :, mid_x - 1] - x[:, :, mid_x]).mean()
+        + np.abs(x[:, mid_y - 1] - x[:, mid_y]).mean()
+    ) / 2
+    return float(wrap), float(middle)

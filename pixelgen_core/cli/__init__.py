@@ -94,6 +94,7 @@ def _register() -> None:
     from pixelgen_core.cli import (
         compare,
         data,
+        edit,
         evaluate,
         listing,
         manage,
@@ -110,6 +111,7 @@ def _register() -> None:
     cli.add_command(scaffold.new_strategy)
     cli.add_command(train.train)
     cli.add_command(sample.sample)
+    cli.add_command(edit.edit)
     cli.add_command(runs.runs)
     cli.add_command(evaluate.evaluate)
     cli.add_command(compare.compare)

@@ -106,3 +106,104 @@ def shown(path):
         return Path(path).relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def output_options() -> list[click.Option]:
+    """Where and how `sample` and `edit` write sprites: folder, scale, background, the
+    palette to draw in, tileable sprites, and a sheet with its atlas."""
+    from pathlib import Path
+
+    return [
+        click.Option(
+            ["--out"],
+            type=click.Path(path_type=Path),
+            help="Output folder [default: a new samples/NAME-TIMESTAMP-XXXXXX].",
+        ),
+        click.Option(
+            ["--scale"],
+            type=int,
+            default=1,
+            show_default=True,
+            help="Integer nearest-neighbour upscale of the PNGs.",
+        ),
+        click.Option(
+            ["--background"],
+            default="transparent",
+            show_default=True,
+            help="Grid background: transparent or #rrggbb.",
+        ),
+        click.Option(
+            ["--palette"],
+            help="Draw in this palette: pico-8, gameboy, endesga-32, or a .hex/.gpl/.pal/"
+            ".txt/.png file (colours paired one to one with the model's).",
+        ),
+        click.Option(
+            ["--tileable"],
+            is_flag=True,
+            help="Sprites that wrap around without a seam; also writes tiled.png (3x3 each).",
+        ),
+        click.Option(
+            ["--sheet"],
+            is_flag=True,
+            help="Also write sheet.png and its atlas sheet.json (TexturePacker JSON Hash); "
+            "sprite i is drawn alone from seed + i, so the atlas can name its seed.",
+        ),
+        click.Option(["--columns"], type=int, help="Sheet: sprites per row [default: a square]."),
+        click.Option(
+            ["--spacing"], type=int, default=0, show_default=True, help="Sheet: pixels between."
+        ),
+        click.Option(
+            ["--margin"], type=int, default=0, show_default=True, help="Sheet: pixels around."
+        ),
+    ]
+
+
+def check_output(n: int, scale: int, background: str, columns, spacing: int, margin: int) -> None:
+    """Refuse bad output settings before a model is loaded."""
+    from pixelgen_core.atlas import SheetLayout
+    from pixelgen_core.images import parse_color
+
+    if n < 1:
+        raise PixelgenError("-n must be at least 1")
+    if scale < 1:
+        raise PixelgenError("--scale must be a positive integer")
+    parse_color(background)
+    SheetLayout(columns, spacing, margin).check()
+
+
+def write_output(
+    sprites,
+    out,
+    name: str,
+    scale: int,
+    background: str,
+    tileable: bool,
+    sheet: bool,
+    columns,
+    spacing: int,
+    margin: int,
+    source: dict,
+) -> tuple:
+    """Write the sprites, grid.png and (as asked) tiled.png and the sheet into `out` (a
+    new folder under samples/ if None); return the folder and the extra files' names."""
+    from pathlib import Path
+
+    from pixelgen_core.files import new_folder
+    from pixelgen_core.images import write_png
+
+    out = out or new_folder(Path("samples"), f"{name}-")
+    sprites.save(out, scale=scale, background=background)
+    extra = []
+    if tileable:
+        write_png(sprites.tiled(3).grid(background=_colour(background)), out / "tiled.png", scale)
+        extra.append("tiled.png")
+    if sheet:
+        sprites.save_sheet(out, columns, spacing, margin, scale, source)
+        extra += ["sheet.png", "sheet.json"]
+    return out, extra
+
+
+def _colour(background: str):
+    from pixelgen_core.images import parse_color
+
+    return parse_color(background)

@@ -1,4 +1,4 @@
-"""`pixelgen data slice|show`: cut tilesheets, inspect datasets."""
+"""`pixelgen data slice|show|palette`: cut tilesheets, inspect datasets, export palettes."""
 
 from __future__ import annotations
 
@@ -82,3 +82,32 @@ def show_command(
         counts = np.bincount(labels)
         console.print(f"{len(counts)} classes, sizes: {', '.join(map(str, counts))}")
         console.print(f"class grids: {label_cache_dir(sprites, classes)}")
+
+
+@data.command("palette")
+@click.argument("dataset", default="kenney-colored")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Palette file to write: .gpl (GIMP, Aseprite), .hex, .pal (JASC) or .png (a strip).",
+)
+@click.option("--focused", is_flag=True, help="Apply the focused filter (opaque share 0.15-0.50).")
+@click.option("--max-colors", type=int, default=16, show_default=True, help="Palette size K.")
+def palette_command(dataset: str, out: Path, focused: bool, max_colors: int) -> None:
+    """Write DATASET's palette (as training extracts it) to a palette file.
+
+    DATASET is kenney-colored, kenney-mono, or a folder of PNGs.
+    """
+    from pixelgen_core.data.datasets import load_dataset
+    from pixelgen_core.errors import PixelgenError
+    from pixelgen_core.palette import extract
+    from pixelgen_core.palette_files import WRITE_SUFFIXES, save_palette
+
+    if out.suffix.lower() not in WRITE_SUFFIXES:
+        raise PixelgenError(f"--out must end in {', '.join(WRITE_SUFFIXES)}, got {out.name!r}")
+    if max_colors < 1:
+        raise PixelgenError("--max-colors must be at least 1")
+    palette = extract(load_dataset(dataset, focused).sprites, max_colors)
+    save_palette(palette, out)
+    click.echo(f"wrote {len(palette.colors)} colours (transparency not counted) to {out}")

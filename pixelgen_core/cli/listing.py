@@ -19,6 +19,7 @@ def list_strategies(as_json: bool) -> None:
             "name": name,
             "description": rec.spec.description,
             "conditional": rec.spec.conditional,
+            "capabilities": list(rec.spec.capabilities),
             "distribution": rec.distribution,
             "version": rec.version,
             "status": "ok",
@@ -31,6 +32,7 @@ def list_strategies(as_json: bool) -> None:
             "name": f.name,
             "description": "",
             "conditional": None,
+            "capabilities": [],
             "distribution": f.distribution,
             "version": None,
             "status": "failed",
@@ -48,6 +50,7 @@ def list_strategies(as_json: bool) -> None:
     table.add_column("name", no_wrap=True)
     table.add_column("description")
     table.add_column("classes")
+    table.add_column("can")
     table.add_column("plugin")
     table.add_column("status", no_wrap=True)
     for row in rows:
@@ -56,6 +59,7 @@ def list_strategies(as_json: bool) -> None:
             row["name"],
             row["description"] if ok else f"[red]{row['error']}[/red]",
             ("yes" if row["conditional"] else "no") if ok else "",
+            ", ".join(row["capabilities"]),
             f"{row['distribution']} {row['version'] or ''}".strip(),
             "[green]ok[/green]" if ok else "[red]failed[/red]",
         )

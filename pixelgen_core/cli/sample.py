@@ -9,9 +9,12 @@ import click
 
 from pixelgen_core.cli.common import (
     StrategyGroup,
+    check_output,
     checkpoint_options,
     click_option,
     drawing_options,
+    output_options,
+    write_output,
 )
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.files import new_folder
@@ -29,24 +32,7 @@ class SampleGroup(StrategyGroup):
                 default=None,
                 help="Class label (class-conditional strategies).",
             ),
-            click.Option(
-                ["--out"],
-                type=click.Path(path_type=Path),
-                help="Output folder [default: a new samples/NAME-TIMESTAMP-XXXXXX].",
-            ),
-            click.Option(
-                ["--scale"],
-                type=int,
-                default=1,
-                show_default=True,
-                help="Integer nearest-neighbour upscale of the PNGs.",
-            ),
-            click.Option(
-                ["--background"],
-                default="transparent",
-                show_default=True,
-                help="Grid background: transparent or #rrggbb.",
-            ),
+            *output_options(),
             click.Option(
                 ["--reconstruct"],
                 is_flag=True,
@@ -86,23 +72,30 @@ def run_sample(
     checkpoint: Path | None,
     device: str,
     reconstruct: bool = False,
+    palette: str | None = None,
+    tileable: bool = False,
+    sheet: bool = False,
+    columns: int | None = None,
+    spacing: int = 0,
+    margin: int = 0,
     **options,
 ) -> None:
     from pixelgen_core import api
-    from pixelgen_core.images import check_output_size, parse_color, write_png
+    from pixelgen_core.editing import as_palette
+    from pixelgen_core.images import check_output_size, write_png
 
-    if n < 1:
-        raise PixelgenError("-n must be at least 1")
-    if scale < 1:
-        raise PixelgenError("--scale must be a positive integer")
-    parse_color(background)
+    check_output(n, scale, background, columns, spacing, margin)
+    target = as_palette(palette)  # a bad palette fails before the model loads
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
     size = run.info.image_size
     check_output_size(2 * n if reconstruct else n, size, size, scale)
     given = {k: v for k, v in options.items() if v is not None}
     if reconstruct:
-        if label is not None:
-            raise PixelgenError("--class does not apply to --reconstruct")
+        refused = {"--class": label is not None, "--tileable": tileable, "--sheet": sheet}
+        refused["--palette"] = bool(palette)
+        if any(refused.values()):
+            first = next(flag for flag, on in refused.items() if on)
+            raise PixelgenError(f"{first} does not apply to --reconstruct")
         made = run.reconstruct(n, seed=seed)
         columns = 2 * math.ceil(math.sqrt(n))  # original, reconstruction side by side
         out = out or new_folder(Path("samples"), f"{record.spec.name}-")
@@ -114,8 +107,35 @@ def run_sample(
         )
         click.echo(f"pixels reconstructed exactly: {100 * made.accuracy:.1f}%")
         return
-    sprites = run.sample(n, seed=seed, label=label, **given)
+    sprites = run.sample(
+        n, seed=seed, label=label, palette=target, tileable=tileable, separate=sheet, **given
+    )
     # the default folder is made only now, so a refused option leaves no empty one behind
-    out = out or new_folder(Path("samples"), f"{record.spec.name}-")
-    sprites.save(out, scale=scale, background=background)
-    click.echo(f"wrote {n} sprites and grid.png to {out}")
+    source = sheet_source(run, "sample", given, palette, tileable)
+    out, extra = write_output(
+        sprites,
+        out,
+        record.spec.name,
+        scale,
+        background,
+        tileable,
+        sheet,
+        columns,
+        spacing,
+        margin,
+        source,
+    )
+    click.echo(f"wrote {n} sprites and {', '.join(['grid.png', *extra])} to {out}")
+
+
+def sheet_source(run, command: str, options: dict, palette, tileable: bool) -> dict:
+    """What a sheet's atlas records of the command that drew it, so it can be drawn again."""
+    return {
+        "command": command,
+        "strategy": run.name,
+        "run_id": run.run_id,
+        "checkpoint": str(run.checkpoint) if run.checkpoint else None,
+        "options": options,
+        "palette": str(palette) if palette else None,
+        "tileable": tileable,
+    }

@@ -9,7 +9,7 @@ import torch
 from pixelgen_core.data.augment import hflip, palette_swap
 from pixelgen_core.data.datasets import SpriteSet, load_dataset
 from pixelgen_core.data.labels import class_labels
-from pixelgen_core.palette import Palette, extract
+from pixelgen_core.palette import Palette, extract, remap
 from pixelgen_core.strategy import Batch, DataInfo
 
 
@@ -48,13 +48,25 @@ def rgba_table(info: DataInfo) -> torch.Tensor:
 
 
 def prepare(config: dict, conditional: bool, palette: Palette | None = None) -> TrainingData:
-    """Load the dataset, extract its palette (unless given), snap it, and cluster labels."""
+    """Load the dataset, extract its palette (unless given), snap it, and cluster labels.
+
+    With `data.palette` the extracted colours are then paired one to one with that
+    palette's (`palette.remap`), and training sees the sprites in it."""
     data_cfg = config["data"]
     seed = int(config["training"]["seed"])
     dataset = load_dataset(str(data_cfg["dataset"]), bool(data_cfg["focused"]))
+    indices = None
     if palette is None:
         palette = extract(dataset.sprites, int(data_cfg["max_colors"]), seed=seed)
-    indices = torch.from_numpy(palette.snap(dataset.sprites))
+        if data_cfg.get("palette"):  # the data's colours paired one to one with the user's
+            from pixelgen_core.palette_files import load_palette
+
+            user = load_palette(data_cfg["palette"])
+            indices = remap(palette, user)[palette.snap(dataset.sprites)]
+            palette = user
+    if indices is None:
+        indices = palette.snap(dataset.sprites)
+    indices = torch.from_numpy(indices)
     num_classes = int(data_cfg["num_classes"]) if conditional else 0
     labels = None
     if num_classes > 0:

@@ -16,6 +16,7 @@ def register_strategies(register):
             strategy="pixelgen_diffusion.strategy:DiffusionStrategy",
             default_config=DiffusionConfig,
             conditional=True,
+            capabilities=("edit", "tileable"),
             train_options=(
                 Option("lr", float, None, "AdamW learning rate", "training.lr"),
                 Option(
@@ -48,7 +49,7 @@ def register_strategies(register):
                 Option("ddim_steps", int, None, "shortcut for --sampler ddim --steps N"),
                 Option("eta", float, None, "DDIM noise, 0 = deterministic", "sampling.eta"),
                 Option(
-                    "spacing",
+                    "timestep_spacing",
                     ("trailing", "leading", "linspace"),
                     None,
                     "timestep spacing",
@@ -77,6 +78,13 @@ def register_strategies(register):
                     None,
                     "bf16 autocast where supported",
                     "sampling.precision",
+                ),
+                Option(
+                    "resample",
+                    int,
+                    None,
+                    "edit: RePaint rounds per step (1 = none)",
+                    "sampling.resample",
                 ),
             ),
         )

@@ -50,6 +50,9 @@ class Sampling(Section):
     guidance_max_t: int = setting(700, low=0, help="guide only at timesteps t <= this")
     ema: bool = setting(True, help="sample with the EMA weights")
     precision: str = setting("auto", choices=PRECISIONS, help="bf16 where supported")
+    resample: int = setting(
+        3, low=1, high=100, help="edit: RePaint rounds per step, for coherent borders (1 = none)"
+    )
 
 
 @dataclass

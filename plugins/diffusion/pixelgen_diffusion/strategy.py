@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 
 import torch
 import torch.nn.functional as F
@@ -70,6 +71,16 @@ def adamw(params, lr: float) -> torch.optim.AdamW:
         return torch.optim.AdamW(params, lr=lr, fused=True)
     except (RuntimeError, ValueError):  # older torch, or a device without the kernel
         return torch.optim.AdamW(params, lr=lr)
+
+
+def circular(net: nn.Module) -> nn.Module:
+    """A copy of `net` whose padded convolutions wrap around (circular padding), so the
+    left edge's neighbours are the right edge's pixels: a tileable sprite's seams."""
+    net = copy.deepcopy(net)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d) and any(p > 0 for p in module.padding):
+            module.padding_mode = "circular"
+    return net
 
 
 @torch.no_grad()
@@ -332,15 +343,18 @@ class DiffusionStrategy(Strategy):
         sampler: str,
         steps: int,
         eta: float,
-        spacing: str,
+        timestep_spacing: str,
         guidance_scale: float,
         guidance_max_t: int,
         ema: bool,
         precision: str,
+        resample: int = 1,
+        tileable: bool = False,
         ddim_steps: int | None = None,
     ) -> torch.Tensor:
         """Core passes every option, each the user's value or its `sampling.*` default;
-        `ddim_steps` is the shortcut for ``sampler="ddim", steps=ddim_steps``."""
+        `ddim_steps` is the shortcut for ``sampler="ddim", steps=ddim_steps``. `resample`
+        is for `edit` only."""
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "auto":
@@ -348,32 +362,119 @@ class DiffusionStrategy(Strategy):
         steps = steps or DEFAULT_STEPS[sampler]
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
-        runner = self.make_sampler(sampler, steps, eta, spacing)
-        average, raw = (
-            ("consistency_ema", "consistency") if sampler == "consistency" else ("ema", "unet")
-        )
-        net = self.modules[average] if ema else unwrap(self.modules[raw])
-        if uses_bf16(self.device, precision):
-            net = bf16_weights(net)
+        runner = self.make_sampler(sampler, steps, eta, timestep_spacing)
+        which = "consistency" if sampler == "consistency" else "base"
+        net = self._sampling_net(which, ema, precision)
         labels = self._labels(n, label, generator)
         # A consistency model learned its guidance while it was tuned: no guidance passes.
-        guide_any = self.num_classes > 0 and guidance_scale != 1.0 and sampler != "consistency"
-        # Guidance only at t <= max_t (Kynkaenniemi et al. 2024): at higher noise it pulls
-        # every sprite towards its class average; there the conditional pass alone is used.
-        x = torch.randn(
-            n,
-            4,
-            self.data.image_size,
-            self.data.image_size,
-            generator=generator,
-            device=self.device,
-        )
+        scale = 1.0 if sampler == "consistency" else guidance_scale
+        predict = self._predictor(net, labels, scale, guidance_max_t, tileable, generator)
+        size = self.data.image_size
+        x = torch.randn(n, 4, size, size, generator=generator, device=self.device)
         with autocast(self.device, precision):
             for t in runner.timesteps.tolist():
-                t_in = torch.full((n,), t, device=self.device, dtype=torch.long)
-                if guide_any and t <= guidance_max_t:
-                    _, out = guided(net, x, t_in, labels, self.null_class, guidance_scale)
-                else:
-                    out = net(x, t_in, labels).float()
-                x = runner.step(out, t, x, generator)
+                x = runner.step(predict(x, t), t, x, generator)
         return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
+
+    def edit(
+        self,
+        images: torch.Tensor,
+        keep: torch.Tensor,
+        strength: float,
+        generator: torch.Generator,
+        label: int | None = None,
+        *,
+        sampler: str,
+        steps: int,
+        eta: float,
+        timestep_spacing: str,
+        guidance_scale: float,
+        guidance_max_t: int,
+        ema: bool,
+        precision: str,
+        resample: int = 1,
+        tileable: bool = False,
+        ddim_steps: int | None = None,
+    ) -> torch.Tensor:
+        """Inpainting and variations with the base model's DDIM sampler, as in RePaint
+        (Lugmayr et al. 2022): after every step the kept pixels are replaced by the input
+        noised to that step's level (so they come back exactly at the end), and each step
+        is taken `resample` times, diffusing back between them (q(x_t | x_prev)), so the
+        redrawn pixels can agree with the kept ones at the mask's border. `strength`
+        starts the trajectory part way, at the input noised to the level of the last
+        round(strength * steps) timesteps (image-to-image, as in SDEdit). Whatever the
+        sampler option, the steps are DDIM's (`steps`, `eta`, `timestep_spacing`)."""
+        if ddim_steps is not None:
+            sampler, steps = "ddim", ddim_steps
+        if sampler == "consistency":  # dpm++ and ddpm runs edit with DDIM's steps too
+            raise ConfigError(
+                "edit draws with the base model's DDIM sampler (RePaint); the consistency "
+                "sampler cannot edit: leave --sampler at auto"
+            )
+        runner = self.make_sampler("ddim", steps or DEFAULT_STEPS["ddim"], eta, timestep_spacing)
+        timesteps = runner.timesteps.tolist()
+        timesteps = timesteps[len(timesteps) - round(len(timesteps) * strength) :]
+        if not timesteps:
+            return images.clone()
+        net = self._sampling_net("base", ema, precision)
+        labels = self._labels(len(images), label, generator)
+        predict = self._predictor(net, labels, guidance_scale, guidance_max_t, tileable, generator)
+        known = images.to(self.device).float() * 2 - 1
+        kept = keep.to(self.device)[:, None].expand_as(known)
+
+        def noised(t: int) -> torch.Tensor:
+            if t < 0:
+                return known
+            noise = torch.randn(known.shape, generator=generator, device=self.device)
+            return self.schedule.add_noise(known, noise, torch.full((len(known),), t))
+
+        x = noised(timesteps[0])
+        if strength >= 1:  # ignore the input where it is redrawn: start from pure noise
+            x = torch.where(kept, x, torch.randn(x.shape, generator=generator, device=self.device))
+        with autocast(self.device, precision):
+            for t in timesteps:
+                prev = runner.previous(t)
+                for round_ in range(resample):
+                    x_prev = runner.step(predict(x, t), t, x, generator).float()
+                    x_prev = torch.where(kept, noised(prev), x_prev)
+                    if round_ + 1 == resample or prev < 0:
+                        x = x_prev
+                        break
+                    ratio = self.schedule.abar(t) / self.schedule.abar(prev)
+                    noise = torch.randn(known.shape, generator=generator, device=self.device)
+                    x = math.sqrt(ratio) * x_prev + math.sqrt(1 - ratio) * noise
+        return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
+
+    def _sampling_net(self, which: str, ema: bool, precision: str) -> nn.Module:
+        """The network that samples: the base model or the consistency student, its EMA
+        weights or raw, with bfloat16 weights where `precision` asks for them."""
+        average, raw = (
+            ("consistency_ema", "consistency") if which == "consistency" else ("ema", "unet")
+        )
+        net = self.modules[average] if ema else unwrap(self.modules[raw])
+        return bf16_weights(net) if uses_bf16(self.device, precision) else net
+
+    def _predictor(self, net, labels, scale: float, max_t: int, tileable: bool, generator):
+        """`predict(x, t)`: the network's output at timestep t, guided at t <= max_t
+        (Kynkaenniemi et al. 2024: at higher noise guidance pulls every sprite towards its
+        class average; there the conditional pass alone is used). With `tileable` the
+        network pads circularly and sees x rolled by a random offset each call, so the
+        sprite's wrap-around edges are drawn like its middle, without a seam."""
+        guide_any = self.num_classes > 0 and scale != 1.0
+        if tileable:
+            net = circular(net)
+        size = self.data.image_size
+
+        def predict(x: torch.Tensor, t: int) -> torch.Tensor:
+            shift = (0, 0)
+            if tileable:
+                shift = tuple(torch.randint(0, size, (2,), generator=generator).tolist())
+                x = torch.roll(x, shift, dims=(2, 3))
+            t_in = torch.full((len(x),), t, device=self.device, dtype=torch.long)
+            if guide_any and t <= max_t:
+                _, out = guided(net, x, t_in, labels, self.null_class, scale)
+            else:
+                out = net(x, t_in, labels).float()
+            return torch.roll(out, (-shift[0], -shift[1]), dims=(2, 3)) if tileable else out
+
+        return predict

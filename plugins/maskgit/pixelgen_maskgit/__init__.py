@@ -13,6 +13,7 @@ def register_strategies(register):
             strategy="pixelgen_maskgit.strategy:MaskGITStrategy",
             default_config=MaskGITConfig,
             conditional=True,
+            capabilities=("edit", "tileable"),
             train_options=(
                 Option("lr", float, None, "AdamW learning rate", "training.lr"),
                 Option("p_uncond", float, None, "label dropout for guidance", "model.p_uncond"),

@@ -46,14 +46,35 @@ def decode(
     temperature: float = 1.0,
     choice_temperature: float = 2.0,
     device: torch.device | str = "cpu",
+    start: torch.Tensor | None = None,
+    tileable: bool = False,
 ) -> torch.Tensor:
     """Palette indices (n, size, size) by MaskGIT decoding; `logits_fn(pixels)` returns
-    (n, colours, size, size) logits for the current partly masked pixels."""
+    (n, colours, size, size) logits for the current partly masked pixels.
+
+    `start` (n, size, size): pixels to begin from, `mask_index` where to draw; the others
+    are never changed (inpainting). By default every pixel is drawn. With `tileable`, the
+    model sees the canvas rolled by a random offset at each step, so the wrap-around
+    edges are drawn as neighbours, like the middle: the sprite tiles without a seam."""
     pixels_total = size * size
-    pixels = torch.full((n, pixels_total), mask_index, dtype=torch.long, device=device)
-    for t, still_masked in enumerate(masked_counts(steps, pixels_total), start=1):
+    if start is None:
+        pixels = torch.full((n, pixels_total), mask_index, dtype=torch.long, device=device)
+    else:
+        pixels = start.reshape(n, pixels_total).clone()
+    to_draw = (pixels == mask_index).sum(1).double()  # per sprite
+    for t in range(1, steps + 1):
         masked = pixels == mask_index
-        logits = logits_fn(pixels.view(n, size, size)).flatten(2).transpose(1, 2)  # (n, L, C)
+        if not masked.any():
+            break
+        canvas = pixels.view(n, size, size)
+        shift = (0, 0)
+        if tileable:
+            shift = tuple(torch.randint(0, size, (2,), generator=generator).tolist())
+            canvas = torch.roll(canvas, shift, dims=(1, 2))
+        logits = logits_fn(canvas)
+        if tileable:
+            logits = torch.roll(logits, (-shift[0], -shift[1]), dims=(2, 3))
+        logits = logits.flatten(2).transpose(1, 2)  # (n, L, C)
         probs = torch.softmax(logits.float() / temperature, dim=-1)
         drawn = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=generator)
         drawn = drawn.view(n, pixels_total)
@@ -63,10 +84,13 @@ def decode(
         confidence = confidence + choice_temperature * (1 - t / steps) * -torch.log(-torch.log(u))
         confidence = torch.where(masked, confidence, torch.full_like(confidence, math.inf))
         candidate = torch.where(masked, drawn, pixels)
-        if still_masked == 0:
+        if t == steps:
             pixels = candidate
             break
-        # Re-mask the `still_masked` least confident of the pixels drawn this step.
-        remask = confidence.argsort(dim=1)[:, :still_masked]
-        pixels = candidate.scatter(1, remask, mask_index)
+        # Re-mask the least confident of the pixels drawn this step: as many as the
+        # schedule leaves masked, floor(gamma(t / T) * pixels to draw), per sprite.
+        still_masked = torch.floor(math.cos(0.5 * math.pi * t / steps) * to_draw).clamp(min=0)
+        rank = confidence.argsort(dim=1).argsort(dim=1)
+        remask = rank < still_masked.to(device)[:, None]
+        pixels = torch.where(remask, torch.full_like(candidate, mask_index), candidate)
     return pixels.view(n, size, size)

@@ -89,8 +89,64 @@ class MaskGITStrategy(Strategy):
         temperature: float,
         choice_temperature: float,
         guidance_scale: float,
+        tileable: bool = False,
     ) -> torch.Tensor:
         """Core passes every option, each the user's value or its `sampling.*` default."""
+        return self._decode(
+            n,
+            generator,
+            label,
+            None,
+            steps,
+            temperature,
+            choice_temperature,
+            guidance_scale,
+            tileable,
+        )
+
+    def edit(
+        self,
+        images: torch.Tensor,
+        keep: torch.Tensor,
+        strength: float,
+        generator: torch.Generator,
+        label: int | None = None,
+        *,
+        steps: int,
+        temperature: float,
+        choice_temperature: float,
+        guidance_scale: float,
+        tileable: bool = False,
+    ) -> torch.Tensor:
+        """MaskGIT's own task: the pixels to redraw are masked and decoded, the others
+        stay as they are. With `strength` < 1 only that share of them, chosen at random
+        per sprite, is masked (the rest keep the input's colours)."""
+        indices = self.data.to_indices(images.to(self.device))
+        n, pixels = len(indices), indices[0].numel()
+        redraw = ~keep.to(self.device).reshape(n, pixels)
+        # Each redrawable pixel gets a random rank; the lowest round(strength * count) go.
+        count = torch.round(redraw.sum(1).double() * strength)
+        noise = torch.rand(n, pixels, generator=generator, device=self.device)
+        rank = torch.where(redraw, noise, torch.full_like(noise, 2.0)).argsort(1).argsort(1)
+        masked = (rank < count[:, None]).view_as(indices)
+        if not masked.any():
+            return indices
+        start = torch.where(masked, torch.full_like(indices, self.mask_index), indices)
+        return self._decode(
+            n,
+            generator,
+            label,
+            start,
+            steps,
+            temperature,
+            choice_temperature,
+            guidance_scale,
+            tileable,
+        )
+
+    def _decode(
+        self, n, generator, label, start, steps, temperature, choice_temperature, scale, tileable
+    ) -> torch.Tensor:
         if temperature <= 0:
             raise ConfigError("--temperature must be positive")
         net = self.modules["net"]
@@ -99,7 +155,7 @@ class MaskGITStrategy(Strategy):
             if not self.num_classes:
                 raise ConfigError("this model was trained without classes")
             classes += int(label) + 1
-        guided = label is not None and guidance_scale != 1.0
+        guided = label is not None and scale != 1.0
 
         def logits_fn(pixels: torch.Tensor) -> torch.Tensor:
             if not guided:
@@ -107,7 +163,7 @@ class MaskGITStrategy(Strategy):
             # Conditional and unconditional predictions in one batched pass.
             both = net(torch.cat([pixels, pixels]), torch.cat([classes, torch.zeros_like(classes)]))
             cond, uncond = both.chunk(2)
-            return uncond + guidance_scale * (cond - uncond)
+            return uncond + scale * (cond - uncond)
 
         return decode(
             logits_fn,
@@ -119,4 +175,6 @@ class MaskGITStrategy(Strategy):
             temperature,
             choice_temperature,
             self.device,
+            start=start,
+            tileable=tileable,
         )

@@ -115,3 +115,40 @@ def test_shapes_that_cannot_work_are_refused():
     for key in ("width", "layers", "heads"):
         with pytest.raises(ConfigError, match=f"'model.{key}' must be between 1 and"):
             make(f"model.{key}=0")
+
+
+def test_tileable_sprites_wrap_around_without_a_seam():
+    from pixelgen_core.palette import Palette
+    from pixelgen_core.sampling import draw
+    from pixelgen_core.testing import gradient_batch, seam_difference
+
+    strategy = make()
+    batch = gradient_batch()
+    torch.manual_seed(0)
+    strategy.train()
+    for _ in range(120):
+        strategy.train_step(batch, "main")
+    palette = Palette.from_tuples(PALETTE)
+    plain_wrap, plain_middle = seam_difference(draw(strategy, palette, 64, seed=0))
+    wrap, middle = seam_difference(draw(strategy, palette, 64, seed=0, tileable=True))
+    assert plain_wrap > 2 * plain_middle  # the data's seam, learned
+    assert wrap <= middle, (wrap, middle)
+
+
+def test_edit_decodes_only_the_masked_pixels():
+    strategy = make()
+    indices = blocky_batch(16, 3).indices[:2]
+    start = indices.clone()
+    start[:, 4:8, 4:8] = strategy.mask_index
+    out = decode(
+        lambda p: strategy.modules["net"](p, torch.zeros(2, dtype=torch.long)),
+        2,
+        16,
+        strategy.mask_index,
+        4,
+        torch.Generator().manual_seed(0),
+        start=start,
+    )
+    kept = start != strategy.mask_index
+    assert torch.equal(out[kept], indices[kept])
+    assert (out < strategy.mask_index).all()  # every masked pixel was drawn
