@@ -195,15 +195,9 @@ def write_output(
     sprites.save(out, scale=scale, background=background)
     extra = []
     if tileable:
-        write_png(sprites.tiled(3).grid(background=_colour(background)), out / "tiled.png", scale)
+        write_png(sprites.tiled(3).grid(background=background), out / "tiled.png", scale)
         extra.append("tiled.png")
     if sheet:
         sprites.save_sheet(out, columns, spacing, margin, scale, source)
         extra += ["sheet.png", "sheet.json"]
     return out, extra
-
-
-def _colour(background: str):
-    from pixelgen_core.images import parse_color
-
-    return parse_color(background)

@@ -426,7 +426,8 @@ class DiffusionStrategy(Strategy):
             if t < 0:
                 return known
             noise = torch.randn(known.shape, generator=generator, device=self.device)
-            return self.schedule.add_noise(known, noise, torch.full((len(known),), t))
+            steps_t = torch.full((len(known),), t, device=self.device)
+            return self.schedule.add_noise(known, noise, steps_t)
 
         x = noised(timesteps[0])
         if strength >= 1:  # ignore the input where it is redrawn: start from pure noise
