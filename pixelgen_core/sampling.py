@@ -214,6 +214,9 @@ def edit_raw(
     return drawn, raw
 
 
+MAX_SEED = 2**63 - 1  # what the commands' --seed takes
+
+
 def has_capability(strategy: Strategy, capability: str) -> bool:
     return strategy.spec is not None and capability in strategy.spec.capabilities
 
@@ -240,6 +243,11 @@ def _draw(strategy, palette, n, seed, draw_chunk, chunk, separate):
     device = strategy.device
     with torch.inference_mode():
         if separate:
+            if seed + n - 1 > MAX_SEED:
+                raise PixelgenError(
+                    f"drawing each sprite from its own seed needs seeds up to {seed + n - 1}; "
+                    f"the largest is {MAX_SEED}: ask for a smaller --seed"
+                )
             parts = [(1, torch.Generator(device=device).manual_seed(seed + i)) for i in range(n)]
         else:
             generator = torch.Generator(device=device).manual_seed(seed)

@@ -196,6 +196,8 @@ def test_sheet_sprites_can_each_be_drawn_again_alone(checkpoint, tmp_path):
     atlas = json.loads((tmp_path / "s" / "sheet.json").read_text())
     assert [f["seed"] for f in atlas["frames"].values()] == [5, 6, 7]
     assert atlas["meta"]["pixelgen"]["strategy"] == "diffusion"
+    result = run(*args, "-n", 3, "--seed", 2**63 - 2, "--sheet", "--out", tmp_path / "far")
+    assert_user_error(result, "needs seeds up to 9223372036854775808")
     assert run(*args, "-n", 1, "--seed", 6, "--out", tmp_path / "one").exit_code == 0
     again = read_png(tmp_path / "one" / "sprite_0000.png")
     assert np.array_equal(again, read_png(tmp_path / "s" / "sprite_0001.png"))
