@@ -374,11 +374,7 @@ class Run:
         from pixelgen_core.sampling import edit_raw, has_capability
 
         if not has_capability(self.strategy, "edit"):
-            able = [k for k, r in strategies().items() if "edit" in r.spec.capabilities]
-            raise PixelgenError(
-                f"strategy {self.name!r} cannot edit sprites; "
-                f"strategies that can: {', '.join(able) or 'none installed'}"
-            )
+            raise plugins.registry().lacks(self.name, "edit", "edit sprites")
         if n < 1:
             raise PixelgenError("the number of sprites must be at least 1")
         self._check_label(label)
@@ -404,6 +400,7 @@ class Run:
             tileable=tileable,
             separate=separate,
         )
+        indices = np.where(redraw, indices, snapped.indices)  # kept pixels, whatever a plugin did
         return self._sprites(recolour(indices, self.palette, target), n, seed, label, separate)
 
     def snap_sprite(

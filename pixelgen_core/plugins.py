@@ -77,6 +77,15 @@ class Registry:
             raise PixelgenError(f"unknown strategy {name!r} (installed: {installed}){failed}")
         return self.strategies[name]
 
+    def capable(self, capability: str) -> list[str]:
+        """The installed strategies whose spec declares `capability`, by name."""
+        return sorted(n for n, r in self.strategies.items() if capability in r.spec.capabilities)
+
+    def lacks(self, name: str, capability: str, what: str) -> PixelgenError:
+        """The one-line error for strategy `name` asked to do `what` without `capability`."""
+        able = ", ".join(self.capable(capability)) or "none installed"
+        return PixelgenError(f"strategy {name!r} cannot {what}; strategies that can: {able}")
+
 
 def conflict_message(name: str, records: list[StrategyRecord]) -> str:
     who = " and ".join(f"{r.distribution} {r.version}" for r in records)

@@ -12,7 +12,7 @@ import torch
 from pixelgen_core.config import check_choices, check_limits, nested, resolve, typed, value_checks
 from pixelgen_core.errors import ConfigError, PixelgenError, first_line
 from pixelgen_core.palette import Palette
-from pixelgen_core.plugins import StrategyRecord
+from pixelgen_core.plugins import StrategyRecord, registry
 from pixelgen_core.runs import written_by_trainer
 from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
 
@@ -193,11 +193,11 @@ def edit_raw(
     tileable: bool = False,
     separate: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """`n` edits of one sprite (palette `indices` (H, W)): the pixels where `keep` (H, W)
-    is True come back exactly, the others are redrawn with `strength` (see
-    `Strategy.edit`). Seeds and chunks as in `sample_raw`."""
+    """`n` edits of one sprite (palette `indices` (H, W)) as the strategy's `edit` makes
+    them: the pixels where `keep` (H, W) is True should come back exactly, the others are
+    redrawn with `strength` (see `Strategy.edit`). Seeds and chunks as in `sample_raw`."""
     if not has_capability(strategy, "edit"):
-        raise PixelgenError(f"strategy {_name(strategy)!r} cannot edit sprites")
+        raise registry().lacks(_name(strategy), "edit", "edit sprites")
     if not 0 <= strength <= 1:
         raise PixelgenError(f"--strength must be between 0 and 1, got {strength:g}")
     options = with_capabilities(strategy, options_for(strategy, options or {}), tileable)
@@ -209,9 +209,7 @@ def edit_raw(
         keeps = mask.expand(count, *mask.shape).contiguous()
         return strategy.edit(images, keeps, float(strength), generator, label, **options)
 
-    drawn, raw = _draw(strategy, palette, n, seed, draw_chunk, chunk, separate)
-    drawn = np.where(keep[None], indices[None], drawn)  # the kept pixels, whatever a plugin did
-    return drawn, raw
+    return _draw(strategy, palette, n, seed, draw_chunk, chunk, separate)
 
 
 MAX_SEED = 2**63 - 1  # what the commands' --seed takes
@@ -227,7 +225,7 @@ def with_capabilities(strategy: Strategy, options: dict[str, Any], tileable: boo
     if has_capability(strategy, "tileable"):
         return {**options, "tileable": bool(tileable)}
     if tileable:
-        raise PixelgenError(f"strategy {_name(strategy)!r} cannot make tileable sprites")
+        raise registry().lacks(_name(strategy), "tileable", "make tileable sprites")
     return options
 
 

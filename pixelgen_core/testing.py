@@ -29,7 +29,7 @@ from pixelgen_core import checkpoint
 from pixelgen_core.config import resolve
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord, registry
-from pixelgen_core.sampling import build, draw, options_for, snap_output, with_capabilities
+from pixelgen_core.sampling import build, draw, edit_raw, options_for
 from pixelgen_core.strategy import Batch, DataInfo, Strategy
 
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
@@ -308,21 +308,10 @@ def make_strategy(
 
 
 def _raw_edit(strategy, palette, indices, keep, strength, n, seed) -> np.ndarray:
-    """What the strategy's edit() returns, snapped, without core's final compositing of the
-    kept pixels (which would hide a strategy that breaks the promise)."""
-    images = torch.from_numpy(palette.to_rgba(indices)).permute(2, 0, 1).float() / 255
-    options = with_capabilities(strategy, options_for(strategy, {}), False)
-    generator = torch.Generator().manual_seed(seed)
-    strategy.eval()
-    with torch.inference_mode():
-        out = strategy.edit(
-            images.expand(n, *images.shape).contiguous(),
-            torch.from_numpy(keep).expand(n, *keep.shape).contiguous(),
-            strength,
-            generator,
-            **options,
-        )
-    return snap_output(out, palette)[0]
+    """What the strategy's edit() returns, snapped: core's `edit_raw`, which leaves out
+    `Run.edit`'s final compositing of the kept pixels (that would hide a strategy that
+    breaks the promise)."""
+    return edit_raw(strategy, palette, indices, keep, strength, n, seed)[0]
 
 
 def sample(

@@ -23,15 +23,12 @@ from pixelgen_core.plugins import StrategyRecord
 
 class EditGroup(StrategyGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return editors()
+        return registry().capable("edit")
 
     def make_command(self, record: StrategyRecord) -> click.Command:
         spec = record.spec
         if "edit" not in spec.capabilities:
-            raise PixelgenError(
-                f"strategy {spec.name!r} cannot edit sprites; strategies that can: "
-                f"{', '.join(editors()) or 'none installed'}"
-            )
+            raise registry().lacks(spec.name, "edit", "edit sprites")
         params = [
             click.Option(
                 ["--image"],
@@ -68,12 +65,6 @@ class EditGroup(StrategyGroup):
             help=f"Inpaint or vary a sprite with a trained {spec.name} model.",
             short_help=spec.description,
         )
-
-
-def editors() -> list[str]:
-    """The installed strategies that declare the "edit" capability."""
-    found = registry().strategies
-    return sorted(name for name, rec in found.items() if "edit" in rec.spec.capabilities)
 
 
 @click.group(cls=EditGroup)
