@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-TRAIN = ["train", "diffusion", "-q", "training.epochs=1", "consistency.epochs=1"]
+TRAIN = ["train", "diffusion", "-q", "training.epochs=1"]
 TRAIN += ["training.sample_every=0"]
 
 

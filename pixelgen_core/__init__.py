@@ -19,6 +19,7 @@ from pixelgen_core.settings import (
     TrainingConfig,
     setting,
 )
+from pixelgen_core.sizes import SpriteSizes
 from pixelgen_core.strategy import (
     Batch,
     DataInfo,
@@ -27,6 +28,8 @@ from pixelgen_core.strategy import (
     Strategy,
     StrategySpec,
     drop_labels,
+    split_epochs,
+    stage_plan,
     unwrap,
 )
 
@@ -76,6 +79,7 @@ __all__ = [
     "PixelgenError",
     "PixelgenWarning",
     "Section",
+    "SpriteSizes",
     "Stage",
     "Strategy",
     "StrategySpec",
@@ -85,5 +89,7 @@ __all__ = [
     "drop_labels",
     "hookimpl",
     "setting",
+    "split_epochs",
+    "stage_plan",
     "unwrap",
 ]

@@ -165,7 +165,7 @@ def new_run(
     record = get_strategy(name)
     strings, settings = _split(overrides)
     resolved = resolve(record.spec, config, strings, settings=settings)
-    data = prepare(resolved, record.spec.conditional)
+    data = prepare(resolved, record.spec.conditional, spec=record.spec)
     torch.manual_seed(int(resolved["training"]["seed"]))
     strategy = build(record, resolved, data.info, choose_device(device))
     return Run(record, resolved, data.info, strategy)
@@ -328,7 +328,7 @@ class Run:
             raise PixelgenError("the number of sprites must be at least 1")
         self._check_label(label)
         target = as_palette(palette)
-        check_output_size(n, self.info.image_size, self.info.image_size)
+        check_output_size(n, *self.info.shape)
         indices, _ = sample_raw(
             self.strategy,
             self.palette,
@@ -410,8 +410,7 @@ class Run:
         (read in `palette`'s colours when given)."""
         from pixelgen_core.editing import as_palette, snap_sprite
 
-        size = (self.info.image_size, self.info.image_size)
-        return snap_sprite(image, size, self.palette, as_palette(palette))
+        return snap_sprite(image, self.info.shape, self.palette, as_palette(palette))
 
     def _sprites(self, rgba, n: int, seed: int, label: int | None, separate: bool) -> Sprites:
         if separate:
@@ -459,7 +458,7 @@ class Run:
 
         if n < MIN_SAMPLES:
             raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
-        check_output_size(n, self.info.image_size, self.info.image_size)
+        check_output_size(n, *self.info.shape)
         conditional = self.record.spec.conditional
         return evaluate(
             self.strategy,

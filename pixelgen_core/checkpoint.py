@@ -83,9 +83,10 @@ def run_payload_problem(payload: dict) -> str | None:
         return "its config is missing"
     if not isinstance(data, dict):
         return "its data description is missing"
-    size = data.get("image_size")
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_IMAGE_SIZE:
-        return f"image_size {size!r} is not a sprite size in 1..{MAX_IMAGE_SIZE}"
+    for key in ("image_size", "image_width"):
+        size = data.get(key, 1)
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_IMAGE_SIZE:
+            return f"{key} {size!r} is not a sprite size in 1..{MAX_IMAGE_SIZE}"
     palette = data.get("palette")
     if not isinstance(palette, list) or not 1 <= len(palette) <= MAX_PALETTE:
         return f"its palette must list 1..{MAX_PALETTE} colours"

@@ -44,15 +44,24 @@ class Palette:
         """Map RGBA images to palette indices (nearest opaque colour; low alpha -> 0).
 
         `images` is (..., 4) uint8, or float in [0, 1]. Returns int64 indices of shape (...).
+        Uint8 images are snapped colour by colour (each distinct RGBA value once), so a
+        folder of 20,000 sprites needs no pixels x colours distance table.
         """
         rgba = np.asarray(images)
-        rgba = rgba.astype(np.float32) / 255 if rgba.dtype == np.uint8 else rgba.astype(np.float32)
+        if rgba.dtype == np.uint8:
+            packed = np.ascontiguousarray(rgba).view(np.uint32).reshape(rgba.shape[:-1])
+            distinct, inverse = np.unique(packed, return_inverse=True)
+            table = self._nearest(distinct.view(np.uint8).reshape(-1, 4).astype(np.float32) / 255)
+            return table[inverse].reshape(rgba.shape[:-1])
+        return self._nearest(rgba.astype(np.float32).reshape(-1, 4)).reshape(rgba.shape[:-1])
+
+    def _nearest(self, flat: np.ndarray) -> np.ndarray:
+        """Float RGBA (P, 4) in [0, 1] -> the nearest opaque entry's index, 0 if alpha is low."""
         colors = self.colors.astype(np.float32) / 255
-        flat = rgba.reshape(-1, 4)
         dist = ((flat[:, None, :3] - colors[None, :, :]) ** 2).sum(-1)
         indices = dist.argmin(1) + 1
         indices[flat[:, 3] < ALPHA_THRESHOLD] = 0
-        return indices.reshape(rgba.shape[:-1])
+        return indices
 
     def to_rgba(self, indices: np.ndarray) -> np.ndarray:
         """Palette indices (...) -> RGBA uint8 (..., 4)."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pixelgen_core.sizes import SpriteSizes
+
 if TYPE_CHECKING:
     import torch
 
@@ -92,7 +94,11 @@ class StrategySpec:
     values, None for no bound (a list value is checked item by item). A value out of range
     is a one-line config error before anything is built, for a new run and for a
     checkpoint's config alike. `capabilities` names the optional things it can do, from
-    `CAPABILITIES`.
+    `CAPABILITIES`. `sizes` says which sprite sizes it trains on (core refuses others in
+    one line before building anything); the default is square sprites of any side.
+    `stages` names its training stages in order, for `pixelgen train NAME --help`: with
+    more than one, `training.epochs` and `training.time_budget_minutes` bound the whole
+    run and the strategy splits them between its stages (see `split_epochs`).
     """
 
     name: str
@@ -104,6 +110,8 @@ class StrategySpec:
     train_options: tuple[Option, ...] = ()
     sample_options: tuple[Option, ...] = ()
     limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    sizes: SpriteSizes = field(default_factory=SpriteSizes)
+    stages: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Raise ValueError if the spec cannot work, so a broken plugin is caught at load."""
@@ -116,6 +124,11 @@ class StrategySpec:
                 raise ValueError(f"option name {option.name!r} is not an identifier")
             if not (option.type in OPTION_TYPES or isinstance(option.type, tuple)):
                 raise ValueError(f"option {option.flag} has unsupported type {option.type!r}")
+        if not isinstance(self.sizes, SpriteSizes):
+            raise ValueError("sizes must be a pixelgen_core.SpriteSizes")
+        self.sizes.validate()
+        if not all(isinstance(s, str) and NAME_PATTERN.match(s) for s in self.stages):
+            raise ValueError(f"stage names {self.stages!r} must match {NAME_PATTERN.pattern}")
         unknown = set(self.capabilities) - set(CAPABILITIES)
         if unknown:
             raise ValueError(
@@ -175,10 +188,40 @@ class Stage:
     time_share: float = 1.0
 
 
+def split_epochs(total: int, shares: list[float]) -> list[int]:
+    """Split a run's `total` epochs between stages by `shares` (summing to 1): each
+    stage gets its rounded share and at least one epoch, so even `training.epochs=1`
+    trains every stage once; the first stage takes what rounding leaves."""
+    later = [max(1, round(total * share)) for share in shares[1:]]
+    return [max(1, total - sum(later)), *later]
+
+
+def stage_plan(stages: list[tuple[str, float, bool]], total: int) -> list[Stage]:
+    """The stages of a multi-stage run from (name, share of the run, trained?) in order.
+
+    `total` epochs (`training.epochs`) are split between all the stages by their shares
+    (`split_epochs`), so a stage trained alone (`--stage prior`) gets the epochs it gets
+    in a whole run; a stage not trained gets 0. The time budget is split between the
+    trained stages in proportion to their shares."""
+    weight = sum(share for _, share, _ in stages)
+    epochs = split_epochs(total, [share / weight for _, share, _ in stages])
+    trained = [(name, share) for name, share, on in stages if on]
+    trained_weight = sum(share for _, share in trained) or 1.0
+    out, passed = [], 0.0
+    for (name, share, on), count in zip(stages, epochs, strict=True):
+        passed += share / trained_weight if on else 0.0
+        last = not trained or name == trained[-1][0]
+        out.append(Stage(name, count if on else 0, 1.0 if last else min(passed, 1.0)))
+    return out
+
+
 @dataclass(frozen=True)
 class DataInfo:
     """What a strategy knows about the data when it builds its models.
 
+    `image_size` is the sprites' height, and `image_width` their width when it differs
+    (0: square); read them as `height` and `width`. Core only hands a strategy
+    rectangular sprites when its spec's `sizes` says it takes them.
     `palette` lists RGBA colours in [0, 1]; index 0 is the transparent background.
     `num_classes` is 0 for unconditional training.
     """
@@ -187,14 +230,31 @@ class DataInfo:
     palette: tuple[tuple[float, float, float, float], ...]
     num_classes: int = 0
     num_sprites: int = 0
+    image_width: int = 0
+
+    @property
+    def height(self) -> int:
+        return self.image_size
+
+    @property
+    def width(self) -> int:
+        return self.image_width or self.image_size
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of a sprite."""
+        return self.height, self.width
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "image_size": self.image_size,
             "palette": [list(c) for c in self.palette],
             "num_classes": self.num_classes,
             "num_sprites": self.num_sprites,
         }
+        if self.width != self.height:
+            out["image_width"] = self.width
+        return out
 
     def to_indices(self, images: torch.Tensor) -> torch.Tensor:
         """Float RGBA (N, 4, H, W) in [0, 1] -> palette indices (N, H, W): the nearest
@@ -214,6 +274,7 @@ class DataInfo:
             palette=tuple(tuple(float(v) for v in c) for c in data["palette"]),
             num_classes=int(data["num_classes"]),
             num_sprites=int(data.get("num_sprites", 0)),
+            image_width=int(data.get("image_width", 0)),
         )
 
 

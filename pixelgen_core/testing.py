@@ -35,6 +35,11 @@ from pixelgen_core.strategy import Batch, DataInfo, Strategy
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
 
 
+# Sizes every strategy's contract tries, where its spec declares them: PICO-8 and Game
+# Boy tiles, the bundled size, and two larger ones, plus a rectangular one.
+SIZES = [(8, 8), (16, 16), (24, 24), (32, 32), (16, 24)]
+
+
 class StrategyContract:
     strategy_name: str = ""
     overrides: list[str] = []
@@ -235,22 +240,29 @@ class StrategyContract:
                 optimizer.state_dict()["state"].keys()
             ), f"optimizer {key!r} lost its state in the round trip"
 
-
-def make_strategy(
-    name: str,
-    overrides: list[str] = (),
-    info: DataInfo | None = None,
-    device: str = "cpu",
-) -> Strategy:
-    """Strategy `name` built as core builds it, from its defaults plus `overrides`, for a
-    synthetic dataset (`info`, default: 16x16 sprites over PALETTE, 3 classes if
-    conditional); seeded, so the same call gives the same weights."""
-    record = registry().get(name)
-    config = resolve(record.spec, overrides=[*overrides, "tracking.enabled=false"])
-    if info is None:
-        info = DataInfo(16, PALETTE, 3 if record.spec.conditional else 0, 8)
-    torch.manual_seed(0)
-    return build(record, config, info, torch.device(device))
+    @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for h, w in SIZES])
+    def test_every_declared_size_trains_samples_and_restores(self, record, config, size, tmp_path):
+        """At each size the spec declares among SIZES: a step per stage, a sample of
+        that size, and the same sample from a restored checkpoint. A size it does not
+        declare must be refused by the spec (core then refuses it in one line)."""
+        height, width = size
+        if record.spec.sizes.problem(height, width):
+            pytest.skip(f"the spec does not take {width}x{height} sprites")
+        classes = self.num_classes if record.spec.conditional else 0
+        info = DataInfo(height, PALETTE, classes, 8, width)
+        strategy = self.trained(record, config, info, blocky_batch(size, classes))
+        palette = Palette.from_tuples(PALETTE)
+        first = draw(strategy, palette, 2, seed=3)
+        assert first.shape == (2, height, width, 4), (
+            f"at {width}x{height} sample() gave sprites of shape {first.shape[1:3]}: use "
+            "data.height and data.width (data.shape), not data.image_size twice"
+        )
+        path = checkpoint.save({"state": strategy.state_dict()}, tmp_path / "c.pt")
+        restored = build(record, config, info, torch.device("cpu"))
+        restored.load_state_dict(checkpoint.load(path)["state"])
+        assert (draw(restored, palette, 2, seed=3) == first).all(), (
+            f"at {width}x{height} a restored strategy samples differently"
+        )
 
     # -- optional capabilities (each test skips unless the spec declares it) -----------
     def test_declared_capabilities_are_implemented(self, record, config, info) -> None:
@@ -307,6 +319,23 @@ def make_strategy(
         assert (first == draw(strategy, palette, 3, seed=2, tileable=True)).all()
 
 
+def make_strategy(
+    name: str,
+    overrides: list[str] = (),
+    info: DataInfo | None = None,
+    device: str = "cpu",
+) -> Strategy:
+    """Strategy `name` built as core builds it, from its defaults plus `overrides`, for a
+    synthetic dataset (`info`, default: 16x16 sprites over PALETTE, 3 classes if
+    conditional); seeded, so the same call gives the same weights."""
+    record = registry().get(name)
+    config = resolve(record.spec, overrides=[*overrides, "tracking.enabled=false"])
+    if info is None:
+        info = DataInfo(16, PALETTE, 3 if record.spec.conditional else 0, 8)
+    torch.manual_seed(0)
+    return build(record, config, info, torch.device(device))
+
+
 def _raw_edit(strategy, palette, indices, keep, strength, n, seed) -> np.ndarray:
     """What the strategy's edit() returns, snapped: core's `edit_raw`, which leaves out
     `Run.edit`'s final compositing of the kept pixels (that would hide a strategy that
@@ -335,14 +364,17 @@ def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
-def blocky_batch(size: int, num_classes: int, n: int = 8) -> Batch:
-    """Sprites of a random opaque colour on a random rectangle over transparency."""
+def blocky_batch(size: int | tuple[int, int], num_classes: int, n: int = 8) -> Batch:
+    """Sprites (`size` a side, or (height, width)) of a random opaque colour on a random
+    rectangle over transparency."""
     g = torch.Generator().manual_seed(0)
-    indices = torch.zeros(n, size, size, dtype=torch.long)
+    height, width = (size, size) if isinstance(size, int) else size
+    indices = torch.zeros(n, height, width, dtype=torch.long)
     for i in range(n):
-        y0, x0 = torch.randint(0, size // 2, (2,), generator=g).tolist()
+        y0 = int(torch.randint(0, height // 2, (1,), generator=g))
+        x0 = int(torch.randint(0, width // 2, (1,), generator=g))
         colour = int(torch.randint(1, len(PALETTE), (1,), generator=g))
-        indices[i, y0 : y0 + size // 2, x0 : x0 + size // 2] = colour
+        indices[i, y0 : y0 + height // 2, x0 : x0 + width // 2] = colour
     table = torch.tensor(PALETTE, dtype=torch.float32)
     images = table[indices].permute(0, 3, 1, 2).contiguous()
     labels = torch.arange(n) % num_classes if num_classes else None

@@ -158,7 +158,8 @@ class Trainer:
         palette = None
         if self.resume is not None:
             palette = Palette.from_tuples(self.resume["data"]["palette"])
-        self.data = prepare(self.config, self.record.spec.conditional, palette=palette)
+        spec = self.record.spec
+        self.data = prepare(self.config, spec.conditional, palette=palette, spec=spec)
         self.device = device
         self.strategy = build(self.record, self.config, self.data.info, device)
         if self.resume is not None:

@@ -89,9 +89,9 @@ CONFIG_CASES = [
     ("diffusion", "model.dropout=2.0", "'model.dropout' must be between 0 and 1, got 2.0"),
     ("diffusion", "diffusion.p_uncond=-0.5", "'diffusion.p_uncond' must be between 0 and 1"),
     ("diffusion", "sampling.steps=-1", "'sampling.steps' must be between 0 and 100000"),
-    ("vqvae", "prior.epochs=0", "'prior.epochs' must be at least 1, got 0"),
+    ("vqvae", "prior.share=0", "'prior.share' must be between 0.05 and 0.95, got 0"),
     ("vqvae", "model.codebook_size=0", "'model.codebook_size' must be between 1 and 65536"),
-    ("maskgit", "model.patch=0", "'model.patch' must be between 1 and 64, got 0"),
+    ("maskgit", "model.patch=-1", "'model.patch' must be between 0 and 64, got -1"),
     ("maskgit", "model.heads=1000", "'model.heads' must be between 1 and 256, got 1000"),
 ]
 
@@ -290,22 +290,44 @@ def test_weights_are_fitted_on_the_meta_device_unless_the_trainer_wrote_them(
 
 
 @pytest.mark.parametrize(
-    ("strategy", "size", "message"),
+    ("strategy", "size", "message", "overrides"),
     [
-        ("diffusion", (15, 15), "image side 15 is not divisible by 4"),
-        ("vqvae", (6, 6), "image side 6 is not divisible by 2^2"),
-        ("maskgit", (15, 15), "image side 15 is not divisible by model.patch 2"),
-        ("vae", (16, 24), "must be square, got 24x16"),
+        (
+            "diffusion",
+            (15, 15),
+            "strategy 'diffusion' cannot train on 15x15 sprites; it takes sprites of 8 to "
+            "128 pixels a side, multiples of 4 (height and width may differ)",
+            [],
+        ),
+        ("vqvae", (4, 4), "'vqvae' cannot train on 4x4 sprites; it takes sprites of 8", []),
+        ("maskgit", (72, 72), "'maskgit' cannot train on 72x72 sprites; it takes", []),
+        ("pixel-prior", (16, 24), "'pixel-prior' cannot train on sprites that are not square", []),
+        # A size the strategy takes, with a setting that does not fit it.
+        (
+            "diffusion",
+            (20, 20),
+            "20x20 sprites are not divisible by 8",
+            ["model.channels=[8,8,8,8]"],
+        ),
+        (
+            "maskgit",
+            (20, 20),
+            "20x20 sprites are not divisible by model.patch 3",
+            ["model.patch=3"],
+        ),
+        ("vae", (12, 12), "12x12 sprites are not divisible by 2^3", ["model.channels=[8,8,8]"]),
     ],
 )
-def test_a_sprite_size_a_strategy_cannot_take(tmp_path, strategy, size, message):
+def test_a_sprite_size_a_strategy_cannot_take(tmp_path, strategy, size, message, overrides):
     from pixelgen_core.images import write_png
 
     sprite = torch.zeros(*size, 4, dtype=torch.uint8)
     sprite[2:-2, 2:-2] = torch.tensor([200, 50, 50, 255], dtype=torch.uint8)
     for i in range(4):
         write_png(torch.roll(sprite, i, 1).numpy(), tmp_path / "sprites" / f"{i}.png")
-    result = run("train", strategy, "-q", "data.dataset=sprites/", "tracking.enabled=false")
+    result = run(
+        "train", strategy, "-q", "data.dataset=sprites/", "tracking.enabled=false", *overrides
+    )
     assert result.exit_code in (1, 2)
     assert_refused(result, message, result.exit_code)
     assert not (tmp_path / "runs").exists()

@@ -1,5 +1,7 @@
 """Bundled datasets, slicing, folder datasets, augmentation and class labels."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -57,6 +59,45 @@ def test_a_folder_of_pngs_is_a_dataset(tmp_path):
     data = load_dataset(str(tmp_path / "set"))
     assert len(data) == 3 and data.image_size == 8
     assert data.names == ["s0", "s1", "s2"]
+
+
+def test_a_folder_is_decoded_once_and_its_cache_follows_the_files(tmp_path, monkeypatch):
+    """The second load reads the cache beside the folder, not the PNGs; adding, editing
+    or removing a sprite changes the key, so the folder is decoded again."""
+    from pixelgen_core.data import datasets
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "set"
+    for i in range(40):
+        sprite = rng.integers(0, 256, (16, 24, 4), dtype=np.uint8)  # rectangular, odd alpha
+        write_png(sprite, folder / f"s{i:02d}.png")
+    first = load_dataset(str(folder))
+    assert first.shape == (16, 24) and "40 sprites of 24x16" in first.describe()
+    assert set(np.unique(first.sprites[..., 3])) == {0, 255}  # binarised before caching
+    [cache] = list((folder / ".pixelgen").glob("sprites-*.npy"))
+
+    decoded = []
+    real_read = datasets.read_png
+    monkeypatch.setattr(datasets, "read_png", lambda path: decoded.append(path) or real_read(path))
+    again = load_dataset(str(folder))
+    assert decoded == [] and np.array_equal(again.sprites, first.sprites)
+    assert not again.sprites.flags.writeable  # memory-mapped, not a second copy in memory
+
+    write_png(rng.integers(0, 256, (16, 24, 4), dtype=np.uint8), folder / "s99.png")
+    assert len(load_dataset(str(folder))) == 41 and len(decoded) == 41
+    [newer] = list((folder / ".pixelgen").glob("sprites-*.npy"))  # the stale one is gone
+    assert newer != cache
+    edited = rng.integers(0, 256, (16, 24, 4), dtype=np.uint8)
+    edited[..., 3] = 255
+    write_png(edited, folder / "s00.png")
+    os.utime(folder / "s00.png", ns=(1, 1))  # a different time even on a coarse clock
+    assert np.array_equal(load_dataset(str(folder)).sprites[0], edited)
+    (folder / "s99.png").unlink()
+    assert len(load_dataset(str(folder))) == 40
+
+    newer = next((folder / ".pixelgen").glob("sprites-*.npy"))
+    newer.write_bytes(b"truncated")  # a damaged cache is decoded again, not an error
+    assert len(load_dataset(str(folder))) == 40
 
 
 def test_folder_errors(tmp_path):

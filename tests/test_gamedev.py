@@ -24,7 +24,6 @@ TINY_DIFFUSION = [
     "model.channels=[8,16]",
     "model.blocks_per_level=1",
     "model.groups=4",
-    "consistency.epochs=1",
     "sampling.steps=4",
     "sampling.resample=1",
     "tracking.enabled=false",

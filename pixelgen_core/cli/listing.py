@@ -20,6 +20,8 @@ def list_strategies(as_json: bool) -> None:
             "description": rec.spec.description,
             "conditional": rec.spec.conditional,
             "capabilities": list(rec.spec.capabilities),
+            "sizes": rec.spec.sizes.to_dict(),
+            "stages": list(rec.spec.stages),
             "distribution": rec.distribution,
             "version": rec.version,
             "status": "ok",
@@ -33,6 +35,8 @@ def list_strategies(as_json: bool) -> None:
             "description": "",
             "conditional": None,
             "capabilities": [],
+            "sizes": None,
+            "stages": [],
             "distribution": f.distribution,
             "version": None,
             "status": "failed",
@@ -57,7 +61,9 @@ def list_strategies(as_json: bool) -> None:
         ok = row["status"] == "ok"
         table.add_row(
             row["name"],
-            row["description"] if ok else f"[red]{row['error']}[/red]",
+            f"{row['description']}\n[dim]sizes {_sizes(row['sizes'])}[/dim]"
+            if ok
+            else f"[red]{row['error']}[/red]",
             ("yes" if row["conditional"] else "no") if ok else "",
             ", ".join(row["capabilities"]),
             f"{row['distribution']} {row['version'] or ''}".strip(),
@@ -67,3 +73,11 @@ def list_strategies(as_json: bool) -> None:
         click.echo("No strategies installed. Install one, e.g. pip install -e plugins/vae")
         return
     Console().print(table)
+
+
+def _sizes(sizes: dict) -> str:
+    """E.g. "8-64 (multiples of 4), any shape" for the table (the JSON has every field)."""
+    text = f"{sizes['smallest']}-{sizes['largest']}"
+    if sizes["multiple"] > 1:
+        text += f" (multiples of {sizes['multiple']})"
+    return text + (", any shape" if sizes["rectangular"] else ", square")

@@ -87,8 +87,7 @@ def run_sample(
     check_output(n, scale, background, columns, spacing, margin)
     target = as_palette(palette)  # a bad palette fails before the model loads
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
-    size = run.info.image_size
-    check_output_size(2 * n if reconstruct else n, size, size, scale)
+    check_output_size(2 * n if reconstruct else n, *run.info.shape, scale)
     given = {k: v for k, v in options.items() if v is not None}
     if reconstruct:
         refused = {"--class": label is not None, "--tileable": tileable, "--sheet": sheet}

@@ -8,6 +8,7 @@ import click
 
 from pixelgen_core.cli.common import StrategyGroup, click_option, shown
 from pixelgen_core.plugins import StrategyRecord
+from pixelgen_core.strategy import StrategySpec
 
 
 class TrainGroup(StrategyGroup):
@@ -37,9 +38,24 @@ class TrainGroup(StrategyGroup):
             spec.name,
             params=params,
             callback=callback,
-            help=f"{spec.description}\n\nOVERRIDES are config settings such as training.epochs=5.",
+            help=_help(spec),
             short_help=spec.description,
         )
+
+
+def _help(spec: StrategySpec) -> str:
+    """The command's help: what it trains, on which sizes, in which stages."""
+    text = (
+        f"{spec.description}\n\nOVERRIDES are config settings such as training.epochs=5.\n\n"
+        f"Trains on {spec.sizes.describe()}."
+    )
+    if len(spec.stages) > 1:
+        text += (
+            f" Trains in {len(spec.stages)} stages: {', then '.join(spec.stages)}. "
+            "training.epochs and training.time_budget_minutes bound the whole run; the "
+            "stages split them by their share settings (the --*-share options below)."
+        )
+    return text
 
 
 @click.group(cls=TrainGroup)

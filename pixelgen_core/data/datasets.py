@@ -1,8 +1,15 @@
-"""Datasets: the bundled Kenney sheets or any folder of same-sized PNG sprites."""
+"""Datasets: the bundled Kenney sheets or any folder of same-sized PNG sprites.
+
+A folder is decoded once and cached beside it (`.pixelgen/sprites-KEY.npy`, the key
+made from every file's name, size and modification time, so adding, removing or
+editing a sprite decodes it again); later runs memory-map the cache instead of
+decoding thousands of PNGs."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 from dataclasses import dataclass
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -11,7 +18,7 @@ import numpy as np
 
 from pixelgen_core.data.sheets import slice_sheet
 from pixelgen_core.errors import PixelgenError
-from pixelgen_core.files import user_cache
+from pixelgen_core.files import user_cache, write_atomic
 from pixelgen_core.images import read_png
 
 BUILTIN_DATASETS = {
@@ -20,6 +27,7 @@ BUILTIN_DATASETS = {
 }
 BUILTIN_TILE = 16
 FOCUSED_RANGE = (0.15, 0.50)
+CACHE_VERSION = "1"  # bump when the cached layout or the decoding changes
 
 
 @dataclass
@@ -35,7 +43,13 @@ class SpriteSet:
 
     @property
     def image_size(self) -> int:
+        """The sprites' height (and side, when square)."""
         return int(self.sprites.shape[1])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of a sprite."""
+        return int(self.sprites.shape[1]), int(self.sprites.shape[2])
 
     def __len__(self) -> int:
         return len(self.sprites)
@@ -44,7 +58,8 @@ class SpriteSet:
         return hashlib.sha256(self.sprites.tobytes()).hexdigest()[:16]
 
     def describe(self) -> str:
-        text = f"{self.name}: {len(self)} sprites of {self.image_size}x{self.image_size}"
+        height, width = self.shape
+        text = f"{self.name}: {len(self)} sprites of {width}x{height}"
         if self.focused:
             lo, hi = FOCUSED_RANGE
             text += f" (focused: kept {len(self)} of {self.total} with opaque share {lo}-{hi})"
@@ -56,14 +71,14 @@ def opaque_share(sprites: np.ndarray) -> np.ndarray:
 
 
 def load_dataset(name: str, focused: bool = False) -> SpriteSet:
-    """A built-in dataset by name, or a folder of PNGs (all the same square size)."""
+    """A built-in dataset by name, or a folder of PNGs (all the same size)."""
     if name in BUILTIN_DATASETS:
         resource = files("pixelgen_core").joinpath("data", "sheets", BUILTIN_DATASETS[name])
         with as_file(resource) as path:
             tiles = slice_sheet(read_png(path), BUILTIN_TILE)
         names = [f"{name}-{i:04d}" for i in range(len(tiles))]
         cache_dir = user_cache() / name
-        sprites = np.stack(tiles)
+        sprites = binarize_alpha(np.stack(tiles))
     else:
         folder = Path(name)
         if not folder.is_dir():
@@ -72,17 +87,9 @@ def load_dataset(name: str, focused: bool = False) -> SpriteSet:
         paths = sorted(folder.glob("*.png"))
         if not paths:
             raise PixelgenError(f"no PNG files in {folder}")
-        images = [read_png(p) for p in paths]
-        shapes = {im.shape for im in images}
-        if len(shapes) > 1:
-            raise PixelgenError(f"sprites in {folder} differ in size: {sorted(shapes)}")
-        h, w, _ = images[0].shape
-        if h != w:
-            raise PixelgenError(f"sprites in {folder} must be square, got {w}x{h}")
-        sprites = np.stack(images)
-        names = [p.stem for p in paths]
         cache_dir = folder / ".pixelgen"
-    sprites = binarize_alpha(sprites)
+        sprites = load_folder(paths, cache_dir)
+        names = [p.stem for p in paths]
     total = len(sprites)
     if focused:
         share = opaque_share(sprites)
@@ -94,9 +101,45 @@ def load_dataset(name: str, focused: bool = False) -> SpriteSet:
     return SpriteSet(name, sprites, names, total, focused, cache_dir)
 
 
+def load_folder(paths: list[Path], cache_dir: Path) -> np.ndarray:
+    """The sprites of `paths` (RGBA uint8, alpha made binary), from the cache when it
+    matches the files, else decoded and cached (a read-only folder is decoded each time).
+
+    The cache is memory-mapped read-only: training keeps only the palette indices it
+    makes from it in memory, not a second copy of the sprites."""
+    cache = cache_dir / f"sprites-{files_key(paths)}.npy"
+    with contextlib.suppress(OSError, ValueError):
+        return np.load(cache, mmap_mode="r")
+    images = [read_png(p) for p in paths]
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        sizes = sorted(f"{w}x{h}" for h, w, _ in shapes)
+        raise PixelgenError(f"sprites in {paths[0].parent} differ in size: {', '.join(sizes)}")
+    sprites = binarize_alpha(np.stack(images))
+    del images
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob("sprites-*.npy"):  # caches of earlier versions of the folder
+            old.unlink(missing_ok=True)
+        write_atomic(cache, lambda handle: np.save(handle, sprites))
+    except (OSError, PixelgenError):
+        pass  # a read-only folder or a full disk only costs decoding again next time
+    return sprites
+
+
+def files_key(paths: list[Path]) -> str:
+    """A key that changes when any file is added, removed, renamed, resized or touched."""
+    digest = hashlib.sha256(CACHE_VERSION.encode())
+    for path in paths:
+        info = os.stat(path)
+        digest.update(f"{path.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
 def binarize_alpha(sprites: np.ndarray) -> np.ndarray:
-    """Pixel art has no partial transparency: alpha >= 128 is opaque, the rest is (0,0,0,0)."""
-    out = sprites.copy()
+    """Pixel art has no partial transparency: alpha >= 128 is opaque, the rest is
+    (0,0,0,0). In place: `sprites` is a fresh array of decoded images."""
+    out = sprites
     opaque = out[..., 3] >= 128
     out[~opaque] = 0
     out[..., 3] = np.where(opaque, 255, 0)

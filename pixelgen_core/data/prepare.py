@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from pixelgen_core.data.augment import hflip, palette_swap
 from pixelgen_core.data.datasets import SpriteSet, load_dataset
 from pixelgen_core.data.labels import class_labels
 from pixelgen_core.palette import Palette, extract, remap
-from pixelgen_core.strategy import Batch, DataInfo
+from pixelgen_core.strategy import Batch, DataInfo, StrategySpec
 
 
 @dataclass
 class TrainingData:
     dataset: SpriteSet
     palette: Palette
-    indices: torch.Tensor  # (N, H, W) palette indices
+    indices: torch.Tensor  # (N, H, W) palette indices, uint8 when the palette allows
     labels: torch.Tensor | None
     info: DataInfo
 
@@ -28,7 +29,7 @@ class TrainingData:
         self, rows: torch.Tensor, generator: torch.Generator, data_cfg: dict, device: torch.device
     ) -> Batch:
         """Sprites `rows`, augmented as the config says, as a Batch on `device`."""
-        indices = self.indices[rows]
+        indices = self.indices[rows].long()
         if data_cfg["hflip"]:
             indices = hflip(indices, generator)
         indices = palette_swap(indices, self.palette.size - 1, generator, data_cfg["palette_swap"])
@@ -47,14 +48,22 @@ def rgba_table(info: DataInfo) -> torch.Tensor:
     return torch.tensor(info.palette, dtype=torch.float32)
 
 
-def prepare(config: dict, conditional: bool, palette: Palette | None = None) -> TrainingData:
-    """Load the dataset, extract its palette (unless given), snap it, and cluster labels.
+def prepare(
+    config: dict,
+    conditional: bool,
+    palette: Palette | None = None,
+    spec: StrategySpec | None = None,
+) -> TrainingData:
+    """Load the dataset, extract its palette (unless given), snap it, and cluster
+    labels; with a `spec`, first check the strategy takes the sprites' size.
 
     With `data.palette` the extracted colours are then paired one to one with that
     palette's (`palette.remap`), and training sees the sprites in it."""
     data_cfg = config["data"]
     seed = int(config["training"]["seed"])
     dataset = load_dataset(str(data_cfg["dataset"]), bool(data_cfg["focused"]))
+    if spec is not None:  # before any slow step, so a size it cannot take fails at once
+        spec.sizes.check(spec.name, *dataset.shape)
     indices = None
     if palette is None:
         palette = extract(dataset.sprites, int(data_cfg["max_colors"]), seed=seed)
@@ -66,11 +75,14 @@ def prepare(config: dict, conditional: bool, palette: Palette | None = None) -> 
             palette = user
     if indices is None:
         indices = palette.snap(dataset.sprites)
+    if palette.size <= 256:  # a byte per pixel: the one copy of the data training holds
+        indices = indices.astype(np.uint8)
     indices = torch.from_numpy(indices)
     num_classes = int(data_cfg["num_classes"]) if conditional else 0
     labels = None
     if num_classes > 0:
         labels = torch.from_numpy(class_labels(dataset, num_classes, seed=seed))
         num_classes = int(labels.max()) + 1
-    info = DataInfo(dataset.image_size, palette.as_tuples(), num_classes, len(dataset))
+    height, width = dataset.shape
+    info = DataInfo(height, palette.as_tuples(), num_classes, len(dataset), width)
     return TrainingData(dataset, palette, indices, labels, info)

@@ -1,6 +1,6 @@
 """The diffusion strategy's entry point: registers the spec only, so loading it needs no torch."""
 
-from pixelgen_core import Option, StrategySpec, hookimpl
+from pixelgen_core import Option, SpriteSizes, StrategySpec, hookimpl
 from pixelgen_diffusion.config import PRECISIONS, SAMPLER_NAMES, DiffusionConfig
 
 
@@ -14,6 +14,8 @@ def register_strategies(register):
                 "1-2 step consistency sampling."
             ),
             strategy="pixelgen_diffusion.strategy:DiffusionStrategy",
+            sizes=SpriteSizes(smallest=8, largest=128, multiple=4, rectangular=True),
+            stages=("main", "consistency"),
             default_config=DiffusionConfig,
             conditional=True,
             capabilities=("edit", "tileable"),
@@ -25,6 +27,13 @@ def register_strategies(register):
                     None,
                     "stages to train (consistency: tune a trained run, with --resume)",
                     "training.stage",
+                ),
+                Option(
+                    "consistency_share",
+                    float,
+                    None,
+                    "the tuning stage's share of training.epochs and of the time budget",
+                    "consistency.share",
                 ),
                 Option("p_uncond", float, None, "label dropout for guidance", "diffusion.p_uncond"),
                 Option(

@@ -12,7 +12,9 @@ DEFAULT_STEPS = {"consistency": 2, "dpm++": 24, "ddim": 24, "ddpm": 24}
 
 @dataclass
 class Model(Section):
-    channels: list[int] = setting([32, 64, 128], low=1, high=4096, help="U-Net widths per level")
+    channels: list[int] = setting(
+        [], low=1, high=4096, help="U-Net widths per level; empty: from the sprite size"
+    )
     blocks_per_level: int = setting(2, low=1, high=16, help="residual blocks per level")
     attention: bool = setting(True, help="self-attention at the lowest resolution")
     groups: int = setting(8, low=1, high=4096, help="GroupNorm groups; must divide every width")
@@ -60,7 +62,12 @@ class Consistency(Section):
     """The consistency-tuning stage after the base stage: a student copy of the trained
     model learns to jump to a trajectory's clean end, for 1- and 2-step sampling."""
 
-    epochs: int = setting(40, low=0, help="epochs of consistency tuning; 0 = none")
+    share: float = setting(
+        0.09,
+        low=0,
+        high=0.95,
+        help="its share of training.epochs and of the time budget (0.09: 40 of 440); 0 = none",
+    )
     lr: float = setting(0.0001, low=0, help="AdamW learning rate of the tuning")
     phases: int = setting(4, low=1, high=16, help="the t - r gap halves each phase")
     huber: float = setting(0.03, low=0, help="pseudo-Huber c of the loss; 0 = squared error")
@@ -69,15 +76,14 @@ class Consistency(Section):
         2.0, low=0, help="the teacher's guidance, learned by the student (1 = none)"
     )
     mid_t: int = setting(800, low=1, help="where the second consistency step starts")
-    time_share: float = setting(
-        0.3, low=0, high=1, help="its share of training.time_budget_minutes, if one is set"
-    )
 
 
 @dataclass
 class Training(TrainingConfig):
     stage: str = setting("both", choices=("both", "base", "consistency"), help="stages to train")
-    epochs: int = setting(400, low=1, help="epochs of the base (denoising) stage")
+    epochs: int = setting(
+        440, low=1, help="epochs of the whole run: consistency.share for tuning, the rest base"
+    )
     lr: float = setting(0.001, low=0, help="AdamW learning rate")
     grad_clip: float = setting(1.0, low=0)
     precision: str = setting("auto", choices=PRECISIONS, help="bf16 autocast where supported")

@@ -19,13 +19,14 @@ from pixelgen_core import (
     Stage,
     Strategy,
     drop_labels,
+    stage_plan,
     unwrap,
 )
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.config import DEFAULT_STEPS, PRECISIONS, DiffusionConfig
 from pixelgen_diffusion.samplers import SAMPLERS, ConsistencySampler, DDIMSampler
 from pixelgen_diffusion.schedule import NoiseSchedule
-from pixelgen_diffusion.unet import UNet
+from pixelgen_diffusion.unet import UNet, level_widths
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -114,9 +115,10 @@ class DiffusionStrategy(Strategy):
         self.schedule = NoiseSchedule(d.timesteps, d.schedule, d.prediction)
         self.num_classes = data.num_classes
         self.null_class = data.num_classes  # the extra "no class" embedding
+        self.channels = list(m.channels) or level_widths(*data.shape)
         unet = UNet(
-            data.image_size,
-            m.channels,
+            data.shape,
+            self.channels,
             m.blocks_per_level,
             m.attention,
             data.num_classes,
@@ -138,29 +140,32 @@ class DiffusionStrategy(Strategy):
             "unet": lambda: adamw(unet.parameters(), config.training.lr),
             "consistency": lambda: adamw(student.parameters(), config.consistency.lr),
         }
-        if config.consistency.epochs and config.diffusion.prediction != "v":
+        if config.consistency.share and config.diffusion.prediction != "v":
             raise ConfigError("consistency tuning needs diffusion.prediction=v")
         self.ema_updates = 0
         self.consistency_steps = 0  # steps of the consistency stage trained so far
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
 
     def stages(self) -> list[Stage]:
-        """The base (denoising) stage, then consistency tuning when it has epochs;
-        `training.stage` picks one of them (its epochs, the other's 0)."""
+        """The base (denoising) stage, then consistency tuning, splitting
+        `training.epochs` and the time budget by `consistency.share`; `training.stage`
+        picks one of them (the epochs it has in a whole run, the other's 0)."""
         which = self.config.training.stage
-        base = self.config.training.epochs if which in ("both", "base") else 0
-        tuning = self.config.consistency.epochs if which in ("both", "consistency") else 0
-        if which == "consistency" and tuning == 0:
-            raise ConfigError("--stage consistency needs consistency.epochs of 1 or more")
+        share = self.config.consistency.share
+        if which == "consistency" and share == 0:
+            raise ConfigError("--stage consistency needs consistency.share above 0")
         if which == "consistency" and self.ema_updates == 0:
             raise ConfigError(
                 "--stage consistency tunes a trained run: add --resume RUN (a run folder "
                 "or checkpoint)"
             )
-        if tuning == 0:
-            return [Stage("main", base)]
-        base_share = 1 - self.config.consistency.time_share
-        return [Stage("main", base, base_share), Stage("consistency", tuning)]
+        if share == 0:
+            return [Stage("main", self.config.training.epochs)]
+        plan = [
+            ("main", 1 - share, which != "consistency"),
+            ("consistency", share, which != "base"),
+        ]
+        return stage_plan(plan, self.config.training.epochs)
 
     # -- training -------------------------------------------------------------------------
     def _training_labels(self, batch: Batch, n: int, device: torch.device) -> torch.Tensor:
@@ -189,8 +194,9 @@ class DiffusionStrategy(Strategy):
         """The consistency stage's phase, from its steps done and its length."""
         world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
         per_epoch = -(-max(self.data.num_sprites, 1) // (self.config.training.batch_size * world))
-        cfg = self.config.consistency
-        return consistency.phase_of(self.consistency_steps, cfg.epochs * per_epoch, cfg.phases)
+        epochs = self.stages()[-1].epochs if self.config.training.stage != "base" else 0
+        length = max(epochs, 1) * per_epoch
+        return consistency.phase_of(self.consistency_steps, length, self.config.consistency.phases)
 
     def _teacher(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The frozen teacher's v, guided as the sampler guides (conditional and
@@ -293,7 +299,7 @@ class DiffusionStrategy(Strategy):
             if self.consistency_steps == 0:
                 raise NotReady(
                     "this diffusion run has no consistency tuning; add it with `pixelgen train "
-                    "diffusion --stage consistency consistency.epochs=N --resume RUN`"
+                    "diffusion --stage consistency --resume RUN`"
                 )
             mid_t = self.config.consistency.mid_t
             if steps > mid_t + 1:
@@ -369,8 +375,7 @@ class DiffusionStrategy(Strategy):
         # A consistency model learned its guidance while it was tuned: no guidance passes.
         scale = 1.0 if sampler == "consistency" else guidance_scale
         predict = self._predictor(net, labels, scale, guidance_max_t, tileable, generator)
-        size = self.data.image_size
-        x = torch.randn(n, 4, size, size, generator=generator, device=self.device)
+        x = torch.randn(n, 4, *self.data.shape, generator=generator, device=self.device)
         with autocast(self.device, precision):
             for t in runner.timesteps.tolist():
                 x = runner.step(predict(x, t), t, x, generator)
@@ -464,12 +469,16 @@ class DiffusionStrategy(Strategy):
         guide_any = self.num_classes > 0 and scale != 1.0
         if tileable:
             net = circular(net)
-        size = self.data.image_size
+        height, width = self.data.shape
 
         def predict(x: torch.Tensor, t: int) -> torch.Tensor:
             shift = (0, 0)
+            if tileable and height == width:
+                shift = tuple(torch.randint(0, height, (2,), generator=generator).tolist())
+            elif tileable:
+                rows = torch.randint(0, height, (1,), generator=generator).item()
+                shift = (rows, torch.randint(0, width, (1,), generator=generator).item())
             if tileable:
-                shift = tuple(torch.randint(0, size, (2,), generator=generator).tolist())
                 x = torch.roll(x, shift, dims=(2, 3))
             t_in = torch.full((len(x),), t, device=self.device, dtype=torch.long)
             if guide_any and t <= max_t:

@@ -1,8 +1,9 @@
-"""A small U-Net for 16x16 RGBA sprites: timestep and class conditioning, GroupNorm residual
+"""A small U-Net for RGBA sprites: timestep and class conditioning, GroupNorm residual
 blocks, optional self-attention at the lowest resolution (as in Ho et al. 2020, appendix B).
 
 Each level has `blocks_per_level` residual blocks down and up, with one skip connection per
-level; the level's width doubles as the resolution halves."""
+level; the level's width doubles as the resolution halves. How many levels a sprite size
+gets is `level_widths`: enough that the lowest resolution is at most 6 pixels a side."""
 
 from __future__ import annotations
 
@@ -14,16 +15,36 @@ from torch import nn
 
 from pixelgen_core import ConfigError
 
+WIDTHS = (32, 64, 128, 128, 128, 128)  # level widths: doubling, then capped
+LOWEST_SIDE = 6
 
-def check_shape(image_size: int, channels: list[int], groups: int) -> None:
+
+def level_widths(height: int, width: int) -> list[int]:
+    """The U-Net's widths for a sprite size (`model.channels: []`): add levels, each
+    halving the resolution, until the smaller side is at most LOWEST_SIDE (16x16: 16, 8,
+    4, widths 32, 64, 128; 32x32: four levels down to 4x4; 8x8: two). Attention then
+    always works on at most about 6x6 positions, and the extra levels at low resolution
+    cost little, so an epoch's cost grows with the pixels, not faster."""
+    levels, side = 1, min(height, width)
+    factor = 1
+    while side // factor > LOWEST_SIDE and levels < len(WIDTHS):
+        if height % (2 * factor) or width % (2 * factor):
+            break
+        factor *= 2
+        levels += 1
+    return list(WIDTHS[:levels])
+
+
+def check_shape(size: tuple[int, int], channels: list[int], groups: int) -> None:
     """Reject configurations that cannot work, with a message naming the setting."""
     if not channels:
         raise ConfigError("model.channels needs at least one level")
     factor = 2 ** (len(channels) - 1)
-    if image_size % factor:
+    height, width = size
+    if height % factor or width % factor:
         raise ConfigError(
-            f"image side {image_size} is not divisible by {factor} = 2^(levels - 1); "
-            f"model.channels has {len(channels)} levels"
+            f"{width}x{height} sprites are not divisible by {factor} = 2^(levels - 1); "
+            f"model.channels has {len(channels)} levels (leave it empty to fit the size)"
         )
     for c in channels:
         if c % groups:
@@ -91,7 +112,7 @@ class UNet(nn.Module):
 
     def __init__(
         self,
-        image_size: int = 16,
+        size: tuple[int, int] = (16, 16),
         channels: list[int] = (64, 128, 256),
         blocks_per_level: int = 2,
         attention: bool = True,
@@ -101,7 +122,7 @@ class UNet(nn.Module):
     ) -> None:
         super().__init__()
         channels = list(channels)
-        check_shape(image_size, channels, groups)
+        check_shape(size, channels, groups)
         self.base = channels[0]
         emb_dim = 4 * self.base
         self.num_classes = num_classes

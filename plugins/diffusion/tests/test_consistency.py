@@ -65,18 +65,23 @@ def test_stages_follow_training_stage():
         return [(s.name, s.epochs) for s in make(*overrides).stages()]
 
     assert stages() == [("main", 400), ("consistency", 40)]
-    assert stages("consistency.epochs=0") == [("main", 400)]
+    assert stages("consistency.share=0") == [("main", 440)]
+    assert stages("training.epochs=1") == [("main", 1), ("consistency", 1)]
+    assert stages("training.epochs=100", "consistency.share=0.25") == [
+        ("main", 75),
+        ("consistency", 25),
+    ]
     with pytest.raises(ConfigError, match="tunes a trained run: add --resume"):
         stages("training.stage=consistency")  # nothing trained to tune
     trained = make("training.stage=consistency")
     trained.ema_updates = 1  # as a resumed run's
     assert [(s.name, s.epochs) for s in trained.stages()] == [("main", 0), ("consistency", 40)]
-    assert stages("training.stage=base") == [("main", 400)]
-    with pytest.raises(ConfigError, match="--stage consistency needs consistency.epochs"):
-        make("training.stage=consistency", "consistency.epochs=0").stages()
+    assert stages("training.stage=base") == [("main", 400), ("consistency", 0)]
+    with pytest.raises(ConfigError, match="--stage consistency needs consistency.share"):
+        make("training.stage=consistency", "consistency.share=0").stages()
     with pytest.raises(ConfigError, match="needs diffusion.prediction=v"):
         make("diffusion.prediction=epsilon")
-    make("diffusion.prediction=epsilon", "consistency.epochs=0")  # fine without the stage
+    make("diffusion.prediction=epsilon", "consistency.share=0")  # fine without the stage
 
 
 def test_untuned_runs_refuse_the_consistency_sampler_and_old_checkpoints_load():
@@ -146,7 +151,8 @@ def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():
         "training.lr=0.003",
         "diffusion.ema_decay=0.9",
         "training.precision=fp32",
-        "consistency.epochs=120",  # 8 sprites: one batch per epoch, 30 steps per phase
+        "training.epochs=240",
+        "consistency.share=0.5",  # 120 epochs of 8 sprites: a batch each, 30 steps a phase
         "consistency.lr=0.001",
         classes=0,
         size=8,
@@ -182,13 +188,13 @@ def test_tune_a_trained_run_from_the_command_line(tmp_path):
     small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
     small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]
     small += ["tracking.enabled=false", "sampling.steps=3", *TINY]
-    result = invoke("train", "diffusion", "-q", *small, "consistency.epochs=0")
+    result = invoke("train", "diffusion", "-q", *small, "consistency.share=0")
     assert result.exit_code == 0, result.output
     [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
     result = invoke("sample", "diffusion", "--checkpoint", ckpt, "--sampler", "consistency")
     assert result.exit_code == 1 and "no consistency tuning" in result.output
     result = invoke(
-        "train", "diffusion", "-q", "--stage", "consistency", "consistency.epochs=1",
+        "train", "diffusion", "-q", "--stage", "consistency", "consistency.share=0.5",
         "--resume", ckpt,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -200,8 +206,8 @@ def test_tune_a_trained_run_from_the_command_line(tmp_path):
         assert result.exit_code == 0, result.output
         assert (tmp_path / f"c{steps}" / "grid.png").is_file()
     result = invoke("train", "diffusion", "-q", *small, "--stage", "consistency",
-                    "consistency.epochs=0")  # fmt: skip
-    assert result.exit_code == 2 and "needs consistency.epochs" in result.output
+                    "consistency.share=0")  # fmt: skip
+    assert result.exit_code == 2 and "needs consistency.share" in result.output
     result = invoke("train", "diffusion", "-q", *small, "--stage", "consistency")
     assert result.exit_code == 2 and "tunes a trained run: add --resume" in result.output
     assert len(list(tmp_path.glob("runs/diffusion/*"))) == 1  # no folder for either refusal

@@ -20,7 +20,7 @@ def make(*overrides, classes=3, size=16):
 
 
 def test_config_validation_names_the_problem():
-    with pytest.raises(ConfigError, match="image side 6 is not divisible by 4"):
+    with pytest.raises(ConfigError, match="6x6 sprites are not divisible by 4"):
         make("model.channels=[8,16,32]", size=6)
     with pytest.raises(ConfigError, match="not divisible by model.groups=4"):
         make("model.channels=[6,16]")
@@ -180,7 +180,7 @@ def test_train_and_sample_from_the_command_line(tmp_path):
 
     small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
     small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]
-    small += ["tracking.enabled=false", "sampling.steps=3", "consistency.epochs=1", *TINY]
+    small += ["tracking.enabled=false", "sampling.steps=3", *TINY]
     result = run("train", "diffusion", "-q", *small)
     assert result.exit_code == 0, result.output
     [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
@@ -217,7 +217,7 @@ def test_train_and_sample_from_the_command_line(tmp_path):
     result = run("sample", "diffusion", "--checkpoint", ckpt, "--guidance-scale", 3)
     assert result.exit_code == 2 and "use --sampler dpm++" in result.output
     result = run("train", "diffusion", "-q", *small, "model.channels=[8,8,8,8,8,8]")
-    assert result.exit_code == 2 and "image side 16 is not divisible by 32" in result.output
+    assert result.exit_code == 2 and "16x16 sprites are not divisible by 32" in result.output
     result = run("train", "diffusion", "-q", *small, "model.groups=3")
     assert result.exit_code == 2 and "not divisible by model.groups=3" in result.output
     assert "Traceback" not in result.output

@@ -10,7 +10,7 @@ from pixelgen_core.sampling import draw, edit_raw
 from pixelgen_core.testing import PALETTE, gradient_batch, make_strategy, seam_difference
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
-FAST = [*TINY, "sampling.steps=8", "training.lr=0.003", "consistency.epochs=0"]
+FAST = [*TINY, "sampling.steps=8", "training.lr=0.003", "consistency.share=0"]
 
 
 def trained_on_gradients(steps: int = 120):

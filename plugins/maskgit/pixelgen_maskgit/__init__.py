@@ -1,6 +1,6 @@
 """The maskgit strategy's entry point: registers the spec only, so loading it needs no torch."""
 
-from pixelgen_core import Option, StrategySpec, hookimpl
+from pixelgen_core import Option, SpriteSizes, StrategySpec, hookimpl
 from pixelgen_maskgit.config import MaskGITConfig
 
 
@@ -11,6 +11,7 @@ def register_strategies(register):
             name="maskgit",
             description="Masked transformer that paints palette indices in a few parallel steps.",
             strategy="pixelgen_maskgit.strategy:MaskGITStrategy",
+            sizes=SpriteSizes(smallest=8, largest=64, multiple=4, rectangular=True),
             default_config=MaskGITConfig,
             conditional=True,
             capabilities=("edit", "tileable"),

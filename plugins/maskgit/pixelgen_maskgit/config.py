@@ -7,7 +7,9 @@ from pixelgen_core import Config, DataConfig, Section, TrainingConfig, setting
 
 @dataclass
 class Model(Section):
-    patch: int = setting(2, low=1, high=64, help="pixels per token side: 16x16 -> 8x8 tokens")
+    patch: int = setting(
+        0, low=0, high=64, help="pixels per token side; 0: about 8x8 tokens (2 at 16x16)"
+    )
     width: int = setting(128, low=1, high=8192, help="transformer width")
     layers: int = setting(6, low=1, high=64)
     heads: int = setting(4, low=1, high=256)

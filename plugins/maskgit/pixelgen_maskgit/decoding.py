@@ -39,7 +39,7 @@ def masked_counts(steps: int, pixels: int) -> list[int]:
 def decode(
     logits_fn: Callable[[torch.Tensor], torch.Tensor],
     n: int,
-    size: int,
+    size: tuple[int, int],
     mask_index: int,
     steps: int,
     generator: torch.Generator,
@@ -49,14 +49,15 @@ def decode(
     start: torch.Tensor | None = None,
     tileable: bool = False,
 ) -> torch.Tensor:
-    """Palette indices (n, size, size) by MaskGIT decoding; `logits_fn(pixels)` returns
-    (n, colours, size, size) logits for the current partly masked pixels.
+    """Palette indices (n, H, W) by MaskGIT decoding, `size` = (H, W); `logits_fn(pixels)`
+    returns (n, colours, H, W) logits for the current partly masked pixels.
 
-    `start` (n, size, size): pixels to begin from, `mask_index` where to draw; the others
+    `start` (n, H, W): pixels to begin from, `mask_index` where to draw; the others
     are never changed (inpainting). By default every pixel is drawn. With `tileable`, the
     model sees the canvas rolled by a random offset at each step, so the wrap-around
     edges are drawn as neighbours, like the middle: the sprite tiles without a seam."""
-    pixels_total = size * size
+    height, width = size
+    pixels_total = height * width
     if start is None:
         pixels = torch.full((n, pixels_total), mask_index, dtype=torch.long, device=device)
     else:
@@ -66,10 +67,10 @@ def decode(
         masked = pixels == mask_index
         if not masked.any():
             break
-        canvas = pixels.view(n, size, size)
+        canvas = pixels.view(n, height, width)
         shift = (0, 0)
         if tileable:
-            shift = tuple(torch.randint(0, size, (2,), generator=generator).tolist())
+            shift = random_shift(height, width, generator)
             canvas = torch.roll(canvas, shift, dims=(1, 2))
         logits = logits_fn(canvas)
         if tileable:
@@ -93,4 +94,12 @@ def decode(
         rank = confidence.argsort(dim=1).argsort(dim=1)
         remask = rank < still_masked.to(device)[:, None]
         pixels = torch.where(remask, torch.full_like(candidate, mask_index), candidate)
-    return pixels.view(n, size, size)
+    return pixels.view(n, height, width)
+
+
+def random_shift(height: int, width: int, generator: torch.Generator) -> tuple[int, int]:
+    """A random (rows, columns) roll of a height x width canvas."""
+    if height == width:  # one draw of two, as before rectangular sprites
+        return tuple(torch.randint(0, height, (2,), generator=generator).tolist())
+    rows = int(torch.randint(0, height, (1,), generator=generator))
+    return rows, int(torch.randint(0, width, (1,), generator=generator))

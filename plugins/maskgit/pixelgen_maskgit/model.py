@@ -5,6 +5,9 @@ Pixels are palette indices, with one extra index meaning "masked". Each token co
 projected, and the head predicts `patch**2` palette distributions per token. A class
 token (0 = no class) is prepended so the same network serves conditional and
 unconditional sampling.
+
+`token_side` picks the patch for a sprite size (`model.patch: 0`): about 8x8 tokens
+whatever the size, so attention's cost and memory per sprite stay as at 16x16.
 """
 
 from __future__ import annotations
@@ -14,11 +17,20 @@ from torch import nn
 
 from pixelgen_core import ConfigError
 
+TOKENS_PER_SIDE = 8
+
+
+def token_side(height: int, width: int) -> int:
+    """The patch for `model.patch: 0`: the largest pixel block dividing both sides that
+    is no larger than the smaller side / TOKENS_PER_SIDE (16x16: 2, 32x32: 4, 8x8: 1)."""
+    target = max(1, min(height, width) // TOKENS_PER_SIDE)
+    return max(p for p in range(1, target + 1) if height % p == 0 and width % p == 0)
+
 
 class MaskedPixelTransformer(nn.Module):
     def __init__(
         self,
-        image_size: int,
+        size: tuple[int, int],
         colours: int,
         num_classes: int,
         patch: int,
@@ -31,18 +43,22 @@ class MaskedPixelTransformer(nn.Module):
         for key, value in (("width", width), ("layers", layers), ("heads", heads)):
             if value < 1:
                 raise ConfigError(f"model.{key} must be at least 1, got {value}")
-        if patch < 1 or image_size % patch:
-            raise ConfigError(f"image side {image_size} is not divisible by model.patch {patch}")
+        height, across = size
+        if patch < 1 or height % patch or across % patch:
+            raise ConfigError(
+                f"{across}x{height} sprites are not divisible by model.patch {patch} "
+                "(0 fits it to the size)"
+            )
         if width % heads:
             raise ConfigError(f"model.width {width} is not divisible by model.heads {heads}")
-        self.size, self.colours, self.patch = image_size, colours, patch
+        self.size, self.colours, self.patch = size, colours, patch
         self.mask_index = colours  # the extra index
-        self.side = image_size // patch
+        self.rows, self.columns = height // patch, across // patch
         pixel_dim = max(width // (patch * patch), 8)
         self.pixel_embedding = nn.Embedding(colours + 1, pixel_dim)
         self.project = nn.Linear(pixel_dim * patch * patch, width)
         self.class_embedding = nn.Embedding(num_classes + 1, width)
-        self.position = nn.Parameter(torch.zeros(1 + self.side * self.side, width))
+        self.position = nn.Parameter(torch.zeros(1 + self.rows * self.columns, width))
         nn.init.normal_(self.position, std=0.02)
         layer = nn.TransformerEncoderLayer(
             width, heads, 4 * width, dropout, activation="gelu", batch_first=True, norm_first=True
@@ -52,13 +68,14 @@ class MaskedPixelTransformer(nn.Module):
         self.head = nn.Linear(width, patch * patch * colours)
 
     def forward(self, pixels: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """Pixels (N, S, S) with `mask_index` where unknown, classes (N,) as class + 1 or 0
-        -> palette logits (N, colours, S, S)."""
-        n, p, side = len(pixels), self.patch, self.side
-        e = self.pixel_embedding(pixels)  # (N, S, S, E)
-        # (N, side, p, side, p, E) -> (N, side*side, p*p*E): one token per patch.
-        tokens = e.view(n, side, p, side, p, -1).permute(0, 1, 3, 2, 4, 5).reshape(n, side**2, -1)
+        """Pixels (N, H, W) with `mask_index` where unknown, classes (N,) as class + 1 or 0
+        -> palette logits (N, colours, H, W)."""
+        n, p, rows, columns = len(pixels), self.patch, self.rows, self.columns
+        e = self.pixel_embedding(pixels)  # (N, H, W, E)
+        # (N, rows, p, columns, p, E) -> (N, rows*columns, p*p*E): one token per patch.
+        tokens = e.view(n, rows, p, columns, p, -1).permute(0, 1, 3, 2, 4, 5)
+        tokens = tokens.reshape(n, rows * columns, -1)
         x = torch.cat([self.class_embedding(classes)[:, None], self.project(tokens)], dim=1)
         h = self.norm(self.blocks(x + self.position))[:, 1:]
-        logits = self.head(h).view(n, side, side, p, p, self.colours)
-        return logits.permute(0, 5, 1, 3, 2, 4).reshape(n, self.colours, self.size, self.size)
+        logits = self.head(h).view(n, rows, columns, p, p, self.colours)
+        return logits.permute(0, 5, 1, 3, 2, 4).reshape(n, self.colours, *self.size)

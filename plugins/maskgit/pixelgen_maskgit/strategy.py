@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from pixelgen_core import Batch, ConfigError, DataInfo, Strategy, drop_labels
 from pixelgen_maskgit.config import MaskGITConfig
 from pixelgen_maskgit.decoding import decode, random_mask
-from pixelgen_maskgit.model import MaskedPixelTransformer
+from pixelgen_maskgit.model import MaskedPixelTransformer, token_side
 
 
 class MaskGITStrategy(Strategy):
@@ -25,11 +25,12 @@ class MaskGITStrategy(Strategy):
         cfg = config.model
         self.num_classes = data.num_classes
         self.mask_index = len(data.palette)  # the extra pixel value meaning "unknown"
+        self.patch = cfg.patch or token_side(*data.shape)
         net = MaskedPixelTransformer(
-            data.image_size,
+            data.shape,
             len(data.palette),
             data.num_classes,
-            cfg.patch,
+            self.patch,
             cfg.width,
             cfg.layers,
             cfg.heads,
@@ -168,7 +169,7 @@ class MaskGITStrategy(Strategy):
         return decode(
             logits_fn,
             n,
-            self.data.image_size,
+            self.data.shape,
             self.mask_index,
             steps,
             generator,

@@ -46,7 +46,7 @@ def test_decoding_fixes_every_pixel_and_keeps_what_is_fixed():
         logits[:, 2] = 5.0  # colour 2 is always the likeliest
         return logits
 
-    out = decode(logits_fn, 3, 16, mask_index=4, steps=4, generator=torch.Generator())
+    out = decode(logits_fn, 3, (16, 16), mask_index=4, steps=4, generator=torch.Generator())
     assert len(calls) == 4 and (out < 4).all()
     masked = [(c == 4).flatten(1).sum(1).tolist() for c in calls]
     assert masked == [[256] * 3, [236] * 3, [181] * 3, [97] * 3]
@@ -59,7 +59,7 @@ def test_network_maps_patches_back_to_pixels():
     """A pixel's logits must sit at that pixel: change one input pixel, and with
     attention removed only its own patch's outputs change."""
     torch.manual_seed(0)
-    net = MaskedPixelTransformer(16, 4, 0, 2, 16, 1, 2, 0.0).eval()
+    net = MaskedPixelTransformer((16, 16), 4, 0, 2, 16, 1, 2, 0.0).eval()
     net.blocks = torch.nn.Identity()  # no mixing between tokens
     net.position.data.zero_()
     pixels = torch.randint(0, 4, (1, 16, 16))
@@ -143,7 +143,7 @@ def test_edit_decodes_only_the_masked_pixels():
     out = decode(
         lambda p: strategy.modules["net"](p, torch.zeros(2, dtype=torch.long)),
         2,
-        16,
+        (16, 16),
         strategy.mask_index,
         4,
         torch.Generator().manual_seed(0),

@@ -8,7 +8,9 @@ from pixelgen_core import Config, Section, TrainingConfig, setting
 @dataclass
 class Model(Section):
     latent_dim: int = setting(32, low=1, high=4096, help="size of the latent vector z")
-    channels: list[int] = setting([64, 128], low=1, high=4096, help="conv widths per level")
+    channels: list[int] = setting(
+        [], low=1, high=4096, help="conv widths per level; empty: from the sprite size"
+    )
     loss: str = setting("bce", choices=("bce", "mse"), help="reconstruction loss")
     kl_weight: float = setting(0.5, low=0, help="beta: weight of KL(q(z|x) || N(0, I))")
 

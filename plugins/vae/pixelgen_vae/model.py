@@ -7,21 +7,37 @@ from torch import nn
 
 from pixelgen_core import ConfigError
 
+WIDTHS = (64, 128, 128, 128)
+
+
+def level_widths(height: int, width: int) -> list[int]:
+    """Conv widths for a sprite size (`model.channels: []`): halve until the smaller
+    side is at most 4 (16x16: two levels to 4x4, as before; 32x32: three; 8x8: one), so
+    the flattened map the latent is read from stays about 4x4 whatever the size."""
+    levels = 1
+    while min(height, width) // 2**levels > 4 and levels < len(WIDTHS):
+        if height % 2 ** (levels + 1) or width % 2 ** (levels + 1):
+            break
+        levels += 1
+    return list(WIDTHS[:levels])
+
 
 class ConvVAE(nn.Module):
-    """Encoder: strided convs to (C, S/2^L, S/2^L), then mean and log-variance of q(z|x).
+    """Encoder: strided convs to (C, H/2^L, W/2^L), then mean and log-variance of q(z|x).
 
     Decoder: the mirror image, ending in RGBA logits (sigmoid gives colours in [0, 1]).
     """
 
-    def __init__(self, image_size: int, latent_dim: int, channels: list[int]) -> None:
+    def __init__(self, size: tuple[int, int], latent_dim: int, channels: list[int]) -> None:
         super().__init__()
         levels = len(channels)
-        if image_size % (2**levels):
+        height, width = size
+        if not channels or height % (2**levels) or width % (2**levels):
             raise ConfigError(
-                f"image side {image_size} is not divisible by 2^{levels} (model.channels)"
+                f"{width}x{height} sprites are not divisible by 2^{levels} (model.channels; "
+                "leave it empty to fit the size)"
             )
-        self.side = image_size // 2**levels
+        self.side = (height // 2**levels, width // 2**levels)
         self.channels = list(channels)
         enc, c_in = [], 4
         for c in channels:
@@ -32,7 +48,7 @@ class ConvVAE(nn.Module):
             ]
             c_in = c
         self.encoder = nn.Sequential(*enc, nn.Flatten())
-        flat = c_in * self.side * self.side
+        flat = c_in * self.side[0] * self.side[1]
         self.to_stats = nn.Linear(flat, 2 * latent_dim)
         self.from_latent = nn.Linear(latent_dim, flat)
         dec = []
@@ -56,7 +72,7 @@ class ConvVAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents -> RGBA logits."""
-        h = self.from_latent(z).view(len(z), self.channels[-1], self.side, self.side)
+        h = self.from_latent(z).view(len(z), self.channels[-1], *self.side)
         return self.decoder(h)
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:

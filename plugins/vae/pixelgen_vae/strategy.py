@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from pixelgen_core import Batch, DataInfo, Strategy
 from pixelgen_vae.config import VAEConfig
-from pixelgen_vae.model import ConvVAE
+from pixelgen_vae.model import ConvVAE, level_widths
 
 
 class VAEStrategy(Strategy):
@@ -16,7 +16,8 @@ class VAEStrategy(Strategy):
     def __init__(self, config: VAEConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
         self.latent_dim = config.model.latent_dim
-        vae = ConvVAE(data.image_size, self.latent_dim, config.model.channels).to(device)
+        self.channels = list(config.model.channels) or level_widths(*data.shape)
+        vae = ConvVAE(data.shape, self.latent_dim, self.channels).to(device)
         self.modules = {"vae": vae}
         self.optimizers = {"vae": lambda: torch.optim.Adam(vae.parameters(), lr=config.training.lr)}
 

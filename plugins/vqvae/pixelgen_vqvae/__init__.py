@@ -1,6 +1,6 @@
 """The VQ-VAE strategy's entry point: registers the spec only, so loading it needs no torch."""
 
-from pixelgen_core import Option, StrategySpec, hookimpl
+from pixelgen_core import Option, SpriteSizes, StrategySpec, hookimpl
 from pixelgen_vqvae.config import VQVAEConfig
 
 
@@ -11,6 +11,8 @@ def register_strategies(register):
             name="vqvae",
             description="VQ-VAE with a causal transformer prior over its code grid.",
             strategy="pixelgen_vqvae.strategy:VQVAEStrategy",
+            sizes=SpriteSizes(smallest=8, largest=64, multiple=4, rectangular=True),
+            stages=("autoencoder", "prior"),
             default_config=VQVAEConfig,
             conditional=True,
             train_options=(
@@ -29,7 +31,13 @@ def register_strategies(register):
                     "model.autoencoder",
                 ),
                 Option("lr", float, None, "autoencoder learning rate", "training.lr"),
-                Option("prior_epochs", int, None, "epochs of the prior stage", "prior.epochs"),
+                Option(
+                    "prior_share",
+                    float,
+                    None,
+                    "the prior's share of training.epochs and of the time budget",
+                    "prior.share",
+                ),
             ),
             sample_options=(
                 Option(

@@ -7,7 +7,9 @@ from pixelgen_core import Config, DataConfig, Section, TrainingConfig, setting
 
 @dataclass
 class Model(Section):
-    channels: list[int] = setting([64, 128], low=1, high=4096, help="encoder widths per level")
+    channels: list[int] = setting(
+        [], low=1, high=4096, help="encoder widths per level; empty: from the sprite size"
+    )
     codebook_size: int = setting(256, low=1, high=65536, help="K codes in the codebook")
     code_dim: int = setting(64, low=1, high=4096, help="length of each code vector")
     beta: float = setting(0.25, low=0, help="weight of the commitment term")
@@ -26,7 +28,9 @@ class Prior(Section):
     width: int = setting(128, low=1, high=8192)
     heads: int = setting(4, low=1, high=256)
     dropout: float = setting(0.3, low=0, high=1)
-    epochs: int = setting(120, low=1, help="epochs of the prior stage")
+    share: float = setting(
+        0.45, low=0.05, high=0.95, help="its share of training.epochs and of the time budget"
+    )
     lr: float = setting(0.0005, low=0)
 
 
@@ -42,7 +46,9 @@ class Sampling(Section):
 @dataclass
 class Training(TrainingConfig):
     stage: str = setting("both", choices=("both", "autoencoder", "prior"))
-    epochs: int = setting(150, low=1, help="epochs of the autoencoder stage")
+    epochs: int = setting(
+        270, low=1, help="epochs of the whole run: prior.share for the prior, the rest autoencoder"
+    )
     lr: float = setting(0.001, low=0)
 
 

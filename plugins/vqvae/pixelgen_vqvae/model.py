@@ -29,13 +29,28 @@ class Residual(nn.Module):
         return x + self.body(x)
 
 
+WIDTHS = (64, 128, 128)
+
+
+def level_widths(height: int, width: int) -> list[int]:
+    """Encoder widths for a sprite size (`model.channels: []`), one level per halving:
+    each code covers 2x2 pixels below 16 a side, 4x4 up to 47 and 8x8 from 48 (where
+    the sides allow), so the prior's sequence stays at most 12x12 codes up to 48x48
+    and 16x16 at 64x64 (16x16 sprites: 4x4 codes, as before)."""
+    side = min(height, width)
+    levels = 1 if side < 16 else 2 if side < 48 else 3
+    while levels > 1 and (height % 2**levels or width % 2**levels):
+        levels -= 1
+    return list(WIDTHS[:levels])
+
+
 class VQVAE(nn.Module):
-    """RGBA (N, 4, S, S) -> codes (N, S/2^L, S/2^L) -> logits (N, out_channels, S, S):
+    """RGBA (N, 4, H, W) -> codes (N, H/2^L, W/2^L) -> logits (N, out_channels, H, W):
     RGBA logits, or one logit per palette entry."""
 
     def __init__(
         self,
-        image_size: int,
+        size: tuple[int, int],
         channels: list[int],
         codebook_size: int,
         code_dim: int,
@@ -51,11 +66,13 @@ class VQVAE(nn.Module):
                 raise ConfigError(f"model.{key} must be at least 1, got {value}")
         if levels < 1:
             raise ConfigError("model.channels needs at least one width")
-        if image_size % (2**levels):
+        height, width = size
+        if height % (2**levels) or width % (2**levels):
             raise ConfigError(
-                f"image side {image_size} is not divisible by 2^{levels} (model.channels)"
+                f"{width}x{height} sprites are not divisible by 2^{levels} (model.channels; "
+                "leave it empty to fit the size)"
             )
-        self.grid = image_size // 2**levels
+        self.grid = (height // 2**levels, width // 2**levels)
         enc: list[nn.Module] = [nn.Conv2d(4, channels[0], 3, padding=1)]
         c_in = channels[0]
         for c in channels:
@@ -86,9 +103,9 @@ class VQVAE(nn.Module):
         return self.decoder(quantised.z_q), quantised
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Images -> code indices (N, grid, grid)."""
+        """Images -> code indices (N, *grid)."""
         return self.quantiser.encode(self.encoder(images))
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Code indices (N, grid, grid) -> logits."""
+        """Code indices (N, *grid) -> logits."""
         return self.decoder(self.quantiser.lookup(codes))

@@ -22,10 +22,11 @@ from pixelgen_core import (
     Strategy,
     drop_labels,
     open_run,
+    stage_plan,
     unwrap,
 )
 from pixelgen_vqvae.config import VQVAEConfig
-from pixelgen_vqvae.model import VQVAE
+from pixelgen_vqvae.model import VQVAE, level_widths
 from pixelgen_vqvae.prior import CodePrior
 from pixelgen_vqvae.quantiser import perplexity
 
@@ -37,9 +38,10 @@ class VQVAEStrategy(Strategy):
         super().__init__(config, data, device)
         model_cfg, prior_cfg = config.model, config.prior
         self.num_codes = model_cfg.codebook_size
+        self.channels = list(model_cfg.channels) or level_widths(*data.shape)
         vqvae = VQVAE(
-            data.image_size,
-            model_cfg.channels,
+            data.shape,
+            self.channels,
             self.num_codes,
             model_cfg.code_dim,
             model_cfg.ema,
@@ -51,7 +53,7 @@ class VQVAEStrategy(Strategy):
         self.num_classes = data.num_classes if prior_cfg.conditional else 0
         prior = CodePrior(
             self.num_codes,
-            self.grid * self.grid,
+            self.grid[0] * self.grid[1],
             self.num_classes,
             prior_cfg.width,
             prior_cfg.layers,
@@ -83,18 +85,22 @@ class VQVAEStrategy(Strategy):
         theirs = dataclasses.replace(other.config.model, autoencoder="")
         if theirs != dataclasses.replace(self.config.model, autoencoder=""):
             raise ConfigError(f"model.* settings differ from those of {path}")
-        if other.info.image_size != self.data.image_size:
-            raise ConfigError(f"the image size differs from that of {path}")
+        if other.info.shape != self.data.shape:
+            raise ConfigError(f"the sprite size differs from that of {path}")
         if other.strategy.autoencoder_steps == 0:
             raise ConfigError(f"{path} has no trained autoencoder")
         self.modules["vqvae"].load_state_dict(other.strategy.modules["vqvae"].state_dict())
         self.autoencoder_steps = other.strategy.autoencoder_steps
 
     def stages(self) -> list[Stage]:
-        which = self.config.training.stage
-        ae = self.config.training.epochs if which in ("both", "autoencoder") else 0
-        prior = self.config.prior.epochs if which in ("both", "prior") else 0
-        return [Stage("autoencoder", ae), Stage("prior", prior)]
+        """The autoencoder, then the prior: `training.epochs` and the time budget are
+        split between them by `prior.share`; `training.stage` picks one of them."""
+        which, share = self.config.training.stage, self.config.prior.share
+        plan = [
+            ("autoencoder", 1 - share, which != "prior"),
+            ("prior", share, which != "autoencoder"),
+        ]
+        return stage_plan(plan, self.config.training.epochs)
 
     # -- training -----------------------------------------------------------------------
     def _autoencoder_losses(
@@ -200,7 +206,7 @@ class VQVAEStrategy(Strategy):
         if temperature <= 0:
             raise ConfigError("--temperature must be positive")
         if codes == "uniform":
-            shape = (n, self.grid, self.grid)
+            shape = (n, *self.grid)
             grid = torch.randint(0, self.num_codes, shape, generator=generator, device=self.device)
         else:
             if self.prior_steps == 0:
@@ -214,7 +220,7 @@ class VQVAEStrategy(Strategy):
                     raise ConfigError("this prior was trained without classes")
                 classes += int(label) + 1
             grid = self.modules["prior"].sample(classes, generator, temperature, top_k)
-            grid = grid.view(n, self.grid, self.grid)
+            grid = grid.view(n, *self.grid)
         return self._pixels(self.modules["vqvae"].decode(grid))
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:

@@ -166,9 +166,14 @@ def test_stages_follow_training_stage():
     def epochs(stage):
         return [(s.name, s.epochs) for s in make(f"training.stage={stage}").stages()]
 
-    assert epochs("both") == [("autoencoder", 150), ("prior", 120)]
-    assert epochs("autoencoder") == [("autoencoder", 150), ("prior", 0)]
-    assert epochs("prior") == [("autoencoder", 0), ("prior", 120)]
+    assert epochs("both") == [("autoencoder", 148), ("prior", 122)]  # 270 split 55:45
+    assert epochs("autoencoder") == [("autoencoder", 148), ("prior", 0)]
+    assert epochs("prior") == [("autoencoder", 0), ("prior", 122)]
+    short = make("training.epochs=1").stages()  # every stage trains at least one epoch
+    assert [(s.name, s.epochs) for s in short] == [("autoencoder", 1), ("prior", 1)]
+    # The time budget is split like the epochs: the autoencoder ends at 55% of it.
+    assert [s.time_share for s in make().stages()] == [0.55, 1.0]
+    assert [s.time_share for s in make("training.stage=autoencoder").stages()] == [1.0, 1.0]
     with pytest.raises(ConfigError, match="training.stage"):
         make("training.stage=decoder")
 
@@ -226,7 +231,7 @@ def test_train_stages_separately_and_resume_between_them(tmp_path):
     assert result.exit_code == 0 and (tmp_path / "r" / "reconstructions.png").is_file()
     ae = open_run(checkpoint=ckpt).strategy.modules["vqvae"].state_dict()
 
-    result = run("train", "vqvae", "-q", "--stage", "prior", "--resume", ckpt, "prior.epochs=2")
+    result = run("train", "vqvae", "-q", "--stage", "prior", "--resume", ckpt, "training.epochs=4")
     assert result.exit_code == 0, result.output
     resumed = open_run(checkpoint=ckpt)
     assert resumed.steps > 0 and resumed.strategy.prior_steps > 0
@@ -238,7 +243,7 @@ def test_train_stages_separately_and_resume_between_them(tmp_path):
 
     # A new prior on the same autoencoder, in a run of its own.
     result = run(
-        "train", "vqvae", "-q", "--stage", "prior", "--autoencoder", ckpt, "prior.epochs=1",
+        "train", "vqvae", "-q", "--stage", "prior", "--autoencoder", ckpt, "training.epochs=2",
         *TINY_RUN,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -262,7 +267,7 @@ def test_torchrun_keeps_the_codebook_identical_on_every_rank(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node"]
     cmd += ["2", "--no-python", "pixelgen", "train", "vqvae", "-q", *TINY_RUN]
-    cmd += ["training.epochs=2", "prior.epochs=1", "training.device=cpu"]
+    cmd += ["training.epochs=2", "training.device=cpu"]
     # Each rank saves its own codebook beside the run, to compare them.
     script = tmp_path / "sitecustomize.py"
     script.write_text(
