@@ -46,6 +46,20 @@ def test_slice_respects_spacing_and_margin_and_skips_empty_tiles():
     assert len(slice_sheet(sheet, 4, spacing=1, margin=1, keep_empty=True)) == 6
 
 
+def test_slice_takes_rectangular_tiles_from_the_command_line(tmp_path):
+    from pixelgen_core.testing import invoke
+
+    sheet = np.zeros((1 + 24 * 2 + 1 + 1, 1 + 16 * 3 + 2 + 1, 4), dtype=np.uint8)
+    sheet[1:-1, 1:-1] = (200, 40, 40, 255)
+    write_png(sheet, tmp_path / "sheet.png")
+    result = invoke("data", "slice", str(tmp_path / "sheet.png"), str(tmp_path / "out"),
+                    "--tile", "16x24", "--spacing", "1", "--margin", "1")  # fmt: skip
+    assert result.exit_code == 0 and "wrote 6 tiles of 16x24" in result.output
+    assert load_dataset(str(tmp_path / "out")).shape == (24, 16)
+    result = invoke("data", "slice", str(tmp_path / "sheet.png"), "x", "--tile", "16by24")
+    assert result.exit_code == 1 and "is not a side or WIDTHxHEIGHT" in result.output
+
+
 def test_slice_rejects_a_sheet_too_small():
     with pytest.raises(PixelgenError, match="holds no"):
         slice_sheet(np.zeros((8, 8, 4), np.uint8), 16)

@@ -15,21 +15,27 @@ def data() -> None:
 @data.command("slice")
 @click.argument("sheet", type=click.Path(path_type=Path))
 @click.argument("outdir", type=click.Path(path_type=Path))
-@click.option("--tile", type=int, default=16, show_default=True, help="Tile side in pixels.")
+@click.option(
+    "--tile",
+    default="16",
+    show_default=True,
+    help="Tile side in pixels, or WIDTHxHEIGHT (e.g. 16x24).",
+)
 @click.option("--spacing", type=int, default=0, show_default=True, help="Gap between tiles.")
 @click.option("--margin", type=int, default=0, show_default=True, help="Border of the sheet.")
 @click.option("--keep-empty", is_flag=True, help="Also write fully transparent tiles.")
 def slice_command(
-    sheet: Path, outdir: Path, tile: int, spacing: int, margin: int, keep_empty: bool
+    sheet: Path, outdir: Path, tile: str, spacing: int, margin: int, keep_empty: bool
 ) -> None:
-    """Cut SHEET into TILE x TILE PNG sprites in OUTDIR (a dataset folder)."""
-    from pixelgen_core.data.sheets import slice_sheet
+    """Cut SHEET into TILE-sized PNG sprites in OUTDIR (a dataset folder)."""
+    from pixelgen_core.data.sheets import parse_tile, slice_sheet
     from pixelgen_core.images import read_png, write_png
 
-    tiles = slice_sheet(read_png(sheet), tile, spacing, margin, keep_empty)
+    width, height = parse_tile(tile)
+    tiles = slice_sheet(read_png(sheet), (height, width), spacing, margin, keep_empty)
     for i, piece in enumerate(tiles):
         write_png(piece, outdir / f"{sheet.stem}_{i:04d}.png")
-    click.echo(f"wrote {len(tiles)} tiles of {tile}x{tile} to {outdir}")
+    click.echo(f"wrote {len(tiles)} tiles of {width}x{height} to {outdir}")
 
 
 @data.command("show")
