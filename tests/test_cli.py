@@ -53,6 +53,26 @@ def test_list_strategies_json_and_table():
     ]
     table = run("list-strategies").output
     assert "pixel-prior" in table and "pixelgen-vae" in table
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["vqvae"]["sizes"] == {
+        "smallest": 8,
+        "largest": 64,
+        "multiple": 4,
+        "rectangular": True,
+    }
+    assert by_name["vqvae"]["stages"] == ["autoencoder", "prior"]
+    assert by_name["pixel-prior"]["sizes"]["rectangular"] is False  # declares none: square
+    assert by_name["pixel-prior"]["stages"] == []
+
+
+def test_train_help_says_what_sizes_and_how_stages_share_the_run():
+    text = " ".join(run("train", "vqvae", "--help").output.split())
+    assert "Trains on sprites of 8 to 64 pixels a side, multiples of 4" in text
+    assert "Trains in 2 stages: autoencoder, then prior." in text
+    assert "training.epochs and training.time_budget_minutes bound the whole run" in text
+    assert "--prior-share" in text
+    single = " ".join(run("train", "vae", "--help").output.split())
+    assert "stages" not in single and "Trains on sprites of 8 to 64" in single
 
 
 def test_a_broken_plugin_shows_as_failed_and_the_rest_works(monkeypatch):

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from pixelgen_core import checkpoint, drop_labels
+from pixelgen_core import Stage, checkpoint, drop_labels, split_epochs, stage_plan
 from pixelgen_core.config import resolve
 from pixelgen_core.plugins import discover
 from pixelgen_core.trainer import Trainer, TrainingInterrupted
@@ -177,3 +177,27 @@ def test_a_stage_with_a_time_share_hands_the_rest_of_the_budget_to_the_next(monk
     payload = checkpoint.load(result.checkpoint)
     assert payload["finished"] and payload["position"]["stage"] == 1
     assert payload["position"]["batch"] == len(seen) - first_b  # b started at batch 0
+
+
+def test_split_epochs_rounds_shares_and_gives_every_stage_an_epoch():
+    assert split_epochs(270, [0.55, 0.45]) == [148, 122]
+    assert split_epochs(440, [0.91, 0.09]) == [400, 40]
+    assert split_epochs(1, [0.5, 0.5]) == [1, 1]  # a run of "1 epoch" trains each stage once
+    assert split_epochs(3, [0.1, 0.1, 0.8]) == [1, 1, 2]
+
+
+def test_stage_plan_splits_the_run_and_the_budget_by_share():
+    both = stage_plan([("a", 0.75, True), ("b", 0.25, True)], 100)
+    assert both == [Stage("a", 75, 0.75), Stage("b", 25, 1.0)]
+    # One stage alone: the epochs it has in a whole run, and all of the time budget.
+    assert stage_plan([("a", 0.75, False), ("b", 0.25, True)], 100) == [
+        Stage("a", 0, 0.0),
+        Stage("b", 25, 1.0),
+    ]
+    assert stage_plan([("a", 0.75, True), ("b", 0.25, False)], 100) == [
+        Stage("a", 75, 1.0),
+        Stage("b", 0, 1.0),
+    ]
+    three = stage_plan([("a", 0.5, True), ("b", 0.25, False), ("c", 0.25, True)], 8)
+    assert [s.epochs for s in three] == [4, 0, 2]
+    assert [round(s.time_share, 3) for s in three] == [0.667, 0.667, 1.0]

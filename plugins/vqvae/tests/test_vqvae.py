@@ -250,6 +250,15 @@ def test_train_stages_separately_and_resume_between_them(tmp_path):
     assert len(list((tmp_path / "runs" / "vqvae").glob("*/checkpoint.pt"))) == 2
 
 
+def test_one_epoch_means_the_whole_run_and_trains_both_stages(tmp_path):
+    """`training.epochs` bounds the whole run: with 1, each stage trains one epoch."""
+    result = run("train", "vqvae", "-q", "training.epochs=1", *TINY_RUN)
+    assert result.exit_code == 0, result.output
+    [ckpt] = list((tmp_path / "runs" / "vqvae").glob("*/checkpoint.pt"))
+    trained = open_run(checkpoint=ckpt).strategy
+    assert trained.autoencoder_steps == trained.prior_steps > 0  # one epoch of each
+
+
 def test_a_prior_without_an_autoencoder_is_refused(tmp_path):
     result = run("train", "vqvae", "-q", "--stage", "prior", *TINY_RUN)
     assert result.exit_code == 1 and "needs a trained autoencoder" in result.output
