@@ -8,8 +8,8 @@ config (which fits the model to the size) on blocky test sprites, then measures:
 training (one warm-up step per stage, then three timed steps per stage: images per
 second, and the peak resident memory those steps added above the process before them)
 and sampling 16 sprites with the default sample options (seconds, and the memory it
-added). Peak memory is the process's `ru_maxrss`; the baseline is its resident size
-just before, so torch's own footprint is not counted. Prints the table for
+added). Peak memory is the process's VmHWM, reset before each phase; the baseline is
+its resident size just before, so torch's own footprint is not counted. Prints the table for
 benchmarks/RESULTS.md, with memory per sprite pixel (bytes per batch x height x width)
 so growth faster than pixels x batch shows as a rising column.
 """
@@ -34,7 +34,19 @@ def resident() -> int:
 
 
 def peak() -> int:
+    """This process's peak resident memory since the last `reset_peak`, in bytes."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak() -> None:
+    """Start the peak afresh (Linux: writing 5 to clear_refs resets VmHWM), so sampling's
+    peak is its own and not training's."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
 
 
 def measure(name: str, size: int, batch: int, overrides: list[str]) -> dict:
@@ -55,6 +67,7 @@ def measure(name: str, size: int, batch: int, overrides: list[str]) -> dict:
     stages = [s.name for s in strategy.stages() if s.epochs > 0]
     for stage in stages:
         strategy.train_step(data, stage)  # warm-up: optimizer state, kernels
+    reset_peak()
     before, start = resident(), time.perf_counter()
     for stage in stages:
         for _ in range(3):
@@ -62,6 +75,7 @@ def measure(name: str, size: int, batch: int, overrides: list[str]) -> dict:
     train_seconds = time.perf_counter() - start
     train_peak = peak() - before
     strategy.eval()
+    reset_peak()
     before = resident()
     start = time.perf_counter()
     with torch.inference_mode():
@@ -101,7 +115,9 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--one", name, str(size), str(args.batch), *extra]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode:
-                print(f"{name} {size}: {done.stderr.strip().splitlines()[-1]}", file=sys.stderr)
+                lines = done.stderr.strip().splitlines()
+                why = lines[-1] if lines else f"exit {done.returncode}, no message (killed?)"
+                print(f"{name} {size}: {why}", file=sys.stderr)
                 continue
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ALPHA_THRESHOLD = 0.5  # a pixel with alpha below this (in [0, 1]) is background
+SNAP_CHUNK = 1024  # images snapped at a time: bounds the temporaries of a big folder
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,33 @@ class Palette:
     def hex(self) -> list[str]:
         return ["#{:02x}{:02x}{:02x}".format(*c) for c in self.colors]
 
-    def snap(self, images: np.ndarray) -> np.ndarray:
+    def snap(self, images: np.ndarray, dtype: type = np.int64) -> np.ndarray:
         """Map RGBA images to palette indices (nearest opaque colour; low alpha -> 0).
 
-        `images` is (..., 4) uint8, or float in [0, 1]. Returns int64 indices of shape (...).
-        Uint8 images are snapped colour by colour (each distinct RGBA value once), so a
-        folder of 20,000 sprites needs no pixels x colours distance table.
+        `images` is (..., 4) uint8, or float in [0, 1]. Returns indices of shape (...) as
+        `dtype` (np.uint8 holds any palette of up to 256 entries in a byte per pixel).
+        Uint8 images are snapped colour by colour (each distinct RGBA value once) and in
+        chunks of images, so a folder of 20,000 sprites needs neither a pixels x colours
+        distance table nor 8-byte temporaries for every pixel.
         """
         rgba = np.asarray(images)
-        if rgba.dtype == np.uint8:
-            packed = np.ascontiguousarray(rgba).view(np.uint32).reshape(rgba.shape[:-1])
-            distinct, inverse = np.unique(packed, return_inverse=True)
-            table = self._nearest(distinct.view(np.uint8).reshape(-1, 4).astype(np.float32) / 255)
-            return table[inverse].reshape(rgba.shape[:-1])
-        return self._nearest(rgba.astype(np.float32).reshape(-1, 4)).reshape(rgba.shape[:-1])
+        if rgba.dtype != np.uint8:
+            flat = rgba.astype(np.float32).reshape(-1, 4)
+            return self._nearest(flat).reshape(rgba.shape[:-1]).astype(dtype, copy=False)
+        out = np.empty(rgba.shape[:-1], dtype=dtype)
+        if rgba.ndim < 4 or len(rgba) == 0:  # one image (H, W, 4), or none
+            out[...] = self._snap_colours(rgba)
+            return out
+        for start in range(0, len(rgba), SNAP_CHUNK):
+            out[start : start + SNAP_CHUNK] = self._snap_colours(rgba[start : start + SNAP_CHUNK])
+        return out
+
+    def _snap_colours(self, rgba: np.ndarray) -> np.ndarray:
+        """Uint8 RGBA (..., 4) -> indices (...), computing each distinct colour once."""
+        packed = np.ascontiguousarray(rgba).view(np.uint32).reshape(rgba.shape[:-1])
+        distinct, inverse = np.unique(packed, return_inverse=True)
+        table = self._nearest(distinct.view(np.uint8).reshape(-1, 4).astype(np.float32) / 255)
+        return table[inverse].reshape(rgba.shape[:-1])
 
     def _nearest(self, flat: np.ndarray) -> np.ndarray:
         """Float RGBA (P, 4) in [0, 1] -> the nearest opaque entry's index, 0 if alpha is low."""
@@ -76,13 +90,13 @@ def extract(sprites: np.ndarray, max_colors: int, seed: int = 0) -> Palette:
     """
     if max_colors < 1:
         raise ValueError("max_colors must be at least 1")
-    opaque = sprites[..., 3] >= 128
-    pixels = sprites[opaque][:, :3]
-    if len(pixels) == 0:
+    codes = _distinct_colours(sprites)
+    if len(codes) == 0:
         raise ValueError("the sprites have no opaque pixels")
-    unique = np.unique(pixels, axis=0)
+    unique = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=1).astype(np.uint8)
     if len(unique) <= max_colors:
         return Palette(_sort_colors(unique))
+    pixels = sprites[sprites[..., 3] >= 128][:, :3]
     from sklearn.cluster import KMeans
 
     rng = np.random.default_rng(seed)
@@ -90,6 +104,21 @@ def extract(sprites: np.ndarray, max_colors: int, seed: int = 0) -> Palette:
     km = KMeans(n_clusters=max_colors, random_state=seed, n_init=4).fit(sample.astype(np.float32))
     centres = np.clip(np.rint(km.cluster_centers_), 0, 255).astype(np.uint8)
     return Palette(_sort_colors(np.unique(centres, axis=0)))
+
+
+def _distinct_colours(sprites: np.ndarray) -> np.ndarray:
+    """The distinct opaque colours of RGBA uint8 sprites as sorted 24-bit integers
+    (0xRRGGBB: the order of unique (r, g, b) rows), a chunk of sprites at a time so a
+    big folder needs no temporaries the size of all its pixels."""
+    found = []
+    for start in range(0, len(sprites), SNAP_CHUNK):
+        chunk = sprites[start : start + SNAP_CHUNK]
+        pixels = chunk[chunk[..., 3] >= 128]
+        packed = pixels[:, 0].astype(np.uint32) << 16
+        packed |= pixels[:, 1].astype(np.uint32) << 8
+        packed |= pixels[:, 2]
+        found.append(np.unique(packed))
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint32)
 
 
 def _sort_colors(colors: np.ndarray) -> np.ndarray:

@@ -73,11 +73,11 @@ def prepare(
             user = load_palette(data_cfg["palette"])
             indices = remap(palette, user)[palette.snap(dataset.sprites)]
             palette = user
+    # a byte per pixel where the palette allows: the one copy of the data training holds
+    compact = np.uint8 if palette.size <= 256 else np.int64
     if indices is None:
-        indices = palette.snap(dataset.sprites)
-    if palette.size <= 256:  # a byte per pixel: the one copy of the data training holds
-        indices = indices.astype(np.uint8)
-    indices = torch.from_numpy(indices)
+        indices = palette.snap(dataset.sprites, dtype=compact)
+    indices = torch.from_numpy(indices.astype(compact, copy=False))
     num_classes = int(data_cfg["num_classes"]) if conditional else 0
     labels = None
     if num_classes > 0:
