@@ -448,17 +448,28 @@ class Run:
         )
 
     def evaluate(
-        self, n: int = 1000, *, seed: int = 0, calibrate: bool = True, **options
+        self,
+        n: int = 1000,
+        *,
+        seed: int = 0,
+        calibrate: bool = True,
+        repeats: int | None = None,
+        **options,
     ) -> Evaluation:
-        """Score `n` samples against the run's dataset, beside calibration rows (real
-        held-out sprites, palette noise, cluster means, training copies)."""
+        """Score `n` samples per sampling seed (`repeats` seeds, n capped at half the
+        dataset) against the run's dataset, beside calibration rows measured the same
+        way (real held-out sprites, palette noise, cluster means, training copies)."""
+        from pixelgen_core.evaluation import REPEATS
         from pixelgen_core.evaluation.report import MIN_SAMPLES
         from pixelgen_core.evaluation.run import evaluate
         from pixelgen_core.images import check_output_size
 
         if n < MIN_SAMPLES:
             raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
-        check_output_size(n, *self.info.shape)
+        repeats = REPEATS if repeats is None else repeats
+        if repeats < 1:
+            raise PixelgenError("evaluation needs at least one repeat")
+        check_output_size(n * repeats, *self.info.shape)
         conditional = self.record.spec.conditional
         return evaluate(
             self.strategy,
@@ -470,6 +481,7 @@ class Run:
             options,
             name=self.name,
             calibrate=calibrate,
+            repeats=repeats,
         )
 
     def log_evaluation(self, evaluation: Evaluation, files: Iterable[Path] = ()) -> str | None:
@@ -535,6 +547,7 @@ def compare(
     use_runs: bool = False,
     n: int = 500,
     seed: int = 0,
+    repeats: int | None = None,
     overrides: Iterable[str] = (),
     progress: bool = True,
     on_event=None,
@@ -569,7 +582,7 @@ def compare(
             tell(f"training {name} ...")
             run = train(name, overrides=overrides, progress=progress)
         tell(f"evaluating {name} ...")
-        evaluation = run.evaluate(n, seed=seed, calibrate=not evaluations)  # once is enough
+        evaluation = run.evaluate(n, seed=seed, repeats=repeats, calibrate=not evaluations)
         if not use_runs:
             evaluation.model.extra["train_seconds"] = run.seconds
             evaluation.model.extra["train_images_per_sec"] = run.images / max(run.seconds, 1e-9)

@@ -8,6 +8,7 @@ import click
 
 from pixelgen_core.cli.common import SEED
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.evaluation import REPEATS
 
 
 @click.command("compare")
@@ -22,9 +23,16 @@ from pixelgen_core.errors import PixelgenError
     type=int,
     default=500,
     show_default=True,
-    help="Sprites drawn and scored per strategy.",
+    help="Sprites drawn and scored per strategy and repeat (at most half the dataset).",
 )
 @click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=REPEATS,
+    show_default=True,
+    help="Random half-splits of the data and sampling seeds; FD and KID show their spread.",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -40,11 +48,11 @@ from pixelgen_core.errors import PixelgenError
     help="A config override applied to every strategy (repeatable).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet) -> None:
+def compare(names, budget_minutes, epochs, runs, n, seed, repeats, out, overrides, quiet) -> None:
     """Train NAMES (default: every installed strategy) with the same budget, evaluate each,
     and write a side-by-side picture (real data first) and a table of the metrics."""
     from pixelgen_core import api
-    from pixelgen_core.cli.evaluate import print_rows
+    from pixelgen_core.cli.evaluate import describe, print_rows
 
     if budget_minutes is not None and epochs is not None:
         raise PixelgenError("give --budget-minutes or --epochs, not both")
@@ -57,6 +65,7 @@ def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet)
         use_runs=runs,
         n=n,
         seed=seed,
+        repeats=repeats,
         overrides=overrides,
         progress=not quiet,
         on_event=lambda text: click.echo(text, err=True),
@@ -69,7 +78,7 @@ def compare(names, budget_minutes, epochs, runs, n, seed, out, overrides, quiet)
         )
     written = result.save(out)
     rows = result.rows
-    print_rows(rows, title=f"{n} samples each, seed {seed}")
+    print_rows(rows, title=describe(result.evaluations[0], seed) + " each")
     for row in rows[: len(result.runs)]:
         shown = [f"{k} {row.extra[k]:.4g}" for k in api.COMPARE_EXTRA if k in row.extra]
         click.echo(f"{row.name}: " + ", ".join(shown))

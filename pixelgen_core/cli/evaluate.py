@@ -14,6 +14,7 @@ from pixelgen_core.cli.common import (
     drawing_options,
 )
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.evaluation import REPEATS
 from pixelgen_core.files import new_folder
 from pixelgen_core.plugins import StrategyRecord
 
@@ -24,9 +25,12 @@ class EvaluateGroup(StrategyGroup):
         params = [
             *drawing_options(
                 1000,
-                "How many sprites to draw and score.",
-                "Seeds the samples, the data split and the baselines.",
+                "Sprites drawn and scored per repeat (at most half the dataset, so the "
+                "real-data row compares as many).",
+                "Seeds the samples (SEED, SEED+1, ... per repeat), the data splits and "
+                "the baselines.",
             ),
+            repeats_option(),
             *checkpoint_options(),
             click.Option(["--json", "as_json"], is_flag=True, help="Print JSON, not a table."),
             click.Option(
@@ -62,6 +66,7 @@ def run_evaluate(
     checkpoint: Path | None,
     n: int,
     seed: int,
+    repeats: int,
     as_json: bool,
     out: Path | None,
     device: str,
@@ -72,16 +77,18 @@ def run_evaluate(
 
     if n < MIN_SAMPLES:
         raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
+    if repeats < 1:
+        raise PixelgenError("--repeats must be at least 1")
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
     given = {k: v for k, v in options.items() if v is not None}
-    result = run.evaluate(n, seed=seed, **given)
+    result = run.evaluate(n, seed=seed, repeats=repeats, **given)
     out = out or new_folder(Path("evaluations"), f"{record.spec.name}-")
     files = result.save(out)
     logged_to = run.log_evaluation(result, files)
     if as_json:
         click.echo(json.dumps(to_json(result, run, n, seed, logged_to), indent=2))
         return
-    print_rows(result.rows, title=f"{record.spec.name}: {n} samples, seed {seed}")
+    print_rows(result.rows, title=f"{record.spec.name}: {describe(result, seed)}")
     extra = ", ".join(f"{k} {v:.4g}" for k, v in result.model.extra.items())
     click.echo(extra)
     click.echo(f"report: {files[0]}")
@@ -91,12 +98,31 @@ def run_evaluate(
         click.echo("not logged to MLflow: the checkpoint's run is not in the tracking store")
 
 
+def repeats_option() -> click.Option:
+    return click.Option(
+        ["--repeats"],
+        type=int,
+        default=REPEATS,
+        show_default=True,
+        help="Random half-splits of the data and sampling seeds; FD and KID show their "
+        "spread over them.",
+    )
+
+
+def describe(result, seed: int) -> str:
+    """The table title: what was scored."""
+    reference = result.reference
+    per = len(result.samples) // reference.repeats
+    return f"{per} samples x {reference.repeats} repeats, seed {seed}"
+
+
 def to_json(result, run, n: int, seed: int, logged_to: str | None) -> dict:
     return {
         "strategy": run.name,
         "checkpoint": str(run.checkpoint),
         "mlflow_run_id": logged_to,
-        "n": n,
+        "n": len(result.samples) // result.reference.repeats,
+        "repeats": result.reference.repeats,
         "seed": seed,
         "rows": [r.to_dict() for r in result.rows],
     }
@@ -106,7 +132,7 @@ def print_rows(rows, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from pixelgen_core.evaluation.report import COLUMNS, LEGEND, format_value
+    from pixelgen_core.evaluation.report import COLUMNS, LEGEND, format_cell
 
     table = Table(title=title, caption=LEGEND)
     table.add_column("", no_wrap=True)
@@ -114,6 +140,6 @@ def print_rows(rows, title: str) -> None:
         table.add_column(heading, justify="right", no_wrap=True)
     for row in rows:
         style = "bold" if row.kind == "model" else "italic dim"
-        cells = [format_value(k, row.metrics[k]) for k, _, _, _ in COLUMNS]
+        cells = [format_cell(row.metrics, k) for k, _, _, _ in COLUMNS]
         table.add_row(row.name, *cells, style=style)
     Console(width=max(170, Console().width)).print(table)

@@ -60,7 +60,8 @@ def _kth_radius(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def prdc(real: np.ndarray, fake: np.ndarray, k: int = K_NEIGHBOURS) -> dict[str, float]:
-    """Precision, recall, density and coverage with k-NN manifolds (Naeem et al., 2020).
+    """Precision and recall with k-NN manifolds (Kynkäänniemi et al., 2019), density and
+    coverage (Naeem et al., 2020).
 
     precision: share of samples inside some real sprite's k-NN ball (fidelity);
     recall: share of real sprites inside some sample's k-NN ball (diversity);
@@ -82,22 +83,36 @@ def prdc(real: np.ndarray, fake: np.ndarray, k: int = K_NEIGHBOURS) -> dict[str,
 
 
 # -- pixel space ------------------------------------------------------------------------
-def nearest_copy_distance(samples: np.ndarray, training: np.ndarray) -> np.ndarray:
+def nearest_copy_distance(
+    samples: np.ndarray, training: np.ndarray, exclude: np.ndarray | None = None
+) -> np.ndarray:
     """For each sample (N, H, W) of palette indices, the share of pixels that differ from
-    its nearest training sprite, mirror images included (training flips sprites)."""
-    train = np.concatenate([training, training[:, :, ::-1]]).reshape(2 * len(training), -1)
+    its nearest training sprite, mirror images included (training flips sprites).
+
+    `exclude[i]`, when given, is the training row that sample i itself is: it and its
+    mirror are left out, so real sprites are checked against all the others.
+    """
+    n = len(training)
+    train = np.concatenate([training, training[:, :, ::-1]]).reshape(2 * n, -1)
     flat = samples.reshape(len(samples), -1)
     best = np.empty(len(samples))
     for start in range(0, len(flat), 64):
         chunk = flat[start : start + 64]
         differ = (chunk[:, None, :] != train[None, :, :]).mean(axis=2)
+        if exclude is not None:
+            rows = np.arange(len(chunk))
+            own = exclude[start : start + 64]
+            differ[rows, own] = differ[rows, own + n] = np.inf
         best[start : start + 64] = differ.min(axis=1)
     return best
 
 
-def memorisation(samples: np.ndarray, training: np.ndarray) -> dict[str, float]:
-    """Share of exact or near copies (at most 2% of pixels differ) and the NN distances."""
-    dist = nearest_copy_distance(samples, training)
+def memorisation(
+    samples: np.ndarray, training: np.ndarray, exclude: np.ndarray | None = None
+) -> dict[str, float]:
+    """Share of exact or near copies (at most 2% of pixels differ) and the NN distances;
+    `exclude` as in `nearest_copy_distance`."""
+    dist = nearest_copy_distance(samples, training, exclude)
     return {
         "memorised": float((dist <= NEAR_COPY).mean()),
         "exact_copies": float((dist == 0).mean()),

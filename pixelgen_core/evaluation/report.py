@@ -1,13 +1,20 @@
 """Score a strategy's samples against its dataset, next to calibration rows.
 
-Every row is scored against the same reference: a fixed random half of the dataset.
-The other half ("data, held-out half") shows what real sprites score; "palette noise",
-"cluster means" and "training copies" show where trivial generators land. A model's
-row reads between noise and held-out data, and copying is flagged by `memorised`.
+Every row is measured the same way. The dataset is split into random halves several
+times (`repeats`); in each split, the same number of sprites from every row (the
+model's samples, the other half of the real data, or a trivial generator's output) is
+scored against one half, so FD and KID, which depend on the sample count, compare
+equal counts, and each row reports their mean and spread over the splits (and, for a
+model, over its sampling seeds). Memorisation compares every row against the full
+training set; real sprites leave themselves (and their mirror image) out. "palette
+noise", "cluster means" and "training copies" show where trivial generators land. A
+model's row reads between noise and the real data, and copying is flagged by
+`memorised`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,12 +22,14 @@ import numpy as np
 from pixelgen_core.data.labels import class_labels
 from pixelgen_core.data.prepare import TrainingData
 from pixelgen_core.errors import PixelgenError
-from pixelgen_core.evaluation import metrics
+from pixelgen_core.evaluation import REPEATS, metrics
 from pixelgen_core.evaluation.encoder import embed
 
 MIN_SAMPLES = 16  # k-NN metrics use k = 5; fewer samples make them meaningless
-MIN_DATASET = 24
+MIN_DATASET = 2 * MIN_SAMPLES  # each half holds at least MIN_SAMPLES sprites
 BASELINE_CLUSTERS = 16
+SET_METRICS = ("fd", "kid", "precision", "recall", "density", "coverage")
+SPREAD = ("fd", "kid")  # reported with their standard deviation over the repeats
 
 # (key, column title, format, better: "high", "low" or "data" = closest to the data's value)
 COLUMNS = [
@@ -37,7 +46,13 @@ COLUMNS = [
     ("stray_pixels", "stray ≈", "{:.3f}", "data"),
     ("opaque_share", "opaque ≈", "{:.2f}", "data"),
 ]
-LEGEND = "↑ higher is better, ↓ lower is better, ≈ closer to the held-out data row is better"
+LEGEND = (
+    "↑ higher is better, ↓ lower is better, ≈ closer to the real data row is better; "
+    "± is the standard deviation over the repeats"
+)
+
+# Draws `count` sprites for repeat `r`: (palette indices, pre-snap RGBA or None).
+Draw = Callable[[int, int], tuple[np.ndarray, np.ndarray | None]]
 
 
 @dataclass
@@ -53,74 +68,133 @@ class Row:
 
 @dataclass
 class Reference:
-    """The dataset split once, embedded once, shared by every row scored against it."""
+    """The dataset embedded once and split into random halves `repeats` times; every row
+    is scored against the same splits with the same number of sprites."""
 
     data: TrainingData
     seed: int
-    held: np.ndarray = field(init=False)
-    rest: np.ndarray = field(init=False)
+    repeats: int = REPEATS
+    splits: list[tuple[np.ndarray, np.ndarray]] = field(init=False)  # (held, reference) rows
     features: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         n = len(self.data)
         if n < MIN_DATASET:
             raise PixelgenError(f"the dataset has {n} sprites; evaluation needs {MIN_DATASET}")
-        order = np.random.default_rng(self.seed).permutation(n)
-        indices = self.data.indices.numpy()
-        self.held, self.rest = indices[order[: n // 2]], indices[order[n // 2 :]]
-        self.features = embed(self.data.palette.to_rgba(self.rest))
+        if self.repeats < 1:
+            raise PixelgenError("evaluation needs at least one repeat")
+        self.splits = []
+        for r in range(self.repeats):
+            order = np.random.default_rng(self.seed + r).permutation(n)
+            self.splits.append((order[: n // 2], order[n // 2 :]))
+        self.features = embed(self.data.palette.to_rgba(self.training))
 
     @property
     def training(self) -> np.ndarray:
         return self.data.indices.numpy()
 
-    def score(self, indices: np.ndarray, raw: np.ndarray | None, training: np.ndarray) -> dict:
-        """All metrics for sprites given as palette indices (and their pre-snap RGBA)."""
-        if len(indices) < MIN_SAMPLES:
-            raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
+    @property
+    def held(self) -> np.ndarray:
+        """The first split's held-out half, as palette indices (for pictures)."""
+        return self.training[self.splits[0][0]]
+
+    def count(self, n: int) -> int:
+        """Sprites per row and repeat: `n`, capped at the held-out half's size so the
+        real-data row compares the same count as every other row."""
+        return min(n, len(self.splits[0][0]))
+
+    def set_scores(self, features: np.ndarray, r: int) -> dict[str, float]:
+        """FD, KID and the k-NN metrics of embedded sprites against split `r`'s reference."""
+        reference = self.features[self.splits[r][1]]
+        return {
+            "fd": metrics.frechet_distance(reference, features),
+            "kid": 1e3 * metrics.kernel_inception_distance(reference, features),
+            **metrics.prdc(reference, features),
+        }
+
+    def pixel_scores(
+        self, indices: np.ndarray, raw: np.ndarray | None, exclude: np.ndarray | None = None
+    ) -> dict[str, float]:
+        """Memorisation against the full training set (leaving out row `exclude[i]` for
+        sprite i, when the sprites are the training set's own) and pixel statistics."""
         palette = self.data.palette
-        features = embed(palette.to_rgba(indices))
-        scores = {
-            "fd": metrics.frechet_distance(self.features, features),
-            "kid": 1e3 * metrics.kernel_inception_distance(self.features, features),
-            **metrics.prdc(self.features, features),
-            **metrics.memorisation(indices, training),
+        return {
+            **metrics.memorisation(indices, self.training, exclude),
             "palette_fidelity": 1.0 if raw is None else metrics.palette_fidelity(raw, palette.rgba),
             "colours_per_sprite": metrics.colours_per_sprite(indices),
             "stray_pixels": metrics.stray_pixel_rate(indices),
             "opaque_share": metrics.opaque_share(indices),
         }
-        return scores
 
-    def data_row(self) -> Row:
-        """Real held-out sprites against the other half: the best a model can hope for."""
-        return Row("data (held-out half)", self.score(self.held, None, self.rest), "calibration")
+    def score(self, draw: Draw, n: int) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
+        """Every metric for a generator: `count(n)` sprites per repeat, set metrics
+        averaged over the repeats (FD and KID with their spread), pixel metrics over all
+        of them. Returns the metrics and the pooled sprites (indices, raw)."""
+        if n < MIN_SAMPLES:
+            raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
+        m = self.count(n)
+        drawn = [draw(r, m) for r in range(self.repeats)]
+        indices = np.concatenate([d[0] for d in drawn])
+        raw = None if drawn[0][1] is None else np.concatenate([d[1] for d in drawn])
+        features = embed(self.data.palette.to_rgba(indices))
+        per_repeat = [
+            self.set_scores(features[r * m : (r + 1) * m], r) for r in range(self.repeats)
+        ]
+        return {**summarise(per_repeat), **self.pixel_scores(indices, raw)}, indices, raw
+
+    def data_row(self, n: int) -> Row:
+        """Real sprites of each split's other half, measured exactly like a model: the
+        best a model can hope for. Memorisation: each of those sprites against all the
+        others in the training set (as many checks as a model's samples get)."""
+        m = self.count(n)
+        drawn = [held[:m] for held, _ in self.splits]
+        per_repeat = [self.set_scores(self.features[rows], r) for r, rows in enumerate(drawn)]
+        rows = np.concatenate(drawn)
+        pixels = self.pixel_scores(self.training[rows], None, exclude=rows)
+        return Row("data (held-out half)", {**summarise(per_repeat), **pixels}, "calibration")
 
     def calibration_rows(self, n: int) -> list[Row]:
-        rng = np.random.default_rng(self.seed + 1)
         palette = self.data.palette
         shape = self.training.shape[1:]
-        noise = rng.integers(0, palette.size, size=(n, *shape))
-        copies = self.training[rng.integers(0, len(self.training), n)]
-        means_raw = self._cluster_means(rng, n)
-        return [
-            self.data_row(),
-            Row("palette noise", self.score(noise, None, self.training), "calibration"),
-            Row(
-                "cluster means",
-                self.score(palette.snap(means_raw), means_raw, self.training),
-                "calibration",
-            ),
-            Row("training copies", self.score(copies, None, self.training), "calibration"),
-        ]
+        training = self.training
+
+        def rng(r: int, salt: int) -> np.random.Generator:
+            return np.random.default_rng([self.seed, r, salt])
+
+        def noise(r: int, m: int):
+            return rng(r, 1).integers(0, palette.size, size=(m, *shape)), None
+
+        def means(r: int, m: int):
+            raw = self._cluster_means(rng(r, 2), m)
+            return palette.snap(raw), raw
+
+        def copies(r: int, m: int):
+            return training[rng(r, 3).integers(0, len(training), m)], None
+
+        rows = [self.data_row(n)]
+        for name, draw in (("palette noise", noise), ("cluster means", means)):
+            rows.append(Row(name, self.score(draw, n)[0], "calibration"))
+        rows.append(Row("training copies", self.score(copies, n)[0], "calibration"))
+        return rows
 
     def _cluster_means(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """The mean RGBA sprite of each k-means cluster, drawn in proportion to cluster size."""
-        labels = class_labels(self.data.dataset, BASELINE_CLUSTERS, seed=self.seed)
-        rgba = self.data.palette.to_rgba(self.training).astype(np.float64) / 255
-        means = np.stack([rgba[labels == k].mean(0) for k in range(labels.max() + 1)])
-        picks = rng.choice(len(means), n, p=np.bincount(labels) / len(labels))
-        return means[picks]
+        if not hasattr(self, "_means"):
+            labels = class_labels(self.data.dataset, BASELINE_CLUSTERS, seed=self.seed)
+            rgba = self.data.palette.to_rgba(self.training).astype(np.float64) / 255
+            means = np.stack([rgba[labels == k].mean(0) for k in range(labels.max() + 1)])
+            self._means = (means, np.bincount(labels) / len(labels))
+        means, weights = self._means
+        return means[rng.choice(len(means), n, p=weights)]
+
+
+def summarise(per_repeat: list[dict[str, float]]) -> dict[str, float]:
+    """Means over the repeats, with `KEY_sd` (sample standard deviation) for FD and KID."""
+    scores = {k: float(np.mean([s[k] for s in per_repeat])) for k in per_repeat[0]}
+    for key in SPREAD:
+        values = [s[key] for s in per_repeat]
+        scores[f"{key}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return scores
 
 
 def format_value(key: str, value: float) -> str:
@@ -130,12 +204,20 @@ def format_value(key: str, value: float) -> str:
     return f"{value:.4g}"
 
 
+def format_cell(scores: dict[str, float], key: str) -> str:
+    """A metric as the tables show it: "3.71 ± 0.12" where it has a spread."""
+    text = format_value(key, scores[key])
+    if f"{key}_sd" in scores:
+        text += " ± " + format_value(key, scores[f"{key}_sd"])
+    return text
+
+
 def markdown_table(rows: list[Row], extra_columns: list[str] = ()) -> str:
     header = ["", *(title for _, title, _, _ in COLUMNS), *extra_columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [row.name if row.kind == "model" else f"*{row.name}*"]
-        cells += [format_value(k, row.metrics[k]) for k, _, _, _ in COLUMNS]
+        cells += [format_cell(row.metrics, k) for k, _, _, _ in COLUMNS]
         cells += [format_value(c, row.extra[c]) if c in row.extra else "" for c in extra_columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\n{LEGEND}; *italic* rows are calibration."

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from pixelgen_core.data.prepare import prepare
-from pixelgen_core.evaluation.report import Reference, Row, markdown_table
+from pixelgen_core.evaluation.report import REPEATS, Reference, Row, markdown_table
 from pixelgen_core.palette import Palette
 from pixelgen_core.sampling import sample_raw
 from pixelgen_core.strategy import Strategy
@@ -21,7 +21,7 @@ from pixelgen_core.strategy import Strategy
 class Evaluation:
     model: Row
     calibration: list[Row]
-    samples: np.ndarray  # RGBA uint8 (n, H, W, 4), what was scored
+    samples: np.ndarray  # RGBA uint8 (repeats x n, H, W, 4), what was scored
     reference: Reference
 
     @property
@@ -50,16 +50,26 @@ def evaluate(
     options: dict[str, Any] | None = None,
     name: str = "model",
     calibrate: bool = True,
+    repeats: int = REPEATS,
 ) -> Evaluation:
-    """Score `n` samples of a strategy against the dataset of its run's `config`, with
-    calibration rows (skipped with `calibrate=False`, when a caller already has them)."""
+    """Score a strategy against the dataset of its run's `config`: `repeats` sampling
+    seeds (seed, seed+1, ...) of `n` sprites each, capped at half the dataset so the
+    real-data row compares the same count, with calibration rows measured the same way
+    (skipped with `calibrate=False`, when a caller already has them)."""
     data = prepare(config, conditional, palette=palette)
-    reference = Reference(data, seed)
-    start = time.perf_counter()
-    indices, raw = sample_raw(strategy, palette, n, seed, options=options)
-    seconds = time.perf_counter() - start
-    model = Row(name, reference.score(indices, raw, reference.training))
-    model.extra["sample_ms_per_sprite"] = 1000 * seconds / n
+    reference = Reference(data, seed, repeats)
+    seconds = 0.0
+
+    def draw(r: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal seconds
+        start = time.perf_counter()
+        made = sample_raw(strategy, palette, count, seed + r, options=options)
+        seconds += time.perf_counter() - start
+        return made
+
+    scores, indices, _ = reference.score(draw, n)
+    model = Row(name, scores)
+    model.extra["sample_ms_per_sprite"] = 1000 * seconds / len(indices)
     rows = torch.arange(min(len(data), 256))
     batch = data.unaugmented(rows, strategy.device)
     with torch.inference_mode():
