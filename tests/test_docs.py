@@ -1,12 +1,15 @@
-"""The plugin tutorial stays true: every hook is documented with its exact signature
-and tested, and the tutorial's hook example runs."""
+"""The docs stay true: every hook is documented with its exact signature and tested,
+the tutorials' examples run, every picture and linked page exists, every `pixelgen`
+command shown parses, and pages quote the numbers their scripts measured."""
 
 import importlib
 import inspect
+import json
 import re
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pixelgen_core import hookspecs
@@ -84,3 +87,155 @@ def test_the_readme_python_example_runs(tmp_path):
     assert small in example
     exec(compile(example, "README.md", "exec"), {})  # noqa: S102
     assert len(list((tmp_path / "sprites").glob("sprite_*.png"))) == 16
+
+
+# -- every picture and command the docs show is real ------------------------------------
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+PLACEHOLDER = re.compile(r"\b[A-Z][A-Z_]*\b|\[")  # NAME, RUN, K, [--json]: blanks to fill
+
+
+def pictures(page: Path) -> list[str]:
+    return re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text())
+
+
+def test_every_picture_a_page_shows_exists():
+    missing = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in PAGES
+        for target in pictures(page)
+        if not target.startswith("http") and not (page.parent / target).is_file()
+    ]
+    assert not missing
+    assert sum(len(pictures(page)) for page in PAGES) > 30  # the pattern finds them
+
+
+def shown_commands(page: Path) -> list[tuple[str, bool]]:
+    """`pixelgen ...` commands in code blocks (fenced or indented), and in inline code
+    (flagged True: prose may name a command without its arguments)."""
+    text = page.read_text()
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    blocks += re.findall(r"(?:^|\n\n)((?: {4}.*\n?)+)", text)
+    lines = [(line.strip(), False) for block in blocks for line in block.splitlines()]
+    lines += [(line, True) for line in re.findall(r"`(pixelgen [^`]+)`", text)]
+    commands = [(re.split(r"\s(?:&&|\||;)\s", line)[0], inline) for line, inline in lines]
+    return [(line, inline) for line, inline in commands if line.startswith("pixelgen ")]
+
+
+def parse(line: str) -> None:
+    """Parse a shown command against the real CLI, down to its last subcommand, without
+    running it; raises click's error for an unknown command or option."""
+    import shlex
+
+    import click
+
+    args = shlex.split(line, comments=True)[1:]
+    command, name, parent = cli, "pixelgen", None
+    while True:
+        try:
+            context = command.make_context(name, args, parent=parent)
+        except (click.exceptions.Exit, click.exceptions.NoArgsIsHelpError):  # --help, a group
+            return
+        if not isinstance(command, click.Group):
+            return
+        rest = [*context._protected_args, *context.args]
+        if not rest:
+            return
+        name, command, args = command.resolve_command(context, rest)
+        parent = context
+
+
+def test_every_pixelgen_command_the_docs_show_parses():
+    import click
+
+    text = "\n".join(page.read_text() for page in PAGES)
+    made = set(re.findall(r"pixelgen new-strategy ([a-z][\w-]*)", text))  # the docs make them
+    seen, failures = 0, []
+    for page in PAGES:
+        for line, inline in shown_commands(page):
+            if PLACEHOLDER.search(line.split("#")[0]) or "..." in line or "…" in line:
+                continue  # a pattern with blanks to fill, not a command to run
+            seen += 1
+            try:
+                parse(line)
+            except click.MissingParameter:
+                if not inline:
+                    failures.append(f"{page.relative_to(ROOT)}: {line}: missing an argument")
+            except click.ClickException as error:
+                message = error.format_message()
+                if "does not exist" in message:  # a file the example itself makes
+                    continue
+                if any(f"unknown strategy '{name}'" in message for name in made):
+                    continue
+                failures.append(f"{page.relative_to(ROOT)}: {line}: {message}")
+    assert not failures, "\n".join(failures)
+    assert seen > 80  # the extraction finds the commands
+
+
+def test_a_wrong_command_does_not_parse():
+    import click
+
+    for line in ("pixelgen sample diffusion --stepz 2", "pixelgen trian vae"):
+        with pytest.raises(click.ClickException):
+            parse(line)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_pages_finds_its_page_and_heading():
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path) if path else page
+            if not linked.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+            elif anchor and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.M)
+                if anchor not in {slug(h) for h in headings}:
+                    broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
+
+
+# A page's numbers come from the script its footer names, which writes them to JSON
+# exactly as the page prints them.
+NUMBERS = {  # page: (the script, its JSON, the JSON's key for the quoted numbers)
+    "docs/learn/data.md": ("make_data_figures.py", "docs/learn/data-numbers.json", None),
+    "docs/evaluation.md": ("make_evaluation_numbers.py", "docs/evaluation-numbers.json", "quoted"),
+    "docs/learn/conditioning.md": (
+        "make_conditioning_figures.py",
+        "docs/learn/conditioning-numbers.json",
+        "quoted",
+    ),
+}
+
+
+@pytest.mark.parametrize("page", sorted(NUMBERS))
+def test_a_page_quotes_the_numbers_its_script_measured(page):
+    script, path, key = NUMBERS[page]
+    numbers = json.loads((ROOT / path).read_text())
+    numbers = numbers[key] if key else numbers
+    text = (ROOT / page).read_text()
+    assert script in text  # the page says where its numbers come from
+    missing = [f"{name}: {value}" for name, value in numbers.items() if value not in text]
+    assert not missing, f"{page} does not quote: " + "; ".join(missing)
+
+
+def test_every_link_to_a_line_of_code_lands_on_what_it_names():
+    """`[drop_labels](../../pixelgen_core/strategy.py#L448)` must point at a line that
+    holds `drop_labels`: moved code breaks the link, and this says so."""
+    links, wrong = 0, []
+    for page in PAGES:
+        for name, path, line in re.findall(
+            r"\[`?([\w.]+)`?\]\(([^)#\s]+\.py)#L(\d+)\)", page.read_text()
+        ):
+            links += 1
+            lines = (page.parent / path).read_text().splitlines()
+            if int(line) > len(lines) or name.split(".")[-1] not in lines[int(line) - 1]:
+                wrong.append(f"{page.relative_to(ROOT)}: {name} is not at {path}#L{line}")
+    assert not wrong, "\n".join(wrong)
+    assert links >= 2
