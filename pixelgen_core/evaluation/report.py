@@ -28,7 +28,6 @@ from pixelgen_core.evaluation.encoder import embed
 MIN_SAMPLES = 16  # k-NN metrics use k = 5; fewer samples make them meaningless
 MIN_DATASET = 2 * MIN_SAMPLES  # each half holds at least MIN_SAMPLES sprites
 BASELINE_CLUSTERS = 16
-SET_METRICS = ("fd", "kid", "precision", "recall", "density", "coverage")
 SPREAD = ("fd", "kid")  # reported with their standard deviation over the repeats
 
 # (key, column title, format, better: "high", "low" or "data" = closest to the data's value)
