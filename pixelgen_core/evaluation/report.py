@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -164,27 +165,27 @@ class Reference:
             return rng(r, 1).integers(0, palette.size, size=(m, *shape)), None
 
         def means(r: int, m: int):
-            raw = self._cluster_means(rng(r, 2), m)
+            cluster_means, weights = self._cluster_means
+            raw = cluster_means[rng(r, 2).choice(len(cluster_means), m, p=weights)]
             return palette.snap(raw), raw
 
         def copies(r: int, m: int):
             return training[rng(r, 3).integers(0, len(training), m)], None
 
-        rows = [self.data_row(n)]
-        for name, draw in (("palette noise", noise), ("cluster means", means)):
-            rows.append(Row(name, self.score(draw, n)[0], "calibration"))
-        rows.append(Row("training copies", self.score(copies, n)[0], "calibration"))
-        return rows
+        generators = {"palette noise": noise, "cluster means": means, "training copies": copies}
+        rows = [
+            Row(name, self.score(draw, n)[0], "calibration") for name, draw in generators.items()
+        ]
+        return [self.data_row(n), *rows]
 
-    def _cluster_means(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """The mean RGBA sprite of each k-means cluster, drawn in proportion to cluster size."""
-        if not hasattr(self, "_means"):
-            labels = class_labels(self.data.dataset, BASELINE_CLUSTERS, seed=self.seed)
-            rgba = self.data.palette.to_rgba(self.training).astype(np.float64) / 255
-            means = np.stack([rgba[labels == k].mean(0) for k in range(labels.max() + 1)])
-            self._means = (means, np.bincount(labels) / len(labels))
-        means, weights = self._means
-        return means[rng.choice(len(means), n, p=weights)]
+    @cached_property
+    def _cluster_means(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mean RGBA sprite of each k-means cluster, and each cluster's share of the
+        data (the "cluster means" generator draws them in proportion), computed once."""
+        labels = class_labels(self.data.dataset, BASELINE_CLUSTERS, seed=self.seed)
+        rgba = self.data.palette.to_rgba(self.training).astype(np.float64) / 255
+        means = np.stack([rgba[labels == k].mean(0) for k in range(labels.max() + 1)])
+        return means, np.bincount(labels) / len(labels)
 
 
 def summarise(per_repeat: list[dict[str, float]]) -> dict[str, float]:

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from pixelgen_core.data.prepare import prepare
-from pixelgen_core.evaluation.report import REPEATS, Reference, Row, markdown_table
+from pixelgen_core.evaluation import REPEATS
+from pixelgen_core.evaluation.report import Reference, Row, markdown_table
 from pixelgen_core.palette import Palette
 from pixelgen_core.sampling import sample_raw
 from pixelgen_core.strategy import Strategy
