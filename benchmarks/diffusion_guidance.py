@@ -19,9 +19,8 @@ import argparse
 import statistics
 from pathlib import Path
 
-import numpy as np
-
 import pixelgen_core as pg
+from pixelgen_core.data.labels import centroid_distances, class_centroids
 
 SETTINGS = {
     "s = 1 (no guidance)": {"sampler": "dpm++", "guidance_scale": 1.0},
@@ -33,27 +32,17 @@ SETTINGS = {
 METRICS = ("fd", "kid", "precision", "recall", "memorised")
 
 
-def features(sprites: np.ndarray) -> np.ndarray:
-    """Shape and colour, 2x2 mean-pooled: the space pixelgen clusters class labels in."""
-    x = sprites.astype(np.float32) / 255
-    n, h, w, _ = x.shape
-    return x.reshape(n, h // 2, 2, w // 2, 2, 4).mean(axis=(2, 4)).reshape(n, -1)
-
-
 def class_agreement(run: pg.Run, options: dict, n: int, seed: int) -> float:
     """Share of sprites drawn with --class K whose nearest class centroid is K (in the
     features the k-means class labels were made from)."""
     data = run.training_data()
-    labels = data.labels.numpy()
-    points = features(data.dataset.sprites)
     classes = run.info.num_classes
-    centroids = np.stack([points[labels == k].mean(0) for k in range(classes)])
+    centroids = class_centroids(data.dataset.sprites, data.labels.numpy(), classes)
     hits = 0
     per_class = n // classes
     for k in range(classes):
-        drawn = features(run.sample(per_class, seed=seed + k, label=k, **options).rgba)
-        nearest = ((drawn[:, None, :] - centroids[None]) ** 2).sum(-1).argmin(1)
-        hits += int((nearest == k).sum())
+        drawn = run.sample(per_class, seed=seed + k, label=k, **options).rgba
+        hits += int((centroid_distances(drawn, centroids).argmin(1) == k).sum())
     return hits / (per_class * classes)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from figures import save
 
 import pixelgen_core as pg
-from pixelgen_core.data.labels import features
+from pixelgen_core.data.labels import centroid_distances, class_centroids
 
 NUMBERS = Path(__file__).resolve().parent / "conditioning-numbers.json"
 SETTINGS = {
@@ -40,16 +40,13 @@ def main() -> None:
     run = pg.open_run("diffusion", checkpoint=args.checkpoint, device="cpu")
     data = run.training_data()
     labels = data.labels.numpy()
-    points = features(data.dataset.sprites)
+    sprites = data.dataset.sprites
     classes = run.info.num_classes
-    centroids = np.stack([points[labels == k].mean(0) for k in range(classes)])
-
-    def distances(x: np.ndarray) -> np.ndarray:
-        return np.sqrt(((x[:, None, :] - centroids[None]) ** 2).sum(-1))
+    centroids = class_centroids(sprites, labels, classes)
 
     rows, strip = [], []
     for k in range(classes):
-        own = distances(points[labels == k])
+        own = centroid_distances(sprites[labels == k], centroids)
         ranked = np.sort(own, axis=1)
         row = {
             "class": k,
@@ -58,7 +55,7 @@ def main() -> None:
         }
         for name, options in SETTINGS.items():
             drawn = run.sample(args.n, seed=k, label=k, **options).rgba
-            row[name] = float((distances(features(drawn)).argmin(1) == k).mean())
+            row[name] = float((centroid_distances(drawn, centroids).argmin(1) == k).mean())
             if name == "default":
                 strip.append(drawn[:10])
         rows.append(row)

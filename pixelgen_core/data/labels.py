@@ -21,6 +21,20 @@ def features(sprites: np.ndarray) -> np.ndarray:
     return x.reshape(n, -1)
 
 
+def centroid_distances(sprites: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Euclidean distances (N, K) from RGBA uint8 sprites, in the `features` the labels
+    are clustered in, to class centroids (K, D): the nearest is the class a sprite looks
+    like, which is how class agreement is measured."""
+    x = features(sprites)
+    return np.sqrt(((x[:, None, :] - centroids[None]) ** 2).sum(-1))
+
+
+def class_centroids(sprites: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """The mean `features` of each class's sprites, (num_classes, D)."""
+    x = features(sprites)
+    return np.stack([x[labels == k].mean(0) for k in range(num_classes)])
+
+
 def class_labels(dataset: SpriteSet, num_classes: int, seed: int = 0) -> np.ndarray:
     """Labels (N,) in [0, num_classes); cached beside the dataset with a grid per class."""
     if num_classes < 1:
