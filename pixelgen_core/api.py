@@ -462,14 +462,10 @@ class Run:
         from pixelgen_core.evaluation import REPEATS
         from pixelgen_core.evaluation.report import MIN_SAMPLES
         from pixelgen_core.evaluation.run import evaluate
-        from pixelgen_core.images import check_output_size
 
         if n < MIN_SAMPLES:
             raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
         repeats = REPEATS if repeats is None else repeats
-        if repeats < 1:
-            raise PixelgenError("evaluation needs at least one repeat")
-        check_output_size(n * repeats, *self.info.shape)
         conditional = self.record.spec.conditional
         return evaluate(
             self.strategy,

@@ -188,6 +188,11 @@ def test_evaluate_a_checkpoint_without_tracking(tmp_path):
     result = run("evaluate", "vae", "--checkpoint", ckpt, "-n", 32)
     assert result.exit_code == 0, result.output
     assert "not logged to MLflow" in result.output
+    # -n beyond half the data is capped to it (what is drawn is what memory is checked for)
+    result = run("evaluate", "vae", "--checkpoint", ckpt, "-n", 10**9, "--repeats", 1, "--json")
+    assert result.exit_code == 0, result.output
+    data = prepare(resolve(discover().get("vae").spec, overrides=TINY[:2]), conditional=False)
+    assert json.loads(result.output)["n"] == len(data) // 2
 
 
 def test_compare_trains_evaluates_and_draws_side_by_side(tmp_path):

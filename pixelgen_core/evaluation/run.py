@@ -13,6 +13,7 @@ import torch
 from pixelgen_core.data.prepare import prepare
 from pixelgen_core.evaluation import REPEATS
 from pixelgen_core.evaluation.report import Reference, Row, markdown_table
+from pixelgen_core.images import check_output_size
 from pixelgen_core.palette import Palette
 from pixelgen_core.sampling import sample_raw
 from pixelgen_core.strategy import Strategy
@@ -59,6 +60,8 @@ def evaluate(
     (skipped with `calibrate=False`, when a caller already has them)."""
     data = prepare(config, conditional, palette=palette)
     reference = Reference(data, seed, repeats)
+    # what is drawn: -n capped at the held-out half, once per repeat
+    check_output_size(reference.count(n) * repeats, *data.info.shape)
     seconds = 0.0
 
     def draw(r: int, count: int) -> tuple[np.ndarray, np.ndarray]:
