@@ -1,9 +1,12 @@
-"""Make the pictures in docs/learn/diffusion.md from a trained diffusion checkpoint.
+"""Make the pictures and numbers in docs/learn/diffusion.md from a trained diffusion
+checkpoint (base stage and consistency tuning, as `pixelgen train diffusion` makes it).
 
     pixelgen train diffusion
-    python docs/learn/make_diffusion_figures.py runs/diffusion/RUN/checkpoint.pt
+    python docs/learn/make_diffusion_figures.py runs/diffusion/RUN/checkpoint.pt   # ~10 min
 
-Writes docs/images/diffusion-*.png and prints the timings it measured.
+Writes docs/images/diffusion-*.png and docs/learn/diffusion-numbers.json: each sampler
+and guidance setting scored like every model (`Run.evaluate`, five repeats) beside the
+real held-out sprites, and the median time to draw 16 sprites with each.
 """
 
 from __future__ import annotations
@@ -13,9 +16,24 @@ import time
 
 import numpy as np
 import torch
-from figures import BG, save
+from figures import BG, evaluations, save, scores_table, seconds, write_numbers
 
 import pixelgen_core as pg
+
+SAMPLERS = {  # name in the table: sampling options
+    "consistency, 1 step": {"sampler": "consistency", "steps": 1},
+    "consistency, 2 steps (default)": {"sampler": "consistency", "steps": 2},
+    "consistency, 4 steps": {"sampler": "consistency", "steps": 4},
+    "DPM-Solver++, 2 steps": {"sampler": "dpm++", "steps": 2},
+    "DPM-Solver++, 24 steps": {"sampler": "dpm++", "steps": 24},
+    "DDIM, 50 steps": {"sampler": "ddim", "steps": 50},
+}
+GUIDANCE = {  # DPM-Solver++ with 24 steps, the base model's default sampler
+    "s = 1 (no guidance)": {"sampler": "dpm++", "guidance_scale": 1.0},
+    "s = 2, t ≤ 700 (default)": SAMPLERS["DPM-Solver++, 24 steps"],  # scored once
+    "s = 2, every step": {"sampler": "dpm++", "guidance_scale": 2.0, "guidance_max_t": 999},
+    "s = 3, t ≤ 700": {"sampler": "dpm++", "guidance_scale": 3.0},
+}
 
 
 def raw_rgba(x: torch.Tensor) -> np.ndarray:
@@ -66,15 +84,15 @@ def main(path: str) -> None:
         save(f"diffusion-guidance-class{label}.png", np.concatenate(rows), 10)
 
     # 4. Samplers: DDPM (1000 steps), DDIM (50), DPM-Solver++ (15), with timings.
-    rows = []
+    rows, quoted = [], {}
     for name, options in (
-        ("ddpm", {"sampler": "ddpm", "steps": 1000}),
-        ("ddim", {"ddim_steps": 50}),
-        ("dpm++", {"sampler": "dpm++", "steps": 15}),
+        ("DDPM", {"sampler": "ddpm", "steps": 1000}),
+        ("DDIM", {"sampler": "ddim", "steps": 50}),
+        ("DPM-Solver++", {"sampler": "dpm++", "steps": 15}),
     ):
         start = time.perf_counter()
         rows.append(run.sample(12, seed=5, **options))
-        print(f"{name}: {time.perf_counter() - start:.2f} s for 12 sprites")
+        quoted[f"{name} time for 12 sprites"] = f"{time.perf_counter() - start:.2f} s"
     save("diffusion-samplers.png", np.concatenate(rows), 12)
 
     # 5. Eight sprites of each class, and the README's sheet (DPM-Solver++, 24 steps).
@@ -95,6 +113,22 @@ def main(path: str) -> None:
     ):
         rows.append(run.sample(12, seed=8, **options))
     save("diffusion-consistency.png", np.concatenate(rows), 12)
+
+    # 7. Numbers: every sampler and guidance setting, measured like every model.
+    scores, real = evaluations(run, {**SAMPLERS, **GUIDANCE})
+    timing = {
+        name: seconds(lambda options=options: run.sample(16, seed=0, **options))
+        for name, options in SAMPLERS.items()
+    }
+    keys = ["fd", "kid", "precision", "recall", "coverage", "memorised"]
+    rows = [([name, f"{timing[name]:.3f}"], scores[name]) for name in SAMPLERS]
+    real_row = (["*real held-out sprites*", ""], real)
+    quoted["samplers"] = scores_table(
+        ["sampler", "16 sprites (s)"], [*rows, real_row], [*keys, "stray_pixels"]
+    )
+    rows = [([name], scores[name]) for name in GUIDANCE] + [(real_row[0][:1], real)]
+    quoted["guidance"] = scores_table(["guidance"], rows, keys)
+    write_numbers("diffusion", quoted, checkpoint=path, scores=scores, real=real, timing=timing)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Make the pictures in docs/learn/maskgit.md from a trained maskgit checkpoint.
+"""Make the pictures and numbers in docs/learn/maskgit.md from a trained maskgit checkpoint.
 
     pixelgen train maskgit
-    python docs/learn/make_maskgit_figures.py runs/maskgit/RUN/checkpoint.pt
+    python docs/learn/make_maskgit_figures.py runs/maskgit/RUN/checkpoint.pt   # ~10 min
 
-Writes docs/images/maskgit-*.png.
+Writes docs/images/maskgit-*.png and docs/learn/maskgit-numbers.json: a sweep of the
+choice temperature and the number of steps, each setting scored like every model
+(`Run.evaluate`, five repeats) beside the real held-out sprites.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 
 import numpy as np
 import torch
-from figures import save
+from figures import evaluations, save, scores_table, write_numbers
 from pixelgen_maskgit.decoding import decode
 
 import pixelgen_core as pg
@@ -21,6 +23,7 @@ MASKED = (255, 0, 255, 255)  # how a still-masked pixel is drawn
 # The plugin's sampling defaults, passed explicitly so that checkpoints trained
 # before a change of defaults draw the same pictures.
 SAMPLING = {"steps": 24, "choice_temperature": 30.0}
+SWEEP = [(2.0, 24), (10.0, 24), (30.0, 12), (30.0, 24), (30.0, 48)]  # (choice temperature, steps)
 
 
 def main(path: str) -> None:
@@ -44,7 +47,7 @@ def main(path: str) -> None:
 
     with torch.inference_mode():
         final = decode(
-            recording, 6, strategy.data.image_size, mask, 12, torch.Generator(),
+            recording, 6, strategy.data.shape, mask, 12, torch.Generator(),
             choice_temperature=SAMPLING["choice_temperature"],
         )  # fmt: skip
     frames = torch.stack([*states, final], dim=1)  # (6, 13, H, W)
@@ -67,6 +70,18 @@ def main(path: str) -> None:
     ]
     save("maskgit-classes.png", np.concatenate(classes), 12)
     save("maskgit-samples.png", run.sample(64, seed=0, **SAMPLING), 16)
+
+    # 5. Numbers: the choice temperature and the number of steps, measured like every model.
+    settings = {f"{c:g}, {n}": {"choice_temperature": c, "steps": n} for c, n in SWEEP}
+    scores, real = evaluations(run, settings)
+    keys = ["fd", "precision", "recall", "coverage", "memorised", "stray_pixels", "opaque_share"]
+    rows = [
+        ([f"{c:g}", str(n), f"{scores[name]['sample_ms_per_sprite']:.1f}"], scores[name])
+        for name, (c, n) in zip(settings, SWEEP, strict=True)
+    ]
+    rows.append((["*real held-out sprites*", "", ""], real))
+    quoted = {"table": scores_table(["choice temperature", "steps", "ms per sprite"], rows, keys)}
+    write_numbers("maskgit", quoted, checkpoint=path, scores=scores, real=real)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""Make the pictures in docs/learn/vqvae.md from a trained VQ-VAE checkpoint.
+"""Make the pictures and numbers in docs/learn/vqvae.md from a trained VQ-VAE checkpoint.
 
     pixelgen train vqvae
-    python docs/learn/make_vqvae_figures.py runs/vqvae/RUN/checkpoint.pt
+    python docs/learn/make_vqvae_figures.py runs/vqvae/RUN/checkpoint.pt   # about 2 minutes
 
-Writes docs/images/vqvae-*.png.
+Writes docs/images/vqvae-*.png and docs/learn/vqvae-numbers.json: codes from the prior
+against uniformly random codes, scored like every model (`Run.evaluate`, five
+repeats) beside the real held-out sprites; pixels reconstructed exactly; and how many
+codes the encoder uses over the whole dataset.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import sys
 
 import numpy as np
 import torch
-from figures import save
+from figures import evaluations, save, scores_table, write_numbers
+from pixelgen_vqvae.quantiser import perplexity
 
 import pixelgen_core as pg
 
@@ -22,6 +26,7 @@ def main(path: str) -> None:
     strategy, palette = run.strategy, run.palette
     strategy.eval()
     data = run.training_data()
+    indices = data.indices.long()  # stored as uint8, which would index as a mask
     table = torch.tensor(palette.as_tuples(), dtype=torch.float32)
     vqvae = strategy.modules["vqvae"]
 
@@ -33,22 +38,22 @@ def main(path: str) -> None:
 
     # 1. Reconstructions: real sprites (top) and their 4x4 code grids decoded (bottom).
     rows = torch.arange(0, len(data), len(data) // 12)[:12]
-    real = table[data.indices[rows]].permute(0, 3, 1, 2)
+    real = table[indices[rows]].permute(0, 3, 1, 2)
     with torch.no_grad():
         recon = strategy.reconstruct(real)
     save(
         "vqvae-reconstructions.png",
-        np.concatenate([palette.to_rgba(data.indices[rows].numpy()), snap(recon)]),
+        np.concatenate([palette.to_rgba(indices[rows].numpy()), snap(recon)]),
         12,
     )
 
     # 2. What a code stands for: for the 8 most used codes, 10 patches the encoder
     #    mapped to it (each code covers a 4x4 patch of a 16x16 sprite).
-    images = table[data.indices].permute(0, 3, 1, 2)
+    images = table[indices].permute(0, 3, 1, 2)
     with torch.no_grad():
         codes = vqvae.encode(images)  # (N, 4, 4)
     side = data.info.image_size // codes.shape[1]
-    patches = data.indices.unfold(1, side, side).unfold(2, side, side)  # (N, 4, 4, s, s)
+    patches = indices.unfold(1, side, side).unfold(2, side, side)  # (N, 4, 4, s, s)
     flat_codes, flat_patches = codes.flatten(), patches.reshape(-1, side, side)
     opaque = (flat_patches > 0).float().mean((1, 2))
     counts = torch.bincount(flat_codes[opaque > 0.2], minlength=strategy.num_codes)
@@ -72,6 +77,23 @@ def main(path: str) -> None:
     classes = [run.sample(12, seed=2, label=k) for k in range(4)]
     save("vqvae-classes.png", np.concatenate(classes), 12)
     save("vqvae-samples.png", run.sample(64, seed=0), 16)
+
+    # 6. Numbers: the prior against uniform codes, round trips, codebook use.
+    settings = {"from the prior": {}, "uniformly random": {"codes": "uniform"}}
+    scores, real = evaluations(run, settings)
+    keys = ["fd", "kid", "precision", "recall", "coverage", "memorised", "stray_pixels"]
+    rows = [([name], s) for name, s in scores.items()] + [(["*real held-out sprites*"], real)]
+    all_codes = torch.bincount(codes.flatten(), minlength=strategy.num_codes)
+    accuracy = run.reconstruct(len(data)).accuracy
+    used, spread = float((all_codes > 0).float().mean()), float(perplexity(all_codes.float()))
+    quoted = {
+        "table": scores_table(["codes"], rows, keys),
+        "pixels reconstructed exactly": f"{accuracy:.1%}",
+        "codes used over the dataset": f"{used:.0%}",
+        "code perplexity": f"{spread:.0f} of {strategy.num_codes}",
+    }
+    raw = {"scores": scores, "real": real, "accuracy": accuracy, "used": used, "perplexity": spread}
+    write_numbers("vqvae", quoted, checkpoint=path, **raw)
 
 
 if __name__ == "__main__":
