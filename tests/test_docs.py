@@ -206,11 +206,14 @@ def test_every_link_between_pages_finds_its_page_and_heading():
 NUMBERS = {  # page: (the script, its JSON, the JSON's key for the quoted numbers)
     "docs/learn/data.md": ("make_data_figures.py", "docs/learn/data-numbers.json", None),
     "docs/evaluation.md": ("make_evaluation_numbers.py", "docs/evaluation-numbers.json", "quoted"),
-    "docs/learn/conditioning.md": (
-        "make_conditioning_figures.py",
-        "docs/learn/conditioning-numbers.json",
-        "quoted",
-    ),
+    **{
+        f"docs/learn/{name}.md": (
+            f"make_{name}_figures.py",
+            f"docs/learn/{name}-numbers.json",
+            "quoted",
+        )
+        for name in ("conditioning", "vae", "vqvae", "diffusion", "maskgit")
+    },
 }
 
 
@@ -239,3 +242,20 @@ def test_every_link_to_a_line_of_code_lands_on_what_it_names():
                 wrong.append(f"{page.relative_to(ROOT)}: {name} is not at {path}#L{line}")
     assert not wrong, "\n".join(wrong)
     assert links >= 2
+
+
+CHAPTERS = sorted(p for p in (ROOT / "docs" / "learn").glob("*.md") if p.name != "README.md")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_has_the_same_shape(chapter):
+    """Intuition first, then at least one picture, the knobs, exercises, and a footer
+    naming the script that made its pictures and numbers."""
+    text = chapter.read_text()
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings[0] == "Intuition", headings
+    assert {"Knobs", "Exercises"} <= set(headings), headings
+    assert re.search(r"!\[[^\]]*\]\(\.\./images/", text), "no picture"
+    footer = text.rstrip().rsplit("\n---\n", 1)[-1]
+    assert f"make_{chapter.stem}_figures.py" in footer, "the footer names no figures script"
+    assert "@@" not in text  # no unfilled number
