@@ -166,13 +166,13 @@ def test_stages_follow_training_stage():
     def epochs(stage):
         return [(s.name, s.epochs) for s in make(f"training.stage={stage}").stages()]
 
-    assert epochs("both") == [("autoencoder", 148), ("prior", 122)]  # 270 split 55:45
-    assert epochs("autoencoder") == [("autoencoder", 148), ("prior", 0)]
-    assert epochs("prior") == [("autoencoder", 0), ("prior", 122)]
+    assert epochs("both") == [("autoencoder", 150), ("prior", 120)]  # 270 split by 0.444
+    assert epochs("autoencoder") == [("autoencoder", 150), ("prior", 0)]
+    assert epochs("prior") == [("autoencoder", 0), ("prior", 120)]
     short = make("training.epochs=1").stages()  # every stage trains at least one epoch
     assert [(s.name, s.epochs) for s in short] == [("autoencoder", 1), ("prior", 1)]
-    # The time budget is split like the epochs: the autoencoder ends at 55% of it.
-    assert [s.time_share for s in make().stages()] == [0.55, 1.0]
+    # The time budget is split like the epochs: the autoencoder ends at 55.6% of it.
+    assert [s.time_share for s in make().stages()] == [pytest.approx(0.556), 1.0]
     assert [s.time_share for s in make("training.stage=autoencoder").stages()] == [1.0, 1.0]
     with pytest.raises(ConfigError, match="training.stage"):
         make("training.stage=decoder")
