@@ -1,7 +1,7 @@
 """Make the pictures and numbers in docs/learn/maskgit.md from a trained maskgit checkpoint.
 
     pixelgen train maskgit
-    python docs/learn/make_maskgit_figures.py runs/maskgit/RUN/checkpoint.pt   # ~10 min
+    python docs/learn/make_maskgit_figures.py runs/maskgit/RUN/checkpoint.pt   # ~12 min
 
 Writes docs/images/maskgit-*.png and docs/learn/maskgit-numbers.json: a sweep of the
 choice temperature and the number of steps, each setting scored like every model

@@ -1,7 +1,7 @@
 """Make the pictures and numbers in docs/learn/vae.md from a trained VAE checkpoint.
 
     pixelgen train vae -c configs/vae.yaml
-    python docs/learn/make_vae_figures.py runs/vae/RUN/checkpoint.pt   # about 2 minutes
+    python docs/learn/make_vae_figures.py runs/vae/RUN/checkpoint.pt   # under a minute
 
 Writes docs/images/vae-*.png and docs/learn/vae-numbers.json: prior samples at three
 temperatures scored like every model (`Run.evaluate`, five repeats), beside the real

@@ -1,7 +1,7 @@
 """Make the pictures and numbers in docs/learn/vqvae.md from a trained VQ-VAE checkpoint.
 
     pixelgen train vqvae
-    python docs/learn/make_vqvae_figures.py runs/vqvae/RUN/checkpoint.pt   # about 2 minutes
+    python docs/learn/make_vqvae_figures.py runs/vqvae/RUN/checkpoint.pt   # under a minute
 
 Writes docs/images/vqvae-*.png and docs/learn/vqvae-numbers.json: codes from the prior
 against uniformly random codes, scored like every model (`Run.evaluate`, five
