@@ -41,16 +41,20 @@ def output_bytes(n: int, height: int, width: int, scale: int = 1) -> int:
     return n * height * width * 12 + 2 * n * (height + 1) * (width + 1) * 4 * scale * scale
 
 
-def check_output_size(n: int, height: int, width: int, scale: int = 1) -> None:
-    """Refuse, before allocating, outputs that need more than half of this machine's memory."""
+def check_output_size(
+    n: int, height: int, width: int, scale: int = 1, asked: str | None = None
+) -> None:
+    """Refuse, before allocating, outputs that need more than half of this machine's memory.
+    `asked` names the request in the user's own options (default: "-n N at --scale S")."""
     try:
         memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):  # not a POSIX system: assume 8 GB
         memory = 8 * 2**30
     need = output_bytes(n, height, width, scale)
     if need > memory // 2:
+        asked = asked or f"-n {n} at --scale {scale}"
         raise PixelgenError(
-            f"-n {n} at --scale {scale} needs about {need / 2**30:.1f} GB of memory for "
+            f"{asked} needs about {need / 2**30:.1f} GB of memory for "
             f"{height}x{width} sprites and their grid (this machine has {memory / 2**30:.1f} GB); "
             "ask for fewer sprites or a smaller scale"
         )

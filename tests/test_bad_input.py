@@ -219,6 +219,13 @@ def test_evaluate_with_too_few_samples(tmp_path, ckpt):
     assert_refused(run("evaluate", "vae", "--checkpoint", ckpt, "-n", 10), "at least 16", 1)
 
 
+def test_evaluate_with_absurd_repeats_is_refused_before_memory_fills(tmp_path, ckpt):
+    # The data splits are made per repeat when needed, so a hundred million repeats are
+    # refused by the output-size check, in the user's own options, not by the kernel.
+    result = run("evaluate", "vae", "--checkpoint", ckpt, "-n", 16, "--repeats", 10**8)
+    assert_refused(result, "-n 16 (at most half the data) x --repeats 100000000 needs about", 1)
+
+
 # -- checkpoints: damaged, hand-edited or absurd, checked before any model is built -------------
 def edited(ckpt: Path, change) -> Path:
     payload = torch.load(ckpt, weights_only=True)

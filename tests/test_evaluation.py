@@ -92,6 +92,8 @@ def test_every_row_compares_the_same_count_with_a_spread(reference):
     assert reference.count(10_000) == held and reference.count(100) == 100
     assert all(len(h) == held for h, _ in reference.splits)
     assert len({tuple(h[:5]) for h, _ in reference.splits}) == reference.repeats  # new splits
+    first, again = reference.splits[0], reference.splits[-reference.repeats]  # made on demand
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     data = reference.data_row(10_000).metrics
     assert data["fd_sd"] > 0 and data["kid_sd"] > 0
     drawn = []

@@ -86,7 +86,7 @@ def run_evaluate(
     files = result.save(out)
     logged_to = run.log_evaluation(result, files)
     if as_json:
-        click.echo(json.dumps(to_json(result, run, n, seed, logged_to), indent=2))
+        click.echo(json.dumps(to_json(result, run, seed, logged_to), indent=2))
         return
     print_rows(result.rows, title=f"{record.spec.name}: {describe(result, seed)}")
     extra = ", ".join(f"{k} {v:.4g}" for k, v in result.model.extra.items())
@@ -111,17 +111,15 @@ def repeats_option() -> click.Option:
 
 def describe(result, seed: int) -> str:
     """The table title: what was scored."""
-    reference = result.reference
-    per = len(result.samples) // reference.repeats
-    return f"{per} samples x {reference.repeats} repeats, seed {seed}"
+    return f"{result.count} samples x {result.reference.repeats} repeats, seed {seed}"
 
 
-def to_json(result, run, n: int, seed: int, logged_to: str | None) -> dict:
+def to_json(result, run, seed: int, logged_to: str | None) -> dict:
     return {
         "strategy": run.name,
         "checkpoint": str(run.checkpoint),
         "mlflow_run_id": logged_to,
-        "n": len(result.samples) // result.reference.repeats,
+        "n": result.count,
         "repeats": result.reference.repeats,
         "seed": seed,
         "rows": [r.to_dict() for r in result.rows],

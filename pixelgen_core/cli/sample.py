@@ -87,7 +87,8 @@ def run_sample(
     check_output(n, scale, background, columns, spacing, margin)
     target = as_palette(palette)  # a bad palette fails before the model loads
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
-    check_output_size(2 * n if reconstruct else n, *run.info.shape, scale)
+    asked = f"-n {n} with --reconstruct at --scale {scale}" if reconstruct else None
+    check_output_size(2 * n if reconstruct else n, *run.info.shape, scale, asked=asked)
     given = {k: v for k, v in options.items() if v is not None}
     if reconstruct:
         refused = {"--class": label is not None, "--tileable": tileable, "--sheet": sheet}

@@ -14,7 +14,7 @@ model's row reads between noise and the real data, and copying is flagged by
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -66,6 +66,26 @@ class Row:
         return {"name": self.name, "kind": self.kind, "metrics": self.metrics, "extra": self.extra}
 
 
+@dataclass(frozen=True)
+class Splits(Sequence):
+    """The `repeats` random half-splits of `n` rows, (held, reference) row indices, each
+    made from seed + r when asked for: a permutation is cheap, but holding one per
+    repeat up front would let `--repeats 100000000` fill memory before any check."""
+
+    n: int
+    seed: int
+    repeats: int
+
+    def __len__(self) -> int:
+        return self.repeats
+
+    def __getitem__(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        if not -self.repeats <= r < self.repeats:
+            raise IndexError(f"split {r} of {self.repeats}")
+        order = np.random.default_rng(self.seed + r % self.repeats).permutation(self.n)
+        return order[: self.n // 2], order[self.n // 2 :]
+
+
 @dataclass
 class Reference:
     """The dataset embedded once and split into random halves `repeats` times; every row
@@ -74,7 +94,7 @@ class Reference:
     data: TrainingData
     seed: int
     repeats: int = REPEATS
-    splits: list[tuple[np.ndarray, np.ndarray]] = field(init=False)  # (held, reference) rows
+    splits: Splits = field(init=False)
     features: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,10 +103,7 @@ class Reference:
             raise PixelgenError(f"the dataset has {n} sprites; evaluation needs {MIN_DATASET}")
         if self.repeats < 1:
             raise PixelgenError("evaluation needs at least one repeat")
-        self.splits = []
-        for r in range(self.repeats):
-            order = np.random.default_rng(self.seed + r).permutation(n)
-            self.splits.append((order[: n // 2], order[n // 2 :]))
+        self.splits = Splits(n, self.seed, self.repeats)
         self.features = embed(self.data.palette.to_rgba(self.training))
 
     @property

@@ -30,6 +30,11 @@ class Evaluation:
     def rows(self) -> list[Row]:
         return [self.model, *self.calibration]
 
+    @property
+    def count(self) -> int:
+        """Sprites scored per row and repeat (-n, capped at the held-out half)."""
+        return len(self.samples) // self.reference.repeats
+
     def save(self, folder: Path | str) -> list[Path]:
         """``evaluation.md`` (the table) and ``samples.png`` (up to 64 of the samples)."""
         from pixelgen_core.files import write_text
@@ -61,7 +66,9 @@ def evaluate(
     data = prepare(config, conditional, palette=palette)
     reference = Reference(data, seed, repeats)
     # what is drawn: -n capped at the held-out half, once per repeat
-    check_output_size(reference.count(n) * repeats, *data.info.shape)
+    count = reference.count(n)
+    asked = f"-n {count} (at most half the data) x --repeats {repeats}"
+    check_output_size(count * repeats, *data.info.shape, asked=asked)
     seconds = 0.0
 
     def draw(r: int, count: int) -> tuple[np.ndarray, np.ndarray]:
