@@ -60,8 +60,8 @@ def evaluations(run, settings: dict[str, dict], n: int = 1000) -> tuple[dict, di
         if same != name:
             scores[name] = scores[same]
             continue
-        result = run.evaluate(n, calibrate=not data, **options)
-        data = data or result.calibration[0].metrics
+        result = run.evaluate(n, calibrate=False, **options)  # only the data row is shown
+        data = data or result.reference.data_row(n).metrics
         scores[name] = {**result.model.metrics, **result.model.extra}
         print(f"{name}: FD {format_cell(scores[name], 'fd')}", flush=True)
     return scores, data
