@@ -132,6 +132,15 @@ def open_run(
         from pixelgen_core.tracking import find_checkpoint
 
         name = name or _strategy_of_run(run_id)
+        try:  # an unknown name says so, rather than "train it first"
+            get_strategy(name)
+        except PixelgenError:
+            if Path(name).exists():
+                raise PixelgenError(
+                    f"{name!r} is a path, not a strategy: open it with "
+                    f"open_run(checkpoint={name!r})"
+                ) from None
+            raise
         checkpoint = find_checkpoint(name, run_id)
     payload = ckpt.load_run(Path(checkpoint), name)  # name None: the strategy it names
     record = get_strategy(payload["strategy"])

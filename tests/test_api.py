@@ -1,6 +1,7 @@
 """The Python API: each function, and runs that cross between it and the CLI."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,6 +82,12 @@ def test_open_run_without_runs_says_what_to_do():
         pg.open_run()
     with pytest.raises(pg.PixelgenError, match="train first"):
         pg.open_run("vae")
+    with pytest.raises(pg.PixelgenError, match="unknown strategy 'nosuch'"):
+        pg.open_run("nosuch")
+    folder = Path("runs/vae/20261202-000000-abcdef")
+    folder.mkdir(parents=True)
+    with pytest.raises(pg.PixelgenError, match=r"is a path, not a strategy: open it with open_r"):
+        pg.open_run(str(folder))
 
 
 @pytest.fixture(scope="module")
