@@ -79,11 +79,31 @@ def test_bf16_weights_sample_exactly_what_autocast_samples(monkeypatch):
         torch.nn.init.normal_(p, 0, 0.1)  # conv_out starts at zero; give it something to do
     a = sample(strategy, 3, torch.Generator().manual_seed(0), precision="bf16")
     monkeypatch.setattr(module, "bf16_weights", lambda net: net)
+    strategy._bf16_copies.clear()  # else the kept copy would sample again
     b = sample(strategy, 3, torch.Generator().manual_seed(0), precision="bf16")
     assert torch.equal(a, b)
     c = sample(strategy, 3, torch.Generator().manual_seed(0), precision="fp32")
     assert not torch.equal(a, c)  # bf16 really was used
     assert strategy.modules["ema"].conv_in.weight.dtype == torch.float32  # a copy was cast
+
+
+def test_the_bf16_copy_is_kept_until_the_weights_change():
+    strategy = make()
+    kept = strategy._sampling_net("base", True, "bf16")
+    assert strategy._sampling_net("base", True, "bf16") is kept
+    raw = strategy._sampling_net("base", False, "bf16")
+    assert raw is not kept and strategy._sampling_net("base", False, "bf16") is raw
+    batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16), torch.tensor([0, 1, 2, 0]))
+    strategy.train_step(batch, "main")  # changes both the raw weights and their EMA
+    for ema, old in ((True, kept), (False, raw)):
+        fresh = strategy._sampling_net("base", ema, "bf16")
+        source = strategy.modules["ema" if ema else "unet"]
+        assert fresh is not old
+        assert torch.equal(fresh.conv_in.weight, source.conv_in.weight.bfloat16())
+    again = strategy._sampling_net("base", True, "bf16")
+    strategy.modules["ema"].load_state_dict(strategy.modules["unet"].state_dict())
+    assert strategy._sampling_net("base", True, "bf16") is not again
+    assert strategy._sampling_net("base", True, "fp32") is strategy.modules["ema"]
 
 
 def test_ddim_steps_option_selects_ddim_and_sets_its_steps():

@@ -1,0 +1,107 @@
+"""What the consistency stage costs and saves, on the default diffusion config (issue 14
+item 3). Run by hand from an activated .venv:
+
+    python benchmarks/consistency_speed.py [--repeat 15]
+
+1. Training: seconds per step of the base stage and of the tuning stage (batch 64 of the
+   bundled sprites), so a tuning length can be put against the base stage's time (the
+   issue allows tuning half of it).
+2. Sampling: model time of 16 guided sprites (the target: at most 0.03 s). Times
+   `strategy.sample` alone (inference mode; no palette snapping, no image files) for
+   consistency 1 and 2 steps and DPM-Solver++ 24 steps (guided at t <= 700), each with
+   the bfloat16 copy of the weights kept between calls (as `Run.sample` now does) and
+   made again at every call (as it did before). The weights are untrained: the time
+   does not depend on their values.
+
+Each variant runs in blocks of --repeat calls, in three rounds so drift hits every
+variant alike (calls of different variants interleaved one by one slowed the cheapest
+by up to half); prints medians as markdown for benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from pixelgen_diffusion.strategy import bf16_supported
+
+import pixelgen_core as pg
+
+ROUNDS = 3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    run = pg.new_run("diffusion", overrides=["tracking.enabled=false"], device="cpu")
+    strategy = run.strategy
+    strategy.consistency_steps = 1  # as if tuned, so the consistency sampler may run
+
+    def draw(kept: bool, **given):
+        def go() -> None:
+            if not kept:
+                strategy._bf16_copies.clear()
+            options = run.sample_options(**given)
+            with torch.inference_mode():
+                strategy.sample(16, torch.Generator().manual_seed(0), **options)
+
+        return go
+
+    steps = step_seconds(run, args.repeat)
+    base_epochs = round(
+        run.strategy.config.training.epochs * (1 - run.strategy.config.consistency.share)
+    )
+    variants = {}
+    for name, given in (
+        ("consistency, 1 step", {"sampler": "consistency", "steps": 1}),
+        ("consistency, 2 steps", {"sampler": "consistency", "steps": 2}),
+        ("DPM-Solver++, 24 steps", {"sampler": "dpm++", "steps": 24}),
+    ):
+        variants[f"{name}, copy kept"] = draw(True, **given)
+        variants[f"{name}, copy made per call"] = draw(False, **given)
+    times = {name: [] for name in variants}
+    for _ in range(ROUNDS):  # rounds of blocks, so drift hits every variant alike
+        for name, fn in variants.items():
+            fn()  # warm-up: oneDNN primitives, the allocator
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    reference = medians["DPM-Solver++, 24 steps, copy kept"]
+    bf16 = bf16_supported(torch.device("cpu"))
+    print(f"threads: {torch.get_num_threads()}, bf16 on this CPU: {bf16}\n")
+    print("| training step, batch 64 | s (median) | × base step |\n|---|---|---|")
+    for name, value in steps.items():
+        print(f"| {name} | {value:.3f} | {value / steps['base']:.2f} |")
+    ratio = steps["consistency"] / steps["base"]
+    print(
+        f"\nTuning for E epochs costs E x {ratio:.2f} / {base_epochs} of the base stage's time.\n"
+    )
+    print("| 16 guided sprites | model s (median) | × DPM-Solver++ 24 |\n|---|---|---|")
+    for name, value in medians.items():
+        print(f"| {name} | {value:.4f} | {value / reference:.3f} |")
+
+
+def step_seconds(run: pg.Run, repeat: int) -> dict[str, float]:
+    """Median seconds of a training step of each stage, interleaved, on one batch of 64."""
+    strategy = run.strategy
+    batch = run.training_data().unaugmented(torch.arange(64), torch.device("cpu"))
+    strategy.ema_updates = 1  # as if the base stage had run
+    strategy.train()
+    times = {"base": [], "consistency": []}
+    for i in range(repeat + 1):
+        for stage, name in (("main", "base"), ("consistency", "consistency")):
+            start = time.perf_counter()
+            strategy.train_step(batch, stage)
+            if i:  # the first round warms up
+                times[name].append(time.perf_counter() - start)
+    strategy.eval()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+if __name__ == "__main__":
+    main()
