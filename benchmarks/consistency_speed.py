@@ -36,6 +36,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     run = pg.new_run("diffusion", overrides=["tracking.enabled=false"], device="cpu")
     strategy = run.strategy
     strategy.consistency_steps = 1  # as if tuned, so the consistency sampler may run
@@ -51,9 +53,7 @@ def main() -> None:
         return go
 
     steps = step_seconds(run, args.repeat)
-    base_epochs = round(
-        run.strategy.config.training.epochs * (1 - run.strategy.config.consistency.share)
-    )
+    base_epochs = strategy.stages()[0].epochs  # the run's own split of training.epochs
     variants = {}
     for name, given in (
         ("consistency, 1 step", {"sampler": "consistency", "steps": 1}),
