@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, PixelgenWarning
+from pixelgen_core.errors import ConfigError, NoRun, NotReady, PixelgenError, PixelgenWarning
 from pixelgen_core.settings import (
     Config,
     DataConfig,
@@ -74,6 +74,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "DataInfo",
+    "NoRun",
     "NotReady",
     "Option",
     "PixelgenError",

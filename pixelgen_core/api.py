@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pixelgen_core import plugins
-from pixelgen_core.errors import ConfigError, PixelgenError
+from pixelgen_core.errors import ConfigError, NoRun, PixelgenError
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sprites import Sprites
 
@@ -558,7 +558,8 @@ def compare(
     on_event=None,
 ) -> Comparison:
     """Train `names` (default: every installed strategy) on one budget and evaluate each
-    live run; with `use_runs`, evaluate each strategy's latest finished run instead.
+    live run; with `use_runs`, evaluate each strategy's latest finished run instead
+    (without names: every installed strategy that has one).
     `on_event(text)` hears "training vae ..." and the like as it goes."""
     from pixelgen_core.evaluation.report import MIN_SAMPLES
 
@@ -569,20 +570,33 @@ def compare(
         raise PixelgenError("comparing existing runs takes no training settings")
     if n < MIN_SAMPLES:
         raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
-    names = list(names) or list(strategies())
+    named = list(names)
+    names = named or list(strategies())
     if not names:
         raise PixelgenError("no strategies installed")
     for name in names:
         get_strategy(name)  # an unknown name fails before anything trains
+    tell = on_event or (lambda text: None)
+    opened = {}
+    if use_runs:  # open every run first: a missing one fails before minutes of scoring
+        for name in names:
+            try:
+                opened[name] = open_run(name)
+            except NoRun:
+                if named:
+                    raise
+                tell(f"skipping {name}: no finished run")
+        if not opened:
+            raise NoRun("no installed strategy has a finished run; train one first")
+        names = list(opened)
     if budget_minutes:
         overrides.append(f"training.time_budget_minutes={budget_minutes}")
     if epochs is not None:
         overrides.append(f"training.epochs={epochs}")
-    tell = on_event or (lambda text: None)
     runs, evaluations = [], []
     for name in names:
         if use_runs:
-            run = open_run(name)
+            run = opened[name]
         else:
             tell(f"training {name} ...")
             run = train(name, overrides=overrides, progress=progress)

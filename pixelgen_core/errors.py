@@ -32,5 +32,9 @@ class NotReady(PixelgenError):
     """
 
 
+class NoRun(PixelgenError):
+    """No finished run with a checkpoint to open: train one first."""
+
+
 class PluginError(PixelgenError):
     """A plugin could not be loaded, or two plugins clash."""

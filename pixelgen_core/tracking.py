@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelgen_core import runs
-from pixelgen_core.errors import PixelgenError, first_line
+from pixelgen_core.errors import NoRun, PixelgenError, first_line
 from pixelgen_core.files import make_dir, user_cache
 from pixelgen_core.store import prepare as prepare_store
 from pixelgen_core.store import quiet_mlflow, sqlite_path, with_busy_timeout
@@ -212,7 +212,7 @@ def find_checkpoint(strategy: str, run_id: str | None = None, config: dict | Non
     missing = _missing_local_store(uri)
     if missing is not None:
         what = f"run {run_id}" if run_id else f"finished {strategy} run"
-        raise PixelgenError(
+        raise NoRun(
             f"no {what} in {runs.output_root()} and no MLflow store ({missing}); "
             f"train first (pixelgen train {strategy}) or pass --checkpoint"
         )
@@ -237,7 +237,7 @@ def _mlflow_checkpoint(strategy: str, run_id: str | None, uri: str, config: dict
                 )
             candidates = [r for r in candidates if _has_checkpoint(client, r.info.run_id)]
             if not candidates:
-                raise PixelgenError(
+                raise NoRun(
                     f"no finished {strategy} run with a checkpoint in {uri}; "
                     f"train first (pixelgen train {strategy})"
                 )

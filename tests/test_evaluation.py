@@ -219,6 +219,18 @@ def test_compare_trains_evaluates_and_draws_side_by_side(tmp_path):
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "cmp2" / "compare.json").read_text())[0]["name"] == "vae"
 
+    # without names, --runs takes every strategy that has a finished run and says which not
+    every = run("compare", "--runs", "-n", 32, "--out", "cmp3")
+    assert every.exit_code == 0, every.output
+    assert "skipping diffusion: no finished run" in every.output
+    scored = [r["name"] for r in json.loads((tmp_path / "cmp3" / "compare.json").read_text())]
+    assert scored[:2] == ["pixel-prior", "vae"] or scored[:2] == ["vae", "pixel-prior"]
+    assert "diffusion" not in scored
+    # a named strategy without a run fails at once, before the others are scored
+    missing = run("compare", "vae", "diffusion", "--runs", "-n", 32, "--out", "cmp4")
+    assert missing.exit_code == 1 and "no finished diffusion run" in missing.output
+    assert "evaluating" not in missing.output and not (tmp_path / "cmp4").exists()
+
 
 def test_compare_bad_input():
     result = run("compare", "--budget-minutes", 1, "--epochs", 2)
