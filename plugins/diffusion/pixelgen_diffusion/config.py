@@ -68,8 +68,8 @@ class Consistency(Section):
         high=0.95,
         help="its share of training.epochs and of the time budget (0.09: 40 of 440); 0 = none",
     )
-    lr: float = setting(0.0001, low=0, help="AdamW learning rate of the tuning")
-    phases: int = setting(4, low=1, high=16, help="the t - r gap halves each phase")
+    lr: float = setting(0.0003, low=0, help="AdamW learning rate of the tuning")
+    phases: int = setting(6, low=1, high=16, help="the t - r gap halves each phase")
     huber: float = setting(0.03, low=0, help="pseudo-Huber c of the loss; 0 = squared error")
     ema_decay: float = setting(0.95, low=0, high=1, help="EMA of the student, which samples")
     guidance_scale: float = setting(
