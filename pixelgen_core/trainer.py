@@ -182,6 +182,19 @@ class Trainer:
         if sum(max(s.epochs, 0) for s in self.stages) < 1:  # a stage of 0 epochs is skipped
             shown = ", ".join(f"{s.name} {s.epochs}" for s in self.stages)
             raise ConfigError(f"this run would train no steps (epochs: {shown}); ask for 1 or more")
+        if self.resume is not None and self.resume.get("finished") and not self._epochs_left():
+            epochs = int(self.config["training"]["epochs"])
+            raise PixelgenError(  # before anything is written: the run stays as it was
+                f"run {Path(self.resume['path']).parent.name} already trained all its "
+                f"{epochs} epochs; to train on, resume with a larger training.epochs "
+                f"(e.g. training.epochs={2 * epochs})"
+            )
+
+    def _epochs_left(self) -> int:
+        """Epochs still to train from where a resumed run stands, in all stages."""
+        now = self.position.stage
+        left = max(self.stages[now].epochs - self.position.epoch, 0)
+        return left + sum(max(s.epochs, 0) for s in self.stages[now + 1 :])
 
     def _run_dir(self) -> Path:
         """The run's own folder: the checkpoint's on resume, else a new one made exclusively

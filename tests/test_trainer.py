@@ -11,6 +11,7 @@ import torch
 
 from pixelgen_core import Stage, checkpoint, drop_labels, split_epochs, stage_plan
 from pixelgen_core.config import resolve
+from pixelgen_core.errors import PixelgenError
 from pixelgen_core.plugins import discover
 from pixelgen_core.trainer import Trainer, TrainingInterrupted
 
@@ -59,6 +60,22 @@ def test_resume_with_more_epochs_continues_from_the_checkpoint():
     second = Trainer(record, more, quiet=True, resume=payload).fit()
     assert second.run_dir == first.run_dir
     assert second.steps == 2 * first.steps
+
+
+def test_resuming_a_finished_run_with_nothing_left_says_so_and_writes_nothing():
+    record, config = config_for("pixel-prior", "training.epochs=1")
+    first = Trainer(record, config, quiet=True).fit()
+    before = first.checkpoint.read_bytes(), sorted(first.run_dir.rglob("*"))
+    payload = checkpoint.load(first.checkpoint)
+    with pytest.raises(
+        PixelgenError, match=r"already trained all its 1 epochs.*training.epochs=2\)"
+    ):
+        Trainer(record, config, quiet=True, resume=payload).fit()
+    assert (first.checkpoint.read_bytes(), sorted(first.run_dir.rglob("*"))) == before
+    # a run stopped early by its time budget is finished too, yet has epochs left to train
+    payload["position"] = {"stage": 0, "epoch": 0, "batch": 1, "step": 1}
+    resumed = Trainer(record, config, quiet=True, resume=payload).fit()
+    assert resumed.steps == first.steps
 
 
 def test_an_interrupted_run_resumes_to_the_same_weights(monkeypatch):
