@@ -351,16 +351,11 @@ class DiffusionStrategy(Strategy):
                 "for another --guidance-scale or --guidance-max-t use --sampler dpm++"
             )
 
-    def _check_unused_options(self, sampler: str, eta: float, spacing: str) -> None:
-        """An option the chosen sampler would ignore is an error, not a silent no-op (a
-        value other than the config's counts as asked for)."""
+    def _check_eta(self, sampler: str, eta: float) -> None:
+        """`--eta` with a sampler that has no such noise is an error, not a silent no-op
+        (a value other than the config's counts as asked for)."""
         if sampler != "ddim" and eta != self.config.sampling.eta:
             raise ConfigError(f"--eta is DDIM's noise; --sampler {sampler} has none (use ddim)")
-        if sampler == "consistency" and spacing != self.config.sampling.spacing:
-            raise ConfigError(
-                "the consistency sampler's timesteps are fixed (T - 1, then consistency.mid_t "
-                "and below); --timestep-spacing is for dpm++, ddim and ddpm"
-            )
 
     def sample(
         self,
@@ -388,7 +383,7 @@ class DiffusionStrategy(Strategy):
         if sampler == "auto":
             sampler = "consistency" if self.consistency_steps else "dpm++"
         steps = steps or DEFAULT_STEPS[sampler]
-        self._check_unused_options(sampler, eta, timestep_spacing)
+        self._check_eta(sampler, eta)
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
         runner = self.make_sampler(sampler, steps, eta, timestep_spacing)
