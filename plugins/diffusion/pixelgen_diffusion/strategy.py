@@ -7,6 +7,7 @@ import contextlib
 import copy
 import itertools
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +18,7 @@ from pixelgen_core import (
     ConfigError,
     DataInfo,
     NotReady,
+    PixelgenWarning,
     Stage,
     Strategy,
     drop_labels,
@@ -351,11 +353,19 @@ class DiffusionStrategy(Strategy):
                 "for another --guidance-scale or --guidance-max-t use --sampler dpm++"
             )
 
-    def _check_eta(self, sampler: str, eta: float) -> None:
-        """`--eta` with a sampler that has no such noise is an error, not a silent no-op
-        (a value other than the config's counts as asked for)."""
+    def _check_unused_options(self, sampler: str, eta: float, spacing: str) -> None:
+        """An option the chosen sampler would ignore is not dropped in silence (a value
+        other than the config's counts as asked for). `--eta` is refused; a spacing only
+        warns, since every choice of a sample option must work with the default sampler."""
         if sampler != "ddim" and eta != self.config.sampling.eta:
             raise ConfigError(f"--eta is DDIM's noise; --sampler {sampler} has none (use ddim)")
+        if sampler == "consistency" and spacing != self.config.sampling.spacing:
+            warnings.warn(
+                "the consistency sampler's timesteps are fixed (T - 1, then "
+                "consistency.mid_t and below): --timestep-spacing is ignored",
+                PixelgenWarning,
+                stacklevel=2,
+            )
 
     def sample(
         self,
@@ -383,7 +393,7 @@ class DiffusionStrategy(Strategy):
         if sampler == "auto":
             sampler = "consistency" if self.consistency_steps else "dpm++"
         steps = steps or DEFAULT_STEPS[sampler]
-        self._check_eta(sampler, eta)
+        self._check_unused_options(sampler, eta, timestep_spacing)
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
         runner = self.make_sampler(sampler, steps, eta, timestep_spacing)

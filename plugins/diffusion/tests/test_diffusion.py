@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from pixelgen_core import Batch, ConfigError, DataInfo
+from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning
 from pixelgen_core.testing import PALETTE, StrategyContract, invoke, make_strategy, sample
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
@@ -128,6 +128,8 @@ def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     with pytest.raises(ConfigError, match="--sampler consistency has none"):
         sample(strategy, 1, torch.Generator(), eta=0.5)  # auto: consistency once tuned
     sample(strategy, 1, torch.Generator(), sampler="ddim", steps=3, eta=0.5)  # DDIM's own
+    with pytest.warns(PixelgenWarning, match="--timestep-spacing is ignored"):
+        sample(strategy, 1, torch.Generator(), sampler="consistency", timestep_spacing="leading")
 
 
 def test_same_seed_same_sprites_for_every_sampler():
