@@ -10,7 +10,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "${PYTHON:-python3}" -m venv "$work/venv"
 bin="$work/venv/bin"
-"$bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt "$root"
+"$bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt "$root"
+bash scripts/compile.sh "$bin/python"
 cd "$work"
 "$bin/pixelgen" new-strategy sparkle --dir pixelgen-sparkle
 "$bin/pixelgen" install --quiet -c "$root/constraints.txt" -e "pixelgen-sparkle[test]"

@@ -7,5 +7,7 @@ if [ ! -x .venv/bin/python ]; then
   "${PYTHON:-python3}" -m venv .venv
 fi
 # constraints.txt keeps pip on the CPU build of torch; see the README.
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+  -c constraints.txt \
   -e ".[test]" -e plugins/vae -e plugins/vqvae -e plugins/diffusion -e plugins/maskgit "$@"
+bash scripts/compile.sh .venv/bin/python

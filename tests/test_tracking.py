@@ -25,10 +25,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def mlflow_server(tmp_path):
+def mlflow_server(tmp_path, store_template):
+    """A team's server: one worker (of the default four, each of which would import all
+    of MLflow first) over a store already made, as it is after its first day."""
     port = free_port()
+    shutil.copyfile(store_template, tmp_path / "server.db")
     mlflow = shutil.which("mlflow") or f"{sys.executable} -m mlflow"
-    cmd = [*mlflow.split(), "server", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [*mlflow.split(), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     cmd += ["--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}"]
     cmd += ["--artifacts-destination", str(tmp_path / "server-artifacts")]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
