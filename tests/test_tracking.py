@@ -25,11 +25,15 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def mlflow_server(tmp_path, store_template):
+def mlflow_server(tmp_path):
     """A team's server: one worker (of the default four, each of which would import all
-    of MLflow first) over a store already made, as it is after its first day."""
+    of MLflow first) over a store already made, as it is after its first day. The store
+    is made as pixelgen makes its own (a copy of the cached pristine one, which skips
+    MLflow's migrations), its Default experiment placed where `mlflow server` puts it."""
+    from pixelgen_core.store import prepare
+
     port = free_port()
-    shutil.copyfile(store_template, tmp_path / "server.db")
+    prepare(tmp_path / "server.db", "mlflow-artifacts:/")
     mlflow = shutil.which("mlflow") or f"{sys.executable} -m mlflow"
     cmd = [*mlflow.split(), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     cmd += ["--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}"]
