@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up, then lint and run the whole test suite (core, shipped plugins, the
 # third-party plugin fixture under tests/plugins, which is installed for this),
-# then check the `pixelgen new-strategy` template in a fresh environment.
+# then check the `pixelgen new-strategy` template end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh -e tests/plugins/pixelgen-pixelprior -e "plugins/diffusion[test]"
@@ -9,4 +9,4 @@ export PATH="$PWD/.venv/bin:$PATH"  # the tests also call the installed `pixelge
 ruff check .
 ruff format --check .
 python -m pytest "$@"
-bash scripts/check_scaffold.sh  # the plugin template, in a fresh virtual environment
+bash scripts/check_scaffold.sh  # the plugin template: install, test, train, sample, uninstall

@@ -1,7 +1,7 @@
 """`pixelgen new-strategy`: the generated plugin is complete and passes the contract.
 
 scripts/check_scaffold.sh (run by scripts/test.sh, hence CI) goes further: it installs
-the generated plugin into a fresh virtual environment and runs its own tests there.
+the generated plugin with `pixelgen install`, runs its own tests, trains and samples it.
 """
 
 import importlib
