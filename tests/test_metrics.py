@@ -30,6 +30,29 @@ def test_kid_is_near_zero_for_one_distribution_and_large_for_another(cloud):
     assert metrics.kernel_inception_distance(cloud, far, subset_size=200) > 1
 
 
+def kid_by_definition(a, b, subsets, subset_size, seed):
+    """KID as the paper writes it: each subset's kernel blocks made anew."""
+    rng = np.random.default_rng(seed)
+    m, values = min(len(a), len(b), subset_size), []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = [(p @ q.T / a.shape[1] + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
+        within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        values.append(within - 2 * kxy.mean())
+    return np.mean(values)
+
+
+@pytest.mark.parametrize("gram_rows", [4096, 10], ids=["whole-kernel", "per-subset"])
+def test_kid_equals_its_definition_on_overlapping_subsets(cloud, monkeypatch, gram_rows):
+    monkeypatch.setattr(metrics, "GRAM_ROWS", gram_rows)
+    other = np.random.default_rng(1).normal(size=(300, 8)) + 0.3
+    for size, seed in ((150, 0), (500, 3)):  # proper subsets; then the whole of the smaller set
+        expected = kid_by_definition(cloud, other, 7, size, seed)
+        got = metrics.kernel_inception_distance(cloud, other, 7, size, seed)
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
 def test_prdc_identical_sets_are_perfect_and_disjoint_sets_score_zero(cloud):
     same = metrics.prdc(cloud, cloud)
     assert same["precision"] == same["recall"] == same["coverage"] == 1.0
@@ -61,6 +84,23 @@ def test_verbatim_and_mirrored_copies_are_flagged_as_memorised():
     assert metrics.memorisation(near, train)["exact_copies"] == 0.0
     fresh = metrics.memorisation(sprites(20, seed=9), train)
     assert fresh["memorised"] == 0.0 and fresh["nn_distance_median"] > 0.5
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (20, 12)])
+def test_nearest_copy_distance_equals_its_definition(shape):
+    """Counted through one-hot matrix products, it must equal comparing pixel by pixel
+    against every training sprite and its mirror, the sample's own row left out."""
+    rng = np.random.default_rng(1)
+    train = rng.integers(0, 5, size=(600, *shape), dtype=np.uint8)
+    exclude = rng.integers(0, 600, 530)  # each sample is a noisy copy of this row
+    samples = train[exclude]
+    samples[rng.random(samples.shape) < 0.03] = 7  # a colour the training set lacks
+    both = np.concatenate([train, train[:, :, ::-1]]).reshape(1200, -1)
+    differ = (samples.reshape(530, 1, -1) != both[None]).mean(axis=2)
+    assert np.array_equal(metrics.nearest_copy_distance(samples, train), differ.min(axis=1))
+    differ[np.arange(530), exclude] = differ[np.arange(530), exclude + 600] = np.inf
+    got = metrics.nearest_copy_distance(samples, train, exclude)
+    assert np.array_equal(got, differ.min(axis=1))
 
 
 def test_palette_fidelity_counts_pixels_near_a_palette_entry():
