@@ -153,6 +153,14 @@ class DiffusionStrategy(Strategy):
         }
         if config.consistency.share and config.diffusion.prediction != "v":
             raise ConfigError("consistency tuning needs diffusion.prediction=v")
+        if config.consistency.share and config.consistency.mid_t > d.timesteps - 2:
+            warnings.warn(
+                f"consistency.mid_t={config.consistency.mid_t} is not below the first "
+                f"consistency step's timestep ({d.timesteps - 1}): the second step starts "
+                f"at {d.timesteps - 2} instead",
+                PixelgenWarning,
+                stacklevel=2,
+            )
         self.ema_updates = 0
         self.consistency_steps = 0  # steps of the consistency stage trained so far
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
@@ -314,7 +322,7 @@ class DiffusionStrategy(Strategy):
                     "this diffusion run has no consistency tuning; add it with `pixelgen train "
                     "diffusion --stage consistency --resume RUN`"
                 )
-            mid_t = self.config.consistency.mid_t
+            mid_t = min(self.config.consistency.mid_t, self.schedule.num_train_timesteps - 2)
             if steps > mid_t + 1:
                 raise ConfigError(f"--steps must be at most {mid_t + 1} (consistency.mid_t + 1)")
             made = ConsistencySampler(self.schedule, mid_t)

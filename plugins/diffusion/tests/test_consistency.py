@@ -1,13 +1,15 @@
 """Consistency tuning: its gap schedule, its DDIM jump, its stage, its sampler, and that
 it really turns a one-step blur into a sprite."""
 
+import warnings
+
 import pytest
 import torch
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.samplers import ConsistencySampler
 from pixelgen_diffusion.schedule import NoiseSchedule
 
-from pixelgen_core import Batch, ConfigError, DataInfo, NotReady
+from pixelgen_core import Batch, ConfigError, DataInfo, NotReady, PixelgenWarning
 from pixelgen_core.testing import PALETTE, invoke, make_strategy, sample
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
@@ -82,6 +84,19 @@ def test_stages_follow_training_stage():
     with pytest.raises(ConfigError, match="needs diffusion.prediction=v"):
         make("diffusion.prediction=epsilon")
     make("diffusion.prediction=epsilon", "consistency.share=0")  # fine without the stage
+
+
+def test_a_mid_t_past_the_schedule_is_clamped_with_a_warning():
+    with pytest.warns(PixelgenWarning, match="the second step starts at 498 instead"):
+        strategy = make("diffusion.timesteps=500")  # consistency.mid_t stays 800
+    strategy.consistency_steps = 1  # as a tuned run's
+    assert list(strategy.make_sampler("consistency", 2).timesteps) == [499, 498]
+    with pytest.raises(ConfigError, match="--steps must be at most 499"):
+        strategy.make_sampler("consistency", 500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make("diffusion.timesteps=500", "consistency.mid_t=300")
+        make("diffusion.timesteps=500", "consistency.share=0")  # no stage, nothing to warn
 
 
 def test_untuned_runs_refuse_the_consistency_sampler_and_old_checkpoints_load():
