@@ -142,7 +142,10 @@ def _check_fit(record: StrategyRecord, config: dict, info: DataInfo, payload: di
     into it: a checkpoint whose config disagrees with its weights (hand-edited, or absurd
     sizes) is refused before a real model of that size is allocated."""
     try:
-        shapes_only = build(record, config, info, torch.device("meta"))
+        # As the default device too: strategies make their modules, then move them, and
+        # only a module made on meta never allocates (or initialises) its weights.
+        with torch.device("meta"):
+            shapes_only = build(record, config, info, torch.device("meta"))
     except Exception:  # config errors included: the real build reports them
         return  # a strategy that cannot be built on meta is checked by the real load
     with warnings.catch_warnings():  # "copying into a meta parameter is a no-op": intended

@@ -280,6 +280,8 @@ def test_weights_are_fitted_on_the_meta_device_unless_the_trainer_wrote_them(
     real_build = sampling.build
 
     def build(record, config, info, device):
+        made_on = torch.empty(0).device.type  # where the strategy's modules are made
+        assert made_on == device.type or device.type == "cpu", (made_on, device)
         devices.append(device.type)
         return real_build(record, config, info, device)
 
