@@ -12,6 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 bin="$root/.venv/bin"
+if "$bin/python" -m pip show -q pixelgen-sparkle > /dev/null 2>&1; then
+  echo "pixelgen-sparkle is already installed in .venv and the check would remove it;" \
+    "uninstall it first" >&2
+  exit 1
+fi
 work="$(mktemp -d)"
 # Leave the environment as it was, even when a step fails or Ctrl-C stops the check.
 trap '"$bin/pixelgen" uninstall -y pixelgen-sparkle > /dev/null 2>&1 || true; rm -rf "$work"' EXIT
