@@ -6,6 +6,7 @@ leaves out, still works. These tests read the sources and each pyproject.toml in
 """
 
 import ast
+import functools
 import importlib.metadata as md
 import re
 import sys
@@ -49,6 +50,12 @@ def requirements(root: Path) -> set[str]:
     }
 
 
+@functools.cache
+def providers() -> dict[str, list[str]]:
+    """Top-level module name -> the installed distributions that provide it."""
+    return md.packages_distributions()
+
+
 def imported_modules(path: Path) -> set[str]:
     """Top-level names of the absolute imports in one source file."""
     found = set()
@@ -67,13 +74,12 @@ def test_each_distribution_imports_only_what_it_declares(root):
     declares (it depends on core); core never imports a plugin."""
     own = {p.name for p in packages(root)}
     allowed = requirements(root) | (requirements(ROOT) if root != ROOT else set())
-    providers = md.packages_distributions()
     for package in packages(root):
         for source in package.rglob("*.py"):
             relative = source.relative_to(root).as_posix()
             for module in imported_modules(source) - own - TEST_ONLY.get(relative, set()):
-                assert module in providers, f"{relative} imports {module}, which nothing provides"
-                dists = {normalise(d) for d in providers[module]}
+                assert module in providers(), f"{relative} imports {module}, which nothing provides"
+                dists = {normalise(d) for d in providers()[module]}
                 assert dists & allowed, (
                     f"{relative} imports {module} (from {sorted(dists)}), "
                     f"which {pyproject(root)} does not declare"

@@ -1,5 +1,6 @@
 """Tracking to a shared `mlflow server` over HTTP, as a team would (loopback only)."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -38,7 +39,10 @@ def mlflow_server(tmp_path):
     cmd = [*mlflow.split(), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     cmd += ["--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}"]
     cmd += ["--artifacts-destination", str(tmp_path / "server-artifacts")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Without MLflow's job runner (a second process importing MLflow, for GenAI jobs that
+    # pixelgen never submits), the server starts in half the time on two cores.
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
