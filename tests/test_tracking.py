@@ -39,8 +39,8 @@ def mlflow_server(tmp_path):
     cmd = [*mlflow.split(), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     cmd += ["--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}"]
     cmd += ["--artifacts-destination", str(tmp_path / "server-artifacts")]
-    # Without MLflow's job runner (a second process importing MLflow, for GenAI jobs that
-    # pixelgen never submits), the server starts in half the time on two cores.
+    # Without MLflow's job runner: a second process importing MLflow, for GenAI jobs that
+    # pixelgen never submits, which on two cores doubled the time of the test itself.
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
