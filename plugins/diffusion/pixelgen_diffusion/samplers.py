@@ -139,16 +139,17 @@ class ConsistencySampler(Sampler):
     x_0 is noised afresh to the next timestep.
 
     The timesteps are T-1, then `mid_t`, then evenly down towards 0: one step is
-    [T-1], two are [T-1, mid_t], three [T-1, mid_t, mid_t / 2], ...
+    [T-1], two are [T-1, mid_t], three [T-1, mid_t, mid_t / 2], ... A `mid_t` that is
+    not below T-1 is taken as T-2.
     """
 
     def __init__(self, schedule: NoiseSchedule, mid_t: int, clip_sample: bool = True) -> None:
         super().__init__(schedule, clip_sample)
-        self.mid_t = mid_t
+        self.mid_t = min(mid_t, schedule.num_train_timesteps - 2)
 
     def set_timesteps(self, num_steps: int, spacing: str = "trailing") -> None:
         last = self.schedule.num_train_timesteps - 1
-        mid = min(self.mid_t, last - 1)
+        mid = self.mid_t
         if not 1 <= num_steps <= mid + 1:
             raise ValueError(f"steps must be between 1 and {mid + 1}, got {num_steps}")
         later = [round(mid * (num_steps - 1 - i) / (num_steps - 1)) for i in range(num_steps - 1)]

@@ -153,11 +153,12 @@ class DiffusionStrategy(Strategy):
         }
         if config.consistency.share and config.diffusion.prediction != "v":
             raise ConfigError("consistency tuning needs diffusion.prediction=v")
-        if config.consistency.share and config.consistency.mid_t > d.timesteps - 2:
+        mid_t = config.consistency.mid_t
+        second = ConsistencySampler(self.schedule, mid_t).mid_t  # where it really starts
+        if config.consistency.share and second != mid_t:
             warnings.warn(
-                f"consistency.mid_t={config.consistency.mid_t} is not below the first "
-                f"consistency step's timestep ({d.timesteps - 1}): the second step starts "
-                f"at {d.timesteps - 2} instead",
+                f"consistency.mid_t={mid_t} is not below the first consistency step's "
+                f"timestep ({d.timesteps - 1}): the second step starts at {second} instead",
                 PixelgenWarning,
                 stacklevel=2,
             )
@@ -322,10 +323,11 @@ class DiffusionStrategy(Strategy):
                     "this diffusion run has no consistency tuning; add it with `pixelgen train "
                     "diffusion --stage consistency --resume RUN`"
                 )
-            mid_t = min(self.config.consistency.mid_t, self.schedule.num_train_timesteps - 2)
-            if steps > mid_t + 1:
-                raise ConfigError(f"--steps must be at most {mid_t + 1} (consistency.mid_t + 1)")
-            made = ConsistencySampler(self.schedule, mid_t)
+            made = ConsistencySampler(self.schedule, self.config.consistency.mid_t)
+            if steps > made.mid_t + 1:
+                raise ConfigError(
+                    f"--steps must be at most {made.mid_t + 1} (consistency.mid_t + 1)"
+                )
             made.set_timesteps(steps)
             return made
         if sampler == "ddim":
