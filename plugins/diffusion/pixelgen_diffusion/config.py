@@ -32,6 +32,13 @@ class Diffusion(Section):
         "none", choices=("none", "min-snr"), help="min-snr: Min-SNR-gamma weights per timestep"
     )
     min_snr_gamma: float = setting(5.0, low=0, help="gamma of min-snr weighting")
+    timestep_density: str = setting(
+        "logit-normal",
+        choices=("uniform", "logit-normal"),
+        help="how training draws t; logit-normal: more of the middle noise levels",
+    )
+    logit_mean: float = setting(0.5, help="logit-normal: mean of logit(t / T)")
+    logit_std: float = setting(1.0, low=0, help="logit-normal: spread of logit(t / T)")
 
 
 @dataclass

@@ -105,6 +105,24 @@ class NoiseSchedule:
         carried = snr if self.prediction == "epsilon" else snr + 1
         return self.cast(snr.clamp(max=gamma) / carried, like)
 
+    def training_timesteps(
+        self,
+        n: int,
+        device: torch.device,
+        density: str = "uniform",
+        mean: float = 0.0,
+        std: float = 1.0,
+    ) -> torch.Tensor:
+        """n timesteps to train on. uniform: each of 0..T-1 alike (Ho et al. 2020, algorithm
+        1). logit-normal: t / T = sigmoid(u), u ~ N(mean, std^2) (Esser et al. 2024,
+        section 3.1), which trains the middle noise levels more and both ends less."""
+        if density == "uniform":
+            return torch.randint(0, self.num_train_timesteps, (n,), device=device)
+        if density != "logit-normal":
+            raise ValueError(f"unknown timestep density {density!r}; use uniform or logit-normal")
+        u = torch.sigmoid(mean + std * torch.randn(n, device=device))
+        return (u * self.num_train_timesteps).long().clamp(max=self.num_train_timesteps - 1)
+
     def to_x0_eps(
         self, model_output: torch.Tensor, sample: torch.Tensor, t: int, clip: bool
     ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -198,8 +198,10 @@ class DiffusionStrategy(Strategy):
 
     def _loss(self, batch: Batch) -> torch.Tensor:
         x0 = batch.images * 2 - 1  # RGBA in [-1, 1]
-        n = len(x0)
-        t = torch.randint(0, self.schedule.num_train_timesteps, (n,), device=x0.device)
+        n, d = len(x0), self.config.diffusion
+        t = self.schedule.training_timesteps(
+            n, x0.device, d.timestep_density, d.logit_mean, d.logit_std
+        )
         noise = torch.randn_like(x0)
         x_t = self.schedule.add_noise(x0, noise, t)
         labels = self._training_labels(batch, n, x0.device)

@@ -266,6 +266,44 @@ def test_min_snr_weights_follow_the_paper():
     assert snr[0] > 5 > snr[2]  # the clamp matters at low noise only
 
 
+def test_logit_normal_timesteps_follow_their_definition():
+    from pixelgen_diffusion.schedule import NoiseSchedule
+
+    schedule = NoiseSchedule(1000, "cosine", "v")
+    torch.manual_seed(0)
+    got = schedule.training_timesteps(10_000, torch.device("cpu"), "logit-normal", 0.5, 1.2)
+    torch.manual_seed(0)
+    expected = (torch.sigmoid(0.5 + 1.2 * torch.randn(10_000)) * 1000).long()
+    assert torch.equal(got, expected) and got.min() >= 0 and got.max() <= 999
+    # the density's median sits at sigmoid(mean); the ends get less than uniform's share
+    assert abs(got.float().median() / 1000 - torch.sigmoid(torch.tensor(0.5))) < 0.02
+    torch.manual_seed(0)
+    uniform = schedule.training_timesteps(10_000, torch.device("cpu"))
+    torch.manual_seed(0)
+    assert torch.equal(uniform, torch.randint(0, 1000, (10_000,)))  # as before the option
+    assert (got < 50).sum() < (uniform < 50).sum() / 2
+    with pytest.raises(ValueError, match="unknown timestep density 'beta'"):
+        schedule.training_timesteps(1, torch.device("cpu"), "beta")
+
+
+def test_training_draws_timesteps_from_the_configured_density(monkeypatch):
+    from pixelgen_diffusion.schedule import NoiseSchedule
+
+    drawn = []
+    real = NoiseSchedule.training_timesteps
+
+    def spy(self, n, device, density="uniform", mean=0.0, std=1.0):
+        drawn.append((density, mean, std))
+        return real(self, n, device, density, mean, std)
+
+    monkeypatch.setattr(NoiseSchedule, "training_timesteps", spy)
+    batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
+    default = make().train_step(batch, "main")["loss"]
+    uniform = make("diffusion.timestep_density=uniform").train_step(batch, "main")["loss"]
+    assert drawn == [("logit-normal", 0.5, 1.0), ("uniform", 0.5, 1.0)]
+    assert default != uniform
+
+
 def test_min_snr_weighted_training_runs_and_differs():
     batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
     plain = make().train_step(batch, "main")["loss"]
