@@ -15,10 +15,10 @@ class Model(Section):
     channels: list[int] = setting(
         [], low=1, high=4096, help="U-Net widths per level; empty: from the sprite size"
     )
-    blocks_per_level: int = setting(2, low=1, high=16, help="residual blocks per level")
+    blocks_per_level: int = setting(1, low=1, high=16, help="residual blocks per level")
     attention: bool = setting(True, help="self-attention at the lowest resolution")
     groups: int = setting(8, low=1, high=4096, help="GroupNorm groups; must divide every width")
-    dropout: float = setting(0.1, low=0, high=1, help="regularises the small U-Net")
+    dropout: float = setting(0.0, low=0, high=1, help="residual-block dropout (0: none)")
 
 
 @dataclass
@@ -70,10 +70,10 @@ class Consistency(Section):
     model learns to jump to a trajectory's clean end, for 1- and 2-step sampling."""
 
     share: float = setting(
-        0.09,
+        0.12,
         low=0,
         high=0.95,
-        help="its share of training.epochs and of the time budget (0.09: 40 of 440); 0 = none",
+        help="its share of training.epochs and of the time budget (0.12: 30 of 250); 0 = none",
     )
     lr: float = setting(0.0003, low=0, help="AdamW learning rate of the tuning")
     phases: int = setting(6, low=1, high=16, help="the t - r gap halves each phase")
@@ -89,7 +89,7 @@ class Consistency(Section):
 class Training(TrainingConfig):
     stage: str = setting("both", choices=("both", "base", "consistency"), help="stages to train")
     epochs: int = setting(
-        440, low=1, help="epochs of the whole run: consistency.share for tuning, the rest base"
+        250, low=1, help="epochs of the whole run: consistency.share for tuning, the rest base"
     )
     lr: float = setting(0.001, low=0, help="AdamW learning rate")
     grad_clip: float = setting(1.0, low=0)
