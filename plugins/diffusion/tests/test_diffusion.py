@@ -1,9 +1,13 @@
 """The diffusion strategy: contract suite, conditioning, guidance, EMA, and learning."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning
+from pixelgen_core.config import resolve
+from pixelgen_core.plugins import registry
 from pixelgen_core.testing import PALETTE, StrategyContract, invoke, make_strategy, sample
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
@@ -17,6 +21,32 @@ class TestDiffusionContract(StrategyContract):
 def make(*overrides, classes=3, size=16):
     info = DataInfo(size, PALETTE, classes, 8)
     return make_strategy("diffusion", [*TINY, "sampling.steps=4", *overrides], info)
+
+
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"  # the repository's recipes
+
+
+@pytest.mark.parametrize(
+    "recipe", ["diffusion", "diffusion-quick", "diffusion-long", "diffusion-large"]
+)
+def test_the_shipped_recipes_load(recipe):
+    """A key or value a recipe misspells fails here, not on a user's machine."""
+    from omegaconf import OmegaConf
+
+    path = CONFIGS / f"{recipe}.yaml"
+    if not path.is_file():
+        pytest.skip("not run from the repository")
+    resolved = resolve(registry().get("diffusion").spec, path)
+    for section, values in OmegaConf.to_container(OmegaConf.load(path)).items():
+        for key, value in values.items():
+            assert resolved[section][key] == value, f"{section}.{key}"
+
+
+def test_the_written_out_defaults_are_the_defaults():
+    spec = registry().get("diffusion").spec
+    if not (CONFIGS / "diffusion.yaml").is_file():
+        pytest.skip("not run from the repository")
+    assert resolve(spec, CONFIGS / "diffusion.yaml") == resolve(spec)
 
 
 def test_config_validation_names_the_problem():
