@@ -56,7 +56,13 @@ def register_strategies(register):
                     "sampling.steps",
                 ),
                 Option("ddim_steps", int, None, "shortcut for --sampler ddim --steps N"),
-                Option("eta", float, None, "DDIM noise, 0 = deterministic", "sampling.eta"),
+                Option(
+                    "eta",
+                    float,
+                    None,
+                    "DDIM and consistency noise, 0 = deterministic",
+                    "sampling.eta",
+                ),
                 Option(
                     "timestep_spacing",
                     ("trailing", "leading", "linspace"),

@@ -53,7 +53,9 @@ class Sampling(Section):
     steps: int = setting(
         0, low=0, high=100_000, help="denoising steps; 0: the sampler's own (24; consistency 2)"
     )
-    eta: float = setting(0.0, low=0, high=1, help="DDIM noise: 0 deterministic, 1 DDPM-like")
+    eta: float = setting(
+        0.0, low=0, high=1, help="DDIM and consistency noise: 0 deterministic, 1 DDPM-like"
+    )
     spacing: str = setting("trailing", choices=("trailing", "leading", "linspace"))
     guidance_scale: float = setting(2.0, low=0, help="1 = plain conditional")
     guidance_max_t: int = setting(700, low=0, help="guide only at timesteps t <= this")

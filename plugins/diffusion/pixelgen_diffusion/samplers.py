@@ -133,18 +133,24 @@ class DPMSolverPP2MSampler(Sampler):
         return (sigma_t / sigma_s) * sample - alpha_t * math.expm1(-h) * data
 
 
-class ConsistencySampler(Sampler):
-    """Multistep consistency sampling (Song et al. 2023, algorithm 1) for a model tuned
-    by the consistency stage: each step maps x_t straight to x_0; if a step is left, that
-    x_0 is noised afresh to the next timestep.
+class ConsistencySampler(DDIMSampler):
+    """Multistep consistency sampling for a model tuned by the consistency stage: each
+    step maps x_t straight to x_0 and, if a step is left, noises that x_0 to the next
+    timestep with DDIM's update (eq. 12). With eta = 0 the noise is the one the model
+    implied, so the steps stay on one trajectory (the gamma = 0 end of Kim et al. 2023,
+    "Consistency trajectory models", section 4.2); eta = 1 draws it afresh at the first
+    step, as Song et al. (2023, algorithm 1) do. On the bundled sprites eta = 0 scores
+    far better with two steps (docs/learn/diffusion.md).
 
     The timesteps are T-1, then `mid_t`, then evenly down towards 0: one step is
     [T-1], two are [T-1, mid_t], three [T-1, mid_t, mid_t / 2], ... A `mid_t` that is
     not below T-1 is taken as T-2.
     """
 
-    def __init__(self, schedule: NoiseSchedule, mid_t: int, clip_sample: bool = True) -> None:
-        super().__init__(schedule, clip_sample)
+    def __init__(
+        self, schedule: NoiseSchedule, mid_t: int, eta: float = 0.0, clip_sample: bool = True
+    ) -> None:
+        super().__init__(schedule, eta, clip_sample)
         self.mid_t = min(mid_t, schedule.num_train_timesteps - 2)
 
     def set_timesteps(self, num_steps: int, spacing: str = "trailing") -> None:
@@ -154,17 +160,6 @@ class ConsistencySampler(Sampler):
             raise ValueError(f"steps must be between 1 and {mid + 1}, got {num_steps}")
         later = [round(mid * (num_steps - 1 - i) / (num_steps - 1)) for i in range(num_steps - 1)]
         self.timesteps = np.array([last, *later], dtype=np.int64)
-
-    def step(self, model_output, timestep, sample, generator=None):
-        x0, _ = self.schedule.to_x0_eps(model_output, sample, timestep, self.clip_sample)
-        after = self.previous(timestep)
-        if after < 0:
-            return x0
-        noise = torch.randn(
-            sample.shape, generator=generator, device=sample.device, dtype=sample.dtype
-        )
-        a = self.schedule.abar(after)
-        return math.sqrt(a) * x0 + math.sqrt(1 - a) * noise
 
 
 SAMPLERS = {

@@ -325,7 +325,7 @@ class DiffusionStrategy(Strategy):
                     "this diffusion run has no consistency tuning; add it with `pixelgen train "
                     "diffusion --stage consistency --resume RUN`"
                 )
-            made = ConsistencySampler(self.schedule, self.config.consistency.mid_t)
+            made = ConsistencySampler(self.schedule, self.config.consistency.mid_t, eta)
             if steps > made.mid_t + 1:
                 raise ConfigError(
                     f"--steps must be at most {made.mid_t + 1} (consistency.mid_t + 1)"
@@ -369,8 +369,10 @@ class DiffusionStrategy(Strategy):
         """An option the chosen sampler would ignore is not dropped in silence (a value
         other than the config's counts as asked for). `--eta` is refused; a spacing only
         warns, since every choice of a sample option must work with the default sampler."""
-        if sampler != "ddim" and eta != self.config.sampling.eta:
-            raise ConfigError(f"--eta is DDIM's noise; --sampler {sampler} has none (use ddim)")
+        if sampler not in ("ddim", "consistency") and eta != self.config.sampling.eta:
+            raise ConfigError(
+                f"--eta is the noise of DDIM and consistency steps; --sampler {sampler} has none"
+            )
         if sampler == "consistency" and spacing != self.config.sampling.spacing:
             warnings.warn(
                 "the consistency sampler's timesteps are fixed (T - 1, then "

@@ -30,6 +30,31 @@ def test_consistency_timesteps_start_at_t_max_then_mid_t():
         sampler.set_timesteps(602)
 
 
+def test_a_consistency_step_keeps_its_noise_with_eta_0_and_draws_it_afresh_with_eta_1():
+    """Given a perfect model's output at T - 1, eta = 0 lands on the same sprite noised
+    with the same noise at mid_t (one trajectory); eta = 1 noises it with new noise
+    (Song et al.'s multistep sampling). The last step returns the x_0 either way."""
+    schedule = NoiseSchedule(1000)
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.rand(64, 4, 8, 8, generator=g) * 2 - 1
+    noise = torch.randn(64, 4, 8, 8, generator=g)
+    at = {t: torch.full((64,), t) for t in (999, 800)}
+    v = schedule.velocity(x0, noise, at[999])
+    x_t = schedule.add_noise(x0, noise, at[999])
+    landed = {}
+    for eta in (0.0, 1.0):
+        sampler = ConsistencySampler(schedule, mid_t=800, eta=eta)
+        sampler.set_timesteps(2)
+        landed[eta] = sampler.step(v, 999, x_t, torch.Generator().manual_seed(1))
+        last = sampler.step(schedule.velocity(x0, noise, at[800]), 800, landed[eta])
+        assert torch.allclose(last, x0, atol=1e-4) if eta == 0 else last.abs().max() <= 1
+    assert torch.allclose(landed[0.0], schedule.add_noise(x0, noise, at[800]), atol=1e-4)
+    a = schedule.abar(800)
+    drawn = (landed[1.0] - a**0.5 * x0) / (1 - a) ** 0.5
+    assert abs(float(drawn.std()) - 1) < 0.05
+    assert abs(float(torch.corrcoef(torch.stack([drawn.flatten(), noise.flatten()]))[0, 1])) < 0.05
+
+
 def test_gap_starts_at_the_clean_end_and_halves_each_phase():
     t = torch.tensor([0, 1, 2, 7, 500, 999])
     assert consistency.gap_start(t, 0).tolist() == [-1] * 6  # phase 0: plain denoising

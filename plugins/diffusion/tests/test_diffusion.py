@@ -152,12 +152,14 @@ def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     with pytest.raises(ConfigError, match="--steps must be between 1 and 1000"):
         sample(strategy, 1, torch.Generator(), steps=1001)
     # --eta with a sampler that has no such noise is refused, not dropped
-    with pytest.raises(ConfigError, match="--eta is DDIM's noise; --sampler dpm\\+\\+ has none"):
+    with pytest.raises(ConfigError, match="--eta is the noise of DDIM and consistency steps; "):
         sample(strategy, 1, torch.Generator(), sampler="dpm++", eta=0.5)
-    strategy.consistency_steps = 1
-    with pytest.raises(ConfigError, match="--sampler consistency has none"):
-        sample(strategy, 1, torch.Generator(), eta=0.5)  # auto: consistency once tuned
     sample(strategy, 1, torch.Generator(), sampler="ddim", steps=3, eta=0.5)  # DDIM's own
+    strategy.consistency_steps = 1
+    calls.clear()
+    sample(strategy, 1, torch.Generator(), eta=0.5)  # auto: consistency once tuned, eta kept
+    assert calls == [("consistency", 4, 0.5, "trailing")]  # make(): sampling.steps=4
+    assert real("consistency", 2, 0.5).eta == 0.5
     with pytest.warns(PixelgenWarning, match="--timestep-spacing is ignored"):
         sample(strategy, 1, torch.Generator(), sampler="consistency", timestep_spacing="leading")
 
