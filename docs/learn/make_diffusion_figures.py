@@ -24,6 +24,7 @@ SAMPLERS = {  # name in the table: sampling options
     "consistency, 1 step": {"sampler": "consistency", "steps": 1},
     "consistency, 2 steps (default)": {"sampler": "consistency", "steps": 2},
     "consistency, 4 steps": {"sampler": "consistency", "steps": 4},
+    "consistency, 2 steps, fresh noise (eta 1)": {"sampler": "consistency", "steps": 2, "eta": 1.0},
     "DPM-Solver++, 2 steps": {"sampler": "dpm++", "steps": 2},
     "DPM-Solver++, 24 steps": {"sampler": "dpm++", "steps": 24},
     "DDIM, 50 steps": {"sampler": "ddim", "steps": 50},
@@ -102,13 +103,14 @@ def main(path: str) -> None:
     save("diffusion-classes.png", np.concatenate(per_class), 8)
     save("diffusion-samples.png", run.sample(64, seed=0, sampler="dpm++"), 16)  # the README's
 
-    # 6. Few steps: the consistency-tuned student with 1, 2 and 4 steps, then the teacher's
-    # DPM-Solver++ with 24, from the same seed (the same labels and starting noise).
+    # 6. Few steps: the consistency-tuned student with 1, 2 and 4 steps, 2 with fresh noise,
+    # then the teacher's DPM-Solver++ with 24, from the same seed (the same labels and noise).
     rows = []
     for options in (
         {"sampler": "consistency", "steps": 1},
         {"sampler": "consistency", "steps": 2},
         {"sampler": "consistency", "steps": 4},
+        {"sampler": "consistency", "steps": 2, "eta": 1.0},
         {"sampler": "dpm++", "steps": 24},
     ):
         rows.append(run.sample(12, seed=8, **options))
