@@ -137,10 +137,10 @@ class ConsistencySampler(DDIMSampler):
     """Multistep consistency sampling for a model tuned by the consistency stage: each
     step maps x_t straight to x_0 and, if a step is left, noises that x_0 to the next
     timestep with DDIM's update (eq. 12). With eta = 0 the noise is the one the model
-    implied, so the steps stay on one trajectory (the gamma = 0 end of Kim et al. 2023,
-    "Consistency trajectory models", section 4.2); eta = 1 draws it afresh at the first
-    step, as Song et al. (2023, algorithm 1) do. On the bundled sprites eta = 0 scores
-    far better with two steps (docs/learn/diffusion.md).
+    implied, so each step starts from the last one's noise, not a new draw (the gamma = 0
+    end of Kim et al. 2023, "Consistency trajectory models", section 4.2); eta = 1 draws
+    it afresh at the first step, as Song et al. (2023, algorithm 1) do. On the bundled
+    sprites eta = 0 scores far better with two steps (docs/learn/diffusion.md).
 
     The timesteps are T-1, then `mid_t`, then evenly down towards 0: one step is
     [T-1], two are [T-1, mid_t], three [T-1, mid_t, mid_t / 2], ... A `mid_t` that is
