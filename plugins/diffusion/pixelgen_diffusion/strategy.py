@@ -367,8 +367,9 @@ class DiffusionStrategy(Strategy):
 
     def _check_unused_options(self, sampler: str, eta: float, spacing: str) -> None:
         """An option the chosen sampler would ignore is not dropped in silence (a value
-        other than the config's counts as asked for). `--eta` is refused; a spacing only
-        warns, since every choice of a sample option must work with the default sampler."""
+        other than the config's counts as asked for). `--eta` is refused by the samplers it
+        does not steer (DPM-Solver++, DDPM); a spacing only warns, since every choice of a
+        sample option must work with the default sampler."""
         if sampler not in ("ddim", "consistency") and eta != self.config.sampling.eta:
             raise ConfigError(
                 f"--eta is the noise of DDIM and consistency steps; --sampler {sampler} has none"

@@ -152,7 +152,10 @@ def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     with pytest.raises(ConfigError, match="--steps must be between 1 and 1000"):
         sample(strategy, 1, torch.Generator(), steps=1001)
     # --eta with a sampler that has no such noise is refused, not dropped
-    with pytest.raises(ConfigError, match="--eta is the noise of DDIM and consistency steps; "):
+    with pytest.raises(
+        ConfigError,
+        match=r"--eta is the noise of DDIM and consistency steps; --sampler dpm\+\+ has none$",
+    ):
         sample(strategy, 1, torch.Generator(), sampler="dpm++", eta=0.5)
     sample(strategy, 1, torch.Generator(), sampler="ddim", steps=3, eta=0.5)  # DDIM's own
     strategy.consistency_steps = 1
