@@ -76,6 +76,9 @@ class TrainingConfig(Section):
     log_every: int = setting(10, low=1, help="steps between metric logs")
     sample_every: int = setting(5, low=0, help="epochs between sample grids; 0 = only at the end")
     grid_size: int = setting(64, low=1, high=1024, help="sprites in each sample grid")
+    checkpoint_seconds: float = setting(
+        10.0, low=0, help="at an epoch's end, save once this long passed since the last; 0 = each"
+    )
     output_dir: str = setting("runs", help="run folders go to OUTPUT_DIR/STRATEGY/RUN")
 
 

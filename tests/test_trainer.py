@@ -115,6 +115,44 @@ def test_an_interrupted_run_resumes_to_the_same_weights(monkeypatch):
     assert not torch.allclose(a["logits"], partial, rtol=0, atol=1e-3)
 
 
+@pytest.mark.parametrize(
+    "every, saved_epochs",
+    [(10, [1, 4, 7, 8]), (0, [1, 2, 3, 4, 5, 6, 7, 8]), (1000, [1, 8])],
+)
+def test_checkpoints_are_written_by_time_at_epoch_ends(monkeypatch, every, saved_epochs):
+    """One step an epoch, four (fake) seconds a step: the first epoch saves, then each
+    epoch end once `training.checkpoint_seconds` passed since the last save, then the
+    last epoch and the finished run."""
+    from pixelgen_pixelprior.strategy import PixelPrior
+
+    from pixelgen_core import trainer
+
+    steps, saved = [], []
+    original, save = PixelPrior.train_step, checkpoint.save
+
+    def step(self, batch, stage):
+        steps.append(stage)
+        return original(self, batch, stage)
+
+    def record_save(payload, path):
+        saved.append((payload["position"]["epoch"], payload["finished"]))
+        save(payload, path)
+
+    monkeypatch.setattr(PixelPrior, "train_step", step)
+    monkeypatch.setattr(checkpoint, "save", record_save)
+    monkeypatch.setattr(trainer, "clock", lambda: 4.0 * len(steps))
+    record, config = config_for(
+        "pixel-prior",
+        "training.epochs=8",
+        "training.batch_size=65536",
+        f"training.checkpoint_seconds={every}",
+    )
+    result = Trainer(record, config, quiet=True).fit()
+    assert len(steps) == 8  # one batch an epoch, as the fake clock assumes
+    assert saved == [(epoch, False) for epoch in saved_epochs] + [(8, True)]
+    assert checkpoint.load(result.checkpoint)["position"]["epoch"] == 8
+
+
 @pytest.mark.skipif(shutil.which("pixelgen") is None, reason="pixelgen script not installed")
 def test_torchrun_trains_data_parallel_on_two_cpu_ranks(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
