@@ -105,5 +105,8 @@ class DiffusionConfig(Config):
     diffusion: Diffusion = field(default_factory=Diffusion)
     sampling: Sampling = field(default_factory=Sampling)
     consistency: Consistency = field(default_factory=Consistency)
-    data: DataConfig = field(default_factory=lambda: DataConfig(num_classes=8))
+    # No flips: the bundled sheet's letters, digits and arrows face one way, and four
+    # minutes score better without mirror images; long runs copy more without them, so
+    # the long recipes in configs/ turn them on (benchmarks/RESULTS.md, 2026-12-03).
+    data: DataConfig = field(default_factory=lambda: DataConfig(num_classes=8, hflip=False))
     training: Training = field(default_factory=Training)
