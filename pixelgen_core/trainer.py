@@ -276,8 +276,8 @@ class Trainer:
         """Whether this epoch's end writes a checkpoint: the first of the call, a stage's
         last, and then once `training.checkpoint_seconds` passed since the last save.
         Saving after each of the default diffusion model's short epochs took about 6% of
-        its training time; a kill -9 loses at most that long and an epoch (Ctrl-C and
-        the end still save)."""
+        its training time in a profile (a 29-39 MB save per 1.1 s epoch); a kill -9
+        loses at most that long and an epoch (Ctrl-C and the end still save)."""
         if self._saved_at is None or last_epoch:
             return True
         return clock() - self._saved_at >= float(self.config["training"]["checkpoint_seconds"])
