@@ -105,15 +105,8 @@ def main(path: str) -> None:
 
     # 6. Few steps: the consistency-tuned student with 1, 2 and 4 steps, 2 with fresh noise,
     # then the teacher's DPM-Solver++ with 24, from the same seed (the same labels and noise).
-    rows = []
-    for options in (
-        {"sampler": "consistency", "steps": 1},
-        {"sampler": "consistency", "steps": 2},
-        {"sampler": "consistency", "steps": 4},
-        {"sampler": "consistency", "steps": 2, "eta": 1.0},
-        {"sampler": "dpm++", "steps": 24},
-    ):
-        rows.append(run.sample(12, seed=8, **options))
+    strip = [name for name in SAMPLERS if name.startswith("consistency")]
+    rows = [run.sample(12, seed=8, **SAMPLERS[name]) for name in [*strip, "DPM-Solver++, 24 steps"]]
     save("diffusion-consistency.png", np.concatenate(rows), 12)
 
     # 7. Numbers: every sampler and guidance setting, measured like every model.
