@@ -13,7 +13,7 @@ from pixelgen_core.config import resolve
 from pixelgen_core.data.prepare import prepare
 from pixelgen_core.evaluation import metrics
 from pixelgen_core.evaluation.encoder import WEIGHTS, embed, load_encoder
-from pixelgen_core.evaluation.report import Reference, markdown_table
+from pixelgen_core.evaluation.report import RESOLUTION, Reference, judge, markdown_table
 from pixelgen_core.plugins import discover
 
 TINY = ["data.dataset=kenney-mono", "data.focused=true", "training.epochs=1"]
@@ -40,8 +40,39 @@ def test_the_shipped_encoder_is_small_and_standardised():
     assert embed(np.zeros((1, 32, 32, 4), dtype=np.uint8)).shape == (1, 128)  # resized
 
 
-def test_calibration_orders_noise_worst_and_flags_copies(reference):
-    rows = {row.name: row.metrics for row in reference.calibration_rows(300)}
+@pytest.fixture(scope="module")
+def calibration(reference):
+    rows = reference.calibration_rows(300)
+    judge(rows, rows[0])
+    return {row.name: row for row in rows}
+
+
+def test_pixel_verdict_passes_real_sprites_and_catches_speckle(calibration):
+    data, speckled = calibration["data (held-out half)"], calibration["speckled data (2%)"]
+    assert data.verdict.clean and calibration["training copies"].verdict.clean
+    assert not calibration["palette noise"].verdict.clean
+    # Two specks in a sprite of ~80 opaque pixels: FD cannot tell them from the real
+    # sprites, each per-sprite count can, far outside the real sprites' spread.
+    assert abs(speckled.metrics["fd"] - data.metrics["fd"]) < data.metrics["fd_sd"]
+    assert speckled.verdict.failed == ["isolated", "colours", "components"]
+    for key in ("isolated", "colours", "components"):
+        gap = speckled.metrics[f"{key}_w1"] - data.metrics[f"{key}_w1"]
+        assert gap > 4 * max(data.metrics[f"{key}_w1_sd"], RESOLUTION[key])
+    assert speckled.metrics["colours_per_sprite"] > 2 > data.metrics["colours_per_sprite"]
+
+
+def test_speckled_sprites_differ_from_the_real_ones_in_two_percent_of_opaque_pixels(reference):
+    held = reference.training[reference.splits[1][0][:50]]
+    speckled = reference.speckled(1, 50)
+    for real, specked in zip(held, speckled, strict=True):
+        changed = real != specked
+        assert (real[changed] > 0).all() and (specked[changed] > 0).all()  # recoloured
+        assert changed.sum() == max(1, round(0.02 * (real > 0).sum()))
+    assert np.array_equal(speckled, reference.speckled(1, 50))  # seeded
+
+
+def test_calibration_orders_noise_worst_and_flags_copies(calibration):
+    rows = {name: row.metrics for name, row in calibration.items()}
     data, noise = rows["data (held-out half)"], rows["palette noise"]
     means, copies = rows["cluster means"], rows["training copies"]
     for key in ("fd", "kid"):
@@ -136,12 +167,19 @@ def test_evaluate_prints_logs_to_mlflow_and_writes_a_report(tmp_path):
     assert names == [
         "vae",
         "data (held-out half)",
+        "speckled data (2%)",
         "palette noise",
         "cluster means",
         "training copies",
     ]
     model = report["rows"][0]
     assert 0 <= model["metrics"]["precision"] <= 1 and model["metrics"]["fd"] > 0
+    # the verdict, with what it measured against, for every row
+    assert model["metrics"]["pixel_clean"] in (0.0, 1.0)
+    assert model["verdict"]["clean"] == bool(model["metrics"]["pixel_clean"])
+    assert set(model["verdict"]["limits"]) == {"isolated", "colours", "components", "palette"}
+    assert report["rows"][1]["verdict"]["clean"]  # the real data, against its own spread
+    assert not report["rows"][3]["verdict"]["clean"]  # palette noise
     assert "strategy/kl" in model["extra"]  # the strategy's own metrics hook
     assert (tmp_path / "ev" / "evaluation.md").is_file() and (
         tmp_path / "ev" / "samples.png"
@@ -152,6 +190,8 @@ def test_evaluate_prints_logs_to_mlflow_and_writes_a_report(tmp_path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     logged = client.get_run(run_id).data.metrics
     assert logged["eval/fd"] == pytest.approx(model["metrics"]["fd"])
+    assert logged["eval/pixel_clean"] == model["metrics"]["pixel_clean"]
+    assert "eval/isolated_w1_sd" in logged and "eval_baseline/speckled_data/colours_w1" in logged
     assert "eval_baseline/palette_noise/fd" in logged
     assert {a.path for a in client.list_artifacts(run_id, "evaluation")} == {
         "evaluation/evaluation.md",
@@ -159,6 +199,7 @@ def test_evaluate_prints_logs_to_mlflow_and_writes_a_report(tmp_path):
     }
     table = run("evaluate", "vae", "-n", 32, "--run", run_id).output
     assert "palette noise" in table and "logged to MLflow run" in table
+    assert "vae: pixel-clean" in table or "vae: not pixel-clean: " in table
 
 
 def test_evaluate_bad_input(tmp_path):

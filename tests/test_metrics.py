@@ -119,3 +119,42 @@ def test_stray_pixels_colours_and_opaque_share():
     assert metrics.colours_per_sprite(image) == 2
     assert metrics.opaque_share(image) == pytest.approx(5 / 36)
     assert metrics.stray_pixel_rate(np.zeros((1, 4, 4), dtype=np.int64)) == 0.0
+
+
+def test_isolated_pixels_count_opaque_pixels_without_a_4_neighbour_of_their_colour():
+    image = np.zeros((2, 6, 6), dtype=np.int64)
+    image[0, 0, 0] = 1  # alone
+    image[0, 3:5, 3:5] = 2  # a 2x2 block: none isolated
+    image[0, 2, 2] = 2  # touches the block only diagonally: isolated
+    image[1, 1, 1:4] = 3  # a line of three: none
+    image[1, 1, 2] = 1  # a speck in it splits it: three isolated pixels
+    assert metrics.isolated_pixels(image).tolist() == [2, 3]
+
+
+def test_colours_and_components_per_sprite():
+    image = np.zeros((3, 6, 6), dtype=np.int64)
+    image[0, :2, :2] = 1
+    image[0, 4:, 4:] = 1  # the same colour again, apart: two regions, one colour
+    image[1, 1, :] = 2
+    image[1, 1, 3] = 3  # a speck of another colour splits the line: three regions
+    # sprite 2 is empty
+    assert metrics.opaque_colours(image).tolist() == [1, 2, 0]
+    assert metrics.colour_components(image).tolist() == [2, 3, 0]
+    # a region never runs from one sprite into the next, whatever the sprite order
+    stacked = np.concatenate([image[[2, 1, 0]], image])
+    assert metrics.colour_components(stacked).tolist() == [0, 3, 2, 2, 3, 0]
+
+
+def test_on_palette_shares_are_per_sprite():
+    palette = np.array([[0, 0, 0, 0], [255, 0, 0, 255]], dtype=np.uint8)
+    raw = np.zeros((2, 1, 2, 4))
+    raw[0, 0, 0] = [1, 0, 0, 1]  # exact red
+    raw[0, 0, 1] = [0.5, 0, 0, 1]  # half red: off the palette
+    raw[1, 0, :] = [0.95, 0.05, 0, 0.97]  # within 0.1 of red, both
+    assert metrics.on_palette_shares(raw, palette).tolist() == [0.5, 1.0]
+
+
+def test_wasserstein_is_in_the_statistics_units():
+    assert metrics.wasserstein(np.array([1.0, 1, 1]), np.array([1.0, 1, 1])) == 0
+    assert metrics.wasserstein(np.array([1.0, 1]), np.array([2.0, 2])) == pytest.approx(1)
+    assert metrics.wasserstein(np.array([0.0, 2]), np.array([2.0, 0])) == 0  # order-free

@@ -81,5 +81,5 @@ def compare(names, budget_minutes, epochs, runs, n, seed, repeats, out, override
     print_rows(rows, title=describe(result.evaluations[0], seed) + " each")
     for row in rows[: len(result.runs)]:
         shown = [f"{k} {row.extra[k]:.4g}" for k in api.COMPARE_EXTRA if k in row.extra]
-        click.echo(f"{row.name}: " + ", ".join(shown))
+        click.echo(f"{row.name}: {row.verdict.describe()}; " + ", ".join(shown))
     click.echo(f"picture: {written['picture']}\ntable: {written['table']}")

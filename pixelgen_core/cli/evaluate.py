@@ -89,6 +89,7 @@ def run_evaluate(
         click.echo(json.dumps(to_json(result, run, seed, logged_to), indent=2))
         return
     print_rows(result.rows, title=f"{record.spec.name}: {describe(result, seed)}")
+    click.echo(f"{record.spec.name}: {result.model.verdict.describe()}")
     extra = ", ".join(f"{k} {v:.4g}" for k, v in result.model.extra.items())
     click.echo(extra)
     click.echo(f"report: {files[0]}")

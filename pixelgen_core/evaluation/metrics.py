@@ -188,3 +188,77 @@ def stray_pixel_rate(indices: np.ndarray) -> float:
 
 def opaque_share(indices: np.ndarray) -> float:
     return float((indices > 0).mean())
+
+
+# -- per-sprite pixel statistics ---------------------------------------------------------
+# What a pixel artist checks first: specks, extra colours, broken shapes, colours off the
+# palette. Each returns one number per sprite, so a set of samples can be compared with
+# real sprites as distributions (`wasserstein`), not only by their means.
+def _same_colour_neighbours(indices: np.ndarray) -> np.ndarray:
+    """(N, H, W) counts of each pixel's 4-neighbours (up, down, left, right) of its colour."""
+    same = np.zeros(indices.shape, dtype=np.int8)
+    same[:, 1:] += indices[:, 1:] == indices[:, :-1]
+    same[:, :-1] += indices[:, :-1] == indices[:, 1:]
+    same[:, :, 1:] += indices[:, :, 1:] == indices[:, :, :-1]
+    same[:, :, :-1] += indices[:, :, :-1] == indices[:, :, 1:]
+    return same
+
+
+def isolated_pixels(indices: np.ndarray) -> np.ndarray:
+    """Per sprite: opaque pixels with no 4-neighbour of their own colour. A one-pixel
+    diagonal line counts too, so real sprites have some; specks add more."""
+    lonely = (indices > 0) & (_same_colour_neighbours(indices) == 0)
+    return lonely.sum(axis=(1, 2)).astype(np.float64)
+
+
+def opaque_colours(indices: np.ndarray) -> np.ndarray:
+    """Per sprite: how many distinct opaque palette colours it uses (index 0 is clear)."""
+    flat = indices.reshape(len(indices), -1).astype(np.int64)
+    present = np.zeros((len(flat), int(flat.max(initial=0)) + 1), dtype=bool)
+    present[np.arange(len(flat))[:, None], flat] = True
+    return present[:, 1:].sum(axis=1).astype(np.float64)
+
+
+def colour_components(indices: np.ndarray) -> np.ndarray:
+    """Per sprite: 4-connected regions of one opaque colour. A speck inside a shape adds
+    one region, or splits the shape into more."""
+    from scipy import ndimage
+
+    # 4-connectivity within a sprite, none across sprites (the first axis).
+    structure = np.zeros((3, 3, 3), dtype=bool)
+    structure[1] = ndimage.generate_binary_structure(2, 1)
+    counts = np.zeros(len(indices))
+    for colour in np.setdiff1d(np.unique(indices), [0]):
+        labels, found = ndimage.label(indices == colour, structure)
+        if not found:
+            continue
+        # label() numbers regions in scan order, so sprite i's are those above the
+        # largest label of sprites 0..i-1: the running maximum gives each sprite's count.
+        last = np.maximum.accumulate(labels.reshape(len(indices), -1).max(axis=1))
+        counts += np.diff(last, prepend=0)
+    return counts
+
+
+def on_palette_shares(
+    raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1
+) -> np.ndarray:
+    """Per sprite: the share of raw (pre-snap) RGBA pixels in [0, 1] within `tolerance`
+    per channel of a palette entry (a colour at full opacity, or clear): what the model
+    drew exactly, before snapping hid the rest."""
+    colours = palette_rgba[1:, :3].astype(np.float64) / 255
+    shares = np.empty(len(raw))
+    for i, sprite in enumerate(raw.reshape(len(raw), -1, 4)):
+        alpha = sprite[:, 3]
+        error = np.abs(sprite[:, None, :3] - colours[None]).max(axis=2).min(axis=1)
+        on = (alpha <= tolerance) | ((alpha >= 1 - tolerance) & (error <= tolerance))
+        shares[i] = on.mean()
+    return shares
+
+
+def wasserstein(a: np.ndarray, b: np.ndarray) -> float:
+    """The 1-D Wasserstein (earth mover's) distance between two samples of a per-sprite
+    statistic: 0 for the same distribution, and in the statistic's own units (0.5 colours
+    per sprite means half a colour too many or too few on average, once both are sorted)."""
+    from scipy.stats import wasserstein_distance
+
+    return float(wasserstein_distance(a, b))

@@ -14,7 +14,7 @@ model's row reads between noise and the real data, and copying is flagged by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,7 +29,11 @@ from pixelgen_core.evaluation.encoder import embed
 MIN_SAMPLES = 16  # k-NN metrics use k = 5; fewer samples make them meaningless
 MIN_DATASET = 2 * MIN_SAMPLES  # each half holds at least MIN_SAMPLES sprites
 BASELINE_CLUSTERS = 16
-SPREAD = ("fd", "kid")  # reported with their standard deviation over the repeats
+# Per-sprite pixel statistics, compared with the real sprites' as distributions (1-D
+# Wasserstein distance, `KEY_w1`): what FD barely sees and a pixel artist sees first.
+PIXEL_STATS = ("isolated", "colours", "components", "palette")
+SPREAD = ("fd", "kid", *(f"{k}_w1" for k in PIXEL_STATS))  # reported with their spread
+SPECKLE = 0.02  # the speckled calibration row recolours this share of opaque pixels
 
 # (key, column title, format, better: "high", "low" or "data" = closest to the data's value)
 COLUMNS = [
@@ -42,13 +46,17 @@ COLUMNS = [
     ("memorised", "memorised ↓", "{:.1%}", "low"),
     ("nn_distance_median", "NN dist ≈", "{:.3f}", "data"),
     ("palette_fidelity", "palette ↑", "{:.1%}", "high"),
-    ("colours_per_sprite", "colours ≈", "{:.2f}", "data"),
-    ("stray_pixels", "stray ≈", "{:.3f}", "data"),
+    ("isolated_w1", "isolated W1 ↓", "{:.2f}", "low"),
+    ("colours_w1", "colours W1 ↓", "{:.2f}", "low"),
+    ("components_w1", "parts W1 ↓", "{:.2f}", "low"),
     ("opaque_share", "opaque ≈", "{:.2f}", "data"),
+    ("pixel_clean", "clean", "{}", "high"),
 ]
 LEGEND = (
     "↑ higher is better, ↓ lower is better, ≈ closer to the real data row is better; "
-    "± is the standard deviation over the repeats"
+    "± is the standard deviation over the repeats; W1: distance between the samples' and "
+    "the real sprites' per-sprite counts; clean: every pixel statistic within the data "
+    "row's spread"
 )
 
 # Draws `count` sprites for repeat `r`: (palette indices, pre-snap RGBA or None).
@@ -61,9 +69,70 @@ class Row:
     metrics: dict[str, float]
     kind: str = "model"  # "model" or "calibration"
     extra: dict[str, float] = field(default_factory=dict)  # strategy metrics, timings
+    verdict: Verdict | None = None  # set by `judge`, against the real-data row
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "metrics": self.metrics, "extra": self.extra}
+        made = {"name": self.name, "kind": self.kind, "metrics": self.metrics, "extra": self.extra}
+        if self.verdict is not None:
+            made["verdict"] = self.verdict.to_dict()
+        return made
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Pixel-clean or not: each pixel statistic's distance to the real sprites (its mean
+    over the repeats) within the real-data row's own: that row's mean plus `SPREAD_LIMIT`
+    standard deviations, and at least `RESOLUTION` (one pixel, colour or region in 20
+    sprites; 1% of pixels off the palette), since a statistic the data never varies on
+    (one colour in every sprite, exact palette colours) has no spread at all."""
+
+    limits: dict[str, float]
+    values: dict[str, float]
+
+    @property
+    def failed(self) -> list[str]:
+        return [k for k, limit in self.limits.items() if self.values[k] > limit]
+
+    @property
+    def clean(self) -> bool:
+        return not self.failed
+
+    def describe(self) -> str:
+        """ "pixel-clean" or "not pixel-clean: colours W1 0.48 > 0.05, ..."."""
+        if self.clean:
+            return "pixel-clean"
+        over = ", ".join(f"{k} W1 {self.values[k]:.3g} > {self.limits[k]:.3g}" for k in self.failed)
+        return f"not pixel-clean: {over}"
+
+    def to_dict(self) -> dict:
+        return {
+            "clean": self.clean,
+            "failed": self.failed,
+            "limits": self.limits,
+            "values": self.values,
+        }
+
+
+SPREAD_LIMIT = 2.0
+RESOLUTION = {"isolated": 0.05, "colours": 0.05, "components": 0.05, "palette": 0.01}
+
+
+def pixel_limits(data: Row) -> dict[str, float]:
+    """The verdict's limit for each pixel statistic, from the real-data row."""
+    m = data.metrics
+    return {
+        k: max(m[f"{k}_w1"] + SPREAD_LIMIT * m[f"{k}_w1_sd"], RESOLUTION[k]) for k in PIXEL_STATS
+    }
+
+
+def judge(rows: Iterable[Row], data: Row) -> None:
+    """Give each row its verdict against the real-data row's spread, and `pixel_clean`
+    (1 or 0) among its metrics, so the verdict goes wherever the metrics go."""
+    limits = pixel_limits(data)
+    for row in rows:
+        values = {k: row.metrics[f"{k}_w1"] for k in PIXEL_STATS}
+        row.verdict = Verdict(limits, values)
+        row.metrics["pixel_clean"] = float(row.verdict.clean)
 
 
 @dataclass(frozen=True)
@@ -133,20 +202,49 @@ class Reference:
         self, indices: np.ndarray, raw: np.ndarray | None, exclude: np.ndarray | None = None
     ) -> dict[str, float]:
         """Memorisation against the full training set (leaving out row `exclude[i]` for
-        sprite i, when the sprites are the training set's own) and pixel statistics."""
+        sprite i, when the sprites are the training set's own) and pixel statistics,
+        pooled over every sprite given."""
         palette = self.data.palette
         return {
             **metrics.memorisation(indices, self.training, exclude),
             "palette_fidelity": 1.0 if raw is None else metrics.palette_fidelity(raw, palette.rgba),
             "colours_per_sprite": metrics.colours_per_sprite(indices),
+            "isolated_per_sprite": float(metrics.isolated_pixels(indices).mean()),
+            "components_per_sprite": float(metrics.colour_components(indices).mean()),
             "stray_pixels": metrics.stray_pixel_rate(indices),
             "opaque_share": metrics.opaque_share(indices),
         }
 
+    def sprite_stats(self, indices: np.ndarray, raw: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Each of PIXEL_STATS per sprite; sprites given as palette indices alone (real
+        ones) are exactly on the palette."""
+        palette = self.data.palette.rgba
+        return {
+            "isolated": metrics.isolated_pixels(indices),
+            "colours": metrics.opaque_colours(indices),
+            "components": metrics.colour_components(indices),
+            "palette": np.ones(len(indices))
+            if raw is None
+            else metrics.on_palette_shares(raw, palette),
+        }
+
+    @cached_property
+    def _training_stats(self) -> dict[str, np.ndarray]:
+        return self.sprite_stats(self.training, None)
+
+    def pixel_distances(self, stats: dict[str, np.ndarray], r: int) -> dict[str, float]:
+        """The 1-D Wasserstein distance between each per-sprite statistic of a set and of
+        split `r`'s reference half."""
+        reference = self.splits[r][1]
+        return {
+            f"{k}_w1": metrics.wasserstein(stats[k], self._training_stats[k][reference])
+            for k in PIXEL_STATS
+        }
+
     def score(self, draw: Draw, n: int) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
-        """Every metric for a generator: `count(n)` sprites per repeat, set metrics
-        averaged over the repeats (FD and KID with their spread), pixel metrics over all
-        of them. Returns the metrics and the pooled sprites (indices, raw)."""
+        """Every metric for a generator: `count(n)` sprites per repeat, set metrics and
+        pixel distances averaged over the repeats (each with its spread), pooled pixel
+        metrics over all of them. Returns the metrics and the pooled sprites (indices, raw)."""
         if n < MIN_SAMPLES:
             raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
         m = self.count(n)
@@ -154,9 +252,11 @@ class Reference:
         indices = np.concatenate([d[0] for d in drawn])
         raw = None if drawn[0][1] is None else np.concatenate([d[1] for d in drawn])
         features = embed(self.data.palette.to_rgba(indices))
-        per_repeat = [
-            self.set_scores(features[r * m : (r + 1) * m], r) for r in range(self.repeats)
-        ]
+        per_repeat = []
+        for r, (part, part_raw) in enumerate(drawn):
+            scores = self.set_scores(features[r * m : (r + 1) * m], r)
+            scores.update(self.pixel_distances(self.sprite_stats(part, part_raw), r))
+            per_repeat.append(scores)
         return {**summarise(per_repeat), **self.pixel_scores(indices, raw)}, indices, raw
 
     def data_row(self, n: int) -> Row:
@@ -165,12 +265,37 @@ class Reference:
         others in the training set (as many checks as a model's samples get)."""
         m = self.count(n)
         drawn = [held[:m] for held, _ in self.splits]
-        per_repeat = [self.set_scores(self.features[rows], r) for r, rows in enumerate(drawn)]
+        per_repeat = []
+        for r, rows in enumerate(drawn):
+            scores = self.set_scores(self.features[rows], r)
+            stats = {k: v[rows] for k, v in self._training_stats.items()}
+            per_repeat.append({**scores, **self.pixel_distances(stats, r)})
         rows = np.concatenate(drawn)
         pixels = self.pixel_scores(self.training[rows], None, exclude=rows)
         return Row("data (held-out half)", {**summarise(per_repeat), **pixels}, "calibration")
 
-    def calibration_rows(self, n: int) -> list[Row]:
+    def speckled(self, r: int, m: int) -> np.ndarray:
+        """Split `r`'s held-out sprites with specks: SPECKLE of each one's opaque pixels
+        (at least one) recoloured to another opaque palette colour. With a one-colour
+        palette there is none, so as many clear pixels turn opaque instead."""
+        rng = np.random.default_rng([self.seed, r, 4])
+        sprites = self.training[self.splits[r][0][:m]].copy()
+        colours = self.data.palette.size - 1  # opaque colours, indices 1..colours
+        for sprite in sprites.reshape(m, -1):
+            opaque = np.flatnonzero(sprite > 0)
+            count = max(1, round(SPECKLE * len(opaque)))
+            if colours >= 2 and len(opaque):  # old + 1..colours-1, wrapped in 1..colours
+                chosen = rng.choice(opaque, count, replace=False)
+                shift = rng.integers(1, colours, count)
+                sprite[chosen] = (sprite[chosen] - 1 + shift) % colours + 1
+            elif colours == 1 and len(opaque) < len(sprite):
+                clear = np.flatnonzero(sprite == 0)
+                sprite[rng.choice(clear, min(count, len(clear)), replace=False)] = 1
+        return sprites
+
+    def calibration_rows(self, n: int, data: Row | None = None) -> list[Row]:
+        """The real-data row (`data`, when the caller has it already), then rows of
+        trivial and damaged generators measured the same way."""
         palette = self.data.palette
         shape = self.training.shape[1:]
         training = self.training
@@ -189,11 +314,19 @@ class Reference:
         def copies(r: int, m: int):
             return training[rng(r, 3).integers(0, len(training), m)], None
 
-        generators = {"palette noise": noise, "cluster means": means, "training copies": copies}
+        def speckled(r: int, m: int):
+            return self.speckled(r, m), None
+
+        generators = {
+            f"speckled data ({SPECKLE:.0%})": speckled,
+            "palette noise": noise,
+            "cluster means": means,
+            "training copies": copies,
+        }
         rows = [
             Row(name, self.score(draw, n)[0], "calibration") for name, draw in generators.items()
         ]
-        return [self.data_row(n), *rows]
+        return [data or self.data_row(n), *rows]
 
     @cached_property
     def _cluster_means(self) -> tuple[np.ndarray, np.ndarray]:
@@ -215,6 +348,8 @@ def summarise(per_repeat: list[dict[str, float]]) -> dict[str, float]:
 
 
 def format_value(key: str, value: float) -> str:
+    if key == "pixel_clean":
+        return "yes" if value else "no"
     for k, _, fmt, _ in COLUMNS:
         if k == key:
             return fmt.format(value)
@@ -222,7 +357,10 @@ def format_value(key: str, value: float) -> str:
 
 
 def format_cell(scores: dict[str, float], key: str) -> str:
-    """A metric as the tables show it: "3.71 ± 0.12" where it has a spread."""
+    """A metric as the tables show it: "3.71 ± 0.12" where it has a spread ("" where the
+    row lacks it, as one scored before the metric existed)."""
+    if key not in scores:
+        return ""
     text = format_value(key, scores[key])
     if f"{key}_sd" in scores:
         text += " ± " + format_value(key, scores[f"{key}_sd"])

@@ -12,7 +12,7 @@ import torch
 
 from pixelgen_core.data.prepare import prepare
 from pixelgen_core.evaluation import REPEATS
-from pixelgen_core.evaluation.report import Reference, Row, markdown_table
+from pixelgen_core.evaluation.report import Reference, Row, judge, markdown_table
 from pixelgen_core.images import check_output_size
 from pixelgen_core.palette import Palette
 from pixelgen_core.sampling import sample_raw
@@ -86,5 +86,7 @@ def evaluate(
     with torch.inference_mode():
         for key, value in strategy.metrics(batch).items():
             model.extra[f"strategy/{key}"] = float(value)
-    calibration = reference.calibration_rows(n) if calibrate else []
+    data_row = reference.data_row(n)  # the verdict's yardstick, calibrated or not
+    calibration = reference.calibration_rows(n, data_row) if calibrate else []
+    judge([model, *calibration], data_row)
     return Evaluation(model, calibration, palette.to_rgba(indices), reference)
