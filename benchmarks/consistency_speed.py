@@ -8,7 +8,9 @@ item 3). Run by hand from an activated .venv:
    issue allows tuning half of it).
 2. Sampling: model time of 16 guided sprites (the target: at most 0.03 s). Times
    `strategy.sample` alone (inference mode; no palette snapping, no image files) for
-   consistency 1 and 2 steps and DPM-Solver++ 24 steps (guided at t <= 700), each with
+   consistency 1 and 2 steps (each ending with the default base-model step at
+   sampling.final_step_t, guided; 2 steps also without it) and DPM-Solver++ 24 steps
+   (guided at t <= 700), each with
    the bfloat16 copy of the weights kept between calls (as `Run.sample` now does) and
    made again at every call (as it did before). The weights are untrained: the time
    does not depend on their values.
@@ -58,6 +60,7 @@ def main() -> None:
     for name, given in (
         ("consistency, 1 step", {"sampler": "consistency", "steps": 1}),
         ("consistency, 2 steps", {"sampler": "consistency", "steps": 2}),
+        ("consistency, 2 steps, no final step", {"sampler": "consistency", "final_step_t": 0}),
         ("DPM-Solver++, 24 steps", {"sampler": "dpm++", "steps": 24}),
     ):
         variants[f"{name}, copy kept"] = draw(True, **given)

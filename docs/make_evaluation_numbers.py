@@ -64,7 +64,7 @@ def main() -> None:
     }
     for row in rows:
         quoted[f"{row.name} FD"] = format_cell(row.metrics, "fd")
-    noise = rows[1].metrics
+    noise = next(row.metrics for row in rows if row.name == "palette noise")
     quoted["noise precision"] = f"precision 0.{round(100 * noise['precision']):02d}"
     quoted["noise density"] = f"density of {noise['density']:.2f}"
     result = {

@@ -293,6 +293,13 @@ class Run:
         return Palette.from_tuples(self.info.palette)
 
     @property
+    def sampling_choice(self) -> dict | None:
+        """The sampler `auto` draws with, chosen at the end of training by measurement:
+        {"name", "options", "reason", "scores"} (None for a strategy with one way to draw,
+        or a run trained before the choice existed)."""
+        return self.strategy.chosen_sampling
+
+    @property
     def run_dir(self) -> Path | None:
         return self.checkpoint.parent if self.checkpoint else None
 

@@ -41,6 +41,7 @@ class RunRecord:
     tracking_uri: str | None = None
     pid: int = 0
     host: str = ""
+    sampling: dict | None = None  # the `auto` sampler chosen at the end of training
     run_dir: Path = field(default=Path("."), compare=False)
 
     @property

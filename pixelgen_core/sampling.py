@@ -11,7 +11,7 @@ import torch
 
 from pixelgen_core.config import check_choices, check_limits, nested, resolve, typed, value_checks
 from pixelgen_core.errors import ConfigError, PixelgenError, first_line
-from pixelgen_core.palette import Palette
+from pixelgen_core.palette import Palette, unblend
 from pixelgen_core.plugins import StrategyRecord, registry
 from pixelgen_core.runs import written_by_trainer
 from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
@@ -262,12 +262,13 @@ def _draw(strategy, palette, n, seed, draw_chunk, chunk, separate):
 
 
 def snap_output(out: torch.Tensor, palette: Palette) -> tuple[np.ndarray, np.ndarray | None]:
-    """A strategy's output (indices or RGBA) as palette indices, plus the raw RGBA if any."""
+    """A strategy's output (indices or RGBA) as palette indices, plus the raw RGBA if any.
+    RGBA is snapped unblended (`palette.unblend`): a half-sure pixel keeps its colour."""
     if not out.dtype.is_floating_point and out.dim() == 3:
         return out.clamp(0, palette.size - 1).cpu().numpy(), None
     if out.dim() == 4 and out.shape[1] == 4:
         raw = out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
-        return palette.snap(raw), raw
+        return palette.snap(unblend(raw)), raw
     raise PixelgenError(f"strategy returned samples of shape {tuple(out.shape)}")
 
 

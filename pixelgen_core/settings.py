@@ -80,6 +80,13 @@ class TrainingConfig(Section):
         10.0, low=0, help="at an epoch's end, save once this long passed since the last; 0 = each"
     )
     output_dir: str = setting("runs", help="run folders go to OUTPUT_DIR/STRATEGY/RUN")
+    choose_sampler: int = setting(
+        256,
+        low=0,
+        high=100_000,
+        help="sprites per repeat scored for each candidate sampler at the end of training, "
+        "so `auto` draws with the best pixel-clean one; 0 = skip",
+    )
 
 
 @dataclass

@@ -337,6 +337,9 @@ class Strategy:
         self.device = device
         self.modules: dict[str, torch.nn.Module] = {}
         self.optimizers = {}
+        # What `auto` sampling draws with, as core measured it at the end of training
+        # (`sampler_candidates`): {"name", "options", "reason", "scores"}, or None.
+        self.chosen_sampling: dict | None = None
 
     @property
     def optimizers(self) -> Optimizers:
@@ -403,6 +406,14 @@ class Strategy:
         """
         raise NotImplementedError
 
+    def sampler_candidates(self) -> dict[str, dict[str, Any]]:
+        """Named sets of sample options that this run could draw with by default (for
+        example ``{"dpm++ 24": {"sampler": "dpm++", "steps": 24}}``). At the end of
+        training core scores each one and keeps the pixel-clean one with the best FD in
+        `chosen_sampling`, for `sample` to use when asked for its `auto` choice. Two or
+        more make a choice; by default there is none."""
+        return {}
+
     def extra_state(self) -> dict:
         """Anything else to checkpoint (tensors, numbers, strings, lists, dicts)."""
         return {}
@@ -417,6 +428,7 @@ class Strategy:
             "modules": {k: unwrap(m).state_dict() for k, m in self.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "extra": self.extra_state(),
+            "chosen_sampling": self.chosen_sampling,
         }
 
     def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
@@ -430,6 +442,7 @@ class Strategy:
                 if key in state["optimizers"]:
                     optimizer.load_state_dict(state["optimizers"][key])
         self.load_extra_state(state.get("extra", {}))
+        self.chosen_sampling = state.get("chosen_sampling")
 
     def train(self) -> None:
         for module in self.modules.values():

@@ -109,6 +109,7 @@ class Trainer:
         try:  # from here on, the run ends FINISHED, KILLED (Ctrl-C) or FAILED, never RUNNING
             self._start_run()
             self._train_stages()
+            self._choose_sampling()
             self._grid()
             self._save(finished=True)
             if self.main:
@@ -326,6 +327,51 @@ class Trainer:
         record.steps, record.checkpoint = self.position.step, self.ckpt_path.name
         record.checkpoint_stamp = runs.stamp(self.ckpt_path)
         record.save()
+
+    def _choose_sampling(self) -> None:
+        """Score the strategy's candidate samplers on its data and keep the best
+        pixel-clean one for `auto` sampling (pixelgen_core.evaluation.choice); rank 0 alone,
+        since only it saves. A dataset too small to evaluate keeps the strategy's own rule."""
+        from pixelgen_core.evaluation.choice import choose_sampling
+
+        n = int(self.config["training"]["choose_sampler"])
+        strategy, wrapped = self.strategy, self.strategy.modules
+        if not self.main or n == 0:
+            return
+        strategy.modules = {k: unwrap(m) for k, m in wrapped.items()}  # bare modules under DDP
+        try:
+            candidates = strategy.sampler_candidates()
+            if len(candidates) < 2:
+                return
+            self._say("choosing the default sampler: " + ", ".join(candidates) + " ...")
+            choice = choose_sampling(
+                strategy,
+                self.data.palette,
+                self.config,
+                self.record.spec.conditional,
+                candidates,
+                n,
+                seed=self.seed,
+            )
+        except PixelgenError as exc:  # e.g. fewer sprites than evaluation needs
+            self._say(f"default sampler not measured: {first_line(exc)}")
+            return
+        finally:
+            strategy.modules = wrapped
+            strategy.train()
+        strategy.chosen_sampling = self.run_record.sampling = choice.to_dict()
+        self.tracker.log_params({"auto_sampler": choice.name})
+        scores = {}
+        for row in choice.rows:
+            slug = row.name.replace(" ", "_").replace("+", "p")
+            scores[f"choice/{slug}/fd"] = row.metrics["fd"]
+            scores[f"choice/{slug}/pixel_clean"] = row.metrics["pixel_clean"]
+        self.tracker.log_metrics(scores, step=self.position.step)
+
+    def _say(self, text: str) -> None:
+        """A line for the user on stderr (with progress on), beside the progress bar."""
+        if not self.quiet:
+            self.progress.console.print(text, markup=False, highlight=False)
 
     def _grid(self) -> None:
         """A sample grid of the current step (once per step), into the run and MLflow."""

@@ -50,3 +50,18 @@ def test_snap_maps_to_nearest_colour_and_low_alpha_to_background():
 def test_round_trip_through_float_tuples():
     palette = Palette(np.array([[1, 2, 3], [250, 128, 0]], dtype=np.uint8))
     assert (Palette.from_tuples(palette.as_tuples()).colors == palette.colors).all()
+
+
+def test_a_half_sure_pixel_keeps_its_colour_once_unblended():
+    from pixelgen_core.palette import Palette, unblend
+
+    palette = Palette(np.array([[200, 180, 160], [100, 40, 30]], dtype=np.uint8))  # beige, dark
+    beige = np.array([200, 180, 160]) / 255
+    sure = np.array([*beige, 1.0])
+    unsure = np.array([*(0.6 * beige), 0.6])  # 60% beige, 40% clear (0, 0, 0, 0)
+    clear = np.zeros(4)
+    pixels = np.stack([sure, unsure, clear]).astype(np.float32)
+    assert palette.snap(pixels).tolist() == [1, 2, 0]  # the blend reads as the dark colour
+    assert palette.snap(unblend(pixels)).tolist() == [1, 1, 0]
+    assert np.allclose(unblend(pixels)[1], [*beige, 0.6]) and (unblend(pixels)[2] == 0).all()
+    assert unblend(np.array([[0.9, 0.9, 0.9, 0.5]]))[0, :3].max() == 1.0  # clipped

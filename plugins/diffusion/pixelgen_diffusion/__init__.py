@@ -95,6 +95,13 @@ def register_strategies(register):
                     "sampling.precision",
                 ),
                 Option(
+                    "final_step_t",
+                    int,
+                    None,
+                    "consistency: end with one base-model step from this timestep (0 = none)",
+                    "sampling.final_step_t",
+                ),
+                Option(
                     "resample",
                     int,
                     None,

@@ -64,6 +64,11 @@ class Sampling(Section):
     resample: int = setting(
         3, low=1, high=100, help="edit: RePaint rounds per step, for coherent borders (1 = none)"
     )
+    final_step_t: int = setting(
+        200,
+        low=0,
+        help="consistency: end with one base-model step from this timestep (0 = none)",
+    )
 
 
 @dataclass

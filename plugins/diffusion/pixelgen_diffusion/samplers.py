@@ -162,6 +162,29 @@ class ConsistencySampler(DDIMSampler):
         self.timesteps = np.array([last, *later], dtype=np.int64)
 
 
+class LowNoiseStep(DDIMSampler):
+    """One base-model step from a low noise level, to finish another sampler's x_0: the
+    x_0 is noised to `timestep` with fresh noise (q(x_t | x_0), DDPM eq. 4) and denoised
+    in one DDIM step (eq. 12 with alpha_bar_prev = 1: the model's own x_0). At low noise
+    the base model redraws only detail, and what it draws there is its own, cleaner
+    guess at each pixel: the consistency student's x_0 is a mean of the sprites a noisy
+    input could become, so its uncertain pixels snap to stray colours."""
+
+    def __init__(self, schedule: NoiseSchedule, timestep: int, clip_sample: bool = True):
+        super().__init__(schedule, 0.0, clip_sample)
+        self.timesteps = np.array([timestep], dtype=np.int64)
+
+    def set_timesteps(self, num_steps: int = 1, spacing: str = "trailing") -> None:
+        if num_steps != 1:
+            raise ValueError("a low-noise step is one step")
+
+    def noise(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at this step's timestep."""
+        eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+        t = torch.full((len(x0),), int(self.timesteps[0]), device=x0.device)
+        return self.schedule.add_noise(x0, eps, t)
+
+
 SAMPLERS = {
     "ddpm": DDPMSampler,
     "ddim": DDIMSampler,

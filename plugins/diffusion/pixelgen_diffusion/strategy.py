@@ -27,9 +27,16 @@ from pixelgen_core import (
 )
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.config import DEFAULT_STEPS, PRECISIONS, DiffusionConfig
-from pixelgen_diffusion.samplers import SAMPLERS, ConsistencySampler, DDIMSampler
+from pixelgen_diffusion.samplers import (
+    SAMPLERS,
+    ConsistencySampler,
+    DDIMSampler,
+    LowNoiseStep,
+)
 from pixelgen_diffusion.schedule import NoiseSchedule
 from pixelgen_diffusion.unet import UNet, level_widths
+
+LONG_WITHOUT_FLIPS = 400  # epochs past which a run without flips copies (_warn_of_copying)
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -164,6 +171,7 @@ class DiffusionStrategy(Strategy):
             )
         self.ema_updates = 0
         self.consistency_steps = 0  # steps of the consistency stage trained so far
+        self._copying_checked = False
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
         # bfloat16 copies of the sampling networks, by (which, ema): (weights_stamp, copy)
         self._bf16_copies: dict[tuple[str, bool], tuple[tuple, nn.Module]] = {}
@@ -257,8 +265,27 @@ class DiffusionStrategy(Strategy):
             f_t = consistency.x0_from_v(self.schedule, student(x_t, t, labels).float(), x_t, t)
         return consistency.pseudo_huber(f_t - target, self.config.consistency.huber).mean()
 
+    def _warn_of_copying(self) -> None:
+        """Without mirror images a long run starts to copy training sprites: on the bundled
+        sheet the base stage copied 6.3% of its samples after 214 epochs, 11.7% after
+        about 430 and 20.7% after about 640, where real sprites resemble one another 12.0%
+        of the time (benchmarks/RESULTS.md, 2026-12-03). Said when training starts."""
+        data, epochs = self.config.data, self.config.training.epochs
+        if data.hflip or epochs <= LONG_WITHOUT_FLIPS:
+            return
+        warnings.warn(
+            f"training.epochs={epochs} without mirror images: runs this long copy training "
+            "sprites more often than real sprites resemble each other; set data.hflip=true "
+            f"(or train at most {LONG_WITHOUT_FLIPS} epochs)",
+            PixelgenWarning,
+            stacklevel=3,
+        )
+
     def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
         name = "consistency" if stage == "consistency" else "unet"
+        if not self._copying_checked:  # once per training process, resumes included
+            self._copying_checked = True
+            self._warn_of_copying()
         if name == "consistency":
             if self.consistency_steps == 0:  # the student starts as the trained model
                 for key in ("consistency", "consistency_ema"):
@@ -344,6 +371,27 @@ class DiffusionStrategy(Strategy):
         made.set_timesteps(steps, spacing)
         return made
 
+    def sampler_candidates(self) -> dict[str, dict]:
+        """What `auto` may choose at the end of training: the base model's DPM-Solver++
+        and, once tuned, two consistency steps (core keeps the pixel-clean one with the
+        best FD)."""
+        found = {}
+        if self.consistency_steps:
+            steps = DEFAULT_STEPS["consistency"]
+            found[f"consistency {steps}"] = {"sampler": "consistency", "steps": steps}
+        steps = DEFAULT_STEPS["dpm++"]
+        found[f"dpm++ {steps}"] = {"sampler": "dpm++", "steps": steps}
+        return found
+
+    def auto_sampler(self, steps: int) -> tuple[str, int]:
+        """`--sampler auto`: the sampler chosen by measurement at the end of training,
+        else (runs from before the choice) consistency once tuned, else dpm++. Steps given
+        by the user stay theirs."""
+        chosen = (self.chosen_sampling or {}).get("options")
+        if chosen and chosen["sampler"] in SAMPLERS:
+            return chosen["sampler"], steps or int(chosen["steps"])
+        return ("consistency" if self.consistency_steps else "dpm++"), steps
+
     def _labels(self, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor:
         if not self.num_classes:
             return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)
@@ -365,7 +413,9 @@ class DiffusionStrategy(Strategy):
                 "for another --guidance-scale or --guidance-max-t use --sampler dpm++"
             )
 
-    def _check_unused_options(self, sampler: str, eta: float, spacing: str) -> None:
+    def _check_unused_options(
+        self, sampler: str, eta: float, spacing: str, final_step_t: int = 0
+    ) -> None:
         """An option the chosen sampler would ignore is not dropped in silence (a value
         other than the config's counts as asked for). `--eta` is refused by the samplers it
         does not steer (DPM-Solver++, DDPM); a spacing only warns, since every choice of a
@@ -373,6 +423,10 @@ class DiffusionStrategy(Strategy):
         if sampler not in ("ddim", "consistency") and eta != self.config.sampling.eta:
             raise ConfigError(
                 f"--eta is the noise of DDIM and consistency steps; --sampler {sampler} has none"
+            )
+        if sampler != "consistency" and final_step_t != self.config.sampling.final_step_t:
+            raise ConfigError(
+                f"--final-step-t ends the consistency sampler's steps; --sampler {sampler} has none"
             )
         if sampler == "consistency" and spacing != self.config.sampling.spacing:
             warnings.warn(
@@ -399,18 +453,24 @@ class DiffusionStrategy(Strategy):
         resample: int = 1,
         tileable: bool = False,
         ddim_steps: int | None = None,
+        final_step_t: int = 0,
     ) -> torch.Tensor:
         """Core passes every option, each the user's value or its `sampling.*` default;
         `ddim_steps` is the shortcut for ``sampler="ddim", steps=ddim_steps``. `resample`
-        is for `edit` only."""
+        is for `edit` only; `final_step_t` for the consistency sampler only."""
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "auto":
-            sampler = "consistency" if self.consistency_steps else "dpm++"
+            sampler, steps = self.auto_sampler(steps)
         steps = steps or DEFAULT_STEPS[sampler]
-        self._check_unused_options(sampler, eta, timestep_spacing)
+        self._check_unused_options(sampler, eta, timestep_spacing, final_step_t)
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
+            if final_step_t >= self.schedule.num_train_timesteps:
+                raise ConfigError(
+                    f"--final-step-t must be below {self.schedule.num_train_timesteps} "
+                    f"(diffusion.timesteps), got {final_step_t}"
+                )
         runner = self.make_sampler(sampler, steps, eta, timestep_spacing)
         which = "consistency" if sampler == "consistency" else "base"
         net = self._sampling_net(which, ema, precision)
@@ -422,6 +482,14 @@ class DiffusionStrategy(Strategy):
         with autocast(self.device, precision):
             for t in runner.timesteps.tolist():
                 x = runner.step(predict(x, t), t, x, generator)
+            if sampler == "consistency" and final_step_t:
+                base = self._sampling_net("base", ema, precision)
+                base_predict = self._predictor(
+                    base, labels, guidance_scale, guidance_max_t, tileable, generator
+                )
+                finish = LowNoiseStep(self.schedule, final_step_t)
+                x = finish.noise(x.float().clamp(-1, 1), generator)
+                x = finish.step(base_predict(x, final_step_t), final_step_t, x, generator)
         return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
 
     def edit(
@@ -443,6 +511,7 @@ class DiffusionStrategy(Strategy):
         resample: int = 1,
         tileable: bool = False,
         ddim_steps: int | None = None,
+        final_step_t: int = 0,
     ) -> torch.Tensor:
         """Inpainting and variations with the base model's DDIM sampler, as in RePaint
         (Lugmayr et al. 2022): after every step the kept pixels are replaced by the input

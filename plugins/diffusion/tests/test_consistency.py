@@ -254,3 +254,69 @@ def test_tune_a_trained_run_from_the_command_line(tmp_path):
     result = invoke("train", "diffusion", "-q", *small, "--stage", "consistency")
     assert result.exit_code == 2 and "tunes a trained run: add --resume" in result.output
     assert len(list(tmp_path.glob("runs/diffusion/*"))) == 1  # no folder for either refusal
+
+
+def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tmp_path):
+    import json
+
+    import numpy as np
+
+    import pixelgen_core as pg
+
+    small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
+    small += ["training.epochs=2", "training.batch_size=256", "training.grid_size=4"]
+    small += ["tracking.enabled=false", *TINY, "consistency.share=0.5"]
+    result = invoke("train", "diffusion", "-q", *small, "training.choose_sampler=32")
+    assert result.exit_code == 0, result.output
+    [folder] = list(tmp_path.glob("runs/diffusion/*"))
+    chosen = json.loads((folder / "run.json").read_text())["sampling"]
+    assert set(chosen["scores"]) == {"consistency 2", "dpm++ 24"}
+    assert chosen["name"] in chosen["scores"] and chosen["reason"].startswith(chosen["name"])
+    assert f"default sampler (auto): {chosen['reason']}" in result.output
+    run = pg.open_run("diffusion", checkpoint=folder / "checkpoint.pt")
+    assert run.sampling_choice == chosen  # kept in the checkpoint too
+    auto = run.sample(4, seed=3).rgba
+    assert np.array_equal(auto, run.sample(4, seed=3, **chosen["options"]).rgba)
+    clean = [name for name, s in chosen["scores"].items() if s["pixel_clean"]]
+    assert not clean or chosen["name"] in clean  # never a speckled one over a clean one
+
+    result = invoke("train", "diffusion", "-q", *small, "training.choose_sampler=0")
+    assert result.exit_code == 0 and "default sampler" not in result.output
+    [newest] = [f for f in tmp_path.glob("runs/diffusion/*") if f != folder]
+    assert json.loads((newest / "run.json").read_text())["sampling"] is None
+
+
+def test_consistency_sampling_ends_with_one_guided_base_step_at_final_step_t():
+    strategy = make()
+    strategy.consistency_steps = 1
+    calls = []
+    net = strategy.modules["ema"]  # the base model's EMA weights: what samples
+    handle = net.register_forward_hook(lambda m, args, out: calls.append(args[1].tolist()))
+    ended = sample(strategy, 3, torch.Generator().manual_seed(0), label=1, sampler="consistency")
+    assert calls == [[200] * 6]  # one pass: conditional and unconditional, at t = 200
+    calls.clear()
+    plain = sample(
+        strategy, 3, torch.Generator().manual_seed(0), label=1, sampler="consistency",
+        final_step_t=0,
+    )  # fmt: skip
+    handle.remove()
+    assert calls == [] and not torch.equal(ended, plain)
+    with pytest.raises(ConfigError, match="--final-step-t ends the consistency sampler"):
+        sample(strategy, 2, torch.Generator(), sampler="dpm++", final_step_t=100)
+    with pytest.raises(ConfigError, match="--final-step-t must be below 1000"):
+        sample(strategy, 2, torch.Generator(), sampler="consistency", final_step_t=1000)
+
+
+def test_a_low_noise_step_noises_to_its_timestep_and_returns_x0_from_a_true_prediction():
+    from pixelgen_diffusion.samplers import LowNoiseStep
+
+    schedule = NoiseSchedule(1000, "cosine", "v")
+    step = LowNoiseStep(schedule, 200)
+    assert step.timesteps.tolist() == [200] and step.previous(200) == -1
+    x0 = torch.rand(2, 4, 8, 8) * 1.6 - 0.8
+    x_t = step.noise(x0, torch.Generator().manual_seed(1))
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(1))
+    t = torch.full((2,), 200)
+    assert torch.allclose(x_t, schedule.add_noise(x0, eps, t))
+    v = schedule.velocity(x0, eps, t)
+    assert torch.allclose(step.step(v, 200, x_t), x0, atol=1e-5)

@@ -245,6 +245,7 @@ def test_train_and_sample_from_the_command_line(tmp_path):
     small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
     small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]
     small += ["tracking.enabled=false", "sampling.steps=3", *TINY]
+    small += ["training.choose_sampler=0"]  # auto: consistency, as the run is tuned
     result = run("train", "diffusion", "-q", *small)
     assert result.exit_code == 0, result.output
     [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
@@ -344,3 +345,26 @@ def test_min_snr_weighted_training_runs_and_differs():
     plain = make().train_step(batch, "main")["loss"]
     weighted = make("diffusion.loss_weighting=min-snr").train_step(batch, "main")["loss"]
     assert 0 < weighted < plain  # the same draws (seeded), each weight below 1 for v
+
+
+def test_a_long_run_without_mirror_images_is_warned_that_it_will_copy():
+    import warnings as w
+
+    from pixelgen_diffusion.strategy import LONG_WITHOUT_FLIPS
+
+    batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
+    for epochs, hflip, warned in [
+        (LONG_WITHOUT_FLIPS + 1, "false", True),
+        (LONG_WITHOUT_FLIPS, "false", False),
+        (3 * LONG_WITHOUT_FLIPS, "true", False),
+    ]:
+        strategy = make(f"training.epochs={epochs}", f"data.hflip={hflip}")
+        with w.catch_warnings(record=True) as caught:
+            w.simplefilter("always")
+            strategy.train_step(batch, "main")
+            strategy.train_step(batch, "main")
+        said = [str(c.message) for c in caught if c.category is PixelgenWarning]
+        assert len(said) == int(warned), said
+        if warned:
+            assert said[0].startswith(f"training.epochs={epochs} without mirror images")
+            assert "set data.hflip=true" in said[0]

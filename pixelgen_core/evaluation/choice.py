@@ -1,0 +1,103 @@
+"""`auto` sampling: the sampler a run draws with by default, chosen by measurement.
+
+A strategy names the sample-option sets it could draw with (`Strategy.sampler_candidates`,
+for example two consistency steps and 24 DPM-Solver++ steps). At the end of training,
+core scores each one on the run's data exactly as `pixelgen evaluate` does, only with
+fewer sprites, and keeps the one that passes the pixel-clean verdict with the best FD.
+A fast sampler whose sprites are speckled is never chosen over a clean one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pixelgen_core.evaluation.report import Row
+
+CHOICE_REPEATS = 3  # sampling seeds and data splits per candidate
+
+
+@dataclass
+class SamplingChoice:
+    """The chosen candidate, why, and every candidate's row as measured."""
+
+    name: str
+    options: dict[str, Any]
+    reason: str
+    rows: list[Row]
+
+    def to_dict(self) -> dict:
+        """What the checkpoint and run.json keep: plain data."""
+        return {
+            "name": self.name,
+            "options": dict(self.options),
+            "reason": self.reason,
+            "scores": {
+                row.name: {
+                    "fd": row.metrics["fd"],
+                    "fd_sd": row.metrics["fd_sd"],
+                    "pixel_clean": bool(row.verdict.clean),
+                    "failed": row.verdict.failed,
+                }
+                for row in self.rows
+            },
+        }
+
+
+def rank(rows: list[Row]) -> list[Row]:
+    """Best first: clean before speckled; among clean rows the lower FD; among the others
+    the fewer failed pixel statistics, then the smaller excess over their limits (in
+    limits), then FD."""
+
+    def key(row: Row) -> tuple:
+        verdict = row.verdict
+        excess = sum(verdict.values[k] / verdict.limits[k] for k in verdict.failed)
+        if verdict.clean:
+            return (0, 0, 0.0, row.metrics["fd"])
+        return (1, len(verdict.failed), excess, row.metrics["fd"])
+
+    return sorted(rows, key=key)
+
+
+def explain(best: Row, rows: list[Row]) -> str:
+    """One line: what was chosen, and what the others scored."""
+
+    def said(row: Row) -> str:
+        return f"{row.name}: FD {row.metrics['fd']:.2f}, {row.verdict.describe()}"
+
+    others = "; ".join(said(r) for r in rows if r is not best)
+    head = "the best FD of the pixel-clean" if best.verdict.clean else "none is pixel-clean;"
+    if not best.verdict.clean:
+        head += " the cleanest"
+    return f"{best.name} ({head}: {said(best)})" + (f"; {others}" if others else "")
+
+
+def choose_sampling(
+    strategy,
+    palette,
+    config: dict,
+    conditional: bool,
+    candidates: dict[str, dict[str, Any]],
+    n: int,
+    seed: int = 0,
+) -> SamplingChoice:
+    """Score each candidate (`n` sprites per repeat, CHOICE_REPEATS repeats) and choose."""
+    from pixelgen_core.evaluation.run import evaluate
+
+    rows = []
+    for name, options in candidates.items():
+        evaluation = evaluate(
+            strategy,
+            palette,
+            config,
+            conditional,
+            n,
+            seed,
+            options=options,
+            name=name,
+            calibrate=False,
+            repeats=CHOICE_REPEATS,
+        )
+        rows.append(evaluation.model)
+    best = rank(rows)[0]
+    return SamplingChoice(best.name, candidates[best.name], explain(best, rows), rows)

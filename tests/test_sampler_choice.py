@@ -1,0 +1,44 @@
+"""`auto` sampling: the ranking that picks a run's default sampler, and the Trainer's choice."""
+
+import pytest
+
+from pixelgen_core.evaluation.choice import explain, rank
+from pixelgen_core.evaluation.report import Row, Verdict
+
+LIMITS = {"isolated": 0.5, "colours": 0.05, "components": 0.8, "palette": 0.01}
+
+
+def row(name: str, fd: float, **values: float) -> Row:
+    made = Row(name, {"fd": fd, "fd_sd": 0.1})
+    made.verdict = Verdict(LIMITS, {**dict.fromkeys(LIMITS, 0.0), **values})
+    made.metrics["pixel_clean"] = float(made.verdict.clean)
+    return made
+
+
+def test_a_clean_sampler_wins_over_a_speckled_one_with_a_better_fd():
+    fast = row("consistency 2", 2.8, isolated=1.2, colours=0.9)
+    slow = row("dpm++ 24", 2.9)
+    assert [r.name for r in rank([fast, slow])] == ["dpm++ 24", "consistency 2"]
+    said = explain(slow, [fast, slow])
+    assert said.startswith("dpm++ 24 (the best FD of the pixel-clean: dpm++ 24: FD 2.90")
+    assert "consistency 2: FD 2.80, not pixel-clean: isolated W1 1.2 > 0.5" in said
+
+
+def test_among_clean_samplers_the_best_fd_wins():
+    rows = [row("a", 3.0), row("b", 2.5), row("c", 2.7, colours=0.5)]
+    assert [r.name for r in rank(rows)] == ["b", "a", "c"]
+
+
+def test_when_none_is_clean_the_cleanest_wins_then_fd():
+    one_fail = row("one", 9.0, colours=0.1)  # one statistic over, by 2 limits
+    two_fail = row("two", 2.0, colours=0.06, isolated=0.6)
+    worse_excess = row("three", 1.0, colours=0.5)  # one over, by 10 limits
+    ranked = rank([two_fail, worse_excess, one_fail])
+    assert [r.name for r in ranked] == ["one", "three", "two"]
+    assert explain(ranked[0], ranked).startswith("one (none is pixel-clean; the cleanest: ")
+
+
+@pytest.mark.parametrize("clean_fd", [1.0, 5.0, 50.0])
+def test_never_a_failing_sampler_while_another_passes(clean_fd):
+    rows = [row("speckled", 0.5, isolated=0.51), row("clean", clean_fd)]
+    assert rank(rows)[0].name == "clean"
