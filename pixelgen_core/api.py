@@ -474,7 +474,8 @@ class Run:
     ) -> Evaluation:
         """Score `n` samples per sampling seed (`repeats` seeds, n capped at half the
         dataset) against the run's dataset, beside calibration rows measured the same
-        way (real held-out sprites, palette noise, cluster means, training copies)."""
+        way (real held-out sprites, speckled ones, palette noise, cluster means, training
+        copies); every row has its pixel-clean `verdict` against the real sprites."""
         from pixelgen_core.evaluation import REPEATS
         from pixelgen_core.evaluation.report import MIN_SAMPLES
         from pixelgen_core.evaluation.run import evaluate

@@ -49,7 +49,8 @@ class EvaluateGroup(StrategyGroup):
             params=params,
             callback=callback,
             help=f"Score {spec.name} samples against its training data, with calibration rows "
-            "(held-out data, palette noise, cluster means, training copies). "
+            "(held-out data, speckled data, palette noise, cluster means, training copies) "
+            "and a pixel-clean verdict. "
             "See docs/evaluation.md.",
             short_help=spec.description,
         )
