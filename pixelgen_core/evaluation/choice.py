@@ -45,18 +45,9 @@ class SamplingChoice:
 
 
 def rank(rows: list[Row]) -> list[Row]:
-    """Best first: clean before speckled; among clean rows the lower FD; among the others
-    the fewer failed pixel statistics, then the smaller excess over their limits (in
-    limits), then FD."""
-
-    def key(row: Row) -> tuple:
-        verdict = row.verdict
-        excess = sum(verdict.values[k] / verdict.limits[k] for k in verdict.failed)
-        if verdict.clean:
-            return (0, 0, 0.0, row.metrics["fd"])
-        return (1, len(verdict.failed), excess, row.metrics["fd"])
-
-    return sorted(rows, key=key)
+    """Best first: pixel-clean rows by FD, then the others by how many pixel statistics
+    they fail (fewer first), then by FD."""
+    return sorted(rows, key=lambda row: (len(row.verdict.failed), row.metrics["fd"]))
 
 
 def explain(best: Row, rows: list[Row]) -> str:
