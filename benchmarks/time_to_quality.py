@@ -6,7 +6,8 @@
 For each seed and budget, trains `pixelgen train diffusion` (the default config, plus
 any --set overrides: the A/B of one training lever) with `training.time_budget_minutes`
 in a scratch folder with its own MLflow store, then evaluates the run as `pixelgen
-evaluate` does (the same seed for the samples and the data split). Each run is separate,
+evaluate` does (the same seed for the samples and the data split), FD beside the pixel
+statistics and the verdict, with the sampler the run chose for `auto`. Each run is separate,
 so a lever that depends on the budget (a learning-rate decay) is measured as a user
 would get it. Prints the table for benchmarks/RESULTS.md; run it on an idle machine,
 since the budget is wall-clock time.
@@ -27,6 +28,7 @@ from pathlib import Path
 import pixelgen_core as pg
 
 METRICS = ("fd", "kid", "recall", "coverage", "memorised")
+PIXELS = ("isolated_w1", "colours_w1", "components_w1", "pixel_clean")  # issue 35
 
 
 def one_run(budget: float, seed: int, n: int, overrides: list[str]) -> dict:
@@ -39,7 +41,8 @@ def one_run(budget: float, seed: int, n: int, overrides: list[str]) -> dict:
         "seed": seed,
         "steps": run.steps,
         "train_seconds": run.seconds,
-        **{key: report.model.metrics[key] for key in METRICS},
+        **{key: report.model.metrics[key] for key in (*METRICS, *PIXELS)},
+        "sampler": (run.sampling_choice or {}).get("name", "auto"),
         "held_out_memorised": held_out.metrics["memorised"],
     }
 
@@ -66,14 +69,21 @@ def main() -> None:
     print(f"- Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch_version()}")
     print(f"- Command: `python benchmarks/time_to_quality.py {' '.join(sys.argv[1:])}`")
     print(f"- {args.n} samples per run; mean of seeds {', '.join(map(str, args.seeds))}\n")
-    print("| budget (min) | steps | FD ↓ | KID×1e3 ↓ | recall ↑ | coverage ↑ | memorised ↓ |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| budget (min) | steps | FD ↓ | KID×1e3 ↓ | recall ↑ | coverage ↑ | memorised ↓ "
+        "| isolated W1 ↓ | colours W1 ↓ | parts W1 ↓ | pixel-clean | sampler (auto) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for budget in args.budgets:
         rows = [r for r in results if r["budget_minutes"] == budget]
-        mean = {k: statistics.mean(r[k] for r in rows) for k in ("steps", *METRICS)}
+        mean = {k: statistics.mean(r[k] for r in rows) for k in ("steps", *METRICS, *PIXELS)}
+        clean = sum(r["pixel_clean"] for r in rows)
+        samplers = ", ".join(sorted({r["sampler"] for r in rows}))
         print(
             f"| {budget:g} | {mean['steps']:.0f} | {mean['fd']:.2f} | {mean['kid']:.2f} "
-            f"| {mean['recall']:.3f} | {mean['coverage']:.3f} | {100 * mean['memorised']:.1f}% |"
+            f"| {mean['recall']:.3f} | {mean['coverage']:.3f} | {100 * mean['memorised']:.1f}% "
+            f"| {mean['isolated_w1']:.2f} | {mean['colours_w1']:.2f} "
+            f"| {mean['components_w1']:.2f} | {clean:.0f} of {len(rows)} | {samplers} |"
         )
     held = statistics.mean(r["held_out_memorised"] for r in results)
     print(f"\nThe held-out data's own memorised rate (the baseline): {100 * held:.1f}%")

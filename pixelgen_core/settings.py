@@ -54,7 +54,9 @@ class Section:
 
 @dataclass
 class DataConfig(Section):
-    dataset: str = setting("kenney-colored", help="kenney-colored, kenney-mono, or a folder")
+    dataset: str = setting(
+        "kenney-colored", help="kenney-colored, kenney-mono, kenney-arcade (32x32), or a folder"
+    )
     focused: bool = setting(False, help="keep sprites whose opaque share lies in [0.15, 0.50]")
     max_colors: int = setting(16, low=1, high=255, help="palette size K, transparency not counted")
     palette: str = setting(

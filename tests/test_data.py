@@ -165,3 +165,19 @@ def test_class_labels_are_deterministic_cached_and_previewed():
     ]
     (cache / "labels.npy").unlink()
     assert (class_labels(data, 5) == labels).all()
+
+
+def test_the_bundled_32x32_arcade_sheet_has_named_sprites_in_one_small_palette():
+    from pathlib import Path
+
+    from pixelgen_core.data import load_dataset
+
+    sprites = load_dataset("kenney-arcade")
+    assert sprites.shape == (32, 32) and len(sprites) == 279
+    assert sprites.names[0] == "animated_characters/femaleAdventurer_climb0"
+    assert "enemies/slimeGreen" in sprites.names and "items/coinGold" in sprites.names
+    assert all(s[..., 3].any() for s in sprites.sprites)  # no empty tile took a name
+    opaque = sprites.sprites[sprites.sprites[..., 3] == 255][:, :3]
+    assert len(np.unique(opaque, axis=0)) <= 16  # pixel art: one exact 16-colour palette
+    licence = Path(__file__).parents[1] / "pixelgen_core" / "data" / "sheets" / "LICENSE.txt"
+    assert "kenney-arcade.png" in licence.read_text() and "CC0" in licence.read_text()

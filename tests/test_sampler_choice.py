@@ -29,13 +29,18 @@ def test_among_clean_samplers_the_best_fd_wins():
     assert [r.name for r in rank(rows)] == ["b", "a", "c"]
 
 
-def test_when_none_is_clean_the_one_failing_fewest_statistics_wins_then_fd():
-    one_fail = row("one", 9.0, colours=0.1)
+def test_when_none_is_clean_the_cleanest_wins_then_fd():
+    one_fail = row("one", 9.0, colours=0.1)  # one statistic over, by 2 limits
     two_fail = row("two", 2.0, colours=0.06, isolated=0.6)
-    also_one = row("three", 3.0, palette=0.5)
-    ranked = rank([two_fail, one_fail, also_one])
-    assert [r.name for r in ranked] == ["three", "one", "two"]
-    assert explain(ranked[0], ranked).startswith("three (none is pixel-clean; the cleanest: ")
+    further = row("three", 1.0, colours=0.5)  # one over, by 10 limits
+    palette_only = row("four", 3.0, palette=0.5)  # not seen in the sprites: 0 limits
+    ranked = rank([two_fail, further, one_fail, palette_only])
+    assert [r.name for r in ranked] == ["four", "one", "three", "two"]
+    assert explain(ranked[0], ranked).startswith("four (none is pixel-clean; the cleanest: ")
+    # the demo's case: both fail all four; the visibly cleaner one wins over a better FD
+    speckled = row("dpm++ 24", 5.71, isolated=2.98, colours=0.58, components=3.71, palette=0.2)
+    cleaner = row("consistency 2", 7.03, isolated=1.11, colours=0.25, components=1.24, palette=0.2)
+    assert rank([speckled, cleaner])[0].name == "consistency 2"
 
 
 @pytest.mark.parametrize("clean_fd", [1.0, 5.0, 50.0])

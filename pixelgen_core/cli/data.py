@@ -56,7 +56,7 @@ def show_command(
 ) -> None:
     """Print DATASET's counts and palette, and write a preview grid.
 
-    DATASET is kenney-colored, kenney-mono, or a folder of PNGs.
+    DATASET is kenney-colored, kenney-mono, kenney-arcade (32x32), or a folder of PNGs.
     """
     import numpy as np
     from rich.console import Console
@@ -103,7 +103,7 @@ def show_command(
 def palette_command(dataset: str, out: Path, focused: bool, max_colors: int) -> None:
     """Write DATASET's palette (as training extracts it) to a palette file.
 
-    DATASET is kenney-colored, kenney-mono, or a folder of PNGs.
+    DATASET is kenney-colored, kenney-mono, kenney-arcade (32x32), or a folder of PNGs.
     """
     from pixelgen_core.data.datasets import load_dataset
     from pixelgen_core.errors import PixelgenError

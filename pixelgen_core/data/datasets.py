@@ -21,11 +21,13 @@ from pixelgen_core.errors import PixelgenError
 from pixelgen_core.files import user_cache, write_atomic
 from pixelgen_core.images import read_png
 
+# name: (sheet in data/sheets/, tile side). A sheet with a NAME.txt beside it (one line a
+# tile, in sheet order) gives its sprites those names; the others are numbered.
 BUILTIN_DATASETS = {
-    "kenney-colored": "kenney-colored.png",
-    "kenney-mono": "kenney-mono.png",
+    "kenney-colored": ("kenney-colored.png", 16),
+    "kenney-mono": ("kenney-mono.png", 16),
+    "kenney-arcade": ("kenney-arcade.png", 32),  # scripts/make_kenney_arcade.py
 }
-BUILTIN_TILE = 16
 FOCUSED_RANGE = (0.15, 0.50)
 CACHE_VERSION = "1"  # bump when the cached layout or the decoding changes
 
@@ -73,10 +75,7 @@ def opaque_share(sprites: np.ndarray) -> np.ndarray:
 def load_dataset(name: str, focused: bool = False) -> SpriteSet:
     """A built-in dataset by name, or a folder of PNGs (all the same size)."""
     if name in BUILTIN_DATASETS:
-        resource = files("pixelgen_core").joinpath("data", "sheets", BUILTIN_DATASETS[name])
-        with as_file(resource) as path:
-            tiles = slice_sheet(read_png(path), BUILTIN_TILE)
-        names = [f"{name}-{i:04d}" for i in range(len(tiles))]
+        tiles, names = builtin_sheet(name)
         cache_dir = user_cache() / name
         sprites = binarize_alpha(np.stack(tiles))
     else:
@@ -99,6 +98,20 @@ def load_dataset(name: str, focused: bool = False) -> SpriteSet:
         if len(sprites) == 0:
             raise PixelgenError(f"the focused filter left no sprites in {name}")
     return SpriteSet(name, sprites, names, total, focused, cache_dir)
+
+
+def builtin_sheet(name: str) -> tuple[list[np.ndarray], list[str]]:
+    """A bundled sheet's tiles and their names (from NAME.txt where it ships one)."""
+    file, tile = BUILTIN_DATASETS[name]
+    folder = files("pixelgen_core").joinpath("data", "sheets")
+    with as_file(folder.joinpath(file)) as path:
+        sheet = read_png(path)
+    listed = folder.joinpath(Path(file).with_suffix(".txt").name)
+    if listed.is_file():
+        names = listed.read_text().split()
+        return slice_sheet(sheet, tile, keep_empty=True)[: len(names)], names
+    tiles = slice_sheet(sheet, tile)
+    return tiles, [f"{name}-{i:04d}" for i in range(len(tiles))]
 
 
 def load_folder(paths: list[Path], cache_dir: Path) -> np.ndarray:

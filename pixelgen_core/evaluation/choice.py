@@ -44,10 +44,21 @@ class SamplingChoice:
         }
 
 
+SEEN = ("isolated", "colours", "components")  # what a pixel artist sees in the sprites
+
+
 def rank(rows: list[Row]) -> list[Row]:
-    """Best first: pixel-clean rows by FD, then the others by how many pixel statistics
-    they fail (fewer first), then by FD."""
-    return sorted(rows, key=lambda row: (len(row.verdict.failed), row.metrics["fd"]))
+    """Best first: pixel-clean rows by FD; then the others by how many pixel statistics
+    they fail (fewer first), then by how far over their limits the failing ones that
+    show in the sprites are (summed in limits; the palette share, which snapping hides
+    and whose limit is tiny, is left out of that sum), then by FD."""
+
+    def key(row: Row) -> tuple:
+        verdict = row.verdict
+        over = sum(verdict.values[k] / verdict.limits[k] for k in verdict.failed if k in SEEN)
+        return (len(verdict.failed), over, row.metrics["fd"])
+
+    return sorted(rows, key=key)
 
 
 def explain(best: Row, rows: list[Row]) -> str:
