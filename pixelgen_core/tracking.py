@@ -99,6 +99,9 @@ class Tracker:
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         pass
 
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Tags, unlike params, may change when a resumed run sets them again."""
+
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         pass
 
@@ -135,6 +138,9 @@ class MLflowTracker(Tracker):
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         self.mlflow.log_metrics(metrics, step=step)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.mlflow.set_tags(tags)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.mlflow.log_artifact(str(path), artifact_path=artifact_path)

@@ -360,7 +360,7 @@ class Trainer:
             strategy.modules = wrapped
             strategy.train()
         strategy.chosen_sampling = self.run_record.sampling = choice.to_dict()
-        self.tracker.log_params({"auto_sampler": choice.name})
+        self.tracker.set_tags({"pixelgen.auto_sampler": choice.name})  # a resume may change it
         scores = {}
         for row in choice.rows:
             slug = row.name.replace(" ", "_").replace("+", "p")

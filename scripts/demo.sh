@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: set up, train the diffusion model on the bundled colored sprites with
 # the quick recipe (about 4 minutes on a 2-core CPU; tracked in a local MLflow store,
-# ./mlflow.db), then sample a sheet of sprites in 2 steps into samples/demo/.
+# ./mlflow.db), then sample a sheet of sprites into samples/demo/ with the sampler
+# that training measured cleanest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from pixelgen_core import Sprites
-from pixelgen_core.evaluation.report import COLUMNS, format_cell
+from pixelgen_core.evaluation.report import COLUMNS, format_cell, judge
 
 OUT = Path(__file__).resolve().parents[1] / "images"
 NUMBERS = Path(__file__).resolve().parent  # docs/learn/NAME-numbers.json
@@ -61,7 +61,10 @@ def evaluations(run, settings: dict[str, dict], n: int = 1000) -> tuple[dict, di
             scores[name] = scores[same]
             continue
         result = run.evaluate(n, calibrate=False, **options)  # only the data row is shown
-        data = data or result.reference.data_row(n).metrics
+        if not data:
+            row = result.reference.data_row(n)
+            judge([row], row)
+            data = row.metrics
         scores[name] = {**result.model.metrics, **result.model.extra}
         print(f"{name}: FD {format_cell(scores[name], 'fd')}", flush=True)
     return scores, data

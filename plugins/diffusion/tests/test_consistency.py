@@ -260,16 +260,24 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
     import json
 
     import numpy as np
+    from mlflow.tracking import MlflowClient
 
     import pixelgen_core as pg
 
     small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
     small += ["training.epochs=2", "training.batch_size=256", "training.grid_size=4"]
-    small += ["tracking.enabled=false", *TINY, "consistency.share=0.5"]
+    small += [*TINY, "consistency.share=0.5"]
     result = invoke("train", "diffusion", "-q", *small, "training.choose_sampler=32")
     assert result.exit_code == 0, result.output
     [folder] = list(tmp_path.glob("runs/diffusion/*"))
     chosen = json.loads((folder / "run.json").read_text())["sampling"]
+    mlflow_run = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(
+        json.loads((folder / "run.json").read_text())["mlflow_run_id"]
+    )
+    assert mlflow_run.data.tags["pixelgen.auto_sampler"] == chosen["name"]
+    assert {"choice/consistency_2/fd", "choice/dpmpp_24/pixel_clean"} <= set(
+        mlflow_run.data.metrics
+    )
     assert set(chosen["scores"]) == {"consistency 2", "dpm++ 24"}
     assert chosen["name"] in chosen["scores"] and chosen["reason"].startswith(chosen["name"])
     assert f"default sampler (auto): {chosen['reason']}" in result.output
@@ -280,6 +288,12 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
     clean = [name for name, s in chosen["scores"].items() if s["pixel_clean"]]
     assert not clean or chosen["name"] in clean  # never a speckled one over a clean one
 
+    # a resume chooses again (the tag may change; a param could not) and keeps the choice
+    result = invoke("train", "diffusion", "-q", "--resume", folder, "training.epochs=3",
+                    "training.choose_sampler=32")  # fmt: skip
+    assert result.exit_code == 0 and "default sampler (auto): " in result.output
+
+    small.append("tracking.enabled=false")
     result = invoke("train", "diffusion", "-q", *small, "training.choose_sampler=0")
     assert result.exit_code == 0 and "default sampler" not in result.output
     [newest] = [f for f in tmp_path.glob("runs/diffusion/*") if f != folder]
