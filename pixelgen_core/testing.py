@@ -184,6 +184,17 @@ class StrategyContract:
                 f"palette indices must lie in 0..{len(PALETTE) - 1} (len(data.palette) - 1)"
             )
 
+    def test_sampler_candidates_are_sample_options_that_draw(self, record, config, info, batch):
+        strategy = self.trained(record, config, info, batch)
+        candidates = strategy.sampler_candidates()
+        assert isinstance(candidates, dict), "sampler_candidates() must return a dict"
+        for name, options in candidates.items():
+            assert isinstance(name, str) and isinstance(options, dict), (
+                f"sampler_candidates() must map names to option dicts, got {name!r}: {options!r}"
+            )
+            out = sample(strategy, 2, torch.Generator().manual_seed(0), **options)
+            assert len(out) == 2, f"candidate {name!r} did not draw 2 sprites"
+
     def test_sample_is_seeded_by_the_generator(self, record, config, info, batch) -> None:
         strategy = self.trained(record, config, info, batch)
         palette = Palette.from_tuples(PALETTE)
