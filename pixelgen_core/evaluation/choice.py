@@ -83,9 +83,14 @@ def choose_sampling(
     n: int,
     seed: int = 0,
 ) -> SamplingChoice:
-    """Score each candidate (`n` sprites per repeat, CHOICE_REPEATS repeats) and choose."""
+    """Score each candidate (`n` sprites per repeat, CHOICE_REPEATS repeats, against one
+    reference) and choose."""
+    from pixelgen_core.data.prepare import prepare
+    from pixelgen_core.evaluation.report import Reference
     from pixelgen_core.evaluation.run import evaluate
 
+    data = prepare(config, conditional, palette=palette)
+    reference = Reference(data, seed, CHOICE_REPEATS)
     rows = []
     for name, options in candidates.items():
         evaluation = evaluate(
@@ -99,6 +104,7 @@ def choose_sampling(
             name=name,
             calibrate=False,
             repeats=CHOICE_REPEATS,
+            reference=reference,
         )
         rows.append(evaluation.model)
     best = rank(rows)[0]

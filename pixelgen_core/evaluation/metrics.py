@@ -155,21 +155,27 @@ def memorisation(
     }
 
 
-def palette_fidelity(raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1) -> float:
-    """Share of raw (pre-snap) pixels within `tolerance` (per channel, in [0, 1]) of a palette
-    entry: a colour at full opacity, or the transparent background."""
+def on_palette(raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1) -> np.ndarray:
+    """For each raw (pre-snap) RGBA pixel (..., 4) in [0, 1]: whether it lies within
+    `tolerance` per channel of a palette entry, a colour at full opacity or the
+    transparent background. Shaped like `raw` without its last axis."""
     pixels = raw.reshape(-1, 4)
     colours = palette_rgba[1:, :3].astype(np.float64) / 255
     alpha = pixels[:, 3]
     background = alpha <= tolerance
     colour_err = np.abs(pixels[:, None, :3] - colours[None, :, :]).max(axis=2).min(axis=1)
     opaque_ok = (alpha >= 1 - tolerance) & (colour_err <= tolerance)
-    return float((background | opaque_ok).mean())
+    return (background | opaque_ok).reshape(raw.shape[:-1])
+
+
+def palette_fidelity(raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1) -> float:
+    """Share of raw (pre-snap) pixels on the palette (`on_palette`)."""
+    return float(on_palette(raw, palette_rgba, tolerance).mean())
 
 
 def colours_per_sprite(indices: np.ndarray) -> float:
-    """Mean number of distinct opaque palette colours in a sprite."""
-    return float(np.mean([len(np.setdiff1d(np.unique(s), [0])) for s in indices]))
+    """Mean number of distinct opaque palette colours in a sprite (`opaque_colours`)."""
+    return float(opaque_colours(indices).mean())
 
 
 def stray_pixel_rate(indices: np.ndarray) -> float:
@@ -242,17 +248,9 @@ def colour_components(indices: np.ndarray) -> np.ndarray:
 def on_palette_shares(
     raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1
 ) -> np.ndarray:
-    """Per sprite: the share of raw (pre-snap) RGBA pixels in [0, 1] within `tolerance`
-    per channel of a palette entry (a colour at full opacity, or clear): what the model
-    drew exactly, before snapping hid the rest."""
-    colours = palette_rgba[1:, :3].astype(np.float64) / 255
-    shares = np.empty(len(raw))
-    for i, sprite in enumerate(raw.reshape(len(raw), -1, 4)):
-        alpha = sprite[:, 3]
-        error = np.abs(sprite[:, None, :3] - colours[None]).max(axis=2).min(axis=1)
-        on = (alpha <= tolerance) | ((alpha >= 1 - tolerance) & (error <= tolerance))
-        shares[i] = on.mean()
-    return shares
+    """Per sprite (N, H, W, 4): the share of its raw pixels on the palette (`on_palette`),
+    what the model drew exactly before snapping hid the rest."""
+    return on_palette(raw, palette_rgba, tolerance).reshape(len(raw), -1).mean(axis=1)
 
 
 def wasserstein(a: np.ndarray, b: np.ndarray) -> float:

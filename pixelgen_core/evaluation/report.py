@@ -165,6 +165,7 @@ class Reference:
     repeats: int = REPEATS
     splits: Splits = field(init=False)
     features: np.ndarray = field(init=False)
+    _data_rows: dict[int, Row] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.data)
@@ -199,18 +200,23 @@ class Reference:
         }
 
     def pixel_scores(
-        self, indices: np.ndarray, raw: np.ndarray | None, exclude: np.ndarray | None = None
+        self,
+        indices: np.ndarray,
+        raw: np.ndarray | None,
+        exclude: np.ndarray | None = None,
+        stats: dict[str, np.ndarray] | None = None,
     ) -> dict[str, float]:
         """Memorisation against the full training set (leaving out row `exclude[i]` for
         sprite i, when the sprites are the training set's own) and pixel statistics,
-        pooled over every sprite given."""
-        palette = self.data.palette
+        pooled over every sprite given; `stats` are their `sprite_stats` when the caller
+        has them already."""
+        stats = self.sprite_stats(indices, raw) if stats is None else stats
         return {
             **metrics.memorisation(indices, self.training, exclude),
-            "palette_fidelity": 1.0 if raw is None else metrics.palette_fidelity(raw, palette.rgba),
-            "colours_per_sprite": metrics.colours_per_sprite(indices),
-            "isolated_per_sprite": float(metrics.isolated_pixels(indices).mean()),
-            "components_per_sprite": float(metrics.colour_components(indices).mean()),
+            "palette_fidelity": float(stats["palette"].mean()),
+            "colours_per_sprite": float(stats["colours"].mean()),
+            "isolated_per_sprite": float(stats["isolated"].mean()),
+            "components_per_sprite": float(stats["components"].mean()),
             "stray_pixels": metrics.stray_pixel_rate(indices),
             "opaque_share": metrics.opaque_share(indices),
         }
@@ -252,18 +258,26 @@ class Reference:
         indices = np.concatenate([d[0] for d in drawn])
         raw = None if drawn[0][1] is None else np.concatenate([d[1] for d in drawn])
         features = embed(self.data.palette.to_rgba(indices))
-        per_repeat = []
+        per_repeat, stats = [], []
         for r, (part, part_raw) in enumerate(drawn):
+            stats.append(self.sprite_stats(part, part_raw))
             scores = self.set_scores(features[r * m : (r + 1) * m], r)
-            scores.update(self.pixel_distances(self.sprite_stats(part, part_raw), r))
-            per_repeat.append(scores)
-        return {**summarise(per_repeat), **self.pixel_scores(indices, raw)}, indices, raw
+            per_repeat.append({**scores, **self.pixel_distances(stats[-1], r)})
+        pooled = {k: np.concatenate([s[k] for s in stats]) for k in PIXEL_STATS}
+        pixels = self.pixel_scores(indices, raw, stats=pooled)
+        return {**summarise(per_repeat), **pixels}, indices, raw
 
     def data_row(self, n: int) -> Row:
         """Real sprites of each split's other half, measured exactly like a model: the
         best a model can hope for. Memorisation: each of those sprites against all the
-        others in the training set (as many checks as a model's samples get)."""
+        others in the training set (as many checks as a model's samples get). Measured
+        once per count."""
         m = self.count(n)
+        if m not in self._data_rows:
+            self._data_rows[m] = self._measure_data_row(m)
+        return self._data_rows[m]
+
+    def _measure_data_row(self, m: int) -> Row:
         drawn = [held[:m] for held, _ in self.splits]
         per_repeat = []
         for r, rows in enumerate(drawn):
@@ -271,7 +285,8 @@ class Reference:
             stats = {k: v[rows] for k, v in self._training_stats.items()}
             per_repeat.append({**scores, **self.pixel_distances(stats, r)})
         rows = np.concatenate(drawn)
-        pixels = self.pixel_scores(self.training[rows], None, exclude=rows)
+        stats = {k: v[rows] for k, v in self._training_stats.items()}
+        pixels = self.pixel_scores(self.training[rows], None, exclude=rows, stats=stats)
         return Row("data (held-out half)", {**summarise(per_repeat), **pixels}, "calibration")
 
     def speckled(self, r: int, m: int) -> np.ndarray:

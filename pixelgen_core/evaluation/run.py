@@ -58,13 +58,17 @@ def evaluate(
     name: str = "model",
     calibrate: bool = True,
     repeats: int = REPEATS,
+    reference: Reference | None = None,
 ) -> Evaluation:
     """Score a strategy against the dataset of its run's `config`: `repeats` sampling
     seeds (seed, seed+1, ...) of `n` sprites each, capped at half the dataset so the
     real-data row compares the same count, with calibration rows measured the same way
-    (skipped with `calibrate=False`, when a caller already has them)."""
-    data = prepare(config, conditional, palette=palette)
-    reference = Reference(data, seed, repeats)
+    (skipped with `calibrate=False`, when a caller already has them). A caller scoring
+    several samplers of one run passes the `reference` (made with the same seed and
+    repeats), so the data is embedded and its row measured once."""
+    if reference is None:
+        reference = Reference(prepare(config, conditional, palette=palette), seed, repeats)
+    data = reference.data
     # what is drawn: -n capped at the held-out half, once per repeat
     count = reference.count(n)
     asked = f"-n {count} (at most half the data) x --repeats {repeats}"
