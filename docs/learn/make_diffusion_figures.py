@@ -74,7 +74,7 @@ def main(path: str) -> None:
     frames = []
     with torch.inference_mode():
         for t in runner.timesteps.tolist():
-            out = strategy.modules["ema"](x, torch.full((6,), t), labels)
+            out = strategy.modules["ema"](x, torch.full((6,), t), labels)[:, :4]
             x0_hat, _ = schedule.to_x0_eps(out, x, t, clip=True)
             frames.append(raw_rgba(x0_hat))
             x = runner.step(out, t, x)

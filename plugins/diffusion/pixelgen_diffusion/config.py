@@ -19,6 +19,9 @@ class Model(Section):
     attention: bool = setting(True, help="self-attention at the lowest resolution")
     groups: int = setting(8, low=1, high=4096, help="GroupNorm groups; must divide every width")
     dropout: float = setting(0.0, low=0, high=1, help="residual-block dropout (0: none)")
+    palette_head: bool = setting(
+        False, help="per-pixel palette logits beside RGBA: samples end on palette colours"
+    )
 
 
 @dataclass
@@ -39,6 +42,12 @@ class Diffusion(Section):
     )
     logit_mean: float = setting(0.5, help="logit-normal: mean of logit(t / T)")
     logit_std: float = setting(1.0, low=0, help="logit-normal: spread of logit(t / T)")
+    palette_loss: float = setting(
+        0.1, low=0, help="weight of the palette head's cross-entropy beside the RGBA loss"
+    )
+    palette_max_t: int = setting(
+        1000, low=0, help="the palette head learns at timesteps t < this (it decodes at low t)"
+    )
 
 
 @dataclass

@@ -134,6 +134,8 @@ class DiffusionStrategy(Strategy):
         self.num_classes = data.num_classes
         self.null_class = data.num_classes  # the extra "no class" embedding
         self.channels = list(m.channels) or level_widths(*data.shape)
+        # The palette as RGBA in [-1, 1], the model's space: what the palette head decodes to.
+        self.palette = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
         unet = UNet(
             data.shape,
             self.channels,
@@ -142,6 +144,7 @@ class DiffusionStrategy(Strategy):
             data.num_classes,
             m.groups,
             m.dropout,
+            palette_size=len(data.palette) if m.palette_head else 0,
         ).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
         # The consistency stage's student and its EMA (what samples): copies of `ema` when
@@ -214,13 +217,28 @@ class DiffusionStrategy(Strategy):
         x_t = self.schedule.add_noise(x0, noise, t)
         labels = self._training_labels(batch, n, x0.device)
         with autocast(self.device, self.config.training.precision):
-            prediction = self.modules["unet"](x_t, t, labels)
+            out = self.modules["unet"](x_t, t, labels).float()
+        prediction, logits = out[:, :4], out[:, 4:]
         target = self.schedule.target(x0, noise, t)
         if self.config.diffusion.loss_weighting == "none":
-            return F.mse_loss(prediction.float(), target)
-        per_sample = (prediction.float() - target).pow(2).mean(dim=(1, 2, 3))
-        gamma = self.config.diffusion.min_snr_gamma
-        return (per_sample * self.schedule.min_snr_weights(t, per_sample, gamma)).mean()
+            loss = F.mse_loss(prediction, target)
+        else:
+            per_sample = (prediction - target).pow(2).mean(dim=(1, 2, 3))
+            gamma = self.config.diffusion.min_snr_gamma
+            loss = (per_sample * self.schedule.min_snr_weights(t, per_sample, gamma)).mean()
+        if logits.shape[1] == 0:
+            return loss
+        return loss + d.palette_loss * self._palette_loss(logits, batch.indices, t)
+
+    def _palette_loss(
+        self, logits: torch.Tensor, indices: torch.Tensor, t: torch.Tensor
+    ) -> torch.Tensor:
+        """The palette head's cross-entropy against each pixel's palette index, for the
+        sprites noised to t < diffusion.palette_max_t (averaged over the whole batch, so
+        its weight does not depend on how many there are)."""
+        per_pixel = F.cross_entropy(logits, indices.long(), reduction="none")
+        taught = (t < self.config.diffusion.palette_max_t).float()
+        return (per_pixel.mean(dim=(1, 2)) * taught).mean()
 
     def _phase(self) -> int:
         """The consistency stage's phase, from its steps done and its length."""
@@ -237,9 +255,9 @@ class DiffusionStrategy(Strategy):
         scale = self.config.consistency.guidance_scale
         guide = (labels != self.null_class) & (t <= self.config.sampling.guidance_max_t)
         if scale == 1.0 or not bool(guide.any()):
-            return self.modules["ema"](x_t, t, labels).float()
+            return self.modules["ema"](x_t, t, labels)[:, :4].float()
         cond, with_guidance = guided(self.modules["ema"], x_t, t, labels, self.null_class, scale)
-        return torch.where(guide.view(-1, 1, 1, 1), with_guidance, cond)
+        return torch.where(guide.view(-1, 1, 1, 1), with_guidance, cond)[:, :4]
 
     def _consistency_loss(self, batch: Batch) -> torch.Tensor:
         """Consistency distillation (see `consistency`): the student's x_0 from x_t must
@@ -258,11 +276,13 @@ class DiffusionStrategy(Strategy):
                 self.schedule, self._teacher(x_t, t, labels), x_t, t
             ).clamp(-1, 1)
             x_r = consistency.ddim_jump(self.schedule, teacher_x0, x_t, t, r)
-            at_r = self.modules["consistency_ema"].eval()(x_r, r.clamp(min=0), labels).float()
+            at_r = self.modules["consistency_ema"].eval()(x_r, r.clamp(min=0), labels)
+            at_r = at_r[:, :4].float()
             target = consistency.x0_from_v(self.schedule, at_r, x_r, r.clamp(min=0)).clamp(-1, 1)
             target = torch.where((r < 0).view(-1, 1, 1, 1), x_r, target)  # f(x_0, clean) = x_0
         with autocast(self.device, precision):
-            f_t = consistency.x0_from_v(self.schedule, student(x_t, t, labels).float(), x_t, t)
+            v = student(x_t, t, labels)[:, :4].float()
+            f_t = consistency.x0_from_v(self.schedule, v, x_t, t)
         return consistency.pseudo_huber(f_t - target, self.config.consistency.huber).mean()
 
     def _warn_of_copying(self) -> None:
@@ -330,11 +350,16 @@ class DiffusionStrategy(Strategy):
         }
 
     def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
-        """Runs from before the consistency stage have no student: it starts untrained."""
+        """Runs from before the consistency stage have no student: it starts untrained.
+        Runs from before the palette head have none: their networks lose theirs."""
         modules = state["modules"]
         if "ema" in modules:
             students = {k: modules["ema"] for k in ("consistency", "consistency_ema")}
             state = {**state, "modules": {**students, **modules}}
+            if "palette_out.weight" not in modules["ema"]:
+                self.config.model.palette_head = False
+                for module in self.modules.values():
+                    unwrap(module).palette_out = None
         super().load_state_dict(state, with_optimizers)
 
     def load_extra_state(self, state: dict) -> None:
@@ -484,12 +509,14 @@ class DiffusionStrategy(Strategy):
                 x = runner.step(predict(x, t), t, x, generator)
             if sampler == "consistency" and final_step_t:
                 base = self._sampling_net("base", ema, precision)
-                base_predict = self._predictor(
+                predict = self._predictor(
                     base, labels, guidance_scale, guidance_max_t, tileable, generator
                 )
                 finish = LowNoiseStep(self.schedule, final_step_t)
                 x = finish.noise(x.float().clamp(-1, 1), generator)
-                x = finish.step(base_predict(x, final_step_t), final_step_t, x, generator)
+                x = finish.step(predict(x, final_step_t), final_step_t, x, generator)
+        if which == "base" or final_step_t:
+            x = self._on_palette(x, predict)
         return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
 
     def edit(
@@ -555,7 +582,10 @@ class DiffusionStrategy(Strategy):
                 for round_ in range(resample):
                     x_prev = runner.step(predict(x, t), t, x, generator).float()
                     x_prev = torch.where(kept, noised(prev), x_prev)
-                    if round_ + 1 == resample or prev < 0:
+                    if prev < 0:
+                        x = torch.where(kept, known, self._on_palette(x_prev, predict))
+                        break
+                    if round_ + 1 == resample:
                         x = x_prev
                         break
                     ratio = self.schedule.abar(t) / self.schedule.abar(prev)
@@ -581,7 +611,20 @@ class DiffusionStrategy(Strategy):
             kept = self._bf16_copies[which, ema] = (stamp, bf16_weights(net))
         return kept[1]
 
-    def _predictor(self, net, labels, scale: float, max_t: int, tileable: bool, generator):
+    def _on_palette(self, x0: torch.Tensor, predict: Predictor) -> torch.Tensor:
+        """The sampler's clean result with each pixel replaced by its most likely palette
+        colour, by the palette head at the last network evaluation, where that was at a
+        timestep the head learned (t < diffusion.palette_max_t). The RGBA x_0 is a mean
+        over the sprites the input could become, so an unsure pixel lands between colours
+        and snaps to a stray one; the head's choice is one of the colours it could be."""
+        logits, t = predict.logits, predict.timestep
+        if logits is None or logits.shape[1] == 0 or t >= self.config.diffusion.palette_max_t:
+            return x0
+        return self.palette[logits.argmax(dim=1)].permute(0, 3, 1, 2).to(x0.dtype)
+
+    def _predictor(
+        self, net, labels, scale: float, max_t: int, tileable: bool, generator
+    ) -> Predictor:
         """`predict(x, t)`: the network's output at timestep t, guided at t <= max_t
         (Kynkaenniemi et al. 2024: at higher noise guidance pulls every sprite towards its
         class average; there the conditional pass alone is used). With `tileable` the
@@ -592,7 +635,7 @@ class DiffusionStrategy(Strategy):
             net = circular(net)
         height, width = self.data.shape
 
-        def predict(x: torch.Tensor, t: int) -> torch.Tensor:
+        def network(x: torch.Tensor, t: int) -> torch.Tensor:
             shift = (0, 0)
             if tileable and height == width:
                 shift = tuple(torch.randint(0, height, (2,), generator=generator).tolist())
@@ -608,4 +651,19 @@ class DiffusionStrategy(Strategy):
                 out = net(x, t_in, labels).float()
             return torch.roll(out, (-shift[0], -shift[1]), dims=(2, 3)) if tileable else out
 
-        return predict
+        return Predictor(network)
+
+
+class Predictor:
+    """A sampler's model call, `predict(x, t)` -> the RGBA prediction; it keeps the palette
+    logits and timestep of its last call for `_on_palette`."""
+
+    def __init__(self, network) -> None:
+        self.network = network
+        self.logits: torch.Tensor | None = None
+        self.timestep = -1
+
+    def __call__(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        out = self.network(x, t)
+        self.logits, self.timestep = out[:, 4:], t
+        return out[:, :4]

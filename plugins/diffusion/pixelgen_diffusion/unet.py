@@ -105,9 +105,13 @@ class SelfAttention(nn.Module):
 
 
 class UNet(nn.Module):
-    """eps- or v-prediction network: (x_t, t, class) -> a tensor shaped like x_t.
+    """eps- or v-prediction network: (x_t, t, class) -> a tensor shaped like x_t, followed
+    by `palette_size` channels of per-pixel logits over the palette when it has them.
 
     Class index `num_classes` is the "null" class used for classifier-free guidance.
+    The palette head reads the same last features as the RGBA output: trained with
+    cross-entropy against each pixel's palette index, it lets a sampler end on the most
+    likely palette colour of each pixel instead of the mean of the colours it could be.
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class UNet(nn.Module):
         num_classes: int = 0,
         groups: int = 8,
         dropout: float = 0.0,
+        palette_size: int = 0,
     ) -> None:
         super().__init__()
         channels = list(channels)
@@ -165,6 +170,7 @@ class UNet(nn.Module):
         self.conv_out = nn.Conv2d(self.base, 4, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        self.palette_out = nn.Conv2d(self.base, palette_size, 1) if palette_size else None
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         emb = self.time_mlp(timestep_embedding(t, self.base)) + self.class_emb(labels)
@@ -182,4 +188,7 @@ class UNet(nn.Module):
                 h = block(h, emb)
             if not isinstance(up, nn.Identity):
                 h = up(F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        return self.conv_out(F.silu(self.norm_out(h)))
+        h = F.silu(self.norm_out(h))
+        if self.palette_out is None:
+            return self.conv_out(h)
+        return torch.cat([self.conv_out(h), self.palette_out(h)], dim=1)

@@ -197,6 +197,7 @@ def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():
         "training.epochs=240",
         "consistency.share=0.5",  # 120 epochs of 8 sprites: a batch each, 30 steps a phase
         "consistency.lr=0.001",
+        "model.palette_head=false",  # grey levels, not palette colours: compare RGBA
         classes=0,
         size=8,
     )
