@@ -581,11 +581,10 @@ class DiffusionStrategy(Strategy):
                 prev = runner.previous(t)
                 for round_ in range(resample):
                     x_prev = runner.step(predict(x, t), t, x, generator).float()
-                    x_prev = torch.where(kept, noised(prev), x_prev)
                     if prev < 0:
-                        x = torch.where(kept, known, self._on_palette(x_prev, predict))
-                        break
-                    if round_ + 1 == resample:
+                        x_prev = self._on_palette(x_prev, predict)
+                    x_prev = torch.where(kept, noised(prev), x_prev)
+                    if round_ + 1 == resample or prev < 0:
                         x = x_prev
                         break
                     ratio = self.schedule.abar(t) / self.schedule.abar(prev)
