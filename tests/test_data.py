@@ -181,3 +181,17 @@ def test_the_bundled_32x32_arcade_sheet_has_named_sprites_in_one_small_palette()
     assert len(np.unique(opaque, axis=0)) <= 16  # pixel art: one exact 16-colour palette
     licence = Path(__file__).parents[1] / "pixelgen_core" / "data" / "sheets" / "LICENSE.txt"
     assert "kenney-arcade.png" in licence.read_text() and "CC0" in licence.read_text()
+
+
+def test_a_folder_skips_link_loops_and_linked_folders(tmp_path):
+    """A PNG that links to itself is no sprite, and a folder linked into itself is not
+    followed, so neither ends in a traceback or a recursion."""
+    root = tmp_path / "set"
+    for i in range(2):
+        sprite = np.zeros((8, 8, 4), np.uint8)
+        sprite[i, 2:5] = (255, 0, 0, 255)
+        write_png(sprite, root / "sub" / f"s{i}.png")
+    (root / "loop.png").symlink_to(root / "loop.png")
+    (root / "sub" / "again").symlink_to(root, target_is_directory=True)
+    data = load_dataset(str(root))
+    assert data.names == ["sub/s0", "sub/s1"]

@@ -51,10 +51,23 @@ def slice_command(
     help="Where to write the preview grid.",
 )
 @click.option("--scale", type=int, default=2, show_default=True, help="Upscale of the preview.")
+@click.option(
+    "--min-tag-count",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Drop tags that fewer sprites carry.",
+)
 def show_command(
-    dataset: str, focused: bool, max_colors: int, classes: int, out: Path, scale: int
+    dataset: str,
+    focused: bool,
+    max_colors: int,
+    classes: int,
+    out: Path,
+    scale: int,
+    min_tag_count: int,
 ) -> None:
-    """Print DATASET's counts and palette, and write a preview grid.
+    """Print DATASET's counts, palette and tags, and write a preview grid.
 
     DATASET is kenney-colored, kenney-mono, kenney-arcade (32x32), or a folder of PNGs.
     """
@@ -83,11 +96,37 @@ def show_command(
     console.print(line)
     write_png(grid(sprites.sprites[:256]), out, scale)
     console.print(f"preview of {min(len(sprites), 256)} sprites: {out}")
+    show_tags(console, sprites.tags(), min_tag_count)
     if classes:
         labels = class_labels(sprites, classes)
         counts = np.bincount(labels)
         console.print(f"{len(counts)} classes, sizes: {', '.join(map(str, counts))}")
         console.print(f"class grids: {label_cache_dir(sprites, classes)}")
+
+
+def show_tags(console, tagging, min_count: int) -> None:
+    """The tags a dataset's sprites carry, with their counts, and which were dropped."""
+    from rich.columns import Columns
+
+    if tagging.source == "none":
+        console.print("tags: none (no tag file, sidecar .txt files or words in the file names)")
+        return
+    kept, dropped = tagging.kept(min_count)
+    vocabulary = kept.vocabulary()
+    untagged = sum(not tags for tags in kept.tags)
+    console.print(
+        f"tags from {tagging.source}: {len(vocabulary)} on {len(kept.tags) - untagged} "
+        f"of {len(kept.tags)} sprites"
+    )
+    if tagging.unlisted:
+        console.print(f"{tagging.unlisted} sprites are not listed in {tagging.source}")
+    if vocabulary:
+        console.print(Columns([f"{tag} [dim]{count}[/dim]" for tag, count in vocabulary]))
+    if dropped:
+        shown = ", ".join(dropped[:12]) + (", ..." if len(dropped) > 12 else "")
+        console.print(
+            f"dropped {len(dropped)} tags on fewer than {min_count} sprites or on all: {shown}"
+        )
 
 
 @data.command("palette")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pixelgen_core.data.sheets import slice_sheet
+from pixelgen_core.data.tags import Tagging, dataset_tags
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.files import user_cache, write_atomic
 from pixelgen_core.images import read_png
@@ -42,6 +43,7 @@ class SpriteSet:
     total: int  # sprites before the focused filter
     focused: bool = False
     cache_dir: Path | None = None  # where derived data (class labels) is cached
+    folder: Path | None = None  # the folder it was read from (tag files live there)
 
     @property
     def image_size(self) -> int:
@@ -59,6 +61,10 @@ class SpriteSet:
     def fingerprint(self) -> str:
         return hashlib.sha256(self.sprites.tobytes()).hexdigest()[:16]
 
+    def tags(self) -> Tagging:
+        """Each sprite's tags, from the folder's tag file or sidecars, else its name."""
+        return dataset_tags(self.names, self.folder)
+
     def describe(self) -> str:
         height, width = self.shape
         text = f"{self.name}: {len(self)} sprites of {width}x{height}"
@@ -74,21 +80,22 @@ def opaque_share(sprites: np.ndarray) -> np.ndarray:
 
 def load_dataset(name: str, focused: bool = False) -> SpriteSet:
     """A built-in dataset by name, or a folder of PNGs (all the same size)."""
+    source = None
     if name in BUILTIN_DATASETS:
         tiles, names = builtin_sheet(name)
         cache_dir = user_cache() / name
         sprites = binarize_alpha(np.stack(tiles))
     else:
-        folder = Path(name)
+        folder = source = Path(name)
         if not folder.is_dir():
             known = ", ".join(BUILTIN_DATASETS)
             raise PixelgenError(f"dataset {name!r} is neither built in ({known}) nor a folder")
-        paths = sorted(folder.glob("*.png"))
+        paths = sprite_paths(folder)
         if not paths:
             raise PixelgenError(f"no PNG files in {folder}")
         cache_dir = folder / ".pixelgen"
-        sprites = load_folder(paths, cache_dir)
-        names = [p.stem for p in paths]
+        sprites = load_folder(paths, cache_dir, folder)
+        names = [p.relative_to(folder).with_suffix("").as_posix() for p in paths]
     total = len(sprites)
     if focused:
         share = opaque_share(sprites)
@@ -97,7 +104,18 @@ def load_dataset(name: str, focused: bool = False) -> SpriteSet:
         names = [n for n, k in zip(names, keep, strict=True) if k]
         if len(sprites) == 0:
             raise PixelgenError(f"the focused filter left no sprites in {name}")
-    return SpriteSet(name, sprites, names, total, focused, cache_dir)
+    return SpriteSet(name, sprites, names, total, focused, cache_dir, source)
+
+
+def sprite_paths(folder: Path) -> list[Path]:
+    """The PNGs in `folder` and its subfolders (whose names become tags: `tags`), in
+    path order; hidden files and folders (such as the `.pixelgen` cache) are skipped,
+    and symlinked folders are not followed (so a link loop cannot recurse)."""
+    paths = (p for p in folder.rglob("*.png") if p.is_file())
+    return sorted(
+        (p for p in paths if not any(part.startswith(".") for part in p.relative_to(folder).parts)),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
 
 
 def builtin_sheet(name: str) -> tuple[list[np.ndarray], list[str]]:
@@ -111,16 +129,16 @@ def builtin_sheet(name: str) -> tuple[list[np.ndarray], list[str]]:
         names = listed.read_text().split()
         return slice_sheet(sheet, tile, keep_empty=True)[: len(names)], names
     tiles = slice_sheet(sheet, tile)
-    return tiles, [f"{name}-{i:04d}" for i in range(len(tiles))]
+    return tiles, [f"{i:04d}" for i in range(len(tiles))]  # numbers: no tags
 
 
-def load_folder(paths: list[Path], cache_dir: Path) -> np.ndarray:
+def load_folder(paths: list[Path], cache_dir: Path, folder: Path) -> np.ndarray:
     """The sprites of `paths` (RGBA uint8, alpha made binary), from the cache when it
     matches the files, else decoded and cached (a read-only folder is decoded each time).
 
     The cache is memory-mapped read-only: training keeps only the palette indices it
     makes from it in memory, not a second copy of the sprites."""
-    cache = cache_dir / f"sprites-{files_key(paths)}.npy"
+    cache = cache_dir / f"sprites-{files_key(paths, folder)}.npy"
     with contextlib.suppress(OSError, ValueError):
         return np.load(cache, mmap_mode="r")
     images = [read_png(p) for p in paths]
@@ -140,12 +158,14 @@ def load_folder(paths: list[Path], cache_dir: Path) -> np.ndarray:
     return sprites
 
 
-def files_key(paths: list[Path]) -> str:
-    """A key that changes when any file is added, removed, renamed, resized or touched."""
+def files_key(paths: list[Path], folder: Path) -> str:
+    """A key that changes when any file is added, removed, renamed, moved, resized or
+    touched."""
     digest = hashlib.sha256(CACHE_VERSION.encode())
     for path in paths:
         info = os.stat(path)
-        digest.update(f"{path.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        name = path.relative_to(folder).as_posix()
+        digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 
 
