@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pixelgen_core.editing import SnappedSprite
     from pixelgen_core.evaluation.run import Evaluation
     from pixelgen_core.palette import Palette
+    from pixelgen_core.prompts import Prompt
     from pixelgen_core.strategy import DataInfo, Strategy
 
 
@@ -315,7 +316,8 @@ class Run:
         `unaugmented(rows, device)` batches); prepared anew, from the cache when it can."""
         from pixelgen_core.data.prepare import prepare
 
-        return prepare(self.settings, self.record.spec.conditional, palette=self.palette)
+        conditional = self.record.spec.conditional
+        return prepare(self.settings, conditional, self.palette, None, self.info.tags)
 
     def sample(
         self,
@@ -326,6 +328,8 @@ class Run:
         palette: Palette | str | Path | None = None,
         tileable: bool = False,
         separate: bool = False,
+        prompt: str | None = None,
+        negative: str | None = None,
         **options,
     ) -> Sprites:
         """`n` sprites snapped to the palette; the same seed gives the same sprites.
@@ -333,9 +337,10 @@ class Run:
         `palette`: a Palette, built-in name or palette file to draw in instead (colours
         paired by `palette.remap`). `tileable`: sprites that wrap around without a seam
         (strategies with that capability). `separate`: draw sprite i alone from seed + i,
-        so each can be drawn again by itself (slower; sheets use it). `options` are the
-        strategy's sample options by name (``steps=12``); each one not given takes the
-        run's config value."""
+        so each can be drawn again by itself (slower; sheets use it). `prompt`: words
+        read as the run's tags (`tags`), "green slime"; `negative`: tags to steer away
+        from. `options` are the strategy's sample options by name (``steps=12``); each
+        one not given takes the run's config value."""
         from pixelgen_core.editing import as_palette, recolour
         from pixelgen_core.images import check_output_size
         from pixelgen_core.sampling import sample_raw
@@ -343,6 +348,7 @@ class Run:
         if n < 1:
             raise PixelgenError("the number of sprites must be at least 1")
         self._check_label(label)
+        asked = self.read_prompt(prompt, negative)
         target = as_palette(palette)
         check_output_size(n, *self.info.shape)
         indices, _ = sample_raw(
@@ -354,8 +360,10 @@ class Run:
             options,
             tileable=tileable,
             separate=separate,
+            prompt=asked,
         )
-        return self._sprites(recolour(indices, self.palette, target), n, seed, label, separate)
+        rgba = recolour(indices, self.palette, target)
+        return self._sprites(rgba, n, seed, label, separate, asked)
 
     def edit(
         self,
@@ -370,6 +378,8 @@ class Run:
         palette: Palette | str | Path | None = None,
         tileable: bool = False,
         separate: bool = False,
+        prompt: str | None = None,
+        negative: str | None = None,
         **options,
     ) -> Sprites:
         """`n` edits of one sprite (a PNG path, RGBA uint8 (H, W, 4), or `snap_sprite`'s
@@ -394,6 +404,7 @@ class Run:
         if n < 1:
             raise PixelgenError("the number of sprites must be at least 1")
         self._check_label(label)
+        asked = self.read_prompt(prompt, negative)
         target = as_palette(palette)
         snapped = image if isinstance(image, SnappedSprite) else self.snap_sprite(image, target)
         size = snapped.indices.shape
@@ -415,9 +426,11 @@ class Run:
             options,
             tileable=tileable,
             separate=separate,
+            prompt=asked,
         )
         indices = np.where(redraw, indices, snapped.indices)  # kept pixels, whatever a plugin did
-        return self._sprites(recolour(indices, self.palette, target), n, seed, label, separate)
+        rgba = recolour(indices, self.palette, target)
+        return self._sprites(rgba, n, seed, label, separate, asked)
 
     def snap_sprite(
         self, image: np.ndarray | str | Path, palette: Palette | str | Path | None = None
@@ -428,10 +441,31 @@ class Run:
 
         return snap_sprite(image, self.info.shape, self.palette, as_palette(palette))
 
-    def _sprites(self, rgba, n: int, seed: int, label: int | None, separate: bool) -> Sprites:
+    def _sprites(
+        self, rgba, n: int, seed: int, label: int | None, separate: bool, prompt: Prompt | None
+    ) -> Sprites:
+        prompts = None if prompt is None else [prompt.text] * n
         if separate:
-            return Sprites(rgba, [seed + i for i in range(n)], [label] * n)
-        return Sprites(rgba)
+            return Sprites(rgba, [seed + i for i in range(n)], [label] * n, prompts)
+        return Sprites(rgba, prompts=prompts)
+
+    @property
+    def tags(self) -> list[tuple[str, int]]:
+        """The run's vocabulary: (tag, training sprites carrying it), commonest first;
+        empty for a run trained without tags."""
+        return list(zip(self.info.tags, self.info.tag_counts, strict=True))
+
+    def read_prompt(self, prompt: str | None, negative: str | None = None) -> Prompt | None:
+        """`prompt` and `negative` read as this run's tags (None without a prompt); an
+        unknown word is a one-line error naming the closest tags."""
+        from pixelgen_core.prompts import read_prompt
+
+        if prompt is None:
+            if negative is not None:
+                raise PixelgenError("a negative prompt needs a prompt")
+            return None
+        implies = dict(zip(self.info.tags, self.info.tag_implies, strict=False))
+        return read_prompt(prompt, self.info.tags, implies, negative)
 
     def _check_label(self, label: int | None) -> None:
         if label is None:

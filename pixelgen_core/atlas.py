@@ -73,8 +73,10 @@ def atlas(
     seeds: list[int] | None = None,
     labels: list[int | None] | None = None,
     source: dict[str, Any] | None = None,
+    prompts: list[str | None] | None = None,
 ) -> dict:
-    """The JSON (Hash) atlas for a sheet: rectangles in the written (upscaled) image."""
+    """The JSON (Hash) atlas for a sheet: rectangles in the written (upscaled) image,
+    with each sprite's seed, class and prompt where known."""
     from pixelgen_core import __version__
 
     w, h = width * scale, height * scale
@@ -91,6 +93,8 @@ def atlas(
             frame["seed"] = seeds[i]
         if labels is not None:
             frame["class"] = labels[i]
+        if prompts is not None and prompts[i] is not None:
+            frame["prompt"] = prompts[i]
         frames[f"sprite_{i:04d}.png"] = frame
     meta = {
         "app": "pixelgen",
@@ -114,6 +118,7 @@ def write_sheet(
     labels: list[int | None] | None = None,
     source: dict[str, Any] | None = None,
     name: str = "sheet",
+    prompts: list[str | None] | None = None,
 ) -> tuple[Path, Path]:
     """Write NAME.png and NAME.json (its atlas) into `folder`, each atomically."""
     from pixelgen_core.files import write_text
@@ -122,8 +127,7 @@ def write_sheet(
     n, h, w, _ = rgba.shape
     sheet, places = compose(rgba, layout)
     image = write_png(sheet, Path(folder) / f"{name}.png", scale)
-    info = atlas(
-        n, h, w, places, (sheet.shape[1], sheet.shape[0]), image.name, scale, seeds, labels, source
-    )
+    size = (sheet.shape[1], sheet.shape[0])
+    info = atlas(n, h, w, places, size, image.name, scale, seeds, labels, source, prompts)
     data = write_text(Path(folder) / f"{name}.json", json.dumps(info, indent=2) + "\n")
     return image, data

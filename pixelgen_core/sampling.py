@@ -13,6 +13,7 @@ from pixelgen_core.config import check_choices, check_limits, nested, resolve, t
 from pixelgen_core.errors import ConfigError, PixelgenError, first_line
 from pixelgen_core.palette import Palette, unblend
 from pixelgen_core.plugins import StrategyRecord, registry
+from pixelgen_core.prompts import Prompt
 from pixelgen_core.runs import written_by_trainer
 from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
 
@@ -164,6 +165,7 @@ def sample_raw(
     *,
     tileable: bool = False,
     separate: bool = False,
+    prompt: Prompt | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`n` sprites as palette indices (n, H, W), and the raw RGBA (n, H, W, 4) in [0, 1]
     the strategy produced before snapping (None when it returns indices directly).
@@ -171,9 +173,9 @@ def sample_raw(
     Drawn in chunks of `chunk` from one generator: the same seed gives the same sprites.
     With `separate`, sprite i is drawn alone from seed + i instead, so each can be drawn
     again by itself (`-n 1 --seed SEED+i`). `options` are the sample options given; the
-    others take their config values.
+    others take their config values. A `prompt` is read against the run's tags.
     """
-    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable)
+    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable, prompt)
 
     def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
         return strategy.sample(count, generator, label, **options)
@@ -195,6 +197,7 @@ def edit_raw(
     *,
     tileable: bool = False,
     separate: bool = False,
+    prompt: Prompt | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`n` edits of one sprite (palette `indices` (H, W)) as the strategy's `edit` makes
     them: the pixels where `keep` (H, W) is True should come back exactly, the others are
@@ -203,7 +206,7 @@ def edit_raw(
         raise registry().lacks(_name(strategy), "edit", "edit sprites")
     if not 0 <= strength <= 1:
         raise PixelgenError(f"--strength must be between 0 and 1, got {strength:g}")
-    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable)
+    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable, prompt)
     rgba = torch.from_numpy(palette.to_rgba(indices)).permute(2, 0, 1).float() / 255
     rgba, mask = rgba.to(strategy.device), torch.from_numpy(keep).to(strategy.device)
 
@@ -222,14 +225,23 @@ def has_capability(strategy: Strategy, capability: str) -> bool:
     return strategy.spec is not None and capability in strategy.spec.capabilities
 
 
-def with_capabilities(strategy: Strategy, options: dict[str, Any], tileable: bool) -> dict:
-    """`options` plus ``tileable`` for a strategy that declares it; asking one that does
-    not for tileable sprites is an error."""
+def with_capabilities(
+    strategy: Strategy, options: dict[str, Any], tileable: bool, prompt: Prompt | None = None
+) -> dict:
+    """`options` plus ``tileable`` for a strategy that declares it, and a prompt's
+    ``tags`` and ``negative`` vectors; asking one that cannot for either is an error."""
     if has_capability(strategy, "tileable"):
-        return {**options, "tileable": bool(tileable)}
-    if tileable:
+        options = {**options, "tileable": bool(tileable)}
+    elif tileable:
         raise registry().lacks(_name(strategy), "tileable", "make tileable sprites")
-    return options
+    if prompt is None:
+        return options
+    if not has_capability(strategy, "tags"):
+        raise registry().lacks(_name(strategy), "tags", "draw from a prompt")
+    wanted, unwanted = (
+        torch.from_numpy(v).to(strategy.device) for v in prompt.vectors(strategy.data.tags)
+    )
+    return {**options, "tags": wanted, "negative": unwanted}
 
 
 def _name(strategy: Strategy) -> str:

@@ -65,6 +65,12 @@ class DataConfig(Section):
     hflip: bool = setting(True, help="random horizontal flips")
     palette_swap: float = setting(0.0, low=0, high=1, help="probability of permuting colours")
     num_classes: int = setting(0, low=0, high=1000, help="k-means class labels; 0 = none")
+    tags: bool = setting(
+        True,
+        help="condition on the data's tags (tag file, sidecars or file names) where the "
+        "strategy can and the data has them; they replace num_classes",
+    )
+    min_tag_count: int = setting(3, low=1, help="drop tags fewer sprites carry")
 
 
 @dataclass

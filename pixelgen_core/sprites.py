@@ -24,6 +24,7 @@ class Sprites:
         rgba: np.ndarray,
         seeds: list[int] | None = None,
         labels: list[int | None] | None = None,
+        prompts: list[str | None] | None = None,
     ) -> None:
         rgba = np.asarray(rgba)
         if rgba.ndim != 4 or rgba.shape[-1] != 4 or rgba.dtype != np.uint8:
@@ -33,6 +34,7 @@ class Sprites:
         self.rgba = rgba
         self.seeds = seeds
         self.labels = labels
+        self.prompts = prompts
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         return self.rgba if dtype is None else self.rgba.astype(dtype)
@@ -47,7 +49,8 @@ class Sprites:
         rows = np.arange(len(self.rgba))[index]
         seeds = None if self.seeds is None else [self.seeds[i] for i in rows]
         labels = None if self.labels is None else [self.labels[i] for i in rows]
-        return Sprites(picked, seeds, labels)
+        prompts = None if self.prompts is None else [self.prompts[i] for i in rows]
+        return Sprites(picked, seeds, labels, prompts)
 
     def __iter__(self):
         return iter(self.rgba)
@@ -96,7 +99,8 @@ class Sprites:
         """Each sprite repeated `times` x `times`, to see whether it tiles without a seam."""
         if times < 1:
             raise PixelgenError("times must be at least 1")
-        return Sprites(np.tile(self.rgba, (1, times, times, 1)), self.seeds, self.labels)
+        tiles = np.tile(self.rgba, (1, times, times, 1))
+        return Sprites(tiles, self.seeds, self.labels, self.prompts)
 
     def save_sheet(
         self,
@@ -110,7 +114,7 @@ class Sprites:
     ) -> tuple[Path, Path]:
         """Write NAME.png, every sprite on one sheet (`columns` per row, `spacing` pixels
         apart, `margin` around), and NAME.json, its atlas in TexturePacker's JSON (Hash)
-        layout with each sprite's seed and class; return both paths."""
+        layout with each sprite's seed, class and prompt; return both paths."""
         from pixelgen_core.atlas import SheetLayout, write_sheet
         from pixelgen_core.images import check_output_size
 
@@ -119,7 +123,15 @@ class Sprites:
         n, h, w, _ = self.rgba.shape
         check_output_size(n, h + spacing, w + spacing, scale)
         return write_sheet(
-            self.rgba, Path(folder), layout, scale, self.seeds, self.labels, source, name
+            self.rgba,
+            Path(folder),
+            layout,
+            scale,
+            self.seeds,
+            self.labels,
+            source,
+            name,
+            self.prompts,
         )
 
     def _repr_png_(self) -> bytes:

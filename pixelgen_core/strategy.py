@@ -24,8 +24,9 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 # Optional things a strategy can do, declared in its spec so core (and `list-strategies`)
 # know before importing it: "edit" (it implements `Strategy.edit`: inpainting and
 # variations) and "tileable" (`sample` and `edit` take ``tileable=True`` and then make
-# sprites that wrap around seamlessly).
-CAPABILITIES = ("edit", "tileable")
+# sprites that wrap around seamlessly) and "tags" (it conditions on the data's tags,
+# `Batch.tags`, and `sample` and `edit` take ``tags=`` and ``negative=``: a prompt).
+CAPABILITIES = ("edit", "tileable", "tags")
 OPTION_TYPES = (int, float, str, bool)
 # Names core's own `train` and `sample` options use; a strategy's options may not reuse them.
 RESERVED_TRAIN = {"config", "config_file", "resume", "device", "quiet", "overrides", "help"}
@@ -50,6 +51,8 @@ RESERVED_SAMPLE = {
     "strength",
     "palette",
     "tileable",
+    "prompt",
+    "negative",
     "sheet",
     "columns",
     "spacing",
@@ -223,7 +226,10 @@ class DataInfo:
     (0: square); read them as `height` and `width`. Core only hands a strategy
     rectangular sprites when its spec's `sizes` says it takes them.
     `palette` lists RGBA colours in [0, 1]; index 0 is the transparent background.
-    `num_classes` is 0 for unconditional training.
+    `num_classes` is 0 for unconditional training. `tags` is the run's vocabulary when
+    it conditions on tags (a strategy with the "tags" capability, on data that has
+    them), `tag_counts` how many training sprites carry each, and `tag_implies` which
+    other tags every sprite with it carries (a prompt adds them).
     """
 
     image_size: int
@@ -231,6 +237,9 @@ class DataInfo:
     num_classes: int = 0
     num_sprites: int = 0
     image_width: int = 0
+    tags: tuple[str, ...] = ()
+    tag_counts: tuple[int, ...] = ()
+    tag_implies: tuple[tuple[str, ...], ...] = ()  # per tag: the tags always with it
 
     @property
     def height(self) -> int:
@@ -254,6 +263,10 @@ class DataInfo:
         }
         if self.width != self.height:
             out["image_width"] = self.width
+        if self.tags:
+            out["tags"] = list(self.tags)
+            out["tag_counts"] = list(self.tag_counts)
+            out["tag_implies"] = [list(t) for t in self.tag_implies]
         return out
 
     def to_indices(self, images: torch.Tensor) -> torch.Tensor:
@@ -275,6 +288,9 @@ class DataInfo:
             num_classes=int(data["num_classes"]),
             num_sprites=int(data.get("num_sprites", 0)),
             image_width=int(data.get("image_width", 0)),
+            tags=tuple(str(t) for t in data.get("tags", ())),
+            tag_counts=tuple(int(c) for c in data.get("tag_counts", ())),
+            tag_implies=tuple(tuple(str(t) for t in i) for i in data.get("tag_implies", ())),
         )
 
 
@@ -285,11 +301,14 @@ class Batch:
     `images`: float RGBA in [0, 1], shape (N, 4, H, W), transparent pixels all zero.
     `indices`: the same sprites as palette indices, shape (N, H, W), 0 = transparent.
     `labels`: class labels, shape (N,), or None when training unconditionally.
+    `tags`: which of `DataInfo.tags` each sprite carries, float 0/1 of shape (N, T), or
+    None when the run has no tags.
     """
 
     images: torch.Tensor
     indices: torch.Tensor
     labels: torch.Tensor | None = None
+    tags: torch.Tensor | None = None
 
 
 class Optimizers(dict):
@@ -366,7 +385,10 @@ class Strategy:
 
         Core passes every sample option as a keyword: the user's value, else its config
         value or default. Return float RGBA in [0, 1] with shape (n, 4, H, W), or palette
-        indices with shape (n, H, W); core snaps either to the palette.
+        indices with shape (n, H, W); core snaps either to the palette. A strategy with
+        the "tags" capability also gets ``tags`` and ``negative`` when a prompt asks for
+        them: float (T,) 0/1 over `DataInfo.tags`, the tags to draw and those to steer
+        away from (either may be all zeros).
         """
         raise NotImplementedError
 
@@ -456,6 +478,19 @@ class Strategy:
 def unwrap(module):
     """The module inside a DistributedDataParallel wrapper, or the module itself."""
     return getattr(module, "module", module)
+
+
+def drop_tags(tags, p: float):
+    """Tag dropout for classifier-free guidance over prompts: each sprite's whole tag set
+    is dropped with probability `p` (so the unconditional model is trained), and each
+    remaining tag on its own with probability `p` (so guidance works per tag, and a
+    prompt of some of a sprite's tags is one the model has seen). Draws from torch's
+    global RNG (as the Trainer seeds it)."""
+    import torch
+
+    whole = torch.rand(len(tags), 1, device=tags.device) >= p
+    each = torch.rand(tags.shape, device=tags.device) >= p
+    return tags * (whole & each).to(tags.dtype)
 
 
 def drop_labels(labels, p: float, null: int):

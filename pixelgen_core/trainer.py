@@ -159,11 +159,12 @@ class Trainer:
     def _prepare(self, device: torch.device) -> None:
         """The data (with the checkpoint's palette on resume), the strategy and where
         training stands, and a data order per rank."""
-        palette = None
+        palette = vocabulary = None
         if self.resume is not None:
             palette = Palette.from_tuples(self.resume["data"]["palette"])
+            vocabulary = tuple(self.resume["data"].get("tags", ()))  # () for none
         spec = self.record.spec
-        self.data = prepare(self.config, spec.conditional, palette=palette, spec=spec)
+        self.data = prepare(self.config, spec.conditional, palette, spec, vocabulary)
         self.device = device
         self.strategy = build(self.record, self.config, self.data.info, device)
         if self.resume is not None:
@@ -237,6 +238,8 @@ class Trainer:
         self.progress = _progress(self.quiet or not self.main)
         if self.main and not self.quiet:
             self.progress.console.print(self.data.dataset.describe())
+            for note in self.data.notes:
+                self.progress.console.print(note)
         total = sum(s.epochs for s in stages) * per_epoch
         done = sum(s.epochs for s in stages[: position.stage]) * per_epoch
         done += position.epoch * per_epoch + position.batch

@@ -270,7 +270,7 @@ def test_edit_refuses_bad_input_in_one_line(checkpoint, tmp_path):
 
 def test_list_strategies_shows_capabilities():
     rows = {r["name"]: r for r in json.loads(run("list-strategies", "--json").output)}
-    assert rows["diffusion"]["capabilities"] == ["edit", "tileable"]
+    assert rows["diffusion"]["capabilities"] == ["edit", "tileable", "tags"]
     assert rows["vae"]["capabilities"] == []
 
 
@@ -281,3 +281,8 @@ def test_a_strategy_without_the_capability_says_so():
     strategy = make_strategy("vae", ["model.channels=[8,16]", "model.latent_dim=4"])
     with pytest.raises(PixelgenError, match="'vae' cannot make tileable sprites"):
         sample_raw(strategy, Palette.from_tuples(PALETTE), 1, 0, tileable=True)
+    from pixelgen_core.prompts import Prompt
+
+    prompt = Prompt("slime", ("slime",))
+    with pytest.raises(PixelgenError, match="'vae' cannot draw from a prompt"):
+        sample_raw(strategy, Palette.from_tuples(PALETTE), 1, 0, prompt=prompt)

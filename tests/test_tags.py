@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from pixelgen_core.cli import cli
@@ -154,3 +155,84 @@ def test_data_show_lists_the_tags_with_their_counts_and_what_it_dropped(tmp_path
     assert "dropped 3 tags on fewer than 2 sprites or on all: bat, coin, item" in result.output
     bad = CliRunner().invoke(cli, ["data", "show", str(root), "--min-tag-count", "0"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+VOCABULARY = ("enemy", "slime", "green", "green slime", "coin", "gold", "walk")
+
+
+@pytest.mark.parametrize(
+    ("text", "tags"),
+    [
+        ("slime", ("slime", "enemy")),  # enemy: every slime is one
+        ("Slimes", ("slime", "enemy")),  # plural and case
+        ("green slime", ("green slime",)),  # the longest run of words that is a tag
+        ("green, slime", ("green", "slime", "enemy")),  # commas separate tags
+        ("a gold coin", ("gold", "coin")),  # stop words
+        ("walking_enemies", None),  # "walking" is not "walk"
+    ],
+)
+def test_a_prompt_reads_words_as_the_runs_tags(text, tags):
+    from pixelgen_core.prompts import read_prompt
+
+    implies = {"slime": ("enemy",)}
+    if tags is None:
+        with pytest.raises(PixelgenError, match="'walking' in the prompt .*closest tags: walk"):
+            read_prompt(text, VOCABULARY, implies)
+        return
+    assert read_prompt(text, VOCABULARY, implies).tags == tags
+
+
+def test_a_negative_prompt_and_its_vectors():
+    from pixelgen_core.prompts import read_prompt
+
+    prompt = read_prompt("slime", VOCABULARY, {"slime": ("enemy", "walk")}, negative="walk")
+    assert prompt.tags == ("slime", "enemy") and prompt.negative == ("walk",)
+    wanted, unwanted = prompt.vectors(VOCABULARY)
+    assert wanted.tolist() == [1, 1, 0, 0, 0, 0, 0] and unwanted.tolist() == [0] * 6 + [1]
+    with pytest.raises(PixelgenError, match="names no tag"):
+        read_prompt("the", VOCABULARY)
+    with pytest.raises(PixelgenError, match="trained without tags"):
+        read_prompt("slime", ())
+
+
+def test_implications_are_the_tags_always_carried_together():
+    from pixelgen_core.prompts import tag_implications
+
+    matrix = np.array([[1, 1, 0], [1, 1, 1], [1, 0, 1]])  # enemy, slime, green
+    assert tag_implications(matrix, ("enemy", "slime", "green")) == {
+        "slime": ("enemy",),
+        "green": ("enemy",),
+    }
+
+
+def test_a_tagged_folder_conditions_a_strategy_that_takes_tags(tmp_path):
+    """prepare() gives a tag matrix instead of k-means classes to a conditional strategy
+    with the "tags" capability; a run's own vocabulary (empty: none) is kept on resume."""
+    from pixelgen_core import DataInfo, StrategySpec
+    from pixelgen_core.config import resolve
+    from pixelgen_core.data.prepare import prepare
+
+    root = _folder(
+        tmp_path / "set",
+        ["slimes/green1", "slimes/green2", "slimes/blue3", "coins/gold4", "coins/gold5"],
+    )
+    spec = StrategySpec("x", "d", "a:b", conditional=True, capabilities=("tags",))
+    config = resolve(spec, overrides=[f"data.dataset={root}", "data.num_classes=2"])
+    config["data"]["min_tag_count"] = 2
+    data = prepare(config, True, spec=spec)
+    assert data.info.tags == ("slime", "coin", "gold", "green")  # commonest first
+    assert data.info.tag_counts == (3, 2, 2, 2) and data.info.num_classes == 0
+    assert data.labels is None and data.tags.shape == (5, 4)
+    assert data.info.tag_implies == ((), ("gold",), ("coin",), ("slime",))
+    assert (
+        "dropped 1 tags on fewer than 2 sprites or on all (data.min_tag_count): blue"
+        in (data.notes[1])
+    )
+    batch = data.unaugmented(torch.arange(5), torch.device("cpu"))
+    assert batch.tags.tolist()[0] == [0, 1, 1, 0]  # coins/gold4
+    assert DataInfo.from_dict(data.info.to_dict()).to_dict() == data.info.to_dict()
+    assert DataInfo.from_dict(data.info.to_dict()).tag_implies == data.info.tag_implies
+    classes = prepare(config, True, spec=spec, vocabulary=())  # a run trained without tags
+    assert classes.tags is None and classes.info.num_classes == 2
+    config["data"]["tags"] = False
+    assert prepare(config, True, spec=spec).info.num_classes == 2

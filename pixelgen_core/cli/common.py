@@ -98,6 +98,17 @@ def drawing_options(default_n: int, n_help: str, seed_help: str) -> list[click.O
     ]
 
 
+def prompt_options() -> list[click.Option]:
+    """--prompt and --negative: words read as the run's tags (runs trained on tags)."""
+    return [
+        click.Option(
+            ["--prompt"],
+            help='Words naming the run\'s tags, e.g. "green slime" (runs trained on tags).',
+        ),
+        click.Option(["--negative"], help="Tags to steer away from, with --prompt."),
+    ]
+
+
 def shown(path):
     """`path` relative to the working directory when it is inside it, as users typed it."""
     from pathlib import Path

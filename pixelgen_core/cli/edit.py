@@ -13,6 +13,7 @@ from pixelgen_core.cli.common import (
     click_option,
     drawing_options,
     output_options,
+    prompt_options,
     registry,
     write_output,
 )
@@ -50,6 +51,7 @@ class EditGroup(StrategyGroup):
             ),
             *drawing_options(8, "How many edits.", "Same seed, same edits."),
             click.Option(["--class", "label"], type=int, default=None, help="Class label."),
+            *prompt_options(),
             *output_options(),
             *checkpoint_options(),
             *(click_option(o, show_default=True) for o in spec.sample_options),
@@ -96,6 +98,8 @@ def run_edit(
     run_id: str | None,
     checkpoint: Path | None,
     device: str,
+    prompt: str | None = None,
+    negative: str | None = None,
     **options,
 ) -> None:
     from pixelgen_core import api
@@ -120,9 +124,11 @@ def run_edit(
         palette=target,
         tileable=tileable,
         separate=sheet,
+        prompt=prompt,
+        negative=negative,
         **given,
     )
-    source = sheet_source(run, "edit", given, palette, tileable)
+    source = sheet_source(run, "edit", given, palette, tileable, prompt, negative)
     source.update(image=str(image), mask=str(mask) if mask else None, region=region)
     source["strength"] = strength
     out, extra = write_output(

@@ -16,7 +16,13 @@ from pixelgen_core.cli.common import shown
 @click.option(
     "--delete", "delete_id", metavar="RUN_ID", help="Delete this run (folder and MLflow run)."
 )
-def runs(strategy: str | None, as_json: bool, delete_id: str | None) -> None:
+@click.option(
+    "--tags",
+    "tags_id",
+    metavar="RUN_ID",
+    help="List this run's tags (the words --prompt takes) with their sprite counts.",
+)
+def runs(strategy: str | None, as_json: bool, delete_id: str | None, tags_id: str | None) -> None:
     """List training runs, newest first: id, strategy, status, steps, start, checkpoint.
 
     Status is FINISHED, FAILED, KILLED (Ctrl-C; resumable), RUNNING, or DIED: recorded as
@@ -28,6 +34,9 @@ def runs(strategy: str | None, as_json: bool, delete_id: str | None) -> None:
     if delete_id is not None:
         folder = api.delete_run(delete_id, strategy)
         click.echo(f"deleted run {folder.name} ({folder})")
+        return
+    if tags_id is not None:
+        show_run_tags(api.open_run(strategy, run_id=tags_id, device="cpu"), as_json)
         return
     records = api.list_runs(strategy)
     if as_json:
@@ -60,6 +69,22 @@ def runs(strategy: str | None, as_json: bool, delete_id: str | None) -> None:
     if not console.is_terminal:  # piped or captured: keep each run on one line
         console.width = 200
     console.print(table)
+
+
+def show_run_tags(run, as_json: bool) -> None:
+    """A run's vocabulary with how many training sprites carried each tag."""
+    tags = run.tags
+    if as_json:
+        click.echo(json.dumps([{"tag": t, "count": c} for t, c in tags], indent=2))
+        return
+    if not tags:
+        click.echo(f"run {run.run_id or run.checkpoint} was trained without tags")
+        return
+    from rich.columns import Columns
+    from rich.console import Console
+
+    click.echo(f"{len(tags)} tags, with the training sprites that carry each:")
+    Console().print(Columns([f"{tag} [dim]{count}[/dim]" for tag, count in tags]))
 
 
 def _shown_path(path: Path | None) -> str:

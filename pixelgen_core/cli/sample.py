@@ -14,6 +14,7 @@ from pixelgen_core.cli.common import (
     click_option,
     drawing_options,
     output_options,
+    prompt_options,
     write_output,
 )
 from pixelgen_core.errors import PixelgenError
@@ -32,6 +33,7 @@ class SampleGroup(StrategyGroup):
                 default=None,
                 help="Class label (class-conditional strategies).",
             ),
+            *prompt_options(),
             *output_options(),
             click.Option(
                 ["--reconstruct"],
@@ -78,6 +80,8 @@ def run_sample(
     columns: int | None = None,
     spacing: int = 0,
     margin: int = 0,
+    prompt: str | None = None,
+    negative: str | None = None,
     **options,
 ) -> None:
     from pixelgen_core import api
@@ -93,6 +97,7 @@ def run_sample(
     if reconstruct:
         refused = {"--class": label is not None, "--tileable": tileable, "--sheet": sheet}
         refused["--palette"] = bool(palette)
+        refused["--prompt"] = prompt is not None
         if any(refused.values()):
             first = next(flag for flag, on in refused.items() if on)
             raise PixelgenError(f"{first} does not apply to --reconstruct")
@@ -108,10 +113,18 @@ def run_sample(
         click.echo(f"pixels reconstructed exactly: {100 * made.accuracy:.1f}%")
         return
     sprites = run.sample(
-        n, seed=seed, label=label, palette=target, tileable=tileable, separate=sheet, **given
+        n,
+        seed=seed,
+        label=label,
+        palette=target,
+        tileable=tileable,
+        separate=sheet,
+        prompt=prompt,
+        negative=negative,
+        **given,
     )
     # the default folder is made only now, so a refused option leaves no empty one behind
-    source = sheet_source(run, "sample", given, palette, tileable)
+    source = sheet_source(run, "sample", given, palette, tileable, prompt, negative)
     out, extra = write_output(
         sprites,
         out,
@@ -128,9 +141,17 @@ def run_sample(
     click.echo(f"wrote {n} sprites and {', '.join(['grid.png', *extra])} to {out}")
 
 
-def sheet_source(run, command: str, options: dict, palette, tileable: bool) -> dict:
+def sheet_source(
+    run,
+    command: str,
+    options: dict,
+    palette,
+    tileable: bool,
+    prompt: str | None = None,
+    negative: str | None = None,
+) -> dict:
     """What a sheet's atlas records of the command that drew it, so it can be drawn again."""
-    return {
+    source = {
         "command": command,
         "strategy": run.name,
         "run_id": run.run_id,
@@ -139,3 +160,6 @@ def sheet_source(run, command: str, options: dict, palette, tileable: bool) -> d
         "palette": str(palette) if palette else None,
         "tileable": tileable,
     }
+    if prompt is not None:
+        source.update(prompt=prompt, negative=negative)
+    return source

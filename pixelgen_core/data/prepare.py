@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,9 @@ import torch
 from pixelgen_core.data.augment import hflip, palette_swap
 from pixelgen_core.data.datasets import SpriteSet, load_dataset
 from pixelgen_core.data.labels import class_labels
+from pixelgen_core.data.tags import MIN_TAG_COUNT
 from pixelgen_core.palette import Palette, extract, remap
+from pixelgen_core.prompts import tag_implications
 from pixelgen_core.strategy import Batch, DataInfo, StrategySpec
 
 
@@ -21,6 +24,8 @@ class TrainingData:
     indices: torch.Tensor  # (N, H, W) palette indices, uint8 when the palette allows
     labels: torch.Tensor | None
     info: DataInfo
+    tags: torch.Tensor | None = None  # (N, T) 0/1 over info.tags, when the run has tags
+    notes: tuple[str, ...] = ()  # one line each, said when training starts
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -36,7 +41,8 @@ class TrainingData:
         images = rgba_table(self.info).index_select(0, indices.flatten())
         images = images.view(*indices.shape, 4).permute(0, 3, 1, 2).contiguous()
         labels = self.labels[rows].to(device) if self.labels is not None else None
-        return Batch(images.to(device), indices.to(device), labels)
+        tags = self.tags[rows].to(device) if self.tags is not None else None
+        return Batch(images.to(device), indices.to(device), labels, tags)
 
     def unaugmented(self, rows: torch.Tensor, device: torch.device) -> Batch:
         """Sprites `rows` as the dataset has them (no flips, no colour swaps): what
@@ -53,12 +59,16 @@ def prepare(
     conditional: bool,
     palette: Palette | None = None,
     spec: StrategySpec | None = None,
+    vocabulary: tuple[str, ...] | None = None,
 ) -> TrainingData:
     """Load the dataset, extract its palette (unless given), snap it, and cluster
-    labels; with a `spec`, first check the strategy takes the sprites' size.
+    labels or read tags; with a `spec`, first check the strategy takes the sprites' size.
 
     With `data.palette` the extracted colours are then paired one to one with that
-    palette's (`palette.remap`), and training sees the sprites in it."""
+    palette's (`palette.remap`), and training sees the sprites in it. A conditional
+    strategy with the "tags" capability conditions on the data's tags when it has any
+    (and `data.tags` is on), instead of k-means classes; `vocabulary` fixes the tags (a
+    resumed or reopened run's)."""
     data_cfg = config["data"]
     seed = int(config["training"]["seed"])
     dataset = load_dataset(str(data_cfg["dataset"]), bool(data_cfg["focused"]))
@@ -78,11 +88,59 @@ def prepare(
     if indices is None:
         indices = palette.snap(dataset.sprites, dtype=compact)
     indices = torch.from_numpy(indices.astype(compact, copy=False))
-    num_classes = int(data_cfg["num_classes"]) if conditional else 0
+    takes_tags = vocabulary is not None or (spec is not None and "tags" in spec.capabilities)
+    tagged = read_tags(dataset, data_cfg, vocabulary) if conditional and takes_tags else None
+    num_classes = int(data_cfg["num_classes"]) if conditional and tagged is None else 0
     labels = None
     if num_classes > 0:
         labels = torch.from_numpy(class_labels(dataset, num_classes, seed=seed))
         num_classes = int(labels.max()) + 1
     height, width = dataset.shape
     info = DataInfo(height, palette.as_tuples(), num_classes, len(dataset), width)
-    return TrainingData(dataset, palette, indices, labels, info)
+    if tagged is None:
+        return TrainingData(dataset, palette, indices, labels, info)
+    matrix, vocab, notes = tagged
+    counts = tuple(int(c) for c in matrix.sum(axis=0))
+    implies = tag_implications(matrix, vocab)
+    info = dataclasses.replace(
+        info,
+        tags=vocab,
+        tag_counts=counts,
+        tag_implies=tuple(implies.get(t, ()) for t in vocab),
+    )
+    return TrainingData(
+        dataset, palette, indices, None, info, torch.from_numpy(matrix), tuple(notes)
+    )
+
+
+def read_tags(
+    dataset: SpriteSet, data_cfg: dict, vocabulary: tuple[str, ...] | None
+) -> tuple[np.ndarray, tuple[str, ...], list[str]] | None:
+    """The (N, T) float32 tag matrix, the vocabulary and what to tell the user, or None
+    when the data has no tags (or `data.tags` is off), so training falls back to classes.
+    A given `vocabulary` is a run's own (empty: it has no tags), whatever the config says."""
+    if vocabulary is None and not data_cfg.get("tags", True):
+        return None
+    min_count = int(data_cfg.get("min_tag_count", MIN_TAG_COUNT))
+    tagging, dropped = dataset.tags().kept(min_count)
+    vocab = tuple(t for t, _ in tagging.vocabulary()) if vocabulary is None else vocabulary
+    if not vocab:
+        return None
+    column = {tag: i for i, tag in enumerate(vocab)}
+    matrix = np.zeros((len(dataset), len(vocab)), dtype=np.float32)
+    for row, tags in enumerate(tagging.tags):
+        for tag in tags:
+            if tag in column:
+                matrix[row, column[tag]] = 1
+    untagged = int((matrix.sum(axis=1) == 0).sum())
+    notes = [
+        f"conditioning on {len(vocab)} tags from {tagging.source} "
+        f"({untagged} of {len(dataset)} sprites carry none): pixelgen data show lists them"
+    ]
+    if dropped and vocabulary is None:
+        shown = ", ".join(dropped[:8]) + (", ..." if len(dropped) > 8 else "")
+        notes.append(
+            f"dropped {len(dropped)} tags on fewer than {min_count} sprites or on all "
+            f"(data.min_tag_count): {shown}"
+        )
+    return matrix, vocab, notes

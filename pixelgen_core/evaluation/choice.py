@@ -89,7 +89,7 @@ def choose_sampling(
     from pixelgen_core.evaluation.report import Reference
     from pixelgen_core.evaluation.run import evaluate
 
-    data = prepare(config, conditional, palette=palette)
+    data = prepare(config, conditional, palette, vocabulary=strategy.data.tags)
     reference = Reference(data, seed, CHOICE_REPEATS)
     rows = []
     for name, options in candidates.items():

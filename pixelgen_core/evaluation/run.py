@@ -67,7 +67,8 @@ def evaluate(
     several samplers of one run passes the `reference` (made with the same seed and
     repeats), so the data is embedded and its row measured once."""
     if reference is None:
-        reference = Reference(prepare(config, conditional, palette=palette), seed, repeats)
+        data = prepare(config, conditional, palette, vocabulary=strategy.data.tags)
+        reference = Reference(data, seed, repeats)
     data = reference.data
     # what is drawn: -n capped at the held-out half, once per repeat
     count = reference.count(n)

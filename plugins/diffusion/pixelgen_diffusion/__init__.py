@@ -10,7 +10,7 @@ def register_strategies(register):
         StrategySpec(
             name="diffusion",
             description=(
-                "Class-conditional U-Net diffusion; DDPM, DDIM, DPM-Solver++ and "
+                "Class- or tag-conditional U-Net diffusion; DDPM, DDIM, DPM-Solver++ and "
                 "1-2 step consistency sampling."
             ),
             strategy="pixelgen_diffusion.strategy:DiffusionStrategy",
@@ -18,7 +18,7 @@ def register_strategies(register):
             stages=("main", "consistency"),
             default_config=DiffusionConfig,
             conditional=True,
-            capabilities=("edit", "tileable"),
+            capabilities=("edit", "tileable", "tags"),
             train_options=(
                 Option("lr", float, None, "AdamW learning rate", "training.lr"),
                 Option(

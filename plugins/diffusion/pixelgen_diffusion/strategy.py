@@ -22,6 +22,7 @@ from pixelgen_core import (
     Stage,
     Strategy,
     drop_labels,
+    drop_tags,
     stage_plan,
     unwrap,
 )
@@ -113,13 +114,13 @@ def lerp_weights(average: nn.Module, online: nn.Module, weight: float) -> None:
             value.copy_(source[key])
 
 
-def guided(net: nn.Module, x, t, labels, null: int, scale: float) -> tuple:
+def guided(net: nn.Module, x, t, labels, unconditioned, scale: float) -> tuple:
     """Classifier-free guidance: the conditional and unconditional predictions in one
     batched pass over 2n, returned as (conditional, guided) with
-    guided = uncond + scale * (cond - uncond)  (Ho & Salimans 2022, eq. 6)."""
-    both = net(
-        torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, torch.full_like(labels, null)])
-    )
+    guided = uncond + scale * (cond - uncond)  (Ho & Salimans 2022, eq. 6).
+    `unconditioned` is what the second pass is conditioned on: the null class, no tags,
+    or a negative prompt's tags (so guidance steers away from them)."""
+    both = net(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, unconditioned]))
     cond, uncond = both.float().chunk(2)
     return cond, uncond + scale * (cond - uncond)
 
@@ -133,6 +134,7 @@ class DiffusionStrategy(Strategy):
         self.schedule = NoiseSchedule(d.timesteps, d.schedule, d.prediction)
         self.num_classes = data.num_classes
         self.null_class = data.num_classes  # the extra "no class" embedding
+        self.num_tags = len(data.tags)  # with tags, the condition is a bag of them
         self.channels = list(m.channels) or level_widths(*data.shape)
         # The palette as RGBA in [-1, 1], the model's space: what the palette head decodes to.
         self.palette = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
@@ -145,6 +147,7 @@ class DiffusionStrategy(Strategy):
             m.groups,
             m.dropout,
             palette_size=len(data.palette) if m.palette_head else 0,
+            num_tags=self.num_tags,
         ).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
         # The consistency stage's student and its EMA (what samples): copies of `ema` when
@@ -202,7 +205,12 @@ class DiffusionStrategy(Strategy):
 
     # -- training -------------------------------------------------------------------------
     def _training_labels(self, batch: Batch, n: int, device: torch.device) -> torch.Tensor:
-        """Class labels with dropout to the null class (classifier-free guidance)."""
+        """Class labels with dropout to the null class, or tags with dropout of the whole
+        set and of each tag (classifier-free guidance for prompts and for each tag)."""
+        if self.num_tags:
+            if batch.tags is None:
+                return torch.zeros(n, self.num_tags, device=device)
+            return drop_tags(batch.tags, self.config.diffusion.p_uncond)
         if batch.labels is None or not self.num_classes:
             return torch.full((n,), self.null_class, device=device, dtype=torch.long)
         return drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
@@ -253,10 +261,11 @@ class DiffusionStrategy(Strategy):
         unconditional in one batch, for labelled sprites at t <= guidance_max_t), so the
         student learns the guided trajectories and samples without guidance passes."""
         scale = self.config.consistency.guidance_scale
-        guide = (labels != self.null_class) & (t <= self.config.sampling.guidance_max_t)
+        guide = self._conditioned(labels) & (t <= self.config.sampling.guidance_max_t)
         if scale == 1.0 or not bool(guide.any()):
             return self.modules["ema"](x_t, t, labels)[:, :4].float()
-        cond, with_guidance = guided(self.modules["ema"], x_t, t, labels, self.null_class, scale)
+        none = self._unconditioned(labels)
+        cond, with_guidance = guided(self.modules["ema"], x_t, t, labels, none, scale)
         return torch.where(guide.view(-1, 1, 1, 1), with_guidance, cond)[:, :4]
 
     def _consistency_loss(self, batch: Batch) -> torch.Tensor:
@@ -417,7 +426,34 @@ class DiffusionStrategy(Strategy):
             return chosen["sampler"], steps or int(chosen["steps"])
         return ("consistency" if self.consistency_steps else "dpm++"), steps
 
-    def _labels(self, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor:
+    def _conditioned(self, labels: torch.Tensor) -> torch.Tensor:
+        """Which sprites have a condition to guide towards: a class, or any tag."""
+        return labels.bool().any(dim=1) if self.num_tags else labels != self.null_class
+
+    def _unconditioned(
+        self, labels: torch.Tensor, negative: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The condition of guidance's unconditional pass for `labels`: the null class, no
+        tags, or the negative prompt's tags."""
+        if not self.num_tags:
+            return torch.full_like(labels, self.null_class)
+        if negative is None:
+            return torch.zeros_like(labels)
+        return negative.to(labels).expand_as(labels)
+
+    def _labels(
+        self,
+        n: int,
+        label: int | None,
+        generator: torch.Generator,
+        tags: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The condition of `n` sprites: the prompt's tags (none: unconditional) for a run
+        with tags; else the class asked for, or classes drawn by their data frequencies."""
+        if self.num_tags:
+            if tags is None:
+                return torch.zeros(n, self.num_tags, device=self.device)
+            return tags.to(self.device, torch.float32).expand(n, -1).contiguous()
         if not self.num_classes:
             return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)
         if label is not None:
@@ -479,10 +515,13 @@ class DiffusionStrategy(Strategy):
         tileable: bool = False,
         ddim_steps: int | None = None,
         final_step_t: int = 0,
+        tags: torch.Tensor | None = None,
+        negative: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Core passes every option, each the user's value or its `sampling.*` default;
         `ddim_steps` is the shortcut for ``sampler="ddim", steps=ddim_steps``. `resample`
-        is for `edit` only; `final_step_t` for the consistency sampler only."""
+        is for `edit` only; `final_step_t` for the consistency sampler only. `tags` and
+        `negative` are a prompt's (runs trained on tags)."""
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "auto":
@@ -491,6 +530,12 @@ class DiffusionStrategy(Strategy):
         self._check_unused_options(sampler, eta, timestep_spacing, final_step_t)
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
+            if negative is not None and bool(negative.any()) and not final_step_t:
+                raise ConfigError(
+                    "the consistency sampler learned its guidance in tuning and cannot steer "
+                    "away from a negative prompt without its final base step: use "
+                    "--sampler dpm++ or a --final-step-t above 0"
+                )
             if final_step_t >= self.schedule.num_train_timesteps:
                 raise ConfigError(
                     f"--final-step-t must be below {self.schedule.num_train_timesteps} "
@@ -499,10 +544,10 @@ class DiffusionStrategy(Strategy):
         runner = self.make_sampler(sampler, steps, eta, timestep_spacing)
         which = "consistency" if sampler == "consistency" else "base"
         net = self._sampling_net(which, ema, precision)
-        labels = self._labels(n, label, generator)
+        labels = self._labels(n, label, generator, tags)
         # A consistency model learned its guidance while it was tuned: no guidance passes.
         scale = 1.0 if sampler == "consistency" else guidance_scale
-        predict = self._predictor(net, labels, scale, guidance_max_t, tileable, generator)
+        predict = self._predictor(net, labels, scale, guidance_max_t, tileable, generator, negative)
         x = torch.randn(n, 4, *self.data.shape, generator=generator, device=self.device)
         with autocast(self.device, precision):
             for t in runner.timesteps.tolist():
@@ -510,7 +555,7 @@ class DiffusionStrategy(Strategy):
             if sampler == "consistency" and final_step_t:
                 base = self._sampling_net("base", ema, precision)
                 predict = self._predictor(
-                    base, labels, guidance_scale, guidance_max_t, tileable, generator
+                    base, labels, guidance_scale, guidance_max_t, tileable, generator, negative
                 )
                 finish = LowNoiseStep(self.schedule, final_step_t)
                 x = finish.noise(x.float().clamp(-1, 1), generator)
@@ -539,6 +584,8 @@ class DiffusionStrategy(Strategy):
         tileable: bool = False,
         ddim_steps: int | None = None,
         final_step_t: int = 0,
+        tags: torch.Tensor | None = None,
+        negative: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Inpainting and variations with the base model's DDIM sampler, as in RePaint
         (Lugmayr et al. 2022): after every step the kept pixels are replaced by the input
@@ -561,8 +608,10 @@ class DiffusionStrategy(Strategy):
         if not timesteps:
             return images.clone()
         net = self._sampling_net("base", ema, precision)
-        labels = self._labels(len(images), label, generator)
-        predict = self._predictor(net, labels, guidance_scale, guidance_max_t, tileable, generator)
+        labels = self._labels(len(images), label, generator, tags)
+        predict = self._predictor(
+            net, labels, guidance_scale, guidance_max_t, tileable, generator, negative
+        )
         known = images.to(self.device).float() * 2 - 1
         kept = keep.to(self.device)[:, None].expand_as(known)
 
@@ -622,14 +671,15 @@ class DiffusionStrategy(Strategy):
         return self.palette[logits.argmax(dim=1)].permute(0, 3, 1, 2).to(x0.dtype)
 
     def _predictor(
-        self, net, labels, scale: float, max_t: int, tileable: bool, generator
+        self, net, labels, scale: float, max_t: int, tileable: bool, generator, negative=None
     ) -> Predictor:
         """`predict(x, t)`: the network's output at timestep t, guided at t <= max_t
         (Kynkaenniemi et al. 2024: at higher noise guidance pulls every sprite towards its
         class average; there the conditional pass alone is used). With `tileable` the
         network pads circularly and sees x rolled by a random offset each call, so the
         sprite's wrap-around edges are drawn like its middle, without a seam."""
-        guide_any = self.num_classes > 0 and scale != 1.0
+        unconditioned = self._unconditioned(labels, negative)
+        guide_any = scale != 1.0 and not torch.equal(labels, unconditioned)
         if tileable:
             net = circular(net)
         height, width = self.data.shape
@@ -645,7 +695,7 @@ class DiffusionStrategy(Strategy):
                 x = torch.roll(x, shift, dims=(2, 3))
             t_in = torch.full((len(x),), t, device=self.device, dtype=torch.long)
             if guide_any and t <= max_t:
-                _, out = guided(net, x, t_in, labels, self.null_class, scale)
+                _, out = guided(net, x, t_in, labels, unconditioned, scale)
             else:
                 out = net(x, t_in, labels).float()
             return torch.roll(out, (-shift[0], -shift[1]), dims=(2, 3)) if tileable else out

@@ -105,10 +105,14 @@ class SelfAttention(nn.Module):
 
 
 class UNet(nn.Module):
-    """eps- or v-prediction network: (x_t, t, class) -> a tensor shaped like x_t, followed
-    by `palette_size` channels of per-pixel logits over the palette when it has them.
+    """eps- or v-prediction network: (x_t, t, condition) -> a tensor shaped like x_t,
+    followed by `palette_size` channels of per-pixel logits over the palette when it has
+    them.
 
-    Class index `num_classes` is the "null" class used for classifier-free guidance.
+    The condition is a class index per sprite, (N,) long, where index `num_classes` is
+    the "null" class used for classifier-free guidance; or, with `num_tags`, a bag of
+    tags, (N, T) 0/1 floats, whose learned embeddings are summed into the time embedding
+    (no tag at all is the unconditional model).
     The palette head reads the same last features as the RGBA output: trained with
     cross-entropy against each pixel's palette index, it lets a sampler end on the most
     likely palette colour of each pixel instead of the mean of the colours it could be.
@@ -124,6 +128,7 @@ class UNet(nn.Module):
         groups: int = 8,
         dropout: float = 0.0,
         palette_size: int = 0,
+        num_tags: int = 0,
     ) -> None:
         super().__init__()
         channels = list(channels)
@@ -135,6 +140,8 @@ class UNet(nn.Module):
             nn.Linear(self.base, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
         )
         self.class_emb = nn.Embedding(num_classes + 1, emb_dim)
+        # A bag of tags: the sum of each present tag's vector (a linear map of the 0/1 row).
+        self.tag_emb = nn.Linear(num_tags, emb_dim, bias=False) if num_tags else None
         self.conv_in = nn.Conv2d(4, self.base, 3, padding=1)
 
         self.down = nn.ModuleList()
@@ -173,7 +180,11 @@ class UNet(nn.Module):
         self.palette_out = nn.Conv2d(self.base, palette_size, 1) if palette_size else None
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        emb = self.time_mlp(timestep_embedding(t, self.base)) + self.class_emb(labels)
+        emb = self.time_mlp(timestep_embedding(t, self.base))
+        if labels.dim() == 2:
+            emb = emb + self.tag_emb(labels.to(emb.dtype))
+        else:
+            emb = emb + self.class_emb(labels)
         h = self.conv_in(x)
         skips = []
         for blocks, down in zip(self.down, self.downsample, strict=True):

@@ -1,0 +1,180 @@
+"""Tag-conditioned diffusion (issue 36): a bag of tags in the time embedding, per-tag
+dropout for guidance, prompts and negative prompts when sampling and editing."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from pixelgen_core import Batch, ConfigError, DataInfo
+from pixelgen_core.palette import Palette
+from pixelgen_core.prompts import Prompt
+from pixelgen_core.sampling import edit_raw, sample_raw
+from pixelgen_core.testing import PALETTE, make_strategy
+
+TAGS = ("red", "blue", "tall", "wide")
+TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
+FAST = [*TINY, "training.lr=0.003", "consistency.share=0", "sampling.sampler=dpm++"]
+INFO = DataInfo(16, PALETTE, 0, 8, tags=TAGS, tag_counts=(4, 4, 4, 4))
+
+
+def tagged_batch() -> Batch:
+    """Eight sprites: a bar of colour 1 ("red") or 2 ("blue"), standing ("tall") or
+    lying ("wide"), with those tags."""
+    indices = torch.zeros(8, 16, 16, dtype=torch.long)
+    tags = torch.zeros(8, len(TAGS))
+    for i in range(8):
+        colour, tall = 1 + i % 2, i // 4 == 0
+        if tall:
+            indices[i, 2:14, 6:10] = colour
+        else:
+            indices[i, 6:10, 2:14] = colour
+        tags[i, colour - 1] = 1
+        tags[i, 2 if tall else 3] = 1
+    table = torch.tensor(PALETTE, dtype=torch.float32)
+    images = table[indices].permute(0, 3, 1, 2).contiguous()
+    return Batch(images, indices, None, tags)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Trained once for the module (150 steps); a test that trains on copies it."""
+    strategy = make_strategy("diffusion", [*FAST, "consistency.share=0.5"], INFO)
+    batch = tagged_batch()
+    torch.manual_seed(0)
+    strategy.train()
+    for _ in range(150):
+        strategy.train_step(batch, "base")
+    return strategy
+
+
+def colours(indices: np.ndarray) -> tuple[float, float]:
+    """The share of opaque pixels in colour 1 and in colour 2."""
+    opaque = max(int((indices > 0).sum()), 1)
+    return float((indices == 1).sum() / opaque), float((indices == 2).sum() / opaque)
+
+
+def test_the_condition_is_a_bag_of_tags_and_none_is_the_unconditional_model():
+    strategy = make_strategy("diffusion", FAST, INFO)
+    net = strategy.modules["unet"]
+    assert net.tag_emb.weight.shape[1] == len(TAGS)
+    x, t = torch.randn(2, 4, 16, 16), torch.tensor([10, 10])
+    with torch.no_grad():
+        torch.nn.init.normal_(net.conv_out.weight)
+        none = net(x, t, torch.zeros(2, len(TAGS)))
+        red = net(x, t, torch.tensor([[1.0, 0, 0, 0]] * 2))
+    assert not torch.allclose(none, red)  # the tags reach the output
+
+
+def test_training_drops_whole_tag_sets_and_single_tags():
+    strategy = make_strategy("diffusion", [*FAST, "diffusion.p_uncond=0.5"], INFO)
+    batch = tagged_batch()
+    batch.tags = torch.ones(4000, len(TAGS))
+    torch.manual_seed(0)
+    dropped = strategy._training_labels(batch, 4000, torch.device("cpu"))
+    whole = (dropped.sum(1) == 0).float().mean().item()
+    per_tag = 1 - dropped.mean().item()
+    # none kept: 0.5 + 0.5 * 0.5**4; each tag dropped: 1 - 0.5 * 0.5
+    assert abs(whole - (0.5 + 0.5 * 0.5**4)) < 0.03
+    assert abs(per_tag - 0.75) < 0.03
+
+
+def test_a_prompt_draws_its_tags_colour(trained):
+    """Trained on red and blue bars, "red" draws mostly colour 1 and "blue" colour 2."""
+    strategy = trained
+    palette = Palette.from_tuples(PALETTE)
+    shares = {}
+    for tag in ("red", "blue"):
+        prompt = Prompt(tag, (tag,))
+        out, _ = sample_raw(strategy, palette, 8, seed=0, prompt=prompt)
+        shares[tag] = colours(out)
+    assert shares["red"][0] > 0.7 and shares["blue"][1] > 0.7
+
+
+def test_a_negative_prompt_steers_away_from_its_tag(trained):
+    strategy = trained
+    palette = Palette.from_tuples(PALETTE)
+    plain, _ = sample_raw(strategy, palette, 16, seed=1, prompt=Prompt("tall", ("tall",)))
+    away, _ = sample_raw(strategy, palette, 16, seed=1, prompt=Prompt("tall", ("tall",), ("red",)))
+    assert colours(away)[1] > colours(plain)[1]
+    assert colours(away)[1] > 0.7
+
+
+def test_edits_take_a_prompt_and_keep_their_kept_pixels(trained):
+    strategy = trained
+    palette = Palette.from_tuples(PALETTE)
+    sprite = tagged_batch().indices[0].numpy()  # a red, tall bar
+    keep = np.zeros(sprite.shape, dtype=bool)
+    keep[:, :8] = True
+    out, _ = edit_raw(
+        strategy, palette, sprite, keep, 1.0, 4, seed=0, prompt=Prompt("blue", ("blue",))
+    )
+    assert (out[:, keep] == sprite[keep]).all()
+    assert colours(out[:, ~keep])[1] > colours(out[:, ~keep])[0]
+
+
+def test_the_consistency_stage_learns_tagged_trajectories(trained):
+    strategy = copy.deepcopy(trained)
+    batch = tagged_batch()
+    for _ in range(60):
+        strategy.train_step(batch, "consistency")
+    palette = Palette.from_tuples(PALETTE)
+    options = {"sampler": "consistency", "steps": 2}
+    out, _ = sample_raw(strategy, palette, 8, 0, None, options, prompt=Prompt("blue", ("blue",)))
+    assert colours(out)[1] > colours(out)[0]
+    with pytest.raises(ConfigError, match="negative prompt"):
+        sample_raw(
+            strategy,
+            palette,
+            2,
+            0,
+            None,
+            {**options, "final_step_t": 0},
+            prompt=Prompt("blue", ("blue",), ("red",)),
+        )
+
+
+def test_train_on_a_tagged_folder_and_sample_from_a_prompt(tmp_path):
+    """From the command line: a folder's file names become the run's tags, `--prompt`
+    reads them, a sheet's atlas records the prompt, `runs --tags` lists them, and bad
+    prompts are one-line errors."""
+    import json
+
+    from pixelgen_core.images import write_png
+    from pixelgen_core.testing import invoke
+
+    batch = tagged_batch()
+    table = (np.array(PALETTE) * 255).astype(np.uint8)
+    for i in range(24):
+        k = i % 8
+        colour, shape = TAGS[k % 2], TAGS[2 + k // 4]
+        name = tmp_path / "set" / colour / f"{shape}Bar{i}.png"  # "bar": on all, dropped
+        write_png(table[batch.indices[k].numpy()], name)
+    small = ["data.dataset=set", "training.epochs=1", "training.grid_size=4", *TINY]
+    small += ["tracking.enabled=false", "training.choose_sampler=0", "consistency.share=0"]
+    result = invoke("train", "diffusion", *small)
+    assert result.exit_code == 0, result.output
+    assert "conditioning on 4 tags from file names (0 of 24 sprites carry none)" in result.output
+    [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
+    run_id = ckpt.parent.name
+    draw = ["sample", "diffusion", "--checkpoint", ckpt, "-n", 2, "--sampler", "dpm++"]
+    result = invoke(*draw, "--steps", 3, "--prompt", "Tall, reds", "--sheet", "--out", "s")
+    assert result.exit_code == 0, result.output
+    atlas = json.loads((tmp_path / "s" / "sheet.json").read_text())
+    assert {f["prompt"] for f in atlas["frames"].values()} == {"Tall, reds"}
+    assert atlas["meta"]["pixelgen"]["prompt"] == "Tall, reds"
+    result = invoke(*draw, "--prompt", "red slime")
+    assert result.exit_code == 1
+    assert "'slime' in the prompt is not one of this run's 4 tags" in result.output
+    result = invoke(*draw, "--prompt", "bleu")
+    assert "closest tags: blue" in result.output and "Traceback" not in result.output
+    result = invoke(*draw, "--negative", "red")
+    assert result.exit_code == 1 and "a negative prompt needs a prompt" in result.output
+    result = invoke(*draw, "--prompt", "red", "--negative", "red")
+    assert result.exit_code == 1 and "both asked for and in the negative prompt" in result.output
+    result = invoke("runs", "--tags", run_id)
+    assert result.exit_code == 0, result.output
+    assert "4 tags" in result.output and "bar" not in result.output  # on all: dropped
+    for tag in ("red 12", "blue 12", "tall 12", "wide 12"):
+        assert tag in result.output
