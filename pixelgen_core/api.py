@@ -27,6 +27,7 @@ from pixelgen_core.sprites import Sprites
 
 if TYPE_CHECKING:
     from pixelgen_core.editing import SnappedSprite
+    from pixelgen_core.evaluation.prompts import PromptEvaluation
     from pixelgen_core.evaluation.run import Evaluation
     from pixelgen_core.palette import Palette
     from pixelgen_core.prompts import Prompt
@@ -531,6 +532,31 @@ class Run:
             repeats=repeats,
         )
 
+    def evaluate_prompts(self, n: int = 32, *, seed: int = 0, **options) -> PromptEvaluation:
+        """How well the run's samples follow prompts of its tags: for every tag, and for
+        pairs of tags the data has together and never has, the share of `n` samples a tag
+        classifier (trained on half the data) recognises, beside its share on held-out
+        real sprites (the ceiling), with FD, pixel statistics and copies per prompt."""
+        from pixelgen_core.evaluation.prompts import evaluate_prompts
+
+        if not self.info.tags:
+            raise PixelgenError(
+                f"run {self.run_id or self.checkpoint} was trained without tags: "
+                "there are no prompts to score"
+            )
+        if n < 2:
+            raise PixelgenError("scoring prompts needs at least 2 samples a prompt")
+        data = self.training_data()
+        indices = data.indices.numpy().astype(np.int64)
+
+        def draw(tags: tuple[str, ...], count: int, draw_seed: int):
+            rgba = np.asarray(self.sample(count, seed=draw_seed, prompt=", ".join(tags), **options))
+            return rgba, self.palette.snap(rgba)
+
+        return evaluate_prompts(
+            draw, self.palette.to_rgba(indices), indices, data.tags.numpy(), self.info.tags, n, seed
+        )
+
     def log_evaluation(self, evaluation: Evaluation, files: Iterable[Path] = ()) -> str | None:
         """Log an evaluation's metrics (and report files) to this run's MLflow run; the
         run id, or None when the run is not in the tracking store."""
@@ -543,6 +569,19 @@ class Run:
         for row in evaluation.calibration:
             slug = row.name.split(" (")[0].replace(" ", "_")
             values.update({f"eval_baseline/{slug}/{k}": v for k, v in row.metrics.items()})
+        logged = log_to_run(self.run_id, values, [(Path(f), "evaluation") for f in files])
+        return self.run_id if logged else None
+
+    def log_prompt_evaluation(
+        self, evaluation: PromptEvaluation, files: Iterable[Path] = ()
+    ) -> str | None:
+        """Log a prompt evaluation's means (and its report files) to this run's MLflow
+        run; the run id, or None when the run is not in the tracking store."""
+        if not self.run_id:
+            return None
+        from pixelgen_core.tracking import log_to_run
+
+        values = evaluation.summary()
         logged = log_to_run(self.run_id, values, [(Path(f), "evaluation") for f in files])
         return self.run_id if logged else None
 

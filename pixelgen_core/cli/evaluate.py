@@ -34,6 +34,19 @@ class EvaluateGroup(StrategyGroup):
             *checkpoint_options(),
             click.Option(["--json", "as_json"], is_flag=True, help="Print JSON, not a table."),
             click.Option(
+                ["--prompts"],
+                is_flag=True,
+                help="Score how samples follow prompts of the run's tags instead (runs "
+                "trained on tags): every tag, and pairs seen and never seen together.",
+            ),
+            click.Option(
+                ["--per-prompt"],
+                type=click.IntRange(min=2),
+                default=32,
+                show_default=True,
+                help="Sprites drawn for each prompt, with --prompts.",
+            ),
+            click.Option(
                 ["--out"],
                 type=click.Path(path_type=Path),
                 help="Folder for the report [default: a new evaluations/NAME-TIMESTAMP-XXXXXX].",
@@ -71,11 +84,26 @@ def run_evaluate(
     as_json: bool,
     out: Path | None,
     device: str,
+    prompts: bool = False,
+    per_prompt: int = 32,
     **options,
 ) -> None:
     from pixelgen_core import api
     from pixelgen_core.evaluation.report import MIN_SAMPLES
 
+    if prompts:
+        run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
+        given = {k: v for k, v in options.items() if v is not None}
+        result = run.evaluate_prompts(per_prompt, seed=seed, **given)
+        out = out or new_folder(Path("evaluations"), f"{record.spec.name}-prompts-")
+        files = result.save(out)
+        logged_to = run.log_prompt_evaluation(result, files)
+        if as_json:
+            click.echo(json.dumps({**result.to_dict(), "mlflow_run_id": logged_to}, indent=2))
+            return
+        print_prompt_rows(result, f"{record.spec.name}: {per_prompt} sprites a prompt")
+        click.echo(f"report: {files[0]}")
+        return
     if n < MIN_SAMPLES:
         raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
     if repeats < 1:
@@ -126,6 +154,17 @@ def to_json(result, run, seed: int, logged_to: str | None) -> dict:
         "seed": seed,
         "rows": [r.to_dict() for r in result.rows],
     }
+
+
+def print_prompt_rows(result, title: str) -> None:
+    """The per-prompt table, then the means per kind of prompt."""
+    from rich.console import Console
+
+    from pixelgen_core.evaluation.prompts import markdown
+
+    console = Console(width=max(150, Console().width))
+    console.print(title)
+    console.print(markdown(result), markup=False, highlight=False)
 
 
 def print_rows(rows, title: str) -> None:

@@ -178,3 +178,15 @@ def test_train_on_a_tagged_folder_and_sample_from_a_prompt(tmp_path):
     assert "4 tags" in result.output and "bar" not in result.output  # on all: dropped
     for tag in ("red 12", "blue 12", "tall 12", "wide 12"):
         assert tag in result.output
+    result = invoke(
+        "evaluate", "diffusion", "--checkpoint", ckpt, "--prompts", "--per-prompt", 4,
+        "--sampler", "dpm++", "--steps", 3, "--json", "--out", "e",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.output)
+    kinds = {row["prompt"]: row["kind"] for row in scored["rows"]}
+    assert kinds["red"] == "tag" and kinds["red, tall"] == "seen pair"
+    assert kinds["blue, red"] == "novel pair"
+    assert all(0 <= row["recognised"] <= 1 for row in scored["rows"])
+    assert "prompts/tag/ceiling" in scored["summary"]
+    assert (tmp_path / "e" / "prompts.md").is_file()

@@ -1,0 +1,214 @@
+"""Does a run draw what its prompts ask for? Tag adherence, measured (`pixelgen evaluate
+NAME --prompts`).
+
+A small tag classifier (one logistic regression per tag, balanced for rare tags, on the
+evaluation encoder's features and the sprites' 2x-downsampled pixels) is trained on one
+half of the data. For each prompt it scores the share of samples drawn for the prompt
+in which it recognises every asked-for tag, against the share of held-out real sprites
+with those tags in which it does: the ceiling, since the classifier is no better than
+that even on real sprites. Prompts are every tag, the commonest pairs of tags the data
+has together ("seen"), and pairs it never has together ("novel", where there is no
+ceiling). Each prompt also gets FD, the pixel statistics against the real sprites with
+its tags, and the share of its samples that copy a training sprite (rare tags copy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from pixelgen_core.data.labels import features as pixel_features
+from pixelgen_core.evaluation import metrics
+from pixelgen_core.evaluation.encoder import embed
+
+MIN_HELD = 2  # a tag needs this many held-out sprites (and training ones) to be scored
+PAIRS = 8  # seen and novel pairs of tags scored, each
+
+
+@dataclass
+class PromptRow:
+    prompt: str
+    kind: str  # "tag", "seen pair" or "novel pair"
+    real: int  # sprites of the data with every tag of the prompt
+    ceiling: float | None  # share of held-out such sprites the classifier recognises
+    recognised: float  # share of samples it recognises
+    scores: dict[str, float] = field(default_factory=dict)  # fd, *_w1, memorised
+
+    def to_dict(self) -> dict:
+        return {
+            "prompt": self.prompt,
+            "kind": self.kind,
+            "real": self.real,
+            "ceiling": self.ceiling,
+            "recognised": self.recognised,
+            **self.scores,
+        }
+
+
+@dataclass
+class PromptEvaluation:
+    rows: list[PromptRow]
+    n: int
+
+    def summary(self) -> dict[str, float]:
+        """Per kind: mean recognised share, and mean ceiling where there is one."""
+        out: dict[str, float] = {}
+        for kind in ("tag", "seen pair", "novel pair"):
+            rows = [r for r in self.rows if r.kind == kind]
+            if not rows:
+                continue
+            key = kind.replace(" ", "_")
+            out[f"prompts/{key}/recognised"] = float(np.mean([r.recognised for r in rows]))
+            ceilings = [r.ceiling for r in rows if r.ceiling is not None]
+            if ceilings:
+                out[f"prompts/{key}/ceiling"] = float(np.mean(ceilings))
+            out[f"prompts/{key}/memorised"] = float(np.mean([r.scores["memorised"] for r in rows]))
+        return out
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "summary": self.summary(), "rows": [r.to_dict() for r in self.rows]}
+
+    def save(self, folder) -> list:
+        """prompts.md (the table) and prompts.json in `folder`, each written atomically."""
+        import json
+        from pathlib import Path
+
+        from pixelgen_core.files import write_text
+
+        folder = Path(folder)
+        table = write_text(folder / "prompts.md", markdown(self) + "\n")
+        data = write_text(folder / "prompts.json", json.dumps(self.to_dict(), indent=2) + "\n")
+        return [table, data]
+
+
+def markdown(result: PromptEvaluation) -> str:
+    """The prompts as a markdown table, and a line of means per kind."""
+
+    def cell(value, digits: int = 2) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        "| prompt | kind | real sprites | ceiling | recognised | FD | isolated W1 | "
+        "colours W1 | parts W1 | memorised |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result.rows:
+        s = row.scores
+        lines.append(
+            f"| {row.prompt} | {row.kind} | {row.real} | {cell(row.ceiling)} | "
+            f"{cell(row.recognised)} | {cell(s.get('fd'))} | {cell(s.get('isolated_w1'))} | "
+            f"{cell(s.get('colours_w1'))} | {cell(s.get('components_w1'))} | "
+            f"{cell(s['memorised'])} |"
+        )
+    means = result.summary()
+    said = []
+    for kind in ("tag", "seen_pair", "novel_pair"):
+        if f"prompts/{kind}/recognised" in means:
+            ceiling = means.get(f"prompts/{kind}/ceiling")
+            text = (
+                f"{kind.replace('_', ' ')}s: recognised {means[f'prompts/{kind}/recognised']:.2f}"
+            )
+            said.append(text + (f" (ceiling {ceiling:.2f})" if ceiling is not None else ""))
+    lines += ["", "Means: " + "; ".join(said) + "."]
+    return "\n".join(lines)
+
+
+class TagClassifier:
+    """One balanced logistic regression per tag on sprite features."""
+
+    def __init__(self, sprites: np.ndarray, tags: np.ndarray, seed: int = 0) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        x = self._features(sprites)
+        self.scaler = StandardScaler().fit(x)
+        x = self.scaler.transform(x)
+        self.models = {}
+        for j in range(tags.shape[1]):
+            y = tags[:, j] > 0
+            if y.sum() >= MIN_HELD and (~y).sum() >= MIN_HELD:
+                model = LogisticRegression(class_weight="balanced", C=0.1, max_iter=2000)
+                self.models[j] = model.fit(x, y)
+
+    @staticmethod
+    def _features(sprites: np.ndarray) -> np.ndarray:
+        return np.concatenate([embed(sprites), pixel_features(sprites)], axis=1)
+
+    def recognises(self, sprites: np.ndarray, columns: list[int]) -> np.ndarray:
+        """(N,) True where every tag of `columns` is recognised (False for a tag it
+        could not learn)."""
+        if any(j not in self.models for j in columns):
+            return np.zeros(len(sprites), dtype=bool)
+        x = self.scaler.transform(self._features(sprites))
+        found = [self.models[j].predict(x).astype(bool) for j in columns]
+        return np.logical_and.reduce(found)
+
+
+def choose_prompts(tags: np.ndarray, vocabulary: tuple[str, ...]) -> list[tuple[str, tuple]]:
+    """(kind, tag columns): every tag, then the PAIRS commonest pairs seen together and
+    the PAIRS pairs of common tags never together (no tag implying the other)."""
+    together = tags.T @ tags
+    counts = np.diag(together)
+    prompts = [("tag", (j,)) for j in range(len(vocabulary))]
+    pairs = [(a, b) for a, b in combinations(range(len(vocabulary)), 2)]
+    seen = [(a, b) for a, b in pairs if 0 < together[a, b] < min(counts[a], counts[b])]
+    seen.sort(key=lambda p: (-together[p], p))
+    novel = [(a, b) for a, b in pairs if together[a, b] == 0]
+    novel.sort(key=lambda p: (-min(counts[p[0]], counts[p[1]]), p))
+    prompts += [("seen pair", p) for p in seen[:PAIRS]]
+    prompts += [("novel pair", p) for p in novel[:PAIRS]]
+    return prompts
+
+
+def evaluate_prompts(
+    draw: Callable[[tuple[str, ...], int, int], tuple[np.ndarray, np.ndarray]],
+    sprites: np.ndarray,
+    indices: np.ndarray,
+    tags: np.ndarray,
+    vocabulary: tuple[str, ...],
+    n: int = 32,
+    seed: int = 0,
+) -> PromptEvaluation:
+    """Score prompts of the run's tags: `draw(tags, n, seed)` returns n samples drawn
+    for those tags as (RGBA uint8, palette indices); `sprites`, `indices` and `tags` are
+    the training data (RGBA, indices, (N, T) 0/1)."""
+    order = np.random.default_rng(seed).permutation(len(sprites))
+    train, held = order[: len(order) // 2], order[len(order) // 2 :]
+    classifier = TagClassifier(sprites[train], tags[train], seed)
+    carried = tags > 0
+    real_features = embed(sprites)
+    rows = []
+    for i, (kind, columns) in enumerate(choose_prompts(tags, vocabulary)):
+        with_all = np.logical_and.reduce([carried[:, j] for j in columns])
+        held_with = held[with_all[held]]
+        if kind != "novel pair" and len(held_with) < MIN_HELD:
+            continue
+        names = tuple(vocabulary[j] for j in columns)
+        rgba, drawn = draw(names, n, seed + i)
+        ceiling = None
+        if kind != "novel pair":
+            ceiling = float(classifier.recognises(sprites[held_with], list(columns)).mean())
+        scores = {"memorised": metrics.memorisation(drawn, indices)["memorised"]}
+        reference = np.flatnonzero(with_all) if with_all.any() else None
+        if reference is not None and len(reference) >= MIN_HELD:
+            scores["fd"] = metrics.frechet_distance(embed(rgba), real_features[reference])
+            for name, stat in (
+                ("isolated", metrics.isolated_pixels),
+                ("colours", metrics.opaque_colours),
+                ("components", metrics.colour_components),
+            ):
+                scores[f"{name}_w1"] = metrics.wasserstein(stat(drawn), stat(indices[reference]))
+        rows.append(
+            PromptRow(
+                ", ".join(names),
+                kind,
+                int(with_all.sum()),
+                ceiling,
+                float(classifier.recognises(rgba, list(columns)).mean()),
+                scores,
+            )
+        )
+    return PromptEvaluation(rows, n)
