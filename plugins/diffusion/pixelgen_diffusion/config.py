@@ -22,6 +22,12 @@ class Model(Section):
     palette_head: bool = setting(
         False, help="per-pixel palette logits beside RGBA: samples end on palette colours"
     )
+    tag_conditioning: str = setting(
+        "bag",
+        choices=("bag", "cross"),
+        help="how tags reach the U-Net: bag = their summed vectors in the time embedding; "
+        "cross = cross-attention to them at the lowest resolution",
+    )
 
 
 @dataclass

@@ -148,6 +148,7 @@ class DiffusionStrategy(Strategy):
             m.dropout,
             palette_size=len(data.palette) if m.palette_head else 0,
             num_tags=self.num_tags,
+            tag_conditioning=m.tag_conditioning,
         ).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
         # The consistency stage's student and its EMA (what samples): copies of `ema` when

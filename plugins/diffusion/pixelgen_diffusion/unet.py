@@ -104,6 +104,33 @@ class SelfAttention(nn.Module):
         return x + self.proj(out.transpose(-1, -2).reshape(n, c, h, w))
 
 
+class TagCrossAttention(nn.Module):
+    """Each position attends to the vectors of its sprite's tags, plus a learned "none"
+    vector that is always there (so a sprite without tags attends to it alone)."""
+
+    def __init__(self, channels: int, groups: int, num_tags: int, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm = GroupNorm(groups, channels)
+        self.q = nn.Conv2d(channels, channels, 1)
+        self.tokens = nn.Parameter(torch.randn(num_tags + 1, channels) * 0.02)  # last: none
+        self.kv = nn.Linear(channels, 2 * channels)
+        self.proj = nn.Conv2d(channels, channels, 1)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        d = c // self.heads
+        q = self.q(self.norm(x)).reshape(n, self.heads, d, h * w).transpose(-1, -2)
+        k, v = self.kv(self.tokens.to(x.dtype)).reshape(-1, 2, self.heads, d).unbind(1)
+        k, v = (t.permute(1, 0, 2).unsqueeze(0).expand(n, -1, -1, -1) for t in (k, v))
+        present = torch.cat([tags > 0, tags.new_ones(n, 1, dtype=torch.bool)], dim=1)
+        mask = present[:, None, None, :]  # (n, 1, 1, T + 1): attend to present tags only
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return x + self.proj(out.transpose(-1, -2).reshape(n, c, h, w))
+
+
 class UNet(nn.Module):
     """eps- or v-prediction network: (x_t, t, condition) -> a tensor shaped like x_t,
     followed by `palette_size` channels of per-pixel logits over the palette when it has
@@ -112,7 +139,8 @@ class UNet(nn.Module):
     The condition is a class index per sprite, (N,) long, where index `num_classes` is
     the "null" class used for classifier-free guidance; or, with `num_tags`, a bag of
     tags, (N, T) 0/1 floats, whose learned embeddings are summed into the time embedding
-    (no tag at all is the unconditional model).
+    (`tag_conditioning="bag"`) or attended to at the lowest resolution ("cross"); no tag
+    at all is the unconditional model.
     The palette head reads the same last features as the RGBA output: trained with
     cross-entropy against each pixel's palette index, it lets a sampler end on the most
     likely palette colour of each pixel instead of the mean of the colours it could be.
@@ -129,6 +157,7 @@ class UNet(nn.Module):
         dropout: float = 0.0,
         palette_size: int = 0,
         num_tags: int = 0,
+        tag_conditioning: str = "bag",
     ) -> None:
         super().__init__()
         channels = list(channels)
@@ -141,7 +170,8 @@ class UNet(nn.Module):
         )
         self.class_emb = nn.Embedding(num_classes + 1, emb_dim)
         # A bag of tags: the sum of each present tag's vector (a linear map of the 0/1 row).
-        self.tag_emb = nn.Linear(num_tags, emb_dim, bias=False) if num_tags else None
+        bag = num_tags and tag_conditioning == "bag"
+        self.tag_emb = nn.Linear(num_tags, emb_dim, bias=False) if bag else None
         self.conv_in = nn.Conv2d(4, self.base, 3, padding=1)
 
         self.down = nn.ModuleList()
@@ -159,6 +189,8 @@ class UNet(nn.Module):
             self.downsample.append(nn.Identity() if last else nn.Conv2d(c, c, 3, 2, 1))
         deepest = channels[-1]
         self.mid_attn = SelfAttention(deepest, groups) if attention else nn.Identity()
+        cross = num_tags and tag_conditioning == "cross"
+        self.tag_attn = TagCrossAttention(deepest, groups, num_tags) if cross else None
 
         self.up = nn.ModuleList()
         self.upsample = nn.ModuleList()
@@ -182,7 +214,8 @@ class UNet(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         emb = self.time_mlp(timestep_embedding(t, self.base))
         if labels.dim() == 2:
-            emb = emb + self.tag_emb(labels.to(emb.dtype))
+            if self.tag_emb is not None:
+                emb = emb + self.tag_emb(labels.to(emb.dtype))
         else:
             emb = emb + self.class_emb(labels)
         h = self.conv_in(x)
@@ -193,6 +226,8 @@ class UNet(nn.Module):
             skips.append(h)
             h = down(h)
         h = self.mid_attn(h)
+        if self.tag_attn is not None:
+            h = self.tag_attn(h, labels)
         for blocks, up in zip(self.up, self.upsample, strict=True):
             h = torch.cat([h, skips.pop()], dim=1)
             for block in blocks:

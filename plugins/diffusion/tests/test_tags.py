@@ -55,16 +55,25 @@ def colours(indices: np.ndarray) -> tuple[float, float]:
     return float((indices == 1).sum() / opaque), float((indices == 2).sum() / opaque)
 
 
-def test_the_condition_is_a_bag_of_tags_and_none_is_the_unconditional_model():
-    strategy = make_strategy("diffusion", FAST, INFO)
+@pytest.mark.parametrize("design", ["bag", "cross"])
+def test_the_condition_is_a_set_of_tags_and_none_is_the_unconditional_model(design):
+    strategy = make_strategy("diffusion", [*FAST, f"model.tag_conditioning={design}"], INFO)
     net = strategy.modules["unet"]
-    assert net.tag_emb.weight.shape[1] == len(TAGS)
-    x, t = torch.randn(2, 4, 16, 16), torch.tensor([10, 10])
+    if design == "bag":
+        assert net.tag_emb.weight.shape[1] == len(TAGS) and net.tag_attn is None
+    else:
+        assert net.tag_attn.tokens.shape[0] == len(TAGS) + 1 and net.tag_emb is None
+    x, t = torch.randn(3, 4, 16, 16), torch.tensor([10, 10, 10])
     with torch.no_grad():
         torch.nn.init.normal_(net.conv_out.weight)
-        none = net(x, t, torch.zeros(2, len(TAGS)))
-        red = net(x, t, torch.tensor([[1.0, 0, 0, 0]] * 2))
+        if design == "cross":
+            torch.nn.init.normal_(net.tag_attn.proj.weight)  # zero at first: a no-op
+        none = net(x, t, torch.zeros(3, len(TAGS)))
+        red = net(x, t, torch.tensor([[1.0, 0, 0, 0]] * 3))
+        mixed = net(x, t, torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]]))
     assert not torch.allclose(none, red)  # the tags reach the output
+    assert torch.allclose(mixed[0], red[0], atol=1e-5)  # each sprite its own tags
+    assert torch.allclose(mixed[1], none[1], atol=1e-5)
 
 
 def test_training_drops_whole_tag_sets_and_single_tags():
