@@ -244,27 +244,31 @@ def test_prompt_adherence_scores_every_tag_and_seen_and_novel_pairs():
     the classifier's ceiling on the tags it can tell apart."""
     from pixelgen_core.evaluation.prompts import choose_prompts, evaluate_prompts
 
-    tags = np.array([[1, 0, 1], [1, 0, 0], [0, 1, 1], [0, 1, 0]] * 6)  # red, blue, tall
-    prompts = choose_prompts(tags, ("red", "blue", "tall"))
-    assert prompts[:3] == [("tag", (0,)), ("tag", (1,)), ("tag", (2,))]
-    assert ("seen pair", (0, 2)) in prompts and ("novel pair", (0, 1)) in prompts
+    names = ("red", "blue", "tall", "wide")
+    tags = np.array([[1, 0, 1, 0], [1, 0, 0, 1], [0, 1, 1, 0]] * 8)  # no blue wide sprite
+    prompts = choose_prompts(tags, names)
+    assert prompts[:4] == [("tag", (0,)), ("tag", (1,)), ("tag", (2,)), ("tag", (3,))]
+    # red and blue never meet (they replace each other), nor tall and wide: no pairs;
+    # blue and wide never meet, but red, blue's substitute, is wide: a new combination
+    assert [p for p in prompts if p[0] == "novel pair"] == [("novel pair", (1, 3))]
+    assert ("seen pair", (0, 2)) in prompts and ("seen pair", (1, 2)) not in prompts
     rgba = np.zeros((24, 8, 8, 4), np.uint8)
     for i, row in enumerate(tags):
         colour = (220, 30, 30, 255) if row[0] else (30, 30, 220, 255)
-        if row[2]:
+        if row[2]:  # tall
             rgba[i, 1:7, 3:5] = colour
         else:
             rgba[i, 3:5, 1:7] = colour
     indices = (rgba[..., 3] > 0).astype(np.int64) * np.where(rgba[..., 0] > 100, 1, 2)
 
-    def draw(names, n, seed):
-        rows = np.flatnonzero(np.all([tags[:, ("red", "blue", "tall").index(t)] for t in names], 0))
+    def draw(asked, n, seed):
+        rows = np.flatnonzero(np.all([tags[:, names.index(t)] for t in asked], 0))
         pick = np.resize(rows, n) if len(rows) else np.zeros(n, int)
         return rgba[pick], indices[pick]
 
-    result = evaluate_prompts(draw, rgba, indices, tags, ("red", "blue", "tall"), n=4)
+    result = evaluate_prompts(draw, rgba, indices, tags, names, n=4)
     rows = {r.prompt: r for r in result.rows}
     assert rows["red"].ceiling == 1.0 and rows["red"].recognised == 1.0
     assert rows["red"].scores["memorised"] == 1.0  # drawn straight from the data
-    assert rows["red, blue"].kind == "novel pair" and rows["red, blue"].ceiling is None
+    assert rows["blue, wide"].kind == "novel pair" and rows["blue, wide"].ceiling is None
     assert result.summary()["prompts/tag/recognised"] == 1.0

@@ -148,16 +148,30 @@ class TagClassifier:
 
 
 def choose_prompts(tags: np.ndarray, vocabulary: tuple[str, ...]) -> list[tuple[str, tuple]]:
-    """(kind, tag columns): every tag, then the PAIRS commonest pairs seen together and
-    the PAIRS pairs of common tags never together (no tag implying the other)."""
-    together = tags.T @ tags
-    counts = np.diag(together)
+    """(kind, tag columns): every tag; the PAIRS commonest pairs the data has together
+    (but not always: a pair always together is one tag to the model); and PAIRS pairs
+    it never has together but could, because a substitute of one goes with the other
+    (no zombie climbs, but female characters, which keep the same company as zombies,
+    do), not contradictions like a walking tile or snowy grass. The pairs with the most
+    such evidence come first."""
+    together = tags.T.astype(np.int64) @ tags.astype(np.int64)
+    counts = np.diag(together).copy()
     prompts = [("tag", (j,)) for j in range(len(vocabulary))]
-    pairs = [(a, b) for a, b in combinations(range(len(vocabulary)), 2)]
+    pairs = list(combinations(range(len(vocabulary)), 2))
     seen = [(a, b) for a, b in pairs if 0 < together[a, b] < min(counts[a], counts[b])]
     seen.sort(key=lambda p: (-together[p], p))
-    novel = [(a, b) for a, b in pairs if together[a, b] == 0]
-    novel.sort(key=lambda p: (-min(counts[p[0]], counts[p[1]]), p))
+    # Substitutes: tags never together that keep the same company (grass and snow, or
+    # zombie and female). A pair never seen is a new combination where one tag's
+    # substitute does go with the other (a climbing zombie: females climb).
+    company = together.copy()
+    np.fill_diagonal(company, 0)
+    shared = np.minimum(company[:, None, :], company[None, :, :]).sum(-1)
+    substitute = (together == 0) & (shared > 0)
+    plausible = substitute.astype(np.int64) @ company  # [a, b]: a's substitutes with b
+    plausible = plausible + plausible.T
+    novel = [(a, b) for a, b in pairs if together[a, b] == 0 and not substitute[a, b]]
+    novel = [p for p in novel if plausible[p] > 0]
+    novel.sort(key=lambda p: (-plausible[p], p))
     prompts += [("seen pair", p) for p in seen[:PAIRS]]
     prompts += [("novel pair", p) for p in novel[:PAIRS]]
     return prompts

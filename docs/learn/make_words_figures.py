@@ -1,0 +1,80 @@
+"""Make the numbers and pictures in docs/learn/words.md (and the README's prompt picture)
+from diffusion runs trained on the tagged kenney-arcade sprites.
+
+    pixelgen train diffusion data.dataset=kenney-arcade training.epochs=E
+    pixelgen train diffusion data.dataset=kenney-arcade training.epochs=E \
+        model.tag_conditioning=cross
+    python docs/learn/make_words_figures.py BAG_CHECKPOINT [--cross CROSS_CHECKPOINT] [-n 32]
+
+Draws a row of sprites for each of four prompts beside a row of the real sprites with
+those tags (docs/images/prompts.png), scores every prompt of each run with
+`Run.evaluate_prompts` (the classifier's recognised share against its ceiling, FD,
+pixel statistics and copies per prompt), and writes docs/learn/words-numbers.json:
+every number the chapter quotes, as it quotes it (tests/test_docs.py checks that it
+does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from figures import save
+
+import pixelgen_core as pg
+
+NUMBERS = Path(__file__).resolve().parent / "words-numbers.json"
+PROMPTS = ("robot", "coin", "grass", "planet")
+COLUMNS = 8
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="the run with the default (bag) design")
+    parser.add_argument("--cross", help="the same training with model.tag_conditioning=cross")
+    parser.add_argument("-n", type=int, default=32, help="sprites per prompt scored")
+    args = parser.parse_args()
+    run = pg.open_run("diffusion", checkpoint=args.checkpoint, device="cpu")
+    data = run.training_data()
+    real = run.palette.to_rgba(data.indices.numpy())
+    vocabulary = list(run.info.tags)
+    rows = []
+    for k, prompt in enumerate(PROMPTS):
+        drawn = run.sample(COLUMNS, seed=k, prompt=prompt)
+        carrying = np.flatnonzero(data.tags.numpy()[:, vocabulary.index(prompt)] > 0)
+        shown = np.zeros((COLUMNS, *real.shape[1:]), np.uint8)  # clear where there are fewer
+        shown[: len(carrying[:COLUMNS])] = real[carrying[:COLUMNS]]
+        rows += [np.asarray(drawn), shown]
+    save("prompts.png", np.concatenate(rows), COLUMNS, scale=3)
+
+    runs = {"bag": args.checkpoint, **({"cross": args.cross} if args.cross else {})}
+    numbers: dict = {"checkpoints": runs, "n": args.n, "designs": {}}
+    quoted: dict[str, str] = {}
+    for design, checkpoint in runs.items():
+        scored_run = run if design == "bag" else pg.open_run("diffusion", checkpoint=checkpoint)
+        start = time.perf_counter()
+        result = scored_run.evaluate_prompts(args.n)
+        summary = result.summary()
+        numbers["designs"][design] = {
+            "seconds": round(time.perf_counter() - start, 1),
+            "steps": scored_run.steps,
+            "summary": summary,
+            "rows": [r.to_dict() for r in result.rows],
+        }
+        for key, value in summary.items():
+            quoted[f"{design} {key}"] = f"{value:.2f}"
+        for row in result.rows:
+            if row.prompt in PROMPTS and design == "bag":
+                quoted[f"{row.prompt} recognised"] = f"{row.recognised:.2f}"
+                quoted[f"{row.prompt} ceiling"] = f"{row.ceiling:.2f}"
+        print(design, json.dumps(summary, indent=1))
+    numbers["quoted"] = quoted
+    NUMBERS.write_text(json.dumps(numbers, indent=2) + "\n")
+    print(NUMBERS)
+
+
+if __name__ == "__main__":
+    main()
