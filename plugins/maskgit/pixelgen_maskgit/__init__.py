@@ -14,7 +14,7 @@ def register_strategies(register):
             sizes=SpriteSizes(smallest=8, largest=64, multiple=4, rectangular=True),
             default_config=MaskGITConfig,
             conditional=True,
-            capabilities=("edit", "tileable"),
+            capabilities=("edit", "tileable", "tags"),
             train_options=(
                 Option("lr", float, None, "AdamW learning rate", "training.lr"),
                 Option("p_uncond", float, None, "label dropout for guidance", "model.p_uncond"),

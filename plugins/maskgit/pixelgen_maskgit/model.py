@@ -38,6 +38,7 @@ class MaskedPixelTransformer(nn.Module):
         layers: int,
         heads: int,
         dropout: float,
+        num_tags: int = 0,
     ) -> None:
         super().__init__()
         for key, value in (("width", width), ("layers", layers), ("heads", heads)):
@@ -58,6 +59,8 @@ class MaskedPixelTransformer(nn.Module):
         self.pixel_embedding = nn.Embedding(colours + 1, pixel_dim)
         self.project = nn.Linear(pixel_dim * patch * patch, width)
         self.class_embedding = nn.Embedding(num_classes + 1, width)
+        # Tags: the "no class" token plus the sum of the sprite's tag vectors.
+        self.tag_embedding = nn.Linear(num_tags, width, bias=False) if num_tags else None
         self.position = nn.Parameter(torch.zeros(1 + self.rows * self.columns, width))
         nn.init.normal_(self.position, std=0.02)
         layer = nn.TransformerEncoderLayer(
@@ -68,14 +71,18 @@ class MaskedPixelTransformer(nn.Module):
         self.head = nn.Linear(width, patch * patch * colours)
 
     def forward(self, pixels: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """Pixels (N, H, W) with `mask_index` where unknown, classes (N,) as class + 1 or 0
-        -> palette logits (N, colours, H, W)."""
+        """Pixels (N, H, W) with `mask_index` where unknown, classes (N,) as class + 1 or 0,
+        or tags (N, T) as 0/1 -> palette logits (N, colours, H, W)."""
         n, p, rows, columns = len(pixels), self.patch, self.rows, self.columns
         e = self.pixel_embedding(pixels)  # (N, H, W, E)
         # (N, rows, p, columns, p, E) -> (N, rows*columns, p*p*E): one token per patch.
         tokens = e.view(n, rows, p, columns, p, -1).permute(0, 1, 3, 2, 4, 5)
         tokens = tokens.reshape(n, rows * columns, -1)
-        x = torch.cat([self.class_embedding(classes)[:, None], self.project(tokens)], dim=1)
+        if classes.dim() == 2:  # tags
+            condition = self.class_embedding.weight[0] + self.tag_embedding(classes.to(e.dtype))
+        else:
+            condition = self.class_embedding(classes)
+        x = torch.cat([condition[:, None], self.project(tokens)], dim=1)
         h = self.norm(self.blocks(x + self.position))[:, 1:]
         logits = self.head(h).view(n, rows, columns, p, p, self.colours)
         return logits.permute(0, 5, 1, 3, 2, 4).reshape(n, self.colours, *self.size)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, ConfigError, DataInfo, Strategy, drop_labels
+from pixelgen_core import Batch, ConfigError, DataInfo, Strategy, drop_labels, drop_tags
 from pixelgen_maskgit.config import MaskGITConfig
 from pixelgen_maskgit.decoding import decode, random_mask
 from pixelgen_maskgit.model import MaskedPixelTransformer, token_side
@@ -24,6 +24,7 @@ class MaskGITStrategy(Strategy):
         super().__init__(config, data, device)
         cfg = config.model
         self.num_classes = data.num_classes
+        self.num_tags = len(data.tags)
         self.mask_index = len(data.palette)  # the extra pixel value meaning "unknown"
         self.patch = cfg.patch or token_side(*data.shape)
         net = MaskedPixelTransformer(
@@ -35,6 +36,7 @@ class MaskGITStrategy(Strategy):
             cfg.layers,
             cfg.heads,
             cfg.dropout,
+            self.num_tags,
         ).to(device)
         self.modules = {"net": net}
         self.optimizers = {
@@ -49,7 +51,12 @@ class MaskGITStrategy(Strategy):
         net = self.modules["net"]
         inputs = torch.where(mask, torch.full_like(target, self.mask_index), target)
         classes = torch.zeros(len(target), dtype=torch.long, device=target.device)
-        if self.num_classes and batch.labels is not None:
+        if self.num_tags:  # a bag of tags, dropped whole and one by one for guidance
+            classes = torch.zeros(len(target), self.num_tags, device=target.device)
+            if batch.tags is not None:
+                p = self.config.model.p_uncond
+                classes = drop_tags(batch.tags, p) if dropout else batch.tags
+        elif self.num_classes and batch.labels is not None:
             classes = batch.labels + 1
             if dropout:  # class 0 is "no class"
                 classes = drop_labels(classes, self.config.model.p_uncond, 0)
@@ -91,6 +98,8 @@ class MaskGITStrategy(Strategy):
         choice_temperature: float,
         guidance_scale: float,
         tileable: bool = False,
+        tags: torch.Tensor | None = None,
+        negative: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Core passes every option, each the user's value or its `sampling.*` default."""
         return self._decode(
@@ -103,6 +112,7 @@ class MaskGITStrategy(Strategy):
             choice_temperature,
             guidance_scale,
             tileable,
+            (tags, negative),
         )
 
     def edit(
@@ -118,6 +128,8 @@ class MaskGITStrategy(Strategy):
         choice_temperature: float,
         guidance_scale: float,
         tileable: bool = False,
+        tags: torch.Tensor | None = None,
+        negative: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """MaskGIT's own task: the pixels to redraw are masked and decoded, the others
         stay as they are. With `strength` < 1 only that share of them, chosen at random
@@ -143,26 +155,46 @@ class MaskGITStrategy(Strategy):
             choice_temperature,
             guidance_scale,
             tileable,
+            (tags, negative),
         )
 
     def _decode(
-        self, n, generator, label, start, steps, temperature, choice_temperature, scale, tileable
+        self,
+        n,
+        generator,
+        label,
+        start,
+        steps,
+        temperature,
+        choice_temperature,
+        scale,
+        tileable,
+        prompt=(None, None),
     ) -> torch.Tensor:
         if temperature <= 0:
             raise ConfigError("--temperature must be positive")
         net = self.modules["net"]
         classes = torch.zeros(n, dtype=torch.long, device=self.device)
+        unconditioned = torch.zeros_like(classes)
         if label is not None:
             if not self.num_classes:
                 raise ConfigError("this model was trained without classes")
             classes += int(label) + 1
-        guided = label is not None and scale != 1.0
+        tags, negative = prompt
+        if self.num_tags:  # no prompt: no tags, the unconditional model
+            classes = torch.zeros(n, self.num_tags, device=self.device)
+            unconditioned = torch.zeros_like(classes)
+            if tags is not None:
+                classes = classes + tags.to(classes)
+            if negative is not None:
+                unconditioned = unconditioned + negative.to(classes)
+        guided = scale != 1.0 and not torch.equal(classes, unconditioned)
 
         def logits_fn(pixels: torch.Tensor) -> torch.Tensor:
             if not guided:
                 return net(pixels, classes)
             # Conditional and unconditional predictions in one batched pass.
-            both = net(torch.cat([pixels, pixels]), torch.cat([classes, torch.zeros_like(classes)]))
+            both = net(torch.cat([pixels, pixels]), torch.cat([classes, unconditioned]))
             cond, uncond = both.chunk(2)
             return uncond + scale * (cond - uncond)
 
