@@ -1,17 +1,19 @@
 """Make the numbers and pictures in docs/learn/words.md (and the README's prompt picture)
 from diffusion runs trained on the tagged kenney-arcade sprites.
 
-    pixelgen train diffusion data.dataset=kenney-arcade training.epochs=E
-    pixelgen train diffusion data.dataset=kenney-arcade training.epochs=E \
-        model.tag_conditioning=cross
-    python docs/learn/make_words_figures.py BAG_CHECKPOINT [--cross CROSS_CHECKPOINT] [-n 32]
+    pixelgen train diffusion data.dataset=kenney-arcade training.epochs=300
+    pixelgen train diffusion data.dataset=kenney-arcade training.epochs=150 \
+        training.choose_sampler=0                      # the A/B: bag ...
+    pixelgen train diffusion data.dataset=kenney-arcade training.epochs=150 \
+        training.choose_sampler=0 model.tag_conditioning=cross   # ... and cross
+    python docs/learn/make_words_figures.py CHECKPOINT [--ab BAG CROSS] [-n 32]
 
-Draws a row of sprites for each of four prompts beside a row of the real sprites with
-those tags (docs/images/prompts.png), scores every prompt of each run with
+Draws, from CHECKPOINT, a row of sprites for each of four prompts above a row of the
+real sprites with that tag (docs/images/prompts.png) and scores every prompt with
 `Run.evaluate_prompts` (the classifier's recognised share against its ceiling, FD,
-pixel statistics and copies per prompt), and writes docs/learn/words-numbers.json:
-every number the chapter quotes, as it quotes it (tests/test_docs.py checks that it
-does).
+pixel statistics and copies per prompt); with `--ab`, scores the two designs' runs
+(trained alike) the same way. Writes docs/learn/words-numbers.json: every number the
+chapter quotes, as it quotes it (tests/test_docs.py checks that it does).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ COLUMNS = 8
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", help="the run with the default (bag) design")
-    parser.add_argument("--cross", help="the same training with model.tag_conditioning=cross")
+    parser.add_argument("checkpoint", help="a run with the default design: the picture")
+    parser.add_argument("--ab", nargs=2, metavar=("BAG", "CROSS"), help="the design A/B runs")
     parser.add_argument("-n", type=int, default=32, help="sprites per prompt scored")
     args = parser.parse_args()
     run = pg.open_run("diffusion", checkpoint=args.checkpoint, device="cpu")
@@ -50,11 +52,13 @@ def main() -> None:
         rows += [np.asarray(drawn), shown]
     save("prompts.png", np.concatenate(rows), COLUMNS, scale=3)
 
-    runs = {"bag": args.checkpoint, **({"cross": args.cross} if args.cross else {})}
+    runs = {"run": args.checkpoint}
+    if args.ab:
+        runs.update({"bag": args.ab[0], "cross": args.ab[1]})
     numbers: dict = {"checkpoints": runs, "n": args.n, "designs": {}}
     quoted: dict[str, str] = {}
     for design, checkpoint in runs.items():
-        scored_run = run if design == "bag" else pg.open_run("diffusion", checkpoint=checkpoint)
+        scored_run = run if design == "run" else pg.open_run("diffusion", checkpoint=checkpoint)
         start = time.perf_counter()
         result = scored_run.evaluate_prompts(args.n)
         summary = result.summary()
@@ -67,7 +71,7 @@ def main() -> None:
         for key, value in summary.items():
             quoted[f"{design} {key}"] = f"{value:.2f}"
         for row in result.rows:
-            if row.prompt in PROMPTS and design == "bag":
+            if row.prompt in PROMPTS and design == "run":
                 quoted[f"{row.prompt} recognised"] = f"{row.recognised:.2f}"
                 quoted[f"{row.prompt} ceiling"] = f"{row.ceiling:.2f}"
         print(design, json.dumps(summary, indent=1))
