@@ -232,6 +232,10 @@ def test_a_tagged_folder_conditions_a_strategy_that_takes_tags(tmp_path):
     assert batch.tags.tolist()[0] == [0, 1, 1, 0]  # coins/gold4
     assert DataInfo.from_dict(data.info.to_dict()).to_dict() == data.info.to_dict()
     assert DataInfo.from_dict(data.info.to_dict()).tag_implies == data.info.tag_implies
+    # a resumed run keeps its own vocabulary, each tag where the data has it today
+    kept = prepare(config, True, spec=spec, vocabulary=("slime", "blue"))
+    assert kept.info.tags == ("slime", "blue") and kept.info.tag_counts == (3, 1)
+    assert kept.notes == (kept.notes[0],)  # no "dropped" line for a run's own tags
     classes = prepare(config, True, spec=spec, vocabulary=())  # a run trained without tags
     assert classes.tags is None and classes.info.num_classes == 2
     config["data"]["tags"] = False

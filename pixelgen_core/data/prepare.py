@@ -124,6 +124,8 @@ def read_tags(
     min_count = int(data_cfg.get("min_tag_count", MIN_TAG_COUNT))
     tagging, dropped = dataset.tags().kept(min_count)
     vocab = tuple(t for t, _ in tagging.vocabulary()) if vocabulary is None else vocabulary
+    if vocabulary is not None:  # the run's own tags, each where the data has it today
+        tagging, dropped = dataset.tags(), []
     if not vocab:
         return None
     column = {tag: i for i, tag in enumerate(vocab)}
