@@ -122,10 +122,11 @@ def read_tags(
     if vocabulary is None and not data_cfg.get("tags", True):
         return None
     min_count = int(data_cfg.get("min_tag_count", MIN_TAG_COUNT))
-    tagging, dropped = dataset.tags().kept(min_count)
-    vocab = tuple(t for t, _ in tagging.vocabulary()) if vocabulary is None else vocabulary
-    if vocabulary is not None:  # the run's own tags, each where the data has it today
-        tagging, dropped = dataset.tags(), []
+    tagging, dropped, vocab = dataset.tags(), [], vocabulary
+    if vocabulary is None:
+        tagging, dropped = tagging.kept(min_count)
+        vocab = tuple(t for t, _ in tagging.vocabulary())
+    # else the run's own tags, each where the data has it today
     if not vocab:
         return None
     column = {tag: i for i, tag in enumerate(vocab)}
@@ -139,7 +140,7 @@ def read_tags(
         f"conditioning on {len(vocab)} tags from {tagging.source} "
         f"({untagged} of {len(dataset)} sprites carry none): pixelgen data show lists them"
     ]
-    if dropped and vocabulary is None:
+    if dropped:
         shown = ", ".join(dropped[:8]) + (", ..." if len(dropped) > 8 else "")
         notes.append(
             f"dropped {len(dropped)} tags on fewer than {min_count} sprites or on all "

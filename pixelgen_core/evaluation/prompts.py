@@ -116,16 +116,29 @@ def markdown(result: PromptEvaluation) -> str:
     return "\n".join(lines)
 
 
-class TagClassifier:
-    """One balanced logistic regression per tag on sprite features."""
+STATISTICS = {
+    "isolated": metrics.isolated_pixels,
+    "colours": metrics.opaque_colours,
+    "components": metrics.colour_components,
+}
 
-    def __init__(self, sprites: np.ndarray, tags: np.ndarray, seed: int = 0) -> None:
+
+def sprite_features(sprites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluation encoder's features of RGBA sprites (for FD), and those beside the
+    2x-downsampled pixels (what the tag classifier reads): each sprite embedded once."""
+    embedded = embed(sprites)
+    return embedded, np.concatenate([embedded, pixel_features(sprites)], axis=1)
+
+
+class TagClassifier:
+    """One balanced logistic regression per tag on `sprite_features`."""
+
+    def __init__(self, features: np.ndarray, tags: np.ndarray) -> None:
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
-        x = self._features(sprites)
-        self.scaler = StandardScaler().fit(x)
-        x = self.scaler.transform(x)
+        self.scaler = StandardScaler().fit(features)
+        x = self.scaler.transform(features)
         self.models = {}
         for j in range(tags.shape[1]):
             y = tags[:, j] > 0
@@ -133,16 +146,12 @@ class TagClassifier:
                 model = LogisticRegression(class_weight="balanced", C=0.1, max_iter=2000)
                 self.models[j] = model.fit(x, y)
 
-    @staticmethod
-    def _features(sprites: np.ndarray) -> np.ndarray:
-        return np.concatenate([embed(sprites), pixel_features(sprites)], axis=1)
-
-    def recognises(self, sprites: np.ndarray, columns: list[int]) -> np.ndarray:
+    def recognises(self, features: np.ndarray, columns: list[int]) -> np.ndarray:
         """(N,) True where every tag of `columns` is recognised (False for a tag it
         could not learn)."""
         if any(j not in self.models for j in columns):
-            return np.zeros(len(sprites), dtype=bool)
-        x = self.scaler.transform(self._features(sprites))
+            return np.zeros(len(features), dtype=bool)
+        x = self.scaler.transform(features)
         found = [self.models[j].predict(x).astype(bool) for j in columns]
         return np.logical_and.reduce(found)
 
@@ -191,9 +200,10 @@ def evaluate_prompts(
     the training data (RGBA, indices, (N, T) 0/1)."""
     order = np.random.default_rng(seed).permutation(len(sprites))
     train, held = order[: len(order) // 2], order[len(order) // 2 :]
-    classifier = TagClassifier(sprites[train], tags[train], seed)
+    real_embedded, real_features = sprite_features(sprites)
+    real_stats = {name: stat(indices) for name, stat in STATISTICS.items()}
+    classifier = TagClassifier(real_features[train], tags[train])
     carried = tags > 0
-    real_features = embed(sprites)
     rows = []
     for i, (kind, columns) in enumerate(choose_prompts(tags, vocabulary)):
         with_all = np.logical_and.reduce([carried[:, j] for j in columns])
@@ -202,26 +212,23 @@ def evaluate_prompts(
             continue
         names = tuple(vocabulary[j] for j in columns)
         rgba, drawn = draw(names, n, seed + i)
+        embedded, features = sprite_features(rgba)
         ceiling = None
         if kind != "novel pair":
-            ceiling = float(classifier.recognises(sprites[held_with], list(columns)).mean())
+            ceiling = float(classifier.recognises(real_features[held_with], list(columns)).mean())
         scores = {"memorised": metrics.memorisation(drawn, indices)["memorised"]}
-        reference = np.flatnonzero(with_all) if with_all.any() else None
-        if reference is not None and len(reference) >= MIN_HELD:
-            scores["fd"] = metrics.frechet_distance(embed(rgba), real_features[reference])
-            for name, stat in (
-                ("isolated", metrics.isolated_pixels),
-                ("colours", metrics.opaque_colours),
-                ("components", metrics.colour_components),
-            ):
-                scores[f"{name}_w1"] = metrics.wasserstein(stat(drawn), stat(indices[reference]))
+        reference = np.flatnonzero(with_all)
+        if len(reference) >= MIN_HELD:
+            scores["fd"] = metrics.frechet_distance(embedded, real_embedded[reference])
+            for name, stat in STATISTICS.items():
+                scores[f"{name}_w1"] = metrics.wasserstein(stat(drawn), real_stats[name][reference])
         rows.append(
             PromptRow(
                 ", ".join(names),
                 kind,
                 int(with_all.sum()),
                 ceiling,
-                float(classifier.recognises(rgba, list(columns)).mean()),
+                float(classifier.recognises(features, list(columns)).mean()),
                 scores,
             )
         )

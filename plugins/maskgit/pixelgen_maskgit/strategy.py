@@ -112,7 +112,8 @@ class MaskGITStrategy(Strategy):
             choice_temperature,
             guidance_scale,
             tileable,
-            (tags, negative),
+            tags=tags,
+            negative=negative,
         )
 
     def edit(
@@ -155,7 +156,8 @@ class MaskGITStrategy(Strategy):
             choice_temperature,
             guidance_scale,
             tileable,
-            (tags, negative),
+            tags=tags,
+            negative=negative,
         )
 
     def _decode(
@@ -169,7 +171,9 @@ class MaskGITStrategy(Strategy):
         choice_temperature,
         scale,
         tileable,
-        prompt=(None, None),
+        *,
+        tags: torch.Tensor | None = None,
+        negative: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if temperature <= 0:
             raise ConfigError("--temperature must be positive")
@@ -180,7 +184,6 @@ class MaskGITStrategy(Strategy):
             if not self.num_classes:
                 raise ConfigError("this model was trained without classes")
             classes += int(label) + 1
-        tags, negative = prompt
         if self.num_tags:  # no prompt: no tags, the unconditional model
             classes = torch.zeros(n, self.num_tags, device=self.device)
             unconditioned = torch.zeros_like(classes)
