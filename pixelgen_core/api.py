@@ -364,7 +364,7 @@ class Run:
             prompt=asked,
         )
         rgba = recolour(indices, self.palette, target)
-        return self._sprites(rgba, n, seed, label, separate, asked)
+        return self._sprites(rgba, n, seed, label, separate, asked, target)
 
     def edit(
         self,
@@ -431,7 +431,7 @@ class Run:
         )
         indices = np.where(redraw, indices, snapped.indices)  # kept pixels, whatever a plugin did
         rgba = recolour(indices, self.palette, target)
-        return self._sprites(rgba, n, seed, label, separate, asked)
+        return self._sprites(rgba, n, seed, label, separate, asked, target)
 
     def snap_sprite(
         self, image: np.ndarray | str | Path, palette: Palette | str | Path | None = None
@@ -443,12 +443,20 @@ class Run:
         return snap_sprite(image, self.info.shape, self.palette, as_palette(palette))
 
     def _sprites(
-        self, rgba, n: int, seed: int, label: int | None, separate: bool, prompt: Prompt | None
+        self,
+        rgba,
+        n: int,
+        seed: int,
+        label: int | None,
+        separate: bool,
+        prompt: Prompt | None,
+        target: Palette | None,
     ) -> Sprites:
         prompts = None if prompt is None else [prompt.text] * n
+        palette = target if target is not None else self.palette
         if separate:
-            return Sprites(rgba, [seed + i for i in range(n)], [label] * n, prompts)
-        return Sprites(rgba, prompts=prompts)
+            return Sprites(rgba, [seed + i for i in range(n)], [label] * n, prompts, palette)
+        return Sprites(rgba, prompts=prompts, palette=palette)
 
     @property
     def tags(self) -> list[tuple[str, int]]:

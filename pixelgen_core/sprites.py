@@ -16,7 +16,8 @@ class Sprites:
     ``np.asarray(sprites)`` is the array; ``sprites[i]`` one sprite, ``sprites[a:b]``
     Sprites again. A notebook shows them as a grid. `seeds` and `labels`, when known,
     say what each sprite was drawn with alone (``-n 1 --seed S --class C``); a sheet's
-    atlas records them.
+    atlas records them. `palette`, when known, is the Palette they are drawn in (indexed
+    exports such as Aseprite files use its order).
     """
 
     def __init__(
@@ -25,6 +26,7 @@ class Sprites:
         seeds: list[int] | None = None,
         labels: list[int | None] | None = None,
         prompts: list[str | None] | None = None,
+        palette=None,
     ) -> None:
         rgba = np.asarray(rgba)
         if rgba.ndim != 4 or rgba.shape[-1] != 4 or rgba.dtype != np.uint8:
@@ -35,6 +37,7 @@ class Sprites:
         self.seeds = seeds
         self.labels = labels
         self.prompts = prompts
+        self.palette = palette
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         return self.rgba if dtype is None else self.rgba.astype(dtype)
@@ -50,7 +53,7 @@ class Sprites:
         seeds = None if self.seeds is None else [self.seeds[i] for i in rows]
         labels = None if self.labels is None else [self.labels[i] for i in rows]
         prompts = None if self.prompts is None else [self.prompts[i] for i in rows]
-        return Sprites(picked, seeds, labels, prompts)
+        return Sprites(picked, seeds, labels, prompts, self.palette)
 
     def __iter__(self):
         return iter(self.rgba)
@@ -100,7 +103,7 @@ class Sprites:
         if times < 1:
             raise PixelgenError("times must be at least 1")
         tiles = np.tile(self.rgba, (1, times, times, 1))
-        return Sprites(tiles, self.seeds, self.labels, self.prompts)
+        return Sprites(tiles, self.seeds, self.labels, self.prompts, self.palette)
 
     def save_sheet(
         self,

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh -e tests/plugins/pixelgen-pixelprior -e "plugins/diffusion[test]"
+bash scripts/readers.sh  # tools that read the exported files back (skipped where missing)
 export PATH="$PWD/.venv/bin:$PATH"  # the tests also call the installed `pixelgen` script
 ruff check .
 ruff format --check .

@@ -202,6 +202,25 @@ def test_sheet_sprites_can_each_be_drawn_again_alone(checkpoint, tmp_path):
     assert np.array_equal(again, read_png(tmp_path / "s" / "sprite_0001.png"))
 
 
+def test_exports_from_the_command_line_imply_the_sheet(checkpoint, tmp_path):
+    args = ["sample", "diffusion", "--checkpoint", checkpoint, "-n", 3, "--tileable"]
+    exports = ["--export", "aseprite", "--export", "godot", "--export", "tiled"]
+    result = run(*args, *exports, "--export", "aseprite-json", "--out", tmp_path / "e")
+    assert result.exit_code == 0, result.output
+    assert (
+        "sheet.png, sheet.json, sprites.aseprite, sheet.tres, sheet-tileset.tres" in result.output
+    )
+    names = {p.name for p in (tmp_path / "e").iterdir()}
+    assert {"sheet.tsx", "sheet-aseprite.json", "sheet.json"} <= names
+    seeds = [
+        f["seed"]
+        for f in json.loads((tmp_path / "e" / "sheet.json").read_text())["frames"].values()
+    ]
+    assert seeds == [0, 1, 2]  # drawn one by one, as a sheet is
+    refused = run(*args, "--export", "gif")
+    assert refused.exit_code == 2 and "Invalid value for '--export'" in refused.output
+
+
 def test_sampling_in_a_palette_and_tileable(checkpoint, tmp_path):
     result = run(
         "sample", "diffusion", "--checkpoint", checkpoint, "-n", 4, "--palette", "gameboy",

@@ -159,6 +159,14 @@ def output_options() -> list[click.Option]:
             help="Also write sheet.png and its atlas sheet.json (TexturePacker JSON Hash); "
             "sprite i is drawn alone from seed + i, so the atlas can name its seed.",
         ),
+        click.Option(
+            ["--export", "exports"],
+            multiple=True,
+            type=click.Choice(["aseprite", "aseprite-json", "tiled", "godot"]),
+            help="Also write the sheet for an engine or editor (repeatable): aseprite "
+            "(sprites.aseprite), aseprite-json (sheet-aseprite.json), tiled (sheet.tsx), "
+            "godot (sheet.tres; with --tileable also sheet-tileset.tres). Implies --sheet.",
+        ),
         click.Option(["--columns"], type=int, help="Sheet: sprites per row [default: a square]."),
         click.Option(
             ["--spacing"], type=int, default=0, show_default=True, help="Sheet: pixels between."
@@ -194,9 +202,11 @@ def write_output(
     spacing: int,
     margin: int,
     source: dict,
+    exports: tuple[str, ...] = (),
 ) -> tuple:
-    """Write the sprites, grid.png and (as asked) tiled.png and the sheet into `out` (a
-    new folder under samples/ if None); return the folder and the extra files' names."""
+    """Write the sprites, grid.png and (as asked) tiled.png, the sheet and its exports
+    into `out` (a new folder under samples/ if None); return the folder and the extra
+    files' names."""
     from pathlib import Path
 
     from pixelgen_core.files import new_folder
@@ -208,7 +218,11 @@ def write_output(
     if tileable:
         write_png(sprites.tiled(3).grid(background=background), out / "tiled.png", scale)
         extra.append("tiled.png")
-    if sheet:
+    if sheet or exports:
         sprites.save_sheet(out, columns, spacing, margin, scale, source)
         extra += ["sheet.png", "sheet.json"]
+    if exports:
+        from pixelgen_core.exports import write_exports
+
+        extra += write_exports(sprites, out, exports, columns, spacing, margin, scale, tileable)
     return out, extra

@@ -98,6 +98,7 @@ def run_edit(
     run_id: str | None,
     checkpoint: Path | None,
     device: str,
+    exports: tuple[str, ...] = (),
     prompt: str | None = None,
     negative: str | None = None,
     **options,
@@ -123,7 +124,7 @@ def run_edit(
         label=label,
         palette=target,
         tileable=tileable,
-        separate=sheet,
+        separate=sheet or bool(exports),
         prompt=prompt,
         negative=negative,
         **given,
@@ -143,5 +144,6 @@ def run_edit(
         spacing,
         margin,
         source,
+        exports,
     )
     click.echo(f"wrote {n} edits and {', '.join(['grid.png', *extra])} to {out}")

@@ -80,6 +80,7 @@ def run_sample(
     columns: int | None = None,
     spacing: int = 0,
     margin: int = 0,
+    exports: tuple[str, ...] = (),
     prompt: str | None = None,
     negative: str | None = None,
     **options,
@@ -118,7 +119,7 @@ def run_sample(
         label=label,
         palette=target,
         tileable=tileable,
-        separate=sheet,
+        separate=sheet or bool(exports),
         prompt=prompt,
         negative=negative,
         **given,
@@ -137,6 +138,7 @@ def run_sample(
         spacing,
         margin,
         source,
+        exports,
     )
     click.echo(f"wrote {n} sprites and {', '.join(['grid.png', *extra])} to {out}")
 
