@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pixelgen_core.palette import Palette
     from pixelgen_core.prompts import Prompt
     from pixelgen_core.strategy import DataInfo, Strategy
+    from pixelgen_core.tileset import TileSet
 
 
 def strategies() -> dict[str, StrategyRecord]:
@@ -432,6 +433,27 @@ class Run:
         indices = np.where(redraw, indices, snapped.indices)  # kept pixels, whatever a plugin did
         rgba = recolour(indices, self.palette, target)
         return self._sprites(rgba, n, seed, label, separate, asked, target)
+
+    def tileset(
+        self,
+        kind: str = "wang16",
+        *,
+        seed: int = 0,
+        labels: tuple[int, ...] = (),
+        prompts: tuple[str, ...] = (),
+        transitions: str | None = None,
+        **options,
+    ) -> TileSet:
+        """An autotile set of two terrains (`pixelgen_core.tileset`): "wang16", the 16
+        corner tiles, or "blob47", blobs of terrain 1 over terrain 0. Terrain k is drawn
+        tileable from seed + k with the k-th of `labels` or `prompts` (one given: both
+        use it). `transitions`: "cut" (tiles cut from the two base tiles) or "inpaint"
+        (the cut redrawn by the model; default where the strategy can edit). `options`
+        are the strategy's sample options. ``.save(folder)`` writes it for Tiled and
+        Godot."""
+        from pixelgen_core.tileset import make_tileset
+
+        return make_tileset(self, kind, seed, labels, prompts, transitions, options)
 
     def snap_sprite(
         self, image: np.ndarray | str | Path, palette: Palette | str | Path | None = None

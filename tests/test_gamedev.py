@@ -221,6 +221,26 @@ def test_exports_from_the_command_line_imply_the_sheet(checkpoint, tmp_path):
     assert refused.exit_code == 2 and "Invalid value for '--export'" in refused.output
 
 
+def test_tileset_from_the_command_line_keeps_every_tile_edge(checkpoint, tmp_path):
+    from pixelgen_core.tileset import assemble
+
+    args = ["tileset", "diffusion", "--checkpoint", checkpoint]
+    result = run(*args, "--kind", "blob47", "--class", 1, "--class", 2, "--out", tmp_path / "t")
+    assert result.exit_code == 0, result.output
+    assert "wrote 48 blob47 tiles of class 1 and class 2 (inpaint transitions)" in result.output
+    sheet, base = read_png(tmp_path / "t" / "tiles.png"), read_png(tmp_path / "t" / "base.png")
+    assert sheet.shape == (6 * 16, 8 * 16, 4)
+    tiles = sheet.reshape(6, 16, 8, 16, 4).transpose(0, 2, 1, 3, 4).reshape(48, 16, 16, 4)
+    cut = assemble("blob47", np.stack([base[:, :16], base[:, 16:]]), ("a", "b")).tiles
+    ring = np.ones((16, 16), bool)
+    ring[1:-1, 1:-1] = False
+    assert np.array_equal(tiles[:, ring], cut[:, ring])  # inpainting kept every tile's edge
+    assert not np.array_equal(tiles, cut)  # and redrew the cut between the terrains
+    assert_user_error(run(*args, "--class", 1, "--prompt", "x"), "not both")
+    assert_user_error(run(*args, "--class", 1, "--class", 2, "--class", 3), "at most twice")
+    assert_user_error(run(*args, "--scale", 0), "--scale must be a positive integer")
+
+
 def test_sampling_in_a_palette_and_tileable(checkpoint, tmp_path):
     result = run(
         "sample", "diffusion", "--checkpoint", checkpoint, "-n", 4, "--palette", "gameboy",

@@ -101,6 +101,7 @@ def _register() -> None:
         runs,
         sample,
         scaffold,
+        tileset,
         train,
     )
 
@@ -112,6 +113,7 @@ def _register() -> None:
     cli.add_command(train.train)
     cli.add_command(sample.sample)
     cli.add_command(edit.edit)
+    cli.add_command(tileset.tileset)
     cli.add_command(runs.runs)
     cli.add_command(evaluate.evaluate)
     cli.add_command(compare.compare)
