@@ -447,8 +447,8 @@ class Run:
         """An autotile set of two terrains (`pixelgen_core.tileset`): "wang16", the 16
         corner tiles, or "blob47", blobs of terrain 1 over terrain 0. Terrain k is drawn
         tileable from seed + k with the k-th of `labels` or `prompts` (one given: both
-        use it). `transitions`: "cut" (tiles cut from the two base tiles) or "inpaint"
-        (the cut redrawn by the model; default where the strategy can edit). `options`
+        use it). `transitions`: "cut" (tiles cut from the two base tiles; the default) or
+        "inpaint" (the cut redrawn by the model, for strategies that edit). `options`
         are the strategy's sample options. ``.save(folder)`` writes it for Tiled and
         Godot."""
         from pixelgen_core.tileset import make_tileset

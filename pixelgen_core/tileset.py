@@ -176,7 +176,10 @@ class TileSet:
         folder = Path(folder)
         n, s = len(self.tiles), self.tiles.shape[1]
         cells = self.sample_map(seed=map_seed)
-        check_output_size(cells.size, s, s, scale)
+        rows, columns = cells.shape
+        check_output_size(
+            cells.size, s, s, scale, f"a {columns}x{rows}-tile map at --scale {scale}"
+        )
         layout = SheetLayout(columns=self.columns)
         source = {"command": "tileset", "kind": self.kind, "terrains": list(self.terrains.names)}
         source["transitions"] = self.transitions
@@ -279,16 +282,14 @@ def make_tileset(
     """A set from a trained run: terrain k's base tile is the best (`choose_base`) of
     `CANDIDATES` drawn tileable from seed + k, with the k-th of `labels` or `prompts`
     (one given: both terrains use it; none: the run draws freely); the transitions are
-    cut, or inpainted by the run's model (the default for strategies that can edit:
-    they round the cut into an edge drawn like the data's; see docs/usage.md)."""
+    cut (the default: as clean as the base tiles and 100x faster), or inpainted by the
+    run's model (rounder edges, with more specks; benchmarks/RESULTS.md)."""
     from pixelgen_core import plugins
     from pixelgen_core.sampling import has_capability
 
     options = options or {}
-    can_edit = has_capability(run.strategy, "edit")
-    if transitions is None:
-        transitions = "inpaint" if can_edit else "cut"
-    if transitions == "inpaint" and not can_edit:
+    transitions = transitions or "cut"
+    if transitions == "inpaint" and not has_capability(run.strategy, "edit"):
         raise plugins.registry().lacks(run.name, "edit", "inpaint tile transitions")
     if kind not in KINDS:
         raise PixelgenError(f"unknown tileset kind {kind!r}; choose from {', '.join(KINDS)}")

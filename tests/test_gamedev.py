@@ -225,7 +225,8 @@ def test_tileset_from_the_command_line_keeps_every_tile_edge(checkpoint, tmp_pat
     from pixelgen_core.tileset import assemble
 
     args = ["tileset", "diffusion", "--checkpoint", checkpoint]
-    result = run(*args, "--kind", "blob47", "--class", 1, "--class", 2, "--out", tmp_path / "t")
+    terrains = ["--kind", "blob47", "--class", 1, "--class", 2, "--transitions", "inpaint"]
+    result = run(*args, *terrains, "--out", tmp_path / "t")
     assert result.exit_code == 0, result.output
     assert "wrote 48 blob47 tiles of class 1 and class 2 (inpaint transitions)" in result.output
     sheet, base = read_png(tmp_path / "t" / "tiles.png"), read_png(tmp_path / "t" / "base.png")

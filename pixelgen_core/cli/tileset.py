@@ -43,8 +43,10 @@ class TilesetGroup(StrategyGroup):
             click.Option(
                 ["--transitions"],
                 type=click.Choice(["cut", "inpaint"]),
-                help="cut: tiles cut from the two base tiles; inpaint: the cut redrawn by "
-                "the model [default: inpaint where the strategy can edit, else cut].",
+                default="cut",
+                show_default=True,
+                help="cut: tiles cut from the two base tiles along straight edges; inpaint: "
+                "the cut redrawn by the model (rounder, more specks; strategies that edit).",
             ),
             click.Option(["--seed"], type=SEED, default=0, show_default=True),
             click.Option(
