@@ -37,10 +37,14 @@ class SheetLayout:
         if max(self.spacing, self.margin) > 4096:
             raise PixelgenError("--spacing and --margin must be at most 4096 pixels")
 
+    def columns_for(self, n: int) -> int:
+        """Sprites per row for n sprites: `columns`, or a square, and never more than n."""
+        return min(self.columns or math.ceil(math.sqrt(n)), n)
+
     def positions(self, n: int, height: int, width: int) -> tuple[list[tuple[int, int]], int, int]:
         """Each sprite's top-left (x, y), and the sheet's width and height."""
         self.check()
-        columns = min(self.columns or math.ceil(math.sqrt(n)), n)
+        columns = self.columns_for(n)
         rows = math.ceil(n / columns)
         step_x, step_y = width + self.spacing, height + self.spacing
         places = [

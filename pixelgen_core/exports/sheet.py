@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 # The eight neighbours of a square tile, in the order of Tiled's wangid (clockwise from
@@ -39,10 +38,10 @@ class SheetImage:
     def of(cls, image: str, n: int, h: int, w: int, columns: int | None, spacing: int,
            margin: int, scale: int) -> SheetImage:  # fmt: skip
         """The sheet `atlas.compose` lays out for n sprites of h x w, written at `scale`."""
-        columns = min(columns or math.ceil(math.sqrt(n)), n)
-        rows = math.ceil(n / columns)
-        width = 2 * margin + columns * w + (columns - 1) * spacing
-        height = 2 * margin + rows * h + (rows - 1) * spacing
+        from pixelgen_core.atlas import SheetLayout
+
+        layout = SheetLayout(columns, spacing, margin)
+        _, width, height = layout.positions(n, h, w)
         return cls(
             image,
             width * scale,
@@ -50,7 +49,7 @@ class SheetImage:
             w * scale,
             h * scale,
             n,
-            columns,
+            layout.columns_for(n),
             spacing * scale,
             margin * scale,
         )
