@@ -186,10 +186,14 @@ def new_run(
 def list_runs(name: str | None = None) -> list:
     """The training runs under ./runs (of strategy `name`, or all), newest first, each a
     `RunRecord`: `id`, `strategy`, `state` (FINISHED, FAILED, KILLED, RUNNING or DIED),
-    `steps`, `started`, `checkpoint_path`, `mlflow_run_id`."""
+    `steps`, `started`, `checkpoint_path`, `mlflow_run_id`. A `name` that is neither an
+    installed strategy nor that of any run here is a typo: an error, not an empty list."""
     from pixelgen_core import runs as index
 
-    return index.all_runs(strategy=name)
+    records = index.all_runs(strategy=name)
+    if name is not None and not records and name not in plugins.registry().strategies:
+        plugins.registry().get(name)  # raises: unknown strategy, naming the installed ones
+    return records
 
 
 def delete_run(run_id: str, name: str | None = None) -> Path:

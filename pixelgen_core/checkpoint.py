@@ -13,10 +13,18 @@ FORMAT = 1
 
 def save(payload: dict, path: Path) -> Path:
     """Write to a temporary file in the same folder, then rename over `path`: a kill or a
-    full disk mid-write leaves the previous checkpoint as it was."""
+    full disk mid-write leaves the previous checkpoint as it was.
+
+    The payload is serialised in memory first: torch's zip writer turns a failed write
+    (ENOSPC) into a RuntimeError without its errno, while a plain write keeps the OSError
+    that becomes "no space left on the device"."""
+    import io
+
     import torch
 
-    return write_atomic(path, lambda handle: torch.save({"format": FORMAT, **payload}, handle))
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **payload}, buffer)
+    return write_atomic(path, lambda handle: handle.write(buffer.getbuffer()))
 
 
 def load(path: Path, strategy: str | None = None) -> dict:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pixelgen_core.errors import PixelgenError
+
 ALPHA_THRESHOLD = 0.5  # a pixel with alpha below this (in [0, 1]) is background
 SNAP_CHUNK = 1024  # images snapped at a time: bounds the temporaries of a big folder
 
@@ -109,7 +111,7 @@ def extract(sprites: np.ndarray, max_colors: int, seed: int = 0) -> Palette:
         raise ValueError("max_colors must be at least 1")
     codes = _distinct_colours(sprites)
     if len(codes) == 0:
-        raise ValueError("the sprites have no opaque pixels")
+        raise PixelgenError("the sprites have no opaque pixels: there is no palette to extract")
     unique = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=1).astype(np.uint8)
     if len(unique) <= max_colors:
         return Palette(_sort_colors(unique))

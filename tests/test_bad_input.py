@@ -331,7 +331,7 @@ def test_a_sprite_size_a_strategy_cannot_take(tmp_path, strategy, size, message,
     from pixelgen_core.images import write_png
 
     sprite = torch.zeros(*size, 4, dtype=torch.uint8)
-    sprite[2:-2, 2:-2] = torch.tensor([200, 50, 50, 255], dtype=torch.uint8)
+    sprite[1:-1, 1:-1] = torch.tensor([200, 50, 50, 255], dtype=torch.uint8)
     for i in range(4):
         write_png(torch.roll(sprite, i, 1).numpy(), tmp_path / "sprites" / f"{i}.png")
     result = run(
@@ -351,3 +351,89 @@ def test_side_by_side_samples_get_their_own_folders_and_refusals_leave_none(tmp_
     assert result.exit_code == 1 and len(list((tmp_path / "samples").iterdir())) == 3
     result = run("sample", "vae", "--checkpoint", ckpt, "--reconstruct", "--class", 1)
     assert result.exit_code == 1 and len(list((tmp_path / "samples").iterdir())) == 3
+
+
+# -- data a user can point at by mistake ------------------------------------------------------
+def sprite_folder(folder: Path, colour: tuple[int, int, int, int], count: int = 4) -> Path:
+    from pixelgen_core.images import write_png
+
+    sprite = torch.zeros(16, 16, 4, dtype=torch.uint8)
+    sprite[4:12, 4:12] = torch.tensor(colour, dtype=torch.uint8)
+    for i in range(count):
+        write_png(torch.roll(sprite, i, 1).numpy(), folder / f"{i}.png")
+    return folder
+
+
+@pytest.mark.parametrize("command", [["train", "vae", "-q"], ["data", "palette"]])
+def test_a_folder_of_fully_transparent_sprites_is_one_line(tmp_path, command):
+    sprite_folder(tmp_path / "clear", (200, 50, 50, 0))
+    if command[0] == "train":
+        args = [*command, "data.dataset=clear", "tracking.enabled=false"]
+    else:
+        args = [*command, "clear", "--out", "p.gpl"]
+    result = run(*args)
+    assert_refused(result, "every pixel of the sprites in clear is transparent", 1)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "p.gpl").exists()
+
+
+def test_a_png_that_is_a_symlink_loop_is_skipped(tmp_path):
+    """`a.png -> b.png -> a.png` cannot be read; the real sprites beside it train."""
+    folder = sprite_folder(tmp_path / "sprites", (200, 50, 50, 255))
+    (folder / "a.png").symlink_to("b.png")
+    (folder / "b.png").symlink_to("a.png")
+    result = run("train", "vae", "-q", "data.dataset=sprites", "tracking.enabled=false")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    shown = run("data", "show", "sprites", "--out", "preview.png")
+    assert shown.exit_code == 0 and "4 sprites" in shown.output, shown.output
+
+
+def fills_up(monkeypatch, after_bytes: int) -> None:
+    """A file written through pixelgen_core.files fails with ENOSPC once it grows past
+    `after_bytes`: a disk with that much room fills during the write itself (not at its
+    fsync), and small files fit again once the large one's temporary file is gone."""
+    import pixelgen_core.files as files
+
+    class Filling:
+        def __init__(self, handle):
+            self.handle, self.written = handle, 0
+
+        def write(self, data):
+            self.written += len(data)
+            if self.written > after_bytes:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.handle.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.handle.__exit__(*exc)
+
+    def filling_open(path, mode="r", *args, **kwargs):
+        handle = open(path, mode, *args, **kwargs)  # noqa: SIM115 (the caller closes it)
+        return Filling(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(files, "open", filling_open, raising=False)
+
+
+def test_a_disk_that_fills_while_the_trainer_writes_a_checkpoint(tmp_path, monkeypatch):
+    """The first checkpoint (about 1 MB) does not fit: the run fails in one line, marked
+    FAILED, and leaves no partial file."""
+    from pixelgen_core import runs
+
+    fills_up(monkeypatch, after_bytes=200_000)
+    result = run("train", "vae", "-q", *UNTRACKED)
+    assert_refused(result, "no space left on the device", 1)
+    [record] = runs.all_runs(tmp_path / "runs", "vae")
+    assert record.status == runs.FAILED
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob("checkpoint.pt"))
+
+
+def test_runs_of_a_strategy_that_does_not_exist(tmp_path, ckpt):
+    result = run("runs", "NO-SUCH")
+    assert_refused(result, "unknown strategy 'NO-SUCH' (installed:", 1)
+    assert run("runs", "vae").exit_code == 0

@@ -1,5 +1,7 @@
 """Checkpoints are atomic and cannot run code."""
 
+import errno
+import os
 import pickle
 
 import pytest
@@ -22,9 +24,9 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = checkpoint.save({"step": 1}, tmp_path / "c.pt")
 
     def explode(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(torch, "save", explode)
+    monkeypatch.setattr(os, "fsync", explode)
     with pytest.raises(PixelgenError, match="cannot write"):
         checkpoint.save({"step": 2}, path)
     monkeypatch.undo()

@@ -96,6 +96,10 @@ def load_dataset(name: str, focused: bool = False) -> SpriteSet:
         cache_dir = folder / ".pixelgen"
         sprites = load_folder(paths, cache_dir, folder)
         names = [p.relative_to(folder).with_suffix("").as_posix() for p in paths]
+    if not (sprites[..., 3] >= 128).any():
+        raise PixelgenError(
+            f"every pixel of the sprites in {name} is transparent: nothing to learn"
+        )
     total = len(sprites)
     if focused:
         share = opaque_share(sprites)
