@@ -27,7 +27,6 @@ import statistics
 import time
 
 import torch
-from pixelgen_diffusion.strategy import bf16_supported
 
 import pixelgen_core as pg
 
@@ -75,7 +74,7 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in times.items()}
     reference = medians["DPM-Solver++, 24 steps, copy kept"]
-    bf16 = bf16_supported(torch.device("cpu"))
+    bf16 = pg.bf16_supported(torch.device("cpu"))
     print(f"threads: {torch.get_num_threads()}, bf16 on this CPU: {bf16}\n")
     print("| training step, batch 64 | s (median) | × base step |\n|---|---|---|")
     for name, value in steps.items():

@@ -10,7 +10,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
+from pixelgen_core.checkpoint import Checkpoint
+from pixelgen_core.checkpoint import read as read_checkpoint
 from pixelgen_core.errors import ConfigError, NoRun, NotReady, PixelgenError, PixelgenWarning
+from pixelgen_core.optimisation import Average, Modules, Step
+from pixelgen_core.precision import PRECISIONS, autocast, bf16_supported, uses_bf16
 from pixelgen_core.settings import (
     Config,
     DataConfig,
@@ -70,6 +74,15 @@ def __getattr__(name: str):
 
 __all__ = [
     *API,
+    "PRECISIONS",
+    "Average",
+    "Checkpoint",
+    "read_checkpoint",
+    "Modules",
+    "Step",
+    "autocast",
+    "bf16_supported",
+    "uses_bf16",
     "Batch",
     "Config",
     "ConfigError",

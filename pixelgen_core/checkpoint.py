@@ -3,12 +3,89 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pixelgen_core.errors import PixelgenError, first_line
 from pixelgen_core.files import write_atomic
 
 FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A training checkpoint as a typed object (format `FORMAT`).
+
+    `config` is the run's config as saved (plain data); `data` the `DataInfo` dict;
+    `modules` and `extra` the strategy's module state dicts and `extra_state()`;
+    `position` where training stood (stage, epoch, batch, step); `finished` whether the
+    run ended normally. `to_payload()` is what `save` writes."""
+
+    strategy: str
+    config: dict
+    data: dict
+    state: dict
+    position: dict = field(default_factory=dict)
+    finished: bool = False
+    mlflow_run_id: str | None = None
+    plugin: dict = field(default_factory=dict)
+    pixelgen_version: str = ""
+    path: Path | None = None
+
+    @property
+    def modules(self) -> dict[str, dict]:
+        return self.state["modules"]
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return self.state.get("extra", {})
+
+    @property
+    def steps(self) -> int:
+        return int(self.position.get("step", 0))
+
+    def to_payload(self) -> dict:
+        return {
+            "strategy": self.strategy,
+            "plugin": self.plugin,
+            "pixelgen_version": self.pixelgen_version,
+            "config": self.config,
+            "data": self.data,
+            "state": self.state,
+            "position": self.position,
+            "finished": self.finished,
+            "mlflow_run_id": self.mlflow_run_id,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Checkpoint:
+        return cls(
+            strategy=payload["strategy"],
+            config=payload["config"],
+            data=payload["data"],
+            state=payload["state"],
+            position=dict(payload.get("position", {})),
+            finished=bool(payload.get("finished", False)),
+            mlflow_run_id=payload.get("mlflow_run_id"),
+            plugin=dict(payload.get("plugin", {})),
+            pixelgen_version=str(payload.get("pixelgen_version", "")),
+            path=Path(payload["path"]) if payload.get("path") else None,
+        )
+
+
+def read(path: Path | str, strategy: str) -> Checkpoint:
+    """A checked training checkpoint of `strategy` (a run folder or file), its config
+    resolved against the installed strategy's defaults (settings added since it was
+    saved take them), so a plugin can compare it with its own. For strategies that
+    build on another run's weights at training time (a VQ-VAE prior on a trained
+    autoencoder): they copy what they need, so opening their run never reads this one."""
+    from pixelgen_core.config import resolve
+    from pixelgen_core.plugins import registry
+
+    payload = load_run(Path(path), strategy)
+    config = resolve(registry().get(strategy).spec, base=payload["config"])
+    return Checkpoint.from_payload({**payload, "config": config})
 
 
 def save(payload: dict, path: Path) -> Path:

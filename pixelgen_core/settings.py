@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from pixelgen_core.precision import PRECISIONS
+
 RANGE = "pixelgen_range"
 CHOICES = "pixelgen_choices"
 
@@ -86,6 +88,10 @@ class TrainingConfig(Section):
     grid_size: int = setting(64, low=1, high=1024, help="sprites in each sample grid")
     checkpoint_seconds: float = setting(
         10.0, low=0, help="at an epoch's end, save once this long passed since the last; 0 = each"
+    )
+    grad_clip: float = setting(0.0, low=0, help="clip the gradient norm to this; 0 = no clipping")
+    precision: str = setting(
+        "fp32", choices=PRECISIONS, help="bf16: bfloat16 autocast; auto: where the hardware has it"
     )
     output_dir: str = setting("runs", help="run folders go to OUTPUT_DIR/STRATEGY/RUN")
     choose_sampler: int = setting(

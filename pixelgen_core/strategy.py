@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pixelgen_core.errors import PixelgenError
+from pixelgen_core.optimisation import Average, Modules, Step, steps_per_epoch, take_step
 from pixelgen_core.sizes import SpriteSizes
 
 if TYPE_CHECKING:
@@ -339,10 +341,15 @@ class Strategy:
     """Base class for a generative strategy. Subclass it and fill in the marked methods.
 
     Put every torch module in `self.modules` and every optimizer in `self.optimizers`
-    (dicts keyed by name): the base class saves and restores them, and under torchrun
-    the Trainer wraps the modules for data-parallel training, so call them through
-    `self.modules[...]` in `train_step`. Give an optimizer as a function that makes it
-    (``lambda: torch.optim.Adam(...)``): it is then only built when training needs it.
+    (dicts keyed by name): the base class saves and restores them. Give an optimizer as a
+    function that makes it (``lambda: torch.optim.Adam(...)``): it is then only built when
+    training needs it. An optimizer trains the module of the same name unless
+    `optimizer_for` says otherwise.
+
+    Training is yours only as far as the loss: `loss(batch, step)` returns it, and core
+    runs backward, gradient clipping (`training.grad_clip`), the optimizer, its scheduler
+    (`self.schedulers`), weight averages (`self.averages`), bfloat16 autocast
+    (`training.precision`) and data-parallel wrapping under torchrun.
 
     `config` is an instance of the spec's config class (or a plain dict for an untyped
     config); `spec` is the StrategySpec core built this strategy from.
@@ -354,11 +361,30 @@ class Strategy:
         self.config = config
         self.data = data
         self.device = device
-        self.modules: dict[str, torch.nn.Module] = {}
+        self.modules = {}
         self.optimizers = {}
+        # Per optimizer name, a function of the optimizer that makes its LR scheduler;
+        # core steps it after each optimizer step and checkpoints it.
+        self.schedulers: dict[str, Callable[[Any], Any]] = {}
+        # Modules core keeps as moving averages of others (`Average`), by module name,
+        # and how many updates each has had (checkpointed).
+        self.averages: dict[str, Average] = {}
+        self.average_updates: dict[str, int] = {}
+        self._schedulers: dict[str, Any] = {}
+        self._steps_taken: dict[str, int] = {}  # by stage, for steps run without a Step
         # What `auto` sampling draws with, as core measured it at the end of training
         # (`sampler_candidates`): {"name", "options", "reason", "scores"}, or None.
         self.chosen_sampling: dict | None = None
+
+    @property
+    def modules(self) -> Modules:
+        """Torch modules by name (`Modules`: core's view, wrapped only where training
+        needs it, so a strategy never unwraps)."""
+        return self._modules
+
+    @modules.setter
+    def modules(self, value: dict) -> None:
+        self._modules = Modules(value)
 
     @property
     def optimizers(self) -> Optimizers:
@@ -371,10 +397,12 @@ class Strategy:
         self._optimizers = Optimizers(value)
 
     # -- to implement -------------------------------------------------------------
-    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
-        """Run one optimisation step (loss, backward, optimizer step); return metrics.
+    def loss(self, batch: Batch, step: Step) -> torch.Tensor | dict[str, Any]:
+        """The loss to minimise on `batch` at `step` (`step.stage` says which stage).
 
-        The dict must contain "loss"; every value is a float.
+        Return a one-element tensor, or a dict with it under "loss" and any other
+        metrics to log (tensors or floats). Core does backward and the optimizer step of
+        `optimizer_for(step.stage)`; call modules through `self.modules[...]`.
         """
         raise NotImplementedError
 
@@ -396,6 +424,31 @@ class Strategy:
     def stages(self) -> list[Stage]:
         """The training stages in order; by default one stage of `training.epochs`."""
         return [Stage("main", self.config["training"]["epochs"])]
+
+    def optimizer_for(self, stage: str) -> str:
+        """The optimizer that stage `stage` steps (and the module it trains): by default
+        the only one there is, else the one named like the stage."""
+        if len(self.optimizers) == 1:
+            return next(iter(self.optimizers))
+        if stage in self.optimizers:
+            return stage
+        raise PixelgenError(
+            f"stage {stage!r} names none of the optimizers {sorted(self.optimizers)}; "
+            "override Strategy.optimizer_for to say which it steps"
+        )
+
+    def begin_training(self) -> None:
+        """Called by the Trainer once the strategy is built (and restored, on resume),
+        before the run has a folder: the place to copy in what the run depends on (the
+        VQ-VAE takes a trained autoencoder from `pixelgen_core.read_checkpoint`), so that
+        opening the run later never opens another. A ConfigError refuses the run."""
+
+    def begin_stage(self, stage: str) -> None:
+        """Called when training enters (or resumes within) `stage`, before its first step:
+        the place to start one module from another's weights."""
+
+    def end_epoch(self, stage: str) -> None:
+        """Called after each whole epoch of `stage` (per rank, on its shard of the data)."""
 
     def metrics(self, batch: Batch) -> dict[str, float]:
         """Metrics on a batch without training on it (e.g. held-out loss)."""
@@ -444,11 +497,37 @@ class Strategy:
         """Restore what `extra_state` returned."""
 
     # -- provided -------------------------------------------------------------------
+    def train_step(self, batch: Batch, stage: str, step: Step | None = None) -> dict[str, float]:
+        """One training step as core runs it (`loss`, then backward, clipping, the
+        optimizer, averages); its metrics as floats. The Trainer passes `step`; without
+        one (a test, a benchmark) the steps taken here count, over a stage as long as
+        `training.epochs` epochs of `DataInfo.num_sprites` sprites."""
+        if step is None:
+            index = self._steps_taken.get(stage, 0)
+            training = self.config["training"]
+            per_epoch = steps_per_epoch(self.data.num_sprites, int(training["batch_size"]))
+            epochs = next((s.epochs for s in self.stages() if s.name == stage), 1)
+            step = Step(stage, index, max(epochs, 1) * per_epoch, index // per_epoch)
+            if index == 0:
+                self.begin_stage(stage)
+        self._steps_taken[stage] = step.index + 1
+        return take_step(self, batch, step)
+
+    def scheduler(self, key: str) -> Any:
+        """The LR scheduler of optimizer `key` (built on first use), or None."""
+        if key not in self.schedulers:
+            return None
+        if key not in self._schedulers:
+            self._schedulers[key] = self.schedulers[key](self.optimizers[key])
+        return self._schedulers[key]
+
     def state_dict(self) -> dict:
         """Modules, optimizers and extra state, as data `torch.load(weights_only=True)` reads."""
         return {
-            "modules": {k: unwrap(m).state_dict() for k, m in self.modules.items()},
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self._schedulers.items()},
+            "averages": dict(self.average_updates),
             "extra": self.extra_state(),
             "chosen_sampling": self.chosen_sampling,
         }
@@ -458,11 +537,15 @@ class Strategy:
         if missing:
             raise ValueError(f"checkpoint lacks modules: {', '.join(sorted(missing))}")
         for key, module in self.modules.items():
-            unwrap(module).load_state_dict(state["modules"][key])
+            module.load_state_dict(state["modules"][key])
         if with_optimizers:
             for key, optimizer in self.optimizers.items():
                 if key in state["optimizers"]:
                     optimizer.load_state_dict(state["optimizers"][key])
+            for key, scheduler_state in state.get("schedulers", {}).items():
+                if key in self.schedulers:
+                    self.scheduler(key).load_state_dict(scheduler_state)
+        self.average_updates = {k: int(v) for k, v in state.get("averages", {}).items()}
         self.load_extra_state(state.get("extra", {}))
         self.chosen_sampling = state.get("chosen_sampling")
 
@@ -476,7 +559,8 @@ class Strategy:
 
 
 def unwrap(module):
-    """The module inside a DistributedDataParallel wrapper, or the module itself."""
+    """The module inside a DistributedDataParallel wrapper, or the module itself. (Kept
+    for strategies written before contract 2; `Strategy.modules` never needs it.)"""
     return getattr(module, "module", module)
 
 

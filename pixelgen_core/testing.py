@@ -27,6 +27,7 @@ import torch
 
 from pixelgen_core import checkpoint
 from pixelgen_core.config import resolve
+from pixelgen_core.optimisation import Step, is_legacy
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord, registry
 from pixelgen_core.sampling import build, draw, edit_raw, options_for
@@ -145,9 +146,71 @@ class StrategyContract:
                 )
         after = _params(strategy)
         assert any(not torch.equal(before[k], after[k]) for k in before), (
-            "no parameter changed: train_step must call backward() and step its optimizer, "
-            "and every model must be in self.modules"
+            "no parameter changed: the loss must depend on the models' parameters (called "
+            "through self.modules), and every model must be in self.modules"
         )
+
+    def test_loss_leaves_the_step_to_core(self, record, config, info, batch) -> None:
+        """Contract 2: `loss` computes and returns; core runs backward and the optimizer."""
+        strategy = self.make(record, config, info)
+        assert not is_legacy(strategy), (
+            "the strategy overrides train_step(); implement loss(batch, step) instead and "
+            "core runs backward, clipping, the optimizer, averages and bf16"
+        )
+        stepped = []
+        strategy.train()
+        for stage in strategy.stages():
+            for key, optimizer in strategy.optimizers.items():
+                optimizer.step = lambda *a, key=key, **k: stepped.append(key)
+            strategy.begin_stage(stage.name)
+            out = strategy.loss(batch, Step(stage.name))
+            loss = out.get("loss") if isinstance(out, dict) else out
+            assert isinstance(loss, torch.Tensor) and loss.requires_grad and loss.numel() == 1, (
+                f"loss(stage={stage.name!r}) must return a one-element tensor with gradients, "
+                "or a dict with one under 'loss'"
+            )
+            grads = [p.grad for m in strategy.modules.values() for p in m.parameters()]
+            assert not stepped and all(g is None for g in grads), (
+                f"loss(stage={stage.name!r}) ran backward() or an optimizer step: leave "
+                "both to core"
+            )
+            self._advance(strategy, batch, stage.name)  # so a later stage has what it needs
+
+    @staticmethod
+    def _advance(strategy: Strategy, batch: Batch, stage: str) -> None:
+        """One real step, with the optimizers' own `step` back."""
+        for optimizer in strategy.optimizers.values():
+            vars(optimizer).pop("step", None)
+        strategy.train_step(batch, stage)
+        for optimizer in strategy.optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
+
+    def test_stages_name_their_optimizer_and_averages_their_modules(
+        self, record, config, info, batch
+    ) -> None:
+        strategy = self.make(record, config, info)
+        for stage in strategy.stages():
+            key = strategy.optimizer_for(stage.name)
+            assert key in strategy.optimizers and key in strategy.modules, (
+                f"stage {stage.name!r} steps optimizer {key!r}, which must train the module "
+                "of the same name (core wraps that one for data-parallel training)"
+            )
+        for name, average in strategy.averages.items():
+            assert name in strategy.modules and average.of in strategy.modules, (
+                f"average {name!r} of {average.of!r}: both must be in self.modules"
+            )
+            assert 0 <= average.decay < 1, f"average {name!r} needs a decay in [0, 1)"
+        strategy.train()
+        for stage in strategy.stages():
+            key = strategy.optimizer_for(stage.name)
+            followers = [n for n, a in strategy.averages.items() if a.of == key]
+            before = {n: _state(strategy.modules[n]) for n in followers}
+            strategy.train_step(batch, stage.name)
+            for n in followers:
+                now = _state(strategy.modules[n])
+                assert any(not torch.equal(before[n][k], now[k]) for k in now), (
+                    f"average {n!r} did not follow {key!r} after a step of stage {stage.name!r}"
+                )
 
     def test_loss_decreases_on_a_fixed_batch(self, record, config, info, batch) -> None:
         strategy = self.make(record, config, info)
@@ -390,6 +453,10 @@ def blocky_batch(size: int | tuple[int, int], num_classes: int, n: int = 8) -> B
     images = table[indices].permute(0, 3, 1, 2).contiguous()
     labels = torch.arange(n) % num_classes if num_classes else None
     return Batch(images, indices, labels)
+
+
+def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 def _params(strategy: Strategy) -> dict[str, torch.Tensor]:

@@ -1,10 +1,11 @@
 """The strategy-agnostic training loop.
 
-The strategy owns its losses and optimizer steps; the Trainer owns everything around
-them: data order, augmentation, devices, progress, sample grids, checkpoints and
-tracking. It is rank-aware, so `torchrun --nproc-per-node N pixelgen train NAME`
-trains data-parallel (gloo on CPU, NCCL on GPUs) with one data shard per rank and
-only rank 0 writing checkpoints, grids and MLflow records.
+The strategy owns its losses; the Trainer owns everything around them: data order,
+augmentation, devices, the optimisation step (pixelgen_core.optimisation), progress,
+sample grids, checkpoints and tracking. It is rank-aware, so
+`torchrun --nproc-per-node N pixelgen train NAME` trains data-parallel (gloo on CPU,
+NCCL on GPUs) with one data shard per rank and only rank 0 writing checkpoints, grids
+and MLflow records.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from pixelgen_core.data.prepare import prepare
 from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, first_line
 from pixelgen_core.files import new_folder, remove_stale_temps, write_text
 from pixelgen_core.images import grid, upscale, write_png
+from pixelgen_core.optimisation import Step, is_legacy, legacy_step
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sampling import build, choose_device, draw
-from pixelgen_core.strategy import DataInfo, Stage, Strategy, unwrap
+from pixelgen_core.strategy import DataInfo, Stage, Strategy
 from pixelgen_core.tracking import Tracker, make_tracker
 
 clock = time.monotonic  # when checkpoints are due; a name of its own, so tests can move it
@@ -130,7 +132,7 @@ class Trainer:
         _end(self.run_record, self.tracker, runs.FINISHED)
         if self.world > 1:
             torch.distributed.barrier()
-        self.strategy.modules = {k: unwrap(m) for k, m in self.strategy.modules.items()}
+        self.strategy.modules.drop_wrappers()
         self.strategy.eval()
         return TrainResult(
             self.run_dir,
@@ -170,6 +172,7 @@ class Trainer:
         if self.resume is not None:
             self.strategy.load_state_dict(self.resume["state"])
             self.position = Position(**self.resume["position"])
+        self.strategy.begin_training()  # before any run folder: its refusals leave none
         self.stages = self.strategy.stages()
         if self.stages:
             self.position.stage = min(self.position.stage, len(self.stages) - 1)
@@ -248,6 +251,7 @@ class Trainer:
         self.strategy.train()
         with self.progress:
             while True:
+                self.strategy.begin_stage(stages[position.stage].name)
                 if not self._train_stage(stages[position.stage]) and self._out_of_time(None):
                     return  # out of the whole run's time
                 if position.stage + 1 == len(stages):
@@ -270,6 +274,7 @@ class Trainer:
                 return False  # mid-epoch: the final checkpoint records the batch
             position.epoch += 1
             position.batch = 0
+            self.strategy.end_epoch(stage.name)
             if every and position.epoch % every == 0:
                 self._grid()
             if self._checkpoint_due(last_epoch=position.epoch == stage.epochs):
@@ -296,7 +301,7 @@ class Trainer:
             if i < position.batch:
                 continue
             tick = time.perf_counter()
-            metrics = self._step(rows, stage.name)
+            metrics = self._step(rows, stage)
             position.batch = i + 1
             position.step += 1
             self.images += len(rows) * self.world
@@ -338,10 +343,9 @@ class Trainer:
         from pixelgen_core.evaluation.choice import choose_sampling
 
         n = int(self.config["training"]["choose_sampler"])
-        strategy, wrapped = self.strategy, self.strategy.modules
+        strategy = self.strategy
         if not self.main or n == 0:
             return
-        strategy.modules = {k: unwrap(m) for k, m in wrapped.items()}  # bare modules under DDP
         try:
             candidates = strategy.sampler_candidates()
             if len(candidates) < 2:
@@ -360,7 +364,6 @@ class Trainer:
             self._say(f"default sampler not measured: {first_line(exc)}")
             return
         finally:
-            strategy.modules = wrapped
             strategy.train()
         strategy.chosen_sampling = self.run_record.sampling = choice.to_dict()
         self.tracker.set_tags({"pixelgen.auto_sampler": choice.name})  # a resume may change it
@@ -382,28 +385,32 @@ class Trainer:
         if not self.main or self._last_grid == step:
             return
         self._last_grid = step
-        strategy, wrapped = self.strategy, self.strategy.modules
-        strategy.modules = {k: unwrap(m) for k, m in wrapped.items()}  # bare modules under DDP
+        strategy = self.strategy
         try:
             n = int(self.config["training"]["grid_size"])
             sprites = draw(strategy, self.data.palette, n, seed=self.seed)
         except NotReady:
             return  # e.g. a VQ-VAE before its prior stage: nothing to draw yet
         finally:
-            strategy.modules = wrapped
             strategy.train()
         sheet = upscale(grid(sprites), 4)
         path = write_png(sheet, self.run_dir / "samples" / f"step_{step:06d}.png")
         self.tracker.log_artifact(path, "samples")
         self.tracker.log_image(sheet, key="samples", step=step)  # the UI's slider over training
 
-    def _step(self, rows: list[int], stage: str) -> dict[str, float]:
+    def _step(self, rows: list[int], stage: Stage) -> dict[str, float]:
         """One training step on `rows`, augmented by a generator of (seed, step, rank)."""
         generator = torch.Generator().manual_seed(
             (self.seed * 1_000_003 + self.position.step) * max(self.world, 1) + self.rank
         )
         batch = self.data.batch(torch.tensor(rows), generator, self.config["data"], self.device)
-        metrics = self.strategy.train_step(batch, stage)
+        if is_legacy(self.strategy):
+            metrics = legacy_step(self.strategy, batch, stage.name)
+        else:
+            per_epoch, position = len(self.batches), self.position
+            index = position.epoch * per_epoch + position.batch
+            step = Step(stage.name, index, stage.epochs * per_epoch, position.epoch, self.world)
+            metrics = self.strategy.train_step(batch, stage.name, step)
         if "loss" not in metrics:
             raise PixelgenError(f"strategy {self.record.spec.name!r} returned no 'loss' metric")
         return {k: float(v) for k, v in metrics.items()}
@@ -414,7 +421,7 @@ class Trainer:
         ids = [device.index] if device.type == "cuda" else None
         for key, module in strategy.modules.items():
             if any(p.requires_grad for p in module.parameters()):
-                strategy.modules[key] = DistributedDataParallel(module, device_ids=ids)
+                strategy.modules.wrap(key, DistributedDataParallel(module, device_ids=ids))
 
     def _tags(self) -> dict[str, str]:
         return {
@@ -425,17 +432,17 @@ class Trainer:
         }
 
     def _payload(self, finished: bool) -> dict:
-        return {
-            "strategy": self.record.spec.name,
-            "plugin": {"distribution": self.record.distribution, "version": self.record.version},
-            "pixelgen_version": __version__,
-            "config": self.config,
-            "data": self.data.info.to_dict(),
-            "state": self.strategy.state_dict(),
-            "position": asdict(self.position),
-            "finished": finished,
-            "mlflow_run_id": self.tracker.run_id,
-        }
+        return checkpoint.Checkpoint(
+            strategy=self.record.spec.name,
+            config=self.config,
+            data=self.data.info.to_dict(),
+            state=self.strategy.state_dict(),
+            position=asdict(self.position),
+            finished=finished,
+            mlflow_run_id=self.tracker.run_id,
+            plugin={"distribution": self.record.distribution, "version": self.record.version},
+            pixelgen_version=__version__,
+        ).to_payload()
 
 
 def _end(record: runs.RunRecord | None, tracker: Tracker, status: str) -> None:

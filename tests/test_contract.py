@@ -23,12 +23,8 @@ class PixelTable(Strategy):
     def logits(self, labels):
         return self.modules["m"](labels).view(-1, len(PALETTE), 16, 16)
 
-    def train_step(self, batch, stage):
-        loss = F.cross_entropy(self.logits(batch.labels), batch.indices)
-        self.optimizers["m"].zero_grad()
-        loss.backward()
-        self.optimizers["m"].step()
-        return {"loss": loss.item()}
+    def loss(self, batch, step):
+        return F.cross_entropy(self.logits(batch.labels), batch.indices)
 
     def sample(self, n, generator, label=None, temperature=1.0):
         labels = torch.full((n,), label or 0)
@@ -49,8 +45,8 @@ class IgnoresLabel(PixelTable):
 
 
 class NoStep(PixelTable):
-    def train_step(self, batch, stage):
-        return {"loss": 1.0}
+    def loss(self, batch, step):
+        return self.modules["m"].weight.sum() * 0  # a loss with gradients that teaches nothing
 
 
 class LosesState(PixelTable):
@@ -110,3 +106,17 @@ def test_broken_strategies_fail_with_what_the_contract_expects(cls, check, messa
         args = (*args, tmp_path)
     with pytest.raises(AssertionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         getattr(suite, check)(*args)
+
+
+class StepsItself(PixelTable):
+    def loss(self, batch, step):
+        loss = super().loss(batch, step)
+        loss.backward()
+        self.optimizers["m"].step()
+        return loss.detach().requires_grad_()
+
+
+def test_a_loss_that_runs_its_own_step_is_caught():
+    suite, (record, config, info, batch) = contract_for(StepsItself)
+    with pytest.raises(AssertionError, match="ran backward\\(\\) or an optimizer step"):
+        suite.test_loss_leaves_the_step_to_core(record, config, info, batch)

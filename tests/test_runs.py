@@ -71,7 +71,7 @@ def test_a_failed_run_is_failed_and_sample_keeps_the_good_one(tmp_path, monkeypa
     [good] = runs.all_runs(strategy="vae")
     from pixelgen_vae.strategy import VAEStrategy
 
-    def explode(self, batch, stage):
+    def explode(self, batch, stage, *rest):
         raise RuntimeError("boom")
 
     real = VAEStrategy.train_step
@@ -96,11 +96,11 @@ def test_ctrl_c_ends_killed_with_a_resumable_checkpoint(tmp_path, monkeypatch):
     real = VAEStrategy.train_step
     calls = []
 
-    def interrupted(self, batch, stage):
+    def interrupted(self, batch, stage, *rest):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(self, batch, stage)
+        return real(self, batch, stage, *rest)
 
     monkeypatch.setattr(VAEStrategy, "train_step", interrupted)
     result = run("train", "vae", "-q", *TINY)

@@ -87,11 +87,11 @@ def test_an_interrupted_run_resumes_to_the_same_weights(monkeypatch):
     original = PixelPrior.train_step
     calls = {"n": 0}
 
-    def interrupt_on_fifth(self, batch, stage):
+    def interrupt_on_fifth(self, batch, stage, *rest):
         calls["n"] += 1
         if calls["n"] == 5:
             raise KeyboardInterrupt
-        return original(self, batch, stage)
+        return original(self, batch, stage, *rest)
 
     monkeypatch.setattr(PixelPrior, "train_step", interrupt_on_fifth)
     with pytest.raises(TrainingInterrupted, match="--resume") as info:
@@ -130,9 +130,9 @@ def test_checkpoints_are_written_by_time_at_epoch_ends(monkeypatch, every, saved
     steps, saved = [], []
     original, save = PixelPrior.train_step, checkpoint.save
 
-    def step(self, batch, stage):
+    def step(self, batch, stage, *rest):
         steps.append(stage)
-        return original(self, batch, stage)
+        return original(self, batch, stage, *rest)
 
     def record_save(payload, path):
         saved.append((payload["position"]["epoch"], payload["finished"]))
@@ -168,6 +168,47 @@ def test_torchrun_trains_data_parallel_on_two_cpu_ranks(tmp_path):
     assert payload["position"]["step"] == 2 * steps_per_rank_epoch
     assert out.stdout.count("trained vae") == 2  # both ranks finished
     assert len(list((run / "samples").glob("*.png"))) == 2  # grids drawn from the DDP-wrapped VAE
+
+
+DUMP_EVERY_RANK = """
+import atexit, os, torch
+from pixelgen_core import strategy
+made = []
+init = strategy.Strategy.__init__
+def keep(self, *a, **k):
+    init(self, *a, **k); made.append(self)
+strategy.Strategy.__init__ = keep
+@atexit.register
+def dump():
+    if made:
+        state = {k: m.state_dict() for k, m in made[-1].modules.items()}
+        torch.save(state, f"modules{os.environ['RANK']}.pt")
+"""
+
+
+@pytest.mark.skipif(shutil.which("pixelgen") is None, reason="pixelgen script not installed")
+def test_under_torchrun_core_keeps_every_rank_s_weights_and_averages_identical(tmp_path):
+    """Diffusion's loss is all it writes: core wraps the stage's trained module for
+    data-parallel training (the base U-Net, then the consistency student), steps it,
+    clips and updates both EMAs. Ranks train on different shards, so any module trained
+    without gradient averaging, or an average updated from the wrong weights, differs."""
+    (tmp_path / "sitecustomize.py").write_text(DUMP_EVERY_RANK)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(tmp_path)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node"]
+    cmd += ["2", "--no-python", "pixelgen", "train", "diffusion", "-q", *TINY]
+    cmd += ["training.epochs=2", "training.device=cpu", "training.precision=fp32"]
+    cmd += ["model.channels=[8,16]", "model.attention=false", "consistency.share=0.5"]
+    cmd += ["training.choose_sampler=0", "training.batch_size=32"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ranks = [torch.load(tmp_path / f"modules{r}.pt", weights_only=True) for r in (0, 1)]
+    assert set(ranks[0]) == {"unet", "ema", "consistency", "consistency_ema"}
+    for key, state in ranks[0].items():
+        for name, value in state.items():
+            assert torch.equal(value, ranks[1][key][name]), f"{key}.{name} differs between ranks"
+    trained = ranks[0]
+    for a, b in [("unet", "ema"), ("ema", "consistency"), ("consistency", "consistency_ema")]:
+        assert any(not torch.equal(trained[a][k], trained[b][k]) for k in trained[a]), (a, b)
 
 
 def test_a_strategy_that_cannot_sample_yet_trains_without_grids(monkeypatch):
@@ -210,10 +251,10 @@ def test_a_stage_with_a_time_share_hands_the_rest_of_the_budget_to_the_next(monk
     seen = []
     original = PixelPrior.train_step
 
-    def timed(self, batch, stage):
+    def timed(self, batch, stage, *rest):
         seen.append((stage, time.perf_counter()))
         time.sleep(0.01)
-        return original(self, batch, stage)
+        return original(self, batch, stage, *rest)
 
     monkeypatch.setattr(
         PixelPrior, "stages", lambda self: [Stage("a", 10**6, 0.5), Stage("b", 10**6)]

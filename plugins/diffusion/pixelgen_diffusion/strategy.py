@@ -3,7 +3,6 @@ and DDPM / DDIM / DPM-Solver++ sampling with batched classifier-free guidance.""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
 import math
@@ -14,20 +13,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelgen_core import (
+    Average,
     Batch,
     ConfigError,
     DataInfo,
     NotReady,
     PixelgenWarning,
     Stage,
+    Step,
     Strategy,
+    autocast,
     drop_labels,
     drop_tags,
     stage_plan,
-    unwrap,
+    uses_bf16,
 )
 from pixelgen_diffusion import consistency
-from pixelgen_diffusion.config import DEFAULT_STEPS, PRECISIONS, DiffusionConfig
+from pixelgen_diffusion.config import DEFAULT_STEPS, DiffusionConfig
 from pixelgen_diffusion.samplers import (
     SAMPLERS,
     ConsistencySampler,
@@ -38,28 +40,6 @@ from pixelgen_diffusion.schedule import NoiseSchedule
 from pixelgen_diffusion.unet import UNet, level_widths
 
 LONG_WITHOUT_FLIPS = 400  # epochs past which a run without flips copies (_warn_of_copying)
-
-
-def bf16_supported(device: torch.device) -> bool:
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    return False
-
-
-def uses_bf16(device: torch.device, precision: str) -> bool:
-    """Whether `precision` means bfloat16 here ("auto": where the hardware has it)."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return precision == "bf16" or (precision == "auto" and bf16_supported(device))
-
-
-def autocast(device: torch.device, precision: str):
-    """bfloat16 autocast where `precision` asks for it, else nothing."""
-    if not uses_bf16(device, precision):
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def bf16_weights(net: nn.Module) -> nn.Module:
@@ -101,17 +81,6 @@ def circular(net: nn.Module) -> nn.Module:
         if isinstance(module, nn.Conv2d) and any(p > 0 for p in module.padding):
             module.padding_mode = "circular"
     return net
-
-
-@torch.no_grad()
-def lerp_weights(average: nn.Module, online: nn.Module, weight: float) -> None:
-    """An EMA update, average <- average + weight * (online - average); buffers copied."""
-    source = unwrap(online).state_dict()
-    for key, value in average.state_dict().items():
-        if value.dtype.is_floating_point:
-            value.lerp_(source[key], weight)
-        else:
-            value.copy_(source[key])
 
 
 def guided(net: nn.Module, x, t, labels, unconditioned, scale: float) -> tuple:
@@ -165,6 +134,11 @@ class DiffusionStrategy(Strategy):
             "unet": lambda: adamw(unet.parameters(), config.training.lr),
             "consistency": lambda: adamw(student.parameters(), config.consistency.lr),
         }
+        # Core updates these after each step of the module they average.
+        self.averages = {
+            "ema": Average("unet", d.ema_decay, warmup=True),
+            "consistency_ema": Average("consistency", config.consistency.ema_decay),
+        }
         if config.consistency.share and config.diffusion.prediction != "v":
             raise ConfigError("consistency tuning needs diffusion.prediction=v")
         mid_t = config.consistency.mid_t
@@ -176,12 +150,20 @@ class DiffusionStrategy(Strategy):
                 PixelgenWarning,
                 stacklevel=2,
             )
-        self.ema_updates = 0
         self.consistency_steps = 0  # steps of the consistency stage trained so far
         self._copying_checked = False
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
         # bfloat16 copies of the sampling networks, by (which, ema): (weights_stamp, copy)
         self._bf16_copies: dict[tuple[str, bool], tuple[tuple, nn.Module]] = {}
+
+    @property
+    def ema_updates(self) -> int:
+        """How many base-stage steps the EMA weights have seen (0: untrained)."""
+        return self.average_updates.get("ema", 0)
+
+    @ema_updates.setter
+    def ema_updates(self, value: int) -> None:
+        self.average_updates["ema"] = value
 
     def stages(self) -> list[Stage]:
         """The base (denoising) stage, then consistency tuning, splitting
@@ -225,8 +207,7 @@ class DiffusionStrategy(Strategy):
         noise = torch.randn_like(x0)
         x_t = self.schedule.add_noise(x0, noise, t)
         labels = self._training_labels(batch, n, x0.device)
-        with autocast(self.device, self.config.training.precision):
-            out = self.modules["unet"](x_t, t, labels).float()
+        out = self.modules["unet"](x_t, t, labels).float()  # under core's autocast, if any
         prediction, logits = out[:, :4], out[:, 4:]
         target = self.schedule.target(x0, noise, t)
         if self.config.diffusion.loss_weighting == "none":
@@ -249,14 +230,6 @@ class DiffusionStrategy(Strategy):
         taught = (t < self.config.diffusion.palette_max_t).float()
         return (per_pixel.mean(dim=(1, 2)) * taught).mean()
 
-    def _phase(self) -> int:
-        """The consistency stage's phase, from its steps done and its length."""
-        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-        per_epoch = -(-max(self.data.num_sprites, 1) // (self.config.training.batch_size * world))
-        epochs = self.stages()[-1].epochs if self.config.training.stage != "base" else 0
-        length = max(epochs, 1) * per_epoch
-        return consistency.phase_of(self.consistency_steps, length, self.config.consistency.phases)
-
     def _teacher(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The frozen teacher's v, guided as the sampler guides (conditional and
         unconditional in one batch, for labelled sprites at t <= guidance_max_t), so the
@@ -269,19 +242,20 @@ class DiffusionStrategy(Strategy):
         cond, with_guidance = guided(self.modules["ema"], x_t, t, labels, none, scale)
         return torch.where(guide.view(-1, 1, 1, 1), with_guidance, cond)[:, :4]
 
-    def _consistency_loss(self, batch: Batch) -> torch.Tensor:
+    def _consistency_loss(self, batch: Batch, step: Step) -> torch.Tensor:
         """Consistency distillation (see `consistency`): the student's x_0 from x_t must
         match its own stop-gradient x_0 from x_r, one DDIM step of the frozen teacher
         (the base stage's EMA weights) towards the clean end."""
         x0 = batch.images * 2 - 1
         n = len(x0)
         t = torch.randint(0, self.schedule.num_train_timesteps, (n,), device=x0.device)
-        r = consistency.gap_start(t, self._phase())
+        phase = consistency.phase_of(step.index, step.total, self.config.consistency.phases)
+        r = consistency.gap_start(t, phase)
         labels = self._training_labels(batch, n, x0.device)
         x_t = self.schedule.add_noise(x0, torch.randn_like(x0), t)
-        student, precision = self.modules["consistency"], self.config.training.precision
+        student = self.modules["consistency"]
         self.modules["ema"].eval()  # the teacher, frozen: no dropout
-        with torch.no_grad(), autocast(self.device, precision):
+        with torch.no_grad():
             teacher_x0 = consistency.x0_from_v(
                 self.schedule, self._teacher(x_t, t, labels), x_t, t
             ).clamp(-1, 1)
@@ -290,9 +264,8 @@ class DiffusionStrategy(Strategy):
             at_r = at_r[:, :4].float()
             target = consistency.x0_from_v(self.schedule, at_r, x_r, r.clamp(min=0)).clamp(-1, 1)
             target = torch.where((r < 0).view(-1, 1, 1, 1), x_r, target)  # f(x_0, clean) = x_0
-        with autocast(self.device, precision):
-            v = student(x_t, t, labels)[:, :4].float()
-            f_t = consistency.x0_from_v(self.schedule, v, x_t, t)
+        v = student(x_t, t, labels)[:, :4].float()
+        f_t = consistency.x0_from_v(self.schedule, v, x_t, t)
         return consistency.pseudo_huber(f_t - target, self.config.consistency.huber).mean()
 
     def _warn_of_copying(self) -> None:
@@ -311,50 +284,32 @@ class DiffusionStrategy(Strategy):
             stacklevel=3,
         )
 
-    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
-        name = "consistency" if stage == "consistency" else "unet"
+    def optimizer_for(self, stage: str) -> str:
+        return "consistency" if stage == "consistency" else "unet"
+
+    def begin_stage(self, stage: str) -> None:
+        """The consistency student starts as the trained model (its EMA weights)."""
+        if stage == "consistency" and self.consistency_steps == 0:
+            for key in ("consistency", "consistency_ema"):
+                self.modules[key].load_state_dict(self.modules["ema"].state_dict())
+
+    def loss(self, batch: Batch, step: Step) -> torch.Tensor:
         if not self._copying_checked:  # once per training process, resumes included
             self._copying_checked = True
             self._warn_of_copying()
-        if name == "consistency":
-            if self.consistency_steps == 0:  # the student starts as the trained model
-                for key in ("consistency", "consistency_ema"):
-                    unwrap(self.modules[key]).load_state_dict(self.modules["ema"].state_dict())
-            loss = self._consistency_loss(batch)
-            self.consistency_steps += 1
-        else:
-            loss = self._loss(batch)
-        optimizer = self.optimizers[name]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(
-            self.modules[name].parameters(), self.config.training.grad_clip
-        )
-        optimizer.step()
-        if name == "unet":
-            self._update_ema()
-        else:
-            decay = self.config.consistency.ema_decay
-            lerp_weights(self.modules["consistency_ema"], self.modules[name], 1 - decay)
         if batch.labels is not None and self.num_classes:
             self.class_counts += torch.bincount(batch.labels.cpu(), minlength=self.num_classes)
-        return {"loss": loss.item(), "grad_norm": float(norm)}
-
-    def _update_ema(self) -> None:
-        """ema <- d * ema + (1 - d) * weights, with d warmed up from 0.1 towards ema_decay."""
-        self.ema_updates += 1
-        decay = min(
-            self.config.diffusion.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates)
-        )
-        lerp_weights(self.modules["ema"], self.modules["unet"], 1 - decay)
+        if step.stage == "consistency":
+            self.consistency_steps += 1
+            return self._consistency_loss(batch, step)
+        return self._loss(batch)
 
     def metrics(self, batch: Batch) -> dict[str, float]:
-        with torch.no_grad():
+        with torch.no_grad(), autocast(self.device, self.config.training.precision):
             return {"loss": self._loss(batch).item()}
 
     def extra_state(self) -> dict:
         return {
-            "ema_updates": self.ema_updates,
             "class_counts": self.class_counts,
             "consistency_steps": self.consistency_steps,
         }
@@ -369,11 +324,12 @@ class DiffusionStrategy(Strategy):
             if "palette_out.weight" not in modules["ema"]:
                 self.config.model.palette_head = False
                 for module in self.modules.values():
-                    unwrap(module).palette_out = None
+                    module.palette_out = None
         super().load_state_dict(state, with_optimizers)
 
     def load_extra_state(self, state: dict) -> None:
-        self.ema_updates = int(state.get("ema_updates", 0))
+        if "ema_updates" in state:  # a checkpoint from before core kept the count
+            self.ema_updates = int(state["ema_updates"])
         self.consistency_steps = int(state.get("consistency_steps", 0))
         if "class_counts" in state:
             self.class_counts = state["class_counts"].to(torch.float64)
@@ -648,7 +604,7 @@ class DiffusionStrategy(Strategy):
         average, raw = (
             ("consistency_ema", "consistency") if which == "consistency" else ("ema", "unet")
         )
-        net = self.modules[average] if ema else unwrap(self.modules[raw])
+        net = self.modules[average] if ema else self.modules[raw]
         if not uses_bf16(self.device, precision):
             return net
         # The copy is kept while the weights are unchanged (no training step since, no

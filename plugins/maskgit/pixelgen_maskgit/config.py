@@ -33,7 +33,7 @@ class Sampling(Section):
 class Training(TrainingConfig):
     epochs: int = setting(100, low=1, help="about 10 minutes on a 2-core CPU")
     lr: float = setting(0.0005, low=0)
-    grad_clip: float = setting(1.0, low=0)
+    grad_clip: float = 1.0
     sample_every: int = setting(25, low=0)
 
 

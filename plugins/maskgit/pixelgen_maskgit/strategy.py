@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, ConfigError, DataInfo, Strategy, drop_labels, drop_tags
+from pixelgen_core import Batch, ConfigError, DataInfo, Step, Strategy, drop_labels, drop_tags
 from pixelgen_maskgit.config import MaskGITConfig
 from pixelgen_maskgit.decoding import decode, random_mask
 from pixelgen_maskgit.model import MaskedPixelTransformer, token_side
@@ -63,16 +63,8 @@ class MaskGITStrategy(Strategy):
         logits = net(inputs, classes)  # (N, C, H, W)
         return F.cross_entropy(logits.permute(0, 2, 3, 1)[mask], target[mask])
 
-    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
-        loss = self._loss(batch, dropout=True)
-        optimizer = self.optimizers["net"]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip = self.config.training.grad_clip
-        if clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.modules["net"].parameters(), clip)
-        optimizer.step()
-        return {"loss": loss.item()}
+    def loss(self, batch: Batch, step: Step) -> torch.Tensor:
+        return self._loss(batch, dropout=True)
 
     def metrics(self, batch: Batch) -> dict[str, float]:
         net = self.modules["net"]

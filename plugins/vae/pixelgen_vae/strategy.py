@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, DataInfo, Strategy
+from pixelgen_core import Batch, DataInfo, Step, Strategy
 from pixelgen_vae.config import VAEConfig
 from pixelgen_vae.model import ConvVAE, level_widths
 
@@ -35,13 +35,8 @@ class VAEStrategy(Strategy):
         loss = recon + self.config.model.kl_weight * kl
         return {"loss": loss, "recon": recon, "kl": kl}
 
-    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
-        losses = self._losses(batch)
-        optimizer = self.optimizers["vae"]
-        optimizer.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        optimizer.step()
-        return {k: v.item() for k, v in losses.items()}
+    def loss(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        return self._losses(batch)
 
     def metrics(self, batch: Batch) -> dict[str, float]:
         with torch.no_grad():

@@ -19,11 +19,11 @@ from pixelgen_core import (
     NotReady,
     PixelgenError,
     Stage,
+    Step,
     Strategy,
     drop_labels,
-    open_run,
+    read_checkpoint,
     stage_plan,
-    unwrap,
 )
 from pixelgen_vqvae.config import VQVAEConfig
 from pixelgen_vqvae.model import VQVAE, level_widths
@@ -69,28 +69,35 @@ class VQVAEStrategy(Strategy):
         self.autoencoder_steps = 0
         self.prior_steps = 0
         self.epoch_counts = torch.zeros(self.num_codes)
-        self.epoch_seen = 0
         self.epoch_usage = float("nan")
         self.epoch_perplexity = float("nan")
-        if model_cfg.autoencoder:
-            self._load_autoencoder(model_cfg.autoencoder)
 
-    def _load_autoencoder(self, path: str) -> None:
-        """Take the trained autoencoder of another vqvae run (through core's public
-        `open_run`, so this plugin never reads the checkpoint layout)."""
+    def begin_training(self) -> None:
+        """With `model.autoencoder`, a new run copies that run's trained autoencoder into
+        its own state (its checkpoint then holds it, so opening this run never opens
+        the other one again)."""
+        path = self.config.model.autoencoder
+        if not path or self.autoencoder_steps:
+            if self.config.training.stage == "prior":
+                self._require_autoencoder()  # refused before the run has a folder
+            return  # none asked for, or already copied (a resumed run)
         try:
-            other = open_run("vqvae", checkpoint=path, device=str(self.device))
+            other = read_checkpoint(path, "vqvae")
         except PixelgenError as exc:
             raise ConfigError(f"model.autoencoder: {exc}") from None
-        theirs = dataclasses.replace(other.config.model, autoencoder="")
-        if theirs != dataclasses.replace(self.config.model, autoencoder=""):
+        theirs = {k: v for k, v in other.config["model"].items() if k != "autoencoder"}
+        ours = {
+            k: v for k, v in dataclasses.asdict(self.config.model).items() if k != "autoencoder"
+        }
+        if theirs != ours:
             raise ConfigError(f"model.* settings differ from those of {path}")
-        if other.info.shape != self.data.shape:
+        if DataInfo.from_dict(other.data).shape != self.data.shape:
             raise ConfigError(f"the sprite size differs from that of {path}")
-        if other.strategy.autoencoder_steps == 0:
+        steps = int(other.extra.get("autoencoder_steps", 0))
+        if steps == 0:
             raise ConfigError(f"{path} has no trained autoencoder")
-        self.modules["vqvae"].load_state_dict(other.strategy.modules["vqvae"].state_dict())
-        self.autoencoder_steps = other.strategy.autoencoder_steps
+        self.modules["vqvae"].load_state_dict(other.modules["vqvae"])
+        self.autoencoder_steps = steps
 
     def stages(self) -> list[Stage]:
         """The autoencoder, then the prior: `training.epochs` and the time budget are
@@ -129,7 +136,7 @@ class VQVAEStrategy(Strategy):
         return losses, q.counts
 
     def _prior_loss(self, batch: Batch, dropout: bool) -> torch.Tensor:
-        vqvae = unwrap(self.modules["vqvae"])
+        vqvae = self.modules["vqvae"]  # not trained in this stage: never wrapped here
         vqvae.eval()  # frozen: no EMA updates, no restarts
         with torch.no_grad():
             codes = vqvae.encode(batch.images).flatten(1)
@@ -141,49 +148,45 @@ class VQVAEStrategy(Strategy):
         logits = self.modules["prior"](codes[:, :-1], classes)
         return F.cross_entropy(logits.reshape(-1, self.num_codes), codes.reshape(-1))
 
-    def train_step(self, batch: Batch, stage: str) -> dict[str, float]:
-        if stage == "autoencoder":
+    def optimizer_for(self, stage: str) -> str:
+        return "vqvae" if stage == "autoencoder" else "prior"
+
+    def loss(self, batch: Batch, step: Step) -> dict[str, torch.Tensor | float]:
+        if step.stage == "autoencoder":
             losses, counts = self._autoencoder_losses(batch, self.modules["vqvae"])
-            self._step("vqvae", losses["loss"])
             self.autoencoder_steps += 1
-            self._count_epoch(counts, len(batch.images))
-            metrics = {k: v.item() for k, v in losses.items()}
+            self.epoch_counts += counts.detach().cpu()
             if self.epoch_usage == self.epoch_usage:  # not NaN: a whole epoch is counted
-                metrics["epoch_usage"] = self.epoch_usage
-                metrics["epoch_perplexity"] = self.epoch_perplexity
-            return metrics
+                return {
+                    **losses,
+                    "epoch_usage": self.epoch_usage,
+                    "epoch_perplexity": self.epoch_perplexity,
+                }
+            return losses
+        self._require_autoencoder()
+        self.prior_steps += 1
+        return self._prior_loss(batch, dropout=True)
+
+    def _require_autoencoder(self) -> None:
         if self.autoencoder_steps == 0:
             raise PixelgenError(
                 "the prior stage needs a trained autoencoder: resume a vqvae run with "
                 "--stage prior --resume RUN, or pass --autoencoder CHECKPOINT"
             )
-        loss = self._prior_loss(batch, dropout=True)
-        self._step("prior", loss)
-        self.prior_steps += 1
-        return {"loss": loss.item()}
 
-    def _step(self, key: str, loss: torch.Tensor) -> None:
-        optimizer = self.optimizers[key]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    def _count_epoch(self, counts: torch.Tensor, sprites: int) -> None:
-        """Codebook usage over a whole epoch (what one batch shows can be far lower)."""
-        self.epoch_counts += counts.cpu()
-        self.epoch_seen += sprites
-        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-        if self.epoch_seen * world >= max(self.data.num_sprites, 1):
-            self.epoch_usage = float((self.epoch_counts > 0).float().mean())
-            self.epoch_perplexity = float(perplexity(self.epoch_counts))
-            self.epoch_counts.zero_()
-            self.epoch_seen = 0
+    def end_epoch(self, stage: str) -> None:
+        """Codebook usage over the whole epoch (what one batch shows can be far lower)."""
+        if stage != "autoencoder":
+            return
+        self.epoch_usage = float((self.epoch_counts > 0).float().mean())
+        self.epoch_perplexity = float(perplexity(self.epoch_counts))
+        self.epoch_counts.zero_()
 
     def metrics(self, batch: Batch) -> dict[str, float]:
         was_training = [m.training for m in self.modules.values()]
         self.eval()
         with torch.no_grad():
-            losses, _ = self._autoencoder_losses(batch, unwrap(self.modules["vqvae"]))
+            losses, _ = self._autoencoder_losses(batch, self.modules["vqvae"])
             out = {k: v.item() for k, v in losses.items()}
             if self.prior_steps:
                 out["prior_nll"] = self._prior_loss(batch, dropout=False).item()
@@ -239,7 +242,6 @@ class VQVAEStrategy(Strategy):
             "autoencoder_steps": self.autoencoder_steps,
             "prior_steps": self.prior_steps,
             "epoch_counts": self.epoch_counts.clone(),
-            "epoch_seen": self.epoch_seen,
             "epoch_usage": self.epoch_usage,
             "epoch_perplexity": self.epoch_perplexity,
         }
@@ -249,6 +251,5 @@ class VQVAEStrategy(Strategy):
         self.prior_steps = int(state.get("prior_steps", 0))
         if "epoch_counts" in state:
             self.epoch_counts = state["epoch_counts"].clone().float()
-        self.epoch_seen = int(state.get("epoch_seen", 0))
         self.epoch_usage = float(state.get("epoch_usage", float("nan")))
         self.epoch_perplexity = float(state.get("epoch_perplexity", float("nan")))

@@ -201,11 +201,18 @@ def test_prior_stage_leaves_the_autoencoder_alone():
 
 
 def test_epoch_usage_counts_a_whole_epoch():
-    strategy = make()  # DataInfo says 8 sprites: two batches of 4 make an epoch
+    """Codes are counted over every batch until core says the epoch ended (`end_epoch`);
+    the steps after it report that epoch's usage."""
+    strategy = make()
     batch = blocks()
-    half = Batch(batch.images[:4], batch.indices[:4], batch.labels[:4])
-    assert "epoch_usage" not in strategy.train_step(half, "autoencoder")
-    metrics = strategy.train_step(half, "autoencoder")
+    halves = [Batch(batch.images[i : i + 4], batch.indices[i : i + 4]) for i in (0, 4)]
+    for half in halves:
+        assert "epoch_usage" not in strategy.train_step(half, "autoencoder")
+    counted = strategy.epoch_counts.clone()
+    strategy.end_epoch("autoencoder")
+    assert float((counted > 0).float().mean()) == strategy.epoch_usage
+    assert strategy.epoch_counts.sum() == 0  # the next epoch counts afresh
+    metrics = strategy.train_step(halves[0], "autoencoder")
     assert 0 < metrics["epoch_usage"] <= 1 and metrics["epoch_perplexity"] >= 1
 
 
@@ -247,7 +254,13 @@ def test_train_stages_separately_and_resume_between_them(tmp_path):
         *TINY_RUN,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert len(list((tmp_path / "runs" / "vqvae").glob("*/checkpoint.pt"))) == 2
+    [new] = set((tmp_path / "runs" / "vqvae").glob("*/checkpoint.pt")) - {ckpt}
+    # The autoencoder was copied in at training time: the new run opens without the old.
+    ckpt.rename(tmp_path / "elsewhere.pt")
+    copied = open_run(checkpoint=new).strategy
+    assert copied.autoencoder_steps > 0 and copied.prior_steps > 0
+    for key, value in ae.items():
+        assert torch.equal(value, copied.modules["vqvae"].state_dict()[key])
 
 
 def test_one_epoch_means_the_whole_run_and_trains_both_stages(tmp_path):
@@ -264,6 +277,7 @@ def test_a_prior_without_an_autoencoder_is_refused(tmp_path):
     assert result.exit_code == 1 and "needs a trained autoencoder" in result.output
     result = run("train", "vqvae", "-q", "--autoencoder", "missing.pt", *TINY_RUN)
     assert result.exit_code == 2 and "model.autoencoder" in result.output
+    assert not list(tmp_path.glob("runs/vqvae/*/run.json"))  # both refused before a run began
 
 
 def test_torchrun_keeps_the_codebook_identical_on_every_rank(tmp_path):

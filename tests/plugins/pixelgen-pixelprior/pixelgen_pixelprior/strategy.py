@@ -31,13 +31,9 @@ class PixelPrior(Strategy):
             return torch.zeros(len(batch.indices), dtype=torch.long, device=self.device)
         return batch.labels
 
-    def train_step(self, batch, stage):
+    def loss(self, batch, step):
         logits = self.modules["prior"](self._labels(batch))
-        loss = F.cross_entropy(logits, batch.indices)
-        self.optimizers["prior"].zero_grad()
-        loss.backward()
-        self.optimizers["prior"].step()
-        return {"loss": loss.item()}
+        return F.cross_entropy(logits, batch.indices)
 
     def metrics(self, batch):
         with torch.no_grad():
