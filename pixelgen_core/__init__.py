@@ -12,7 +12,14 @@ import pluggy
 
 from pixelgen_core.checkpoint import Checkpoint
 from pixelgen_core.checkpoint import read as read_checkpoint
-from pixelgen_core.errors import ConfigError, NoRun, NotReady, PixelgenError, PixelgenWarning
+from pixelgen_core.errors import (
+    ConfigError,
+    NoRun,
+    NotReady,
+    PixelgenError,
+    PixelgenWarning,
+    SettingError,
+)
 from pixelgen_core.optimisation import Average, Modules, Step
 from pixelgen_core.precision import PRECISIONS, autocast, bf16_supported, uses_bf16
 from pixelgen_core.settings import (
@@ -94,6 +101,7 @@ __all__ = [
     "PixelgenError",
     "PixelgenWarning",
     "Section",
+    "SettingError",
     "SpriteSizes",
     "Stage",
     "Strategy",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pixelgen_core import plugins
+from pixelgen_core import checks, plugins
 from pixelgen_core.errors import ConfigError, NoRun, PixelgenError
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sprites import Sprites
@@ -351,8 +351,7 @@ class Run:
         from pixelgen_core.images import check_output_size
         from pixelgen_core.sampling import sample_raw
 
-        if n < 1:
-            raise PixelgenError("the number of sprites must be at least 1")
+        checks.count(n)
         self._check_label(label)
         asked = self.read_prompt(prompt, negative)
         target = as_palette(palette)
@@ -407,8 +406,7 @@ class Run:
 
         if not has_capability(self.strategy, "edit"):
             raise plugins.registry().lacks(self.name, "edit", "edit sprites")
-        if n < 1:
-            raise PixelgenError("the number of sprites must be at least 1")
+        checks.count(n)
         self._check_label(label)
         asked = self.read_prompt(prompt, negative)
         target = as_palette(palette)
@@ -518,8 +516,7 @@ class Run:
 
         from pixelgen_core.sampling import reconstruct
 
-        if n < 1:
-            raise PixelgenError("the number of sprites must be at least 1")
+        checks.count(n)
         palette = self.palette
         data = self.training_data()
         rows = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
@@ -546,12 +543,10 @@ class Run:
         way (real held-out sprites, speckled ones, palette noise, cluster means, training
         copies); every row has its pixel-clean `verdict` against the real sprites."""
         from pixelgen_core.evaluation import REPEATS
-        from pixelgen_core.evaluation.report import MIN_SAMPLES
         from pixelgen_core.evaluation.run import evaluate
 
-        if n < MIN_SAMPLES:
-            raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
         repeats = REPEATS if repeats is None else repeats
+        checks.evaluation(n, repeats)
         conditional = self.record.spec.conditional
         return evaluate(
             self.strategy,
@@ -676,15 +671,13 @@ def compare(
     live run; with `use_runs`, evaluate each strategy's latest finished run instead
     (without names: every installed strategy that has one).
     `on_event(text)` hears "training vae ..." and the like as it goes."""
-    from pixelgen_core.evaluation.report import MIN_SAMPLES
 
     if budget_minutes is not None and epochs is not None:
         raise PixelgenError("give a time budget or a number of epochs, not both")
     overrides = list(overrides)
     if use_runs and (budget_minutes is not None or epochs is not None or overrides):
         raise PixelgenError("comparing existing runs takes no training settings")
-    if n < MIN_SAMPLES:
-        raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples")
+    checks.evaluation(n)
     named = list(names)
     names = named or list(strategies())
     if not names:

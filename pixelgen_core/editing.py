@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import PixelgenError, SettingError
 from pixelgen_core.palette import Palette, remap
 
 DEFAULT_STRENGTH_MASKED = 1.0  # redraw the masked pixels from scratch
@@ -113,7 +113,7 @@ def redraw_mask(
     """Bool (H, W), True where pixels are redrawn: a mask image's light, opaque pixels, or
     the rectangle `region` (x, y, w, h, or "X,Y,W,H"); None when neither is given."""
     if mask is not None and region is not None:
-        raise PixelgenError("give --mask or --region, not both")
+        raise SettingError("give {mask} or {region}, not both", exit_code=1)
     height, width = size
     if mask is not None:
         rgba = _read(mask)
@@ -126,8 +126,9 @@ def redraw_mask(
     elif region is not None:
         x, y, w, h = _region(region)
         if w < 1 or h < 1 or x < 0 or y < 0 or x + w > width or y + h > height:
-            raise PixelgenError(
-                f"--region {x},{y},{w},{h} is not inside the {width}x{height} sprite"
+            raise SettingError(
+                f"{{region}} {x},{y},{w},{h} is not inside the {width}x{height} sprite",
+                exit_code=1,
             )
         chosen = np.zeros(size, dtype=bool)
         chosen[y : y + h, x : x + w] = True
@@ -145,6 +146,8 @@ def _region(region: str | tuple[int, int, int, int]) -> tuple[int, int, int, int
         except ValueError:
             parts = ()
         if len(parts) != 4:
-            raise PixelgenError(f"--region must be X,Y,W,H (four integers), got {region!r}")
+            raise SettingError(
+                f"{{region}} must be X,Y,W,H (four integers), got {region!r}", exit_code=1
+            )
         return parts
     return tuple(int(v) for v in region)

@@ -1,5 +1,10 @@
 """Errors meant for the user: the CLI prints their message on one line, without a traceback."""
 
+import re
+from collections.abc import Callable
+
+SETTING = re.compile(r"\{([A-Za-z_][\w.]*)\}")  # "{steps}" in a SettingError's message
+
 
 class PixelgenError(Exception):
     """A problem the user can fix (bad input, missing file, unknown strategy)."""
@@ -38,3 +43,26 @@ class NoRun(PixelgenError):
 
 class PluginError(PixelgenError):
     """A plugin could not be loaded, or two plugins clash."""
+
+
+class SettingError(ConfigError):
+    """A value a setting cannot take, checked once, where the API checks it.
+
+    The message names each setting it mentions as ``{name}``: the API shows the name as
+    Python callers write it (``{steps}`` reads "steps", ``{training.stage}`` reads
+    "training.stage"), and the CLI shows the flag that sets it ("--steps", "--stage").
+    `settings` lists the names, the first being the one whose value was refused."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        self.template = message
+        self.settings = tuple(SETTING.findall(message))
+        self.exit_code = exit_code
+        super().__init__(self.words(lambda name: name))
+
+    @property
+    def setting(self) -> str:
+        return self.settings[0] if self.settings else ""
+
+    def words(self, name_of: Callable[[str], str]) -> str:
+        """The message with each setting named by `name_of(name)`."""
+        return SETTING.sub(lambda m: name_of(m.group(1)), self.template)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pixelgen_core import checks
 from pixelgen_core.errors import PixelgenError
 
 ALPHA_THRESHOLD = 0.5  # a pixel with alpha below this (in [0, 1]) is background
@@ -107,8 +108,7 @@ def extract(sprites: np.ndarray, max_colors: int, seed: int = 0) -> Palette:
     The exact set of opaque colours when there are at most `max_colors`; otherwise
     k-means centres (transparent pixels excluded, fixed random_state and n_init).
     """
-    if max_colors < 1:
-        raise ValueError("max_colors must be at least 1")
+    checks.max_colors(max_colors)
     codes = _distinct_colours(sprites)
     if len(codes) == 0:
         raise PixelgenError("the sprites have no opaque pixels: there is no palette to extract")

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from pixelgen_core import checks
 from pixelgen_core.config import check_choices, check_limits, nested, resolve, typed, value_checks
-from pixelgen_core.errors import ConfigError, PixelgenError, first_line
+from pixelgen_core.errors import ConfigError, PixelgenError, SettingError, first_line
 from pixelgen_core.palette import Palette, unblend
 from pixelgen_core.plugins import StrategyRecord, registry
 from pixelgen_core.prompts import Prompt
@@ -94,7 +95,7 @@ def _check_option(option: Option, value: Any, ranges: dict, choices: dict) -> No
         ok = isinstance(value, kind)
     if not ok:
         wanted = ", ".join(kind) if isinstance(kind, tuple) else kind.__name__
-        raise ConfigError(f"{option.flag} must be {wanted}, got {value!r}")
+        raise SettingError(f"{{{option.name}}} must be {wanted}, got {value!r}")
     key = option.config_key
     if key is None:
         return
@@ -102,7 +103,8 @@ def _check_option(option: Option, value: Any, ranges: dict, choices: dict) -> No
         check_choices(nested({key: value}), {key: choices[key]} if key in choices else {})
         check_limits(nested({key: value}), {key: ranges[key]} if key in ranges else {})
     except ConfigError as exc:
-        raise ConfigError(str(exc).replace(f"config key {key!r}", option.flag)) from None
+        named = str(exc).replace(f"config key {key!r}", "{" + option.name + "}")
+        raise SettingError(named) from None
 
 
 def _lookup(config: Any, key: str) -> Any:
@@ -204,8 +206,7 @@ def edit_raw(
     redrawn with `strength` (see `Strategy.edit`). Seeds and chunks as in `sample_raw`."""
     if not has_capability(strategy, "edit"):
         raise registry().lacks(_name(strategy), "edit", "edit sprites")
-    if not 0 <= strength <= 1:
-        raise PixelgenError(f"--strength must be between 0 and 1, got {strength:g}")
+    checks.strength(strength)
     options = with_capabilities(strategy, options_for(strategy, options or {}), tileable, prompt)
     rgba = torch.from_numpy(palette.to_rgba(indices)).permute(2, 0, 1).float() / 255
     rgba, mask = rgba.to(strategy.device), torch.from_numpy(keep).to(strategy.device)
@@ -257,9 +258,10 @@ def _draw(strategy, palette, n, seed, draw_chunk, chunk, separate):
     with torch.inference_mode():
         if separate:
             if seed + n - 1 > MAX_SEED:
-                raise PixelgenError(
+                raise SettingError(
                     f"drawing each sprite from its own seed needs seeds up to {seed + n - 1}; "
-                    f"the largest is {MAX_SEED}: ask for a smaller --seed"
+                    f"the largest is {MAX_SEED}: ask for a smaller {{seed}}",
+                    exit_code=1,
                 )
             parts = [(1, torch.Generator(device=device).manual_seed(seed + i)) for i in range(n)]
         else:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixelgen_core import checks
 from pixelgen_core.errors import PixelgenError
 
 
@@ -90,8 +91,7 @@ class Sprites:
 
         folder = Path(folder)
         n, h, w, _ = self.rgba.shape
-        if scale < 1:
-            raise PixelgenError("scale must be a positive integer")
+        checks.scale(scale)
         check_output_size(n, h, w, scale)
         for i, sprite in enumerate(self.rgba):
             write_png(sprite, folder / f"sprite_{i:04d}.png", scale)

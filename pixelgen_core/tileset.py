@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import PixelgenError, SettingError
 from pixelgen_core.exports.sheet import Terrains
 
 KINDS = ("wang16", "blob47")
@@ -289,17 +289,19 @@ def make_tileset(
 
     options = options or {}
     transitions = transitions or "cut"
+    if kind not in KINDS:
+        raise SettingError(f"unknown {{kind}} {kind!r}; choose from {', '.join(KINDS)}", 1)
+    if transitions not in TRANSITIONS:
+        raise SettingError(f"{{transitions}} must be one of {', '.join(TRANSITIONS)}", 1)
     if transitions == "inpaint" and not has_capability(run.strategy, "edit"):
         raise plugins.registry().lacks(run.name, "edit", "inpaint tile transitions")
-    if kind not in KINDS:
-        raise PixelgenError(f"unknown tileset kind {kind!r}; choose from {', '.join(KINDS)}")
-    if transitions not in TRANSITIONS:
-        raise PixelgenError(f"--transitions must be one of {', '.join(TRANSITIONS)}")
     if labels and prompts:
-        raise PixelgenError("give the terrains by --class or by --prompt, not both")
+        raise SettingError("give the terrains by {labels} or by {prompts}, not both", 1)
     asked = list(labels or prompts)
     if len(asked) > 2:
-        raise PixelgenError("a tileset has two terrains: give --class or --prompt at most twice")
+        raise SettingError(
+            "a tileset has two terrains: give {labels} or {prompts} at most twice", 1
+        )
     h, w = run.info.shape
     if h != w:
         raise PixelgenError(f"tiles must be square; this run makes {w}x{h} sprites")

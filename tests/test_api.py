@@ -104,10 +104,51 @@ def vae(tmp_path_factory):
         os.chdir(before)
 
 
+@pytest.mark.parametrize(
+    ("call", "setting", "words", "cli", "flag_words"),
+    [
+        (lambda r: r.sample(0), "n", "n must be at least 1", ["-n", 0], "-n must be at least 1"),
+        (
+            lambda r: r.sample(2, temperature=-1.0),
+            "temperature",
+            "temperature must be at least 0, got -1.0",
+            ["--temperature", -1],
+            "--temperature must be at least 0, got -1.0",
+        ),
+        (
+            lambda r: r.sample(2).save("s", scale=0),
+            "scale",
+            "scale must be a positive integer",
+            ["--scale", 0],
+            "--scale must be a positive integer",
+        ),
+        (
+            lambda r: r.evaluate(4),
+            "n",
+            "evaluation needs at least 16 samples (n)",
+            None,
+            None,
+        ),
+    ],
+)
+def test_api_errors_name_the_setting_and_the_cli_its_flag(
+    vae, tmp_path, monkeypatch, call, setting, words, cli, flag_words
+):
+    """One check each: the API's SettingError names the keyword, the CLI the flag."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(pg.SettingError) as info:
+        call(vae)
+    assert info.value.setting == setting and str(info.value) == words
+    if cli is not None:
+        result = run("sample", "vae", "--checkpoint", vae.checkpoint, *cli)
+        assert result.exit_code == info.value.exit_code
+        assert result.output.strip() == f"Error: {flag_words}"
+
+
 def test_sample_checks_its_input(vae):
     with pytest.raises(pg.ConfigError, match="no sample option 'temprature'"):
         vae.sample(2, temprature=0.5)
-    with pytest.raises(pg.ConfigError, match="--temperature must be at least 0, got -1"):
+    with pytest.raises(pg.ConfigError, match="^temperature must be at least 0, got -1"):
         vae.sample(2, temperature=-1.0)
     with pytest.raises(pg.PixelgenError, match="at least 1"):
         vae.sample(0)

@@ -24,13 +24,24 @@ class PixelgenGroup(click.Group):
             try:
                 return super().invoke(ctx)
             except PixelgenError as exc:
-                click.echo(f"Error: {exc}", err=True)
+                click.echo(f"Error: {_in_flags(exc)}", err=True)
                 raise click.exceptions.Exit(exc.exit_code) from None
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise
             except Exception as exc:
                 _report_bug(exc)
                 raise click.exceptions.Exit(1) from None
+
+
+def _in_flags(exc: PixelgenError) -> str:
+    """The error's message, naming a refused setting by the flag that sets it."""
+    from pixelgen_core.errors import SettingError
+
+    if not isinstance(exc, SettingError):
+        return str(exc)
+    from pixelgen_core.cli.common import flag_for
+
+    return exc.words(flag_for)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pixelgen_core import plugins
+from pixelgen_core import checks, plugins
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.plugins import Registry
 from pixelgen_core.strategy import Option
@@ -182,10 +182,8 @@ def check_output(n: int, scale: int, background: str, columns, spacing: int, mar
     from pixelgen_core.atlas import SheetLayout
     from pixelgen_core.images import parse_color
 
-    if n < 1:
-        raise PixelgenError("-n must be at least 1")
-    if scale < 1:
-        raise PixelgenError("--scale must be a positive integer")
+    checks.count(n)
+    checks.scale(scale)
     parse_color(background)
     SheetLayout(columns, spacing, margin).check()
 
@@ -226,3 +224,24 @@ def write_output(
 
         extra += write_exports(sprites, out, exports, columns, spacing, margin, scale, tileable)
     return out, extra
+
+
+# API names whose flag is not simply --NAME.
+FLAGS = {"n": "-n", "label": "--class", "labels": "--class", "prompts": "--prompt"}
+
+
+def flag_for(name: str) -> str:
+    """The command-line flag for setting `name` as the API names it: core's own, a
+    strategy's option (by its name or its config key: "training.stage" is --stage),
+    else a config key stays as it is (set as KEY=VALUE), else --NAME."""
+    if name in FLAGS:
+        return FLAGS[name]
+    from pixelgen_core.plugins import registry
+
+    for record in registry().strategies.values():
+        for option in (*record.spec.train_options, *record.spec.sample_options):
+            if name in (option.name, option.config_key):
+                return option.flag
+    if "." in name:
+        return name
+    return "--" + name.replace("_", "-")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from pixelgen_core import checks
+
 
 @click.group()
 def data() -> None:
@@ -77,12 +79,10 @@ def show_command(
 
     from pixelgen_core.data.datasets import load_dataset, opaque_share
     from pixelgen_core.data.labels import class_labels, label_cache_dir
-    from pixelgen_core.errors import PixelgenError
     from pixelgen_core.images import grid, write_png
     from pixelgen_core.palette import extract
 
-    if max_colors < 1:
-        raise PixelgenError("--max-colors must be at least 1")
+    checks.max_colors(max_colors)
     sprites = load_dataset(dataset, focused)
     palette = extract(sprites.sprites, max_colors)
     console = Console()
@@ -151,8 +151,7 @@ def palette_command(dataset: str, out: Path, focused: bool, max_colors: int) -> 
 
     if out.suffix.lower() not in WRITE_SUFFIXES:
         raise PixelgenError(f"--out must end in {', '.join(WRITE_SUFFIXES)}, got {out.name!r}")
-    if max_colors < 1:
-        raise PixelgenError("--max-colors must be at least 1")
+    checks.max_colors(max_colors)
     palette = extract(load_dataset(dataset, focused).sprites, max_colors)
     save_palette(palette, out)
     click.echo(f"wrote {len(palette.colors)} colours (transparency not counted) to {out}")

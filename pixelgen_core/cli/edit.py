@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from pixelgen_core import checks
 from pixelgen_core.cli.common import (
     StrategyGroup,
     check_output,
@@ -18,7 +19,6 @@ from pixelgen_core.cli.common import (
     write_output,
 )
 from pixelgen_core.cli.sample import sheet_source
-from pixelgen_core.errors import PixelgenError
 from pixelgen_core.plugins import StrategyRecord
 
 
@@ -107,8 +107,8 @@ def run_edit(
     from pixelgen_core.editing import as_palette
 
     check_output(n, scale, background, columns, spacing, margin)
-    if strength is not None and not 0 <= strength <= 1:
-        raise PixelgenError(f"--strength must be between 0 and 1, got {strength:g}")
+    if strength is not None:
+        checks.strength(strength)
     target = as_palette(palette)
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
     snapped = run.snap_sprite(image, target)

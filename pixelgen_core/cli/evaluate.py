@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
+from pixelgen_core import checks
 from pixelgen_core.cli.common import (
     StrategyGroup,
     checkpoint_options,
     click_option,
     drawing_options,
 )
-from pixelgen_core.errors import PixelgenError
 from pixelgen_core.evaluation import REPEATS
 from pixelgen_core.files import new_folder
 from pixelgen_core.plugins import StrategyRecord
@@ -89,7 +89,6 @@ def run_evaluate(
     **options,
 ) -> None:
     from pixelgen_core import api
-    from pixelgen_core.evaluation.report import MIN_SAMPLES
 
     if prompts:
         run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
@@ -104,10 +103,7 @@ def run_evaluate(
         print_prompt_rows(result, f"{record.spec.name}: {per_prompt} sprites a prompt")
         click.echo(f"report: {files[0]}")
         return
-    if n < MIN_SAMPLES:
-        raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
-    if repeats < 1:
-        raise PixelgenError("--repeats must be at least 1")
+    checks.evaluation(n, repeats)
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
     given = {k: v for k, v in options.items() if v is not None}
     result = run.evaluate(n, seed=seed, repeats=repeats, **given)

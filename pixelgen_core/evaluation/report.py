@@ -20,14 +20,14 @@ from functools import cached_property
 
 import numpy as np
 
+from pixelgen_core import checks
 from pixelgen_core.data.labels import class_labels
 from pixelgen_core.data.prepare import TrainingData
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.evaluation import REPEATS, metrics
 from pixelgen_core.evaluation.encoder import embed
 
-MIN_SAMPLES = 16  # k-NN metrics use k = 5; fewer samples make them meaningless
-MIN_DATASET = 2 * MIN_SAMPLES  # each half holds at least MIN_SAMPLES sprites
+MIN_DATASET = 2 * checks.MIN_SAMPLES  # each half holds at least MIN_SAMPLES sprites
 BASELINE_CLUSTERS = 16
 # Per-sprite pixel statistics, compared with the real sprites' as distributions (1-D
 # Wasserstein distance, `KEY_w1`): what FD barely sees and a pixel artist sees first.
@@ -251,8 +251,7 @@ class Reference:
         """Every metric for a generator: `count(n)` sprites per repeat, set metrics and
         pixel distances averaged over the repeats (each with its spread), pooled pixel
         metrics over all of them. Returns the metrics and the pooled sprites (indices, raw)."""
-        if n < MIN_SAMPLES:
-            raise PixelgenError(f"evaluation needs at least {MIN_SAMPLES} samples (-n)")
+        checks.evaluation(n)
         m = self.count(n)
         drawn = [draw(r, m) for r in range(self.repeats)]
         indices = np.concatenate([d[0] for d in drawn])

@@ -19,6 +19,7 @@ from pixelgen_core import (
     DataInfo,
     NotReady,
     PixelgenWarning,
+    SettingError,
     Stage,
     Step,
     Strategy,
@@ -172,11 +173,11 @@ class DiffusionStrategy(Strategy):
         which = self.config.training.stage
         share = self.config.consistency.share
         if which == "consistency" and share == 0:
-            raise ConfigError("--stage consistency needs consistency.share above 0")
+            raise SettingError("{training.stage}=consistency needs {consistency.share} above 0")
         if which == "consistency" and self.ema_updates == 0:
-            raise ConfigError(
-                "--stage consistency tunes a trained run: add --resume RUN (a run folder "
-                "or checkpoint)"
+            raise SettingError(
+                "{training.stage}=consistency tunes a trained run: give {resume} (a run "
+                "folder or checkpoint)"
             )
         if share == 0:
             return [Stage("main", self.config.training.epochs)]
@@ -345,8 +346,8 @@ class DiffusionStrategy(Strategy):
                 )
             made = ConsistencySampler(self.schedule, self.config.consistency.mid_t, eta)
             if steps > made.mid_t + 1:
-                raise ConfigError(
-                    f"--steps must be at most {made.mid_t + 1} (consistency.mid_t + 1)"
+                raise SettingError(
+                    f"{{steps}} must be at most {made.mid_t + 1} (consistency.mid_t + 1)"
                 )
             made.set_timesteps(steps)
             return made
@@ -355,8 +356,8 @@ class DiffusionStrategy(Strategy):
         else:
             made = SAMPLERS[sampler](self.schedule)
         if steps > self.schedule.num_train_timesteps:
-            raise ConfigError(
-                f"--steps must be between 1 and {self.schedule.num_train_timesteps} "
+            raise SettingError(
+                f"{{steps}} must be between 1 and {self.schedule.num_train_timesteps} "
                 f"(diffusion.timesteps), got {steps}"
             )
         made.set_timesteps(steps, spacing)
@@ -425,10 +426,10 @@ class DiffusionStrategy(Strategy):
             self.config.sampling.guidance_scale,
             self.config.sampling.guidance_max_t,
         ):
-            raise ConfigError(
+            raise SettingError(
                 "the consistency sampler uses the guidance learned in tuning "
                 f"(consistency.guidance_scale={self.config.consistency.guidance_scale:g}); "
-                "for another --guidance-scale or --guidance-max-t use --sampler dpm++"
+                "for another {guidance_scale} or {guidance_max_t} use {sampler} dpm++"
             )
 
     def _check_unused_options(
@@ -439,12 +440,14 @@ class DiffusionStrategy(Strategy):
         does not steer (DPM-Solver++, DDPM); a spacing only warns, since every choice of a
         sample option must work with the default sampler."""
         if sampler not in ("ddim", "consistency") and eta != self.config.sampling.eta:
-            raise ConfigError(
-                f"--eta is the noise of DDIM and consistency steps; --sampler {sampler} has none"
+            raise SettingError(
+                f"{{eta}} is the noise of DDIM and consistency steps; {{sampler}} {sampler} "
+                "has none"
             )
         if sampler != "consistency" and final_step_t != self.config.sampling.final_step_t:
-            raise ConfigError(
-                f"--final-step-t ends the consistency sampler's steps; --sampler {sampler} has none"
+            raise SettingError(
+                f"{{final_step_t}} ends the consistency sampler's steps; {{sampler}} {sampler} "
+                "has none"
             )
         if sampler == "consistency" and spacing != self.config.sampling.spacing:
             warnings.warn(
@@ -488,14 +491,14 @@ class DiffusionStrategy(Strategy):
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
             if negative is not None and bool(negative.any()) and not final_step_t:
-                raise ConfigError(
+                raise SettingError(
                     "the consistency sampler learned its guidance in tuning and cannot steer "
                     "away from a negative prompt without its final base step: use "
-                    "--sampler dpm++ or a --final-step-t above 0"
+                    "{sampler} dpm++ or a {final_step_t} above 0"
                 )
             if final_step_t >= self.schedule.num_train_timesteps:
-                raise ConfigError(
-                    f"--final-step-t must be below {self.schedule.num_train_timesteps} "
+                raise SettingError(
+                    f"{{final_step_t}} must be below {self.schedule.num_train_timesteps} "
                     f"(diffusion.timesteps), got {final_step_t}"
                 )
         runner = self.make_sampler(sampler, steps, eta, timestep_spacing)
@@ -555,9 +558,9 @@ class DiffusionStrategy(Strategy):
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "consistency":  # dpm++ and ddpm runs edit with DDIM's steps too
-            raise ConfigError(
+            raise SettingError(
                 "edit draws with the base model's DDIM sampler (RePaint); the consistency "
-                "sampler cannot edit: leave --sampler at auto"
+                "sampler cannot edit: leave {sampler} at auto"
             )
         runner = self.make_sampler("ddim", steps or DEFAULT_STEPS["ddim"], eta, timestep_spacing)
         timesteps = runner.timesteps.tolist()

@@ -60,7 +60,7 @@ def test_config_validation_names_the_problem():
         make("sampling.sampler=euler")
     with pytest.raises(ConfigError, match="'training.precision' must be one of auto"):
         make("training.precision=fp8")
-    with pytest.raises(ConfigError, match="--sampler must be auto, dpm"):
+    with pytest.raises(ConfigError, match="^sampler must be auto, dpm"):
         sample(make(), 1, torch.Generator(), sampler="euler")
 
 
@@ -95,7 +95,7 @@ def test_guidance_only_at_timesteps_up_to_guidance_max_t():
     low = sample(strategy, 3, torch.Generator().manual_seed(0), guidance_max_t=0, **kwargs)
     plain = sample(strategy, 3, torch.Generator().manual_seed(0), label=1, guidance_scale=1.0)
     assert torch.equal(low, plain)
-    with pytest.raises(ConfigError, match="--guidance-max-t must be at least 0, got -1"):
+    with pytest.raises(ConfigError, match="^guidance_max_t must be at least 0, got -1"):
         sample(strategy, 1, torch.Generator(), guidance_max_t=-1)
     with pytest.raises(ConfigError, match="'sampling.guidance_max_t' must be at least 0"):
         make("sampling.guidance_max_t=-5")
@@ -149,12 +149,12 @@ def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     ]
     assert type(real("ddim", 7)).__name__ == "DDIMSampler"
     assert len(real("ddpm", 1000).timesteps) == 1000
-    with pytest.raises(ConfigError, match="--steps must be between 1 and 1000"):
+    with pytest.raises(ConfigError, match="^steps must be between 1 and 1000"):
         sample(strategy, 1, torch.Generator(), steps=1001)
     # --eta with a sampler that has no such noise is refused, not dropped
     with pytest.raises(
         ConfigError,
-        match=r"--eta is the noise of DDIM and consistency steps; --sampler dpm\+\+ has none$",
+        match=r"^eta is the noise of DDIM and consistency steps; sampler dpm\+\+ has none$",
     ):
         sample(strategy, 1, torch.Generator(), sampler="dpm++", eta=0.5)
     sample(strategy, 1, torch.Generator(), sampler="ddim", steps=3, eta=0.5)  # DDIM's own

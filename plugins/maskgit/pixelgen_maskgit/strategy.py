@@ -11,7 +11,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, ConfigError, DataInfo, Step, Strategy, drop_labels, drop_tags
+from pixelgen_core import (
+    Batch,
+    ConfigError,
+    DataInfo,
+    SettingError,
+    Step,
+    Strategy,
+    drop_labels,
+    drop_tags,
+)
 from pixelgen_maskgit.config import MaskGITConfig
 from pixelgen_maskgit.decoding import decode, random_mask
 from pixelgen_maskgit.model import MaskedPixelTransformer, token_side
@@ -168,7 +177,7 @@ class MaskGITStrategy(Strategy):
         negative: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if temperature <= 0:
-            raise ConfigError("--temperature must be positive")
+            raise SettingError("{temperature} must be positive")
         net = self.modules["net"]
         classes = torch.zeros(n, dtype=torch.long, device=self.device)
         unconditioned = torch.zeros_like(classes)

@@ -95,11 +95,11 @@ def test_guidance_and_options_are_checked():
     with torch.inference_mode():
         a = sample(strategy, 2, g, label=1, guidance_scale=3.0)
     assert a.shape == (2, 16, 16) and a.dtype == torch.long
-    with pytest.raises(ConfigError, match="--steps must be between 1 and"):
+    with pytest.raises(ConfigError, match="^steps must be between 1 and"):
         sample(strategy, 1, g, steps=0)
     with pytest.raises(ConfigError, match="temperature must be positive"):
         sample(strategy, 1, g, temperature=0)
-    with pytest.raises(ConfigError, match="--temperature must be float, got 'hot'"):
+    with pytest.raises(ConfigError, match="^temperature must be float, got 'hot'"):
         sample(strategy, 1, g, temperature="hot")
     with pytest.raises(ConfigError, match="no sample option 'stepz'"):
         sample(strategy, 1, g, stepz=3)

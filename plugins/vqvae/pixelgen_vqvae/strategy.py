@@ -18,6 +18,7 @@ from pixelgen_core import (
     DataInfo,
     NotReady,
     PixelgenError,
+    SettingError,
     Stage,
     Step,
     Strategy,
@@ -169,9 +170,10 @@ class VQVAEStrategy(Strategy):
 
     def _require_autoencoder(self) -> None:
         if self.autoencoder_steps == 0:
-            raise PixelgenError(
+            raise SettingError(
                 "the prior stage needs a trained autoencoder: resume a vqvae run with "
-                "--stage prior --resume RUN, or pass --autoencoder CHECKPOINT"
+                "{training.stage}=prior, or give {model.autoencoder} (a checkpoint)",
+                exit_code=1,
             )
 
     def end_epoch(self, stage: str) -> None:
@@ -207,7 +209,7 @@ class VQVAEStrategy(Strategy):
     ) -> torch.Tensor:
         """Core passes every option, each the user's value or its `sampling.*` default."""
         if temperature <= 0:
-            raise ConfigError("--temperature must be positive")
+            raise SettingError("{temperature} must be positive")
         if codes == "uniform":
             shape = (n, *self.grid)
             grid = torch.randint(0, self.num_codes, shape, generator=generator, device=self.device)
