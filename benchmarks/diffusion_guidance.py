@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 
 import pixelgen_core as pg
-from pixelgen_core.data.labels import centroid_distances, class_centroids
+from pixelgen_core.evaluation import centroid_distances, class_centroids
 
 SETTINGS = {
     "s = 1 (no guidance)": {"sampler": "dpm++", "guidance_scale": 1.0},

@@ -19,11 +19,14 @@ import time
 
 import numpy as np
 
-from pixelgen_core.config import resolve
-from pixelgen_core.data.prepare import prepare
-from pixelgen_core.evaluation import metrics
-from pixelgen_core.evaluation.report import Reference
-from pixelgen_core.plugins import discover
+import pixelgen_core as pg
+from pixelgen_core.evaluation import (
+    Reference,
+    frechet_distance,
+    kernel_inception_distance,
+    nearest_copy_distance,
+    prdc,
+)
 
 
 def median_seconds(fn, repeat: int) -> float:
@@ -41,8 +44,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    config = resolve(discover().get("vae").spec, overrides=["data.dataset=kenney-colored"])
-    reference = Reference(prepare(config, conditional=False), seed=0)
+    reference = Reference(pg.prepare_dataset("kenney-colored"), seed=0)
     held, _ = reference.splits[0]
     n = reference.count(args.n)
     rng = np.random.default_rng(0)
@@ -53,10 +55,10 @@ def main() -> None:
     fake = fake + rng.normal(scale=0.1, size=fake.shape)
 
     rows = {
-        "Fréchet distance": lambda: metrics.frechet_distance(real, fake),
-        "KID (50 subsets)": lambda: metrics.kernel_inception_distance(real, fake),
-        "precision/recall/density/coverage": lambda: metrics.prdc(real, fake),
-        "nearest copy": lambda: metrics.nearest_copy_distance(sprites, reference.training),
+        "Fréchet distance": lambda: frechet_distance(real, fake),
+        "KID (50 subsets)": lambda: kernel_inception_distance(real, fake),
+        "precision/recall/density/coverage": lambda: prdc(real, fake),
+        "nearest copy": lambda: nearest_copy_distance(sprites, reference.training),
     }
     print(f"{n} samples against {len(held)} held-out sprites, median of {args.repeat}\n")
     print("| metric | seconds per row and repeat |\n|---|---|")

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import pixelgen_core as pg
-from pixelgen_core.evaluation.report import markdown_table
+from pixelgen_core.evaluation import markdown_table
 
 SAMPLERS = {
     "consistency 2 (default: ends with a base step at t=200)": {

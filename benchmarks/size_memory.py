@@ -53,7 +53,7 @@ def measure(name: str, size: int, batch: int, overrides: list[str]) -> dict:
     """One strategy at one size, in this process (run by `main` in a fresh one)."""
     import torch
 
-    from pixelgen_core.strategy import DataInfo
+    from pixelgen_core import DataInfo
     from pixelgen_core.testing import PALETTE, blocky_batch, make_strategy, sample
 
     torch.manual_seed(0)

@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import pixelgen_core as pg
-from pixelgen_core.data import load_dataset
-from pixelgen_core.images import grid, upscale, write_png
+from pixelgen_core import grid, upscale, write_png
 
 METRICS = ("fd", "kid", "precision", "recall", "coverage", "memorised")
 
@@ -40,7 +39,7 @@ METRICS = ("fd", "kid", "precision", "recall", "coverage", "memorised")
 def make_quads(folder: Path, seed: int = 0) -> Path:
     """The 32x32 dataset: every bundled colored sprite at the top left of a 2x2
     arrangement, the other three drawn at random."""
-    sprites = load_dataset("kenney-colored").sprites
+    sprites = pg.open_dataset("kenney-colored").sprites
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for i, first in enumerate(sprites):
@@ -63,7 +62,7 @@ def one_size(size: int, minutes: float, n: int, seed: int, scratch: Path, pictur
         held_out = next(r for r in report.calibration if r.name.startswith("data"))
         rows["held-out data"] = {key: held_out.metrics[key] for key in METRICS}
     if pictures is not None:
-        data = load_dataset(dataset).sprites[:32]
+        data = pg.open_dataset(dataset).sprites[:32]
         made = run.sample(32, seed=seed).rgba
         scale = 48 // size * 2
         dark = (40, 40, 48, 255)

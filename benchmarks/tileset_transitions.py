@@ -28,31 +28,18 @@ from pathlib import Path
 import numpy as np
 
 import pixelgen_core as pg
-from pixelgen_core.data.datasets import load_dataset
-from pixelgen_core.evaluation.encoder import embed
-from pixelgen_core.evaluation.metrics import (
+from pixelgen_core import write_png
+from pixelgen_core.evaluation import (
     colours_per_sprite,
+    embed,
     frechet_distance,
     stray_pixel_rate,
 )
-from pixelgen_core.images import write_png
-from pixelgen_core.tileset import inpaint, inpaint_band, make_tileset, seam_pairs, transition_mask
-
-
-def meeting(tileset) -> np.ndarray:
-    """The tiles where both terrains show (the ones transitions change)."""
-    size = tileset.tiles.shape[1]
-    described = tileset.terrains
-    keep = [
-        inpaint_band(transition_mask(a, c, size)).any()
-        for a, c in zip(described.neighbours, described.centres, strict=True)
-    ]
-    return tileset.tiles[np.array(keep)]
 
 
 def ground_tiles(run) -> np.ndarray:
     """The run's data sprites tagged "tile" that are wholly opaque."""
-    data = load_dataset(run.settings["data"]["dataset"])
+    data = pg.open_dataset(run.settings["data"]["dataset"])
     tags = data.tags().tags
     chosen = [
         i for i, t in enumerate(tags) if "tile" in t and (data.sprites[i][..., 3] == 255).all()
@@ -77,11 +64,11 @@ def main() -> None:
     for pair in pairs:
         for seed in range(args.seeds):
             start = time.perf_counter()
-            cut = make_tileset(run, "blob47", seed, prompts=pair, transitions="cut")
+            cut = run.tileset("blob47", seed=seed, prompts=pair, transitions="cut")
             seconds["cut"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            redrawn = inpaint(run, cut, seed, {})
-            seconds["inpaint"].append(time.perf_counter() - start + seconds["cut"][-1])
+            start = time.perf_counter()  # the same cut (same seed), then inpainted
+            redrawn = run.tileset("blob47", seed=seed, prompts=pair, transitions="inpaint")
+            seconds["inpaint"].append(time.perf_counter() - start)
             made["cut"].append(cut)
             made["inpaint"].append(redrawn)
             bases.append(cut.base)
@@ -93,8 +80,8 @@ def main() -> None:
     rows = []
     palette = run.palette
     for name, sets in made.items():
-        tiles = np.concatenate([meeting(s) for s in sets])
-        seams = np.array([seam_pairs(s) for s in sets])
+        tiles = np.concatenate([s.transition_tiles() for s in sets])
+        seams = np.array([s.seams() for s in sets])
         indices = palette.snap(tiles)
         rows.append(
             (

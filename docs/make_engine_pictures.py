@@ -20,9 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import pixelgen_core as pg
-from pixelgen_core.exports import write_exports
-from pixelgen_core.images import read_png, write_png
-from pixelgen_core.sprites import Sprites
+from pixelgen_core import Sprites, read_png, write_png
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKGROUND = (58, 58, 70, 255)
@@ -123,8 +121,7 @@ def main() -> None:
         folder = Path(tmp)
         tileset_pictures(run, folder, args.out)
         sprites = drawn_sheet(run)
-        sprites.save_sheet(folder, columns=4)
-        write_exports(sprites, folder, ("aseprite", "godot"), 4, 0, 0, 1, False)
+        sprites.export(folder, ("aseprite", "godot"), columns=4)
         write_png(godot_picture(folder), args.out / "engine-godot.png", SCALE)
         write_png(aseprite_picture(folder), args.out / "engine-aseprite.png", SCALE)
     print(f"wrote engine-tileset.png, engine-transitions.png, engine-godot.png and "

@@ -18,26 +18,24 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelgen_core.config import resolve
-from pixelgen_core.data.prepare import prepare
-from pixelgen_core.evaluation import metrics
-from pixelgen_core.evaluation.report import (
+import pixelgen_core as pg
+from pixelgen_core.evaluation import (
     PIXEL_STATS,
     Reference,
     format_cell,
+    frechet_distance,
     judge,
     markdown_table,
+    memorisation,
+    side_by_side,
 )
-from pixelgen_core.evaluation.sheet import side_by_side
-from pixelgen_core.plugins import discover
 
 OUT = Path(__file__).resolve().parent / "evaluation-numbers.json"
 PICTURE = Path(__file__).resolve().parent / "images" / "evaluation-speckle.png"
 
 
 def main() -> None:
-    config = resolve(discover().get("vae").spec, overrides=["data.dataset=kenney-colored"])
-    reference = Reference(prepare(config, conditional=False), seed=0)
+    reference = Reference(pg.prepare_dataset("kenney-colored"), seed=0)
     rows = reference.calibration_rows(1000)
     judge(rows, rows[0])
     print(markdown_table(rows))
@@ -47,7 +45,7 @@ def main() -> None:
     def copies_fd(count: int) -> dict[str, float]:
         rng = np.random.default_rng(0)
         values = [
-            metrics.frechet_distance(
+            frechet_distance(
                 reference.features[rest], reference.features[rng.integers(0, len(training), count)]
             )
             for _, rest in reference.splits
@@ -57,11 +55,10 @@ def main() -> None:
     held_count = len(reference.splits[0][0])
     small, large = copies_fd(held_count), copies_fd(1000)
     half_rates = [
-        metrics.memorisation(training[held], training[rest])["memorised"]
-        for held, rest in reference.splits
+        memorisation(training[held], training[rest])["memorised"] for held, rest in reference.splits
     ]
     everyone = np.arange(len(training))
-    sheet_rate = metrics.memorisation(training, training, everyone)["memorised"]
+    sheet_rate = memorisation(training, training, everyone)["memorised"]
     data = rows[0].metrics
     quoted = {
         "the sheet's near-copy rate (every sprite against all others)": f"{sheet_rate:.1%}",

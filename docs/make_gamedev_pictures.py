@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import pixelgen_core as pg
-from pixelgen_core.images import grid, write_png
+from pixelgen_core import grid, write_png
 
 SCALE = 4
 BACKGROUND = (58, 58, 70, 255)  # dark, so white and light sprites show

@@ -25,12 +25,43 @@ from pixelgen_core.errors import ConfigError, NoRun, PixelgenError
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sprites import Sprites
 
+# The types the API returns, importable from pixelgen_core without importing torch first.
+TYPES = {
+    "Evaluation": "pixelgen_core.evaluation.run",
+    "Palette": "pixelgen_core.palette",
+    "Prompt": "pixelgen_core.prompts",
+    "PromptEvaluation": "pixelgen_core.evaluation.prompts",
+    "RunRecord": "pixelgen_core.runs",
+    "SnappedSprite": "pixelgen_core.editing",
+    "SpriteSet": "pixelgen_core.data.datasets",
+    "TileSet": "pixelgen_core.tileset",
+    "TrainingData": "pixelgen_core.data.prepare",
+    "StrategyRecord": "pixelgen_core.plugins",
+    "Sprites": "pixelgen_core.sprites",
+}
+# Picture helpers for arrays of RGBA sprites (N, H, W, 4) uint8.
+PICTURES = ("read_png", "write_png", "grid", "upscale")
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in TYPES:
+        return getattr(importlib.import_module(TYPES[name]), name)
+    if name in PICTURES:
+        return getattr(importlib.import_module("pixelgen_core.images"), name)
+    raise AttributeError(f"module 'pixelgen_core.api' has no attribute {name!r}")
+
+
 if TYPE_CHECKING:
+    from pixelgen_core.data.datasets import SpriteSet
+    from pixelgen_core.data.prepare import TrainingData
     from pixelgen_core.editing import SnappedSprite
     from pixelgen_core.evaluation.prompts import PromptEvaluation
     from pixelgen_core.evaluation.run import Evaluation
     from pixelgen_core.palette import Palette
     from pixelgen_core.prompts import Prompt
+    from pixelgen_core.runs import RunRecord
     from pixelgen_core.strategy import DataInfo, Strategy
     from pixelgen_core.tileset import TileSet
 
@@ -183,7 +214,37 @@ def new_run(
     return Run(record, resolved, data.info, strategy)
 
 
-def list_runs(name: str | None = None) -> list:
+def open_dataset(name: str = "kenney-colored", *, focused: bool = False) -> SpriteSet:
+    """A dataset as it is on disk (a built-in name or a folder of PNGs): `sprites`, RGBA
+    uint8 (N, H, W, 4) with binary alpha, `names`, `shape`; `palette(max_colors)` as
+    training extracts it, `tags()` as prompts read them, `class_labels(k)`."""
+    from pixelgen_core.data.datasets import load_dataset
+
+    return load_dataset(name, focused)
+
+
+def prepare_dataset(
+    name: str = "kenney-colored",
+    *,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    strategy: str | None = None,
+    conditional: bool = False,
+) -> TrainingData:
+    """A dataset as training sees it: its `palette`, the sprites as palette `indices`,
+    class `labels` (with `conditional` and data.num_classes) or `tags`, and `info` (a
+    `DataInfo`). `overrides` are config settings ("data.max_colors=8"); with `strategy`
+    its defaults apply and its sprite sizes are checked."""
+    from pixelgen_core.config import resolve
+    from pixelgen_core.data.prepare import prepare
+    from pixelgen_core.strategy import Strategy, StrategySpec
+
+    spec = get_strategy(strategy).spec if strategy else StrategySpec("data", "Data.", Strategy)
+    strings, settings = _split(overrides)
+    resolved = resolve(spec, overrides=[f"data.dataset={name}", *strings], settings=settings)
+    return prepare(resolved, conditional, spec=spec if strategy else None)
+
+
+def list_runs(name: str | None = None) -> list[RunRecord]:
     """The training runs under ./runs (of strategy `name`, or all), newest first, each a
     `RunRecord`: `id`, `strategy`, `state` (FINISHED, FAILED, KILLED, RUNNING or DIED),
     `steps`, `started`, `checkpoint_path`, `mlflow_run_id`. A `name` that is neither an

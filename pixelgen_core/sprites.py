@@ -137,6 +137,29 @@ class Sprites:
             self.prompts,
         )
 
+    def export(
+        self,
+        folder: Path | str,
+        formats: tuple[str, ...],
+        *,
+        columns: int | None = None,
+        spacing: int = 0,
+        margin: int = 0,
+        scale: int = 1,
+        tileable: bool = False,
+    ) -> list[Path]:
+        """Write the sheet (`save_sheet`) and files for other tools beside it: "aseprite"
+        (an indexed .aseprite), "aseprite-json", "tiled" (a .tsx tileset, terrains when
+        `tileable`), "godot" (SpriteFrames .tres); return every path written."""
+        from pixelgen_core.exports import write_exports
+
+        folder = Path(folder)
+        sheet = self.save_sheet(folder, columns, spacing, margin, scale)
+        names = write_exports(
+            self, folder, tuple(formats), columns, spacing, margin, scale, tileable
+        )
+        return [*sheet, *(folder / name for name in names)]
+
     def _repr_png_(self) -> bytes:
         """The grid as PNG bytes, enlarged to about 256 pixels wide, for notebooks."""
         from PIL import Image

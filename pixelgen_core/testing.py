@@ -30,7 +30,7 @@ from pixelgen_core.config import resolve
 from pixelgen_core.optimisation import Step, is_legacy
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord, registry
-from pixelgen_core.sampling import build, draw, edit_raw, options_for
+from pixelgen_core.sampling import build, draw, edit_raw, options_for, sample_raw
 from pixelgen_core.strategy import Batch, DataInfo, Strategy
 
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
@@ -492,3 +492,26 @@ def seam_difference(rgba) -> tuple[float, float]:
         + np.abs(x[:, mid_y - 1] - x[:, mid_y]).mean()
     ) / 2
     return float(wrap), float(middle)
+
+
+def resolve_config(name: str, config=None, overrides: tuple[str, ...] = ()) -> dict:
+    """Strategy `name`'s config as the Trainer resolves it: core's and the strategy's
+    defaults, then `config` (a YAML path or a dict), then `overrides`, all checked."""
+    return resolve(registry().get(name).spec, config, list(overrides))
+
+
+__all__ = [
+    "PALETTE",
+    "SIZES",
+    "StrategyContract",
+    "draw",
+    "edit_raw",
+    "resolve_config",
+    "sample_raw",
+    "blocky_batch",
+    "gradient_batch",
+    "invoke",
+    "make_strategy",
+    "sample",
+    "seam_difference",
+]

@@ -129,6 +129,21 @@ class TileSet:
     def columns(self) -> int:
         return 4 if self.kind == "wang16" else 8
 
+    def seams(self) -> tuple[float, float]:
+        """How visible the seams are (`seam_pairs`): the mean colour difference across
+        every edge the rules let meet, and the same across the tiles' middles."""
+        return seam_pairs(self)
+
+    def transition_tiles(self) -> np.ndarray:
+        """The tiles where both terrains show: those transitions change."""
+        size = self.tiles.shape[1]
+        described = self.terrains
+        keep = [
+            inpaint_band(transition_mask(a, c, size)).any()
+            for a, c in zip(described.neighbours, described.centres, strict=True)
+        ]
+        return self.tiles[np.array(keep)]
+
     def sample_map(self, rows: int = 12, columns: int = 16, seed: int = 0) -> np.ndarray:
         """(rows, columns) tile indices of a map painted with the set: random blobs of
         terrain 1 over terrain 0, each cell given the tile its neighbours call for."""

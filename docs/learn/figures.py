@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from pixelgen_core import Sprites
-from pixelgen_core.evaluation.report import COLUMNS, format_cell, judge
+from pixelgen_core.evaluation import COLUMNS, format_cell, judge
 
 OUT = Path(__file__).resolve().parents[1] / "images"
 NUMBERS = Path(__file__).resolve().parent  # docs/learn/NAME-numbers.json

@@ -22,7 +22,7 @@ import numpy as np
 from figures import save
 
 import pixelgen_core as pg
-from pixelgen_core.data.labels import centroid_distances, class_centroids
+from pixelgen_core.evaluation import centroid_distances, class_centroids
 
 NUMBERS = Path(__file__).resolve().parent / "conditioning-numbers.json"
 SETTINGS = {

@@ -15,18 +15,16 @@ from pathlib import Path
 import numpy as np
 from figures import BG, save
 
-from pixelgen_core.data.datasets import load_dataset
-from pixelgen_core.data.labels import class_labels
-from pixelgen_core.palette import extract
+import pixelgen_core as pg
 
 NUMBERS = Path(__file__).resolve().parent / "data-numbers.json"
 PICKS = [3, 40, 101, 230, 377, 512, 640, 777, 905, 1010]  # spread over the sheet
 
 
 def main() -> None:
-    colored = load_dataset("kenney-colored")
-    focused = load_dataset("kenney-colored", focused=True)
-    mono = load_dataset("kenney-mono")
+    colored = pg.open_dataset("kenney-colored")
+    focused = pg.open_dataset("kenney-colored", focused=True)
+    mono = pg.open_dataset("kenney-mono")
     sprites = colored.sprites
     numbers: dict[str, str] = {
         "colored sprites": str(len(colored)),
@@ -35,14 +33,14 @@ def main() -> None:
     }
 
     # 1. Palettes: the exact colours, then k-means with fewer, each snapping the same sprites.
-    exact = extract(sprites, 16)
+    exact = colored.palette(16)
     numbers["exact colours"] = str(len(exact.colors))
     rows = [sprites[PICKS]]
     for k in (4, 2):
-        palette = extract(sprites, k)
+        palette = colored.palette(k)
         rows.append(palette.to_rgba(palette.snap(sprites[PICKS])))
     save("data-palettes.png", np.concatenate(rows), len(PICKS))
-    numbers["k-means 3: the merged warm colour"] = extract(sprites, 3).hex()[0]
+    numbers["k-means 3: the merged warm colour"] = colored.palette(3).hex()[0]
     swatch = np.zeros((1, 16, 16 * exact.size, 4), dtype=np.uint8)
     for i, colour in enumerate(exact.rgba):
         swatch[0, :, 16 * i : 16 * (i + 1)] = colour if i else BG
@@ -53,7 +51,7 @@ def main() -> None:
     save("data-flips.png", np.concatenate([sprites[PICKS], sprites[PICKS][:, :, ::-1]]), 10)
 
     # 3. Class labels: 8 k-means classes, ten members each (the first ten of the class).
-    labels = class_labels(colored, 8, seed=0)
+    labels = colored.class_labels(8, seed=0)
     counts = np.bincount(labels, minlength=8)
     members = []
     for k in range(8):
@@ -64,7 +62,7 @@ def main() -> None:
     numbers["class sizes"] = ", ".join(str(c) for c in counts)
     numbers["largest class"] = str(counts.max())
     numbers["smallest class"] = str(counts.min())
-    counts16 = np.bincount(class_labels(colored, 16, seed=0), minlength=16)
+    counts16 = np.bincount(colored.class_labels(16, seed=0), minlength=16)
     numbers["16 classes: smallest"] = str(counts16.min())
     numbers["16 classes: largest"] = str(counts16.max())
 

@@ -65,6 +65,19 @@ class SpriteSet:
         """Each sprite's tags, from the folder's tag file or sidecars, else its name."""
         return dataset_tags(self.names, self.folder)
 
+    def palette(self, max_colors: int = 16, seed: int = 0):
+        """The palette training extracts: the exact opaque colours when there are at
+        most `max_colors`, else k-means centres."""
+        from pixelgen_core.palette import extract
+
+        return extract(self.sprites, max_colors, seed=seed)
+
+    def class_labels(self, num_classes: int, seed: int = 0) -> np.ndarray:
+        """k-means class labels (N,) in [0, num_classes), as `data.num_classes` makes them."""
+        from pixelgen_core.data.labels import class_labels
+
+        return class_labels(self, num_classes, seed=seed)
+
     def describe(self) -> str:
         height, width = self.shape
         text = f"{self.name}: {len(self)} sprites of {width}x{height}"

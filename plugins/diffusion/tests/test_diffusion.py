@@ -6,9 +6,14 @@ import pytest
 import torch
 
 from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning
-from pixelgen_core.config import resolve
-from pixelgen_core.plugins import registry
-from pixelgen_core.testing import PALETTE, StrategyContract, invoke, make_strategy, sample
+from pixelgen_core.testing import (
+    PALETTE,
+    StrategyContract,
+    invoke,
+    make_strategy,
+    resolve_config,
+    sample,
+)
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
 
@@ -36,17 +41,16 @@ def test_the_shipped_recipes_load(recipe):
     path = CONFIGS / f"{recipe}.yaml"
     if not path.is_file():
         pytest.skip("not run from the repository")
-    resolved = resolve(registry().get("diffusion").spec, path)
+    resolved = resolve_config("diffusion", path)
     for section, values in OmegaConf.to_container(OmegaConf.load(path)).items():
         for key, value in values.items():
             assert resolved[section][key] == value, f"{section}.{key}"
 
 
 def test_the_written_out_defaults_are_the_defaults():
-    spec = registry().get("diffusion").spec
     if not (CONFIGS / "diffusion.yaml").is_file():
         pytest.skip("not run from the repository")
-    assert resolve(spec, CONFIGS / "diffusion.yaml") == resolve(spec)
+    assert resolve_config("diffusion", CONFIGS / "diffusion.yaml") == resolve_config("diffusion")
 
 
 def test_config_validation_names_the_problem():

@@ -4,10 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from pixelgen_core import ConfigError, DataInfo
-from pixelgen_core.palette import Palette
-from pixelgen_core.sampling import draw, edit_raw
-from pixelgen_core.testing import PALETTE, gradient_batch, make_strategy, seam_difference
+from pixelgen_core import ConfigError, DataInfo, Palette
+from pixelgen_core.testing import (
+    PALETTE,
+    draw,
+    edit_raw,
+    gradient_batch,
+    make_strategy,
+    seam_difference,
+)
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
 FAST = [*TINY, "sampling.steps=8", "training.lr=0.003", "consistency.share=0"]

@@ -4,11 +4,9 @@ let the sampler end on palette colours; and runs from before it still load."""
 import numpy as np
 import torch
 
-from pixelgen_core import DataInfo
-from pixelgen_core.evaluation.metrics import on_palette
-from pixelgen_core.palette import Palette
-from pixelgen_core.sampling import edit_raw, sample_raw
-from pixelgen_core.testing import PALETTE, blocky_batch, make_strategy, sample
+from pixelgen_core import DataInfo, Palette
+from pixelgen_core.evaluation import on_palette
+from pixelgen_core.testing import PALETTE, blocky_batch, edit_raw, make_strategy, sample, sample_raw
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
 FAST = [*TINY, "training.lr=0.003", "consistency.share=0", "sampling.sampler=dpm++"]

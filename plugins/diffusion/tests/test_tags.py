@@ -7,11 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from pixelgen_core import Batch, ConfigError, DataInfo
-from pixelgen_core.palette import Palette
-from pixelgen_core.prompts import Prompt
-from pixelgen_core.sampling import edit_raw, sample_raw
-from pixelgen_core.testing import PALETTE, make_strategy
+from pixelgen_core import Batch, ConfigError, DataInfo, Palette, Prompt
+from pixelgen_core.testing import PALETTE, edit_raw, make_strategy, sample_raw
 
 TAGS = ("red", "blue", "tall", "wide")
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
@@ -150,7 +147,7 @@ def test_train_on_a_tagged_folder_and_sample_from_a_prompt(tmp_path):
     prompts are one-line errors."""
     import json
 
-    from pixelgen_core.images import write_png
+    from pixelgen_core import write_png
     from pixelgen_core.testing import invoke
 
     batch = tagged_batch()

@@ -118,9 +118,8 @@ def test_shapes_that_cannot_work_are_refused():
 
 
 def test_tileable_sprites_wrap_around_without_a_seam():
-    from pixelgen_core.palette import Palette
-    from pixelgen_core.sampling import draw
-    from pixelgen_core.testing import gradient_batch, seam_difference
+    from pixelgen_core import Palette
+    from pixelgen_core.testing import draw, gradient_batch, seam_difference
 
     strategy = make()
     batch = gradient_batch()
@@ -157,9 +156,8 @@ def test_edit_decodes_only_the_masked_pixels():
 def test_tags_condition_it_through_the_same_hook_as_diffusion():
     """Trained on red and blue bars tagged so, a prompt of "blue" draws colour 2, and a
     negative prompt steers away from a tag (the "tags" capability's keywords)."""
-    from pixelgen_core.palette import Palette
-    from pixelgen_core.prompts import Prompt
-    from pixelgen_core.sampling import sample_raw
+    from pixelgen_core import Palette, Prompt
+    from pixelgen_core.testing import sample_raw
 
     tags = ("red", "blue")
     info = DataInfo(16, PALETTE, 0, 8, tags=tags, tag_counts=(4, 4))
