@@ -10,8 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from pixelgen_core.checkpoint import Checkpoint
-from pixelgen_core.checkpoint import read as read_checkpoint
 from pixelgen_core.errors import (
     ConfigError,
     NoRun,
@@ -85,6 +83,10 @@ API = (
 )
 
 
+# Author-kit names loaded on first use (reading a checkpoint imports zipfile and more).
+LAZY_KIT = {"Checkpoint": "Checkpoint", "read_checkpoint": "read"}
+
+
 def __getattr__(name: str):
     # An API name must never be a submodule's name: `from pixelgen_core import X` would
     # then get the function before the module is imported, and the module after.
@@ -92,6 +94,10 @@ def __getattr__(name: str):
         from pixelgen_core import api
 
         return getattr(api, name)
+    if name in LAZY_KIT:
+        from pixelgen_core import checkpoint
+
+        return getattr(checkpoint, LAZY_KIT[name])
     raise AttributeError(f"module 'pixelgen_core' has no attribute {name!r}")
 
 
