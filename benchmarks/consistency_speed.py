@@ -96,7 +96,7 @@ def step_seconds(run: pg.Run, repeat: int) -> dict[str, float]:
     strategy.train()
     times = {"base": [], "consistency": []}
     for i in range(repeat + 1):
-        for stage, name in (("main", "base"), ("consistency", "consistency")):
+        for stage, name in (("base", "base"), ("consistency", "consistency")):
             start = time.perf_counter()
             strategy.train_step(batch, stage)
             if i:  # the first round warms up

@@ -102,10 +102,10 @@ def train_rate(run: pg.Run, precision: str, batch: int = 32, steps: int = 8) -> 
     indices = torch.randint(0, len(PALETTE), (batch, 16, 16), generator=g)
     images = torch.tensor(PALETTE, dtype=torch.float32)[indices].permute(0, 3, 1, 2)
     data = Batch(images.contiguous(), indices, torch.randint(0, strategy.num_classes, (batch,)))
-    strategy.train_step(data, "main")
+    strategy.train_step(data, "base")
     start = time.perf_counter()
     for _ in range(steps):
-        strategy.train_step(data, "main")
+        strategy.train_step(data, "base")
     return batch * steps / (time.perf_counter() - start)
 
 

@@ -34,7 +34,7 @@ for i in range(STEPS + 3):
     rows = torch.randperm(len(data), generator=g)[:64]
     batch = data.batch(rows, g, config, torch.device("cpu"))
     start = time.perf_counter()
-    strategy.train_step(batch, "main")
+    strategy.train_step(batch, "base")
     times.append(time.perf_counter() - start)
 print(json.dumps(statistics.median(times[3:])))
 """

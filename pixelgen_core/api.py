@@ -204,12 +204,13 @@ def new_run(
     from pixelgen_core.config import resolve
     from pixelgen_core.data.prepare import prepare
     from pixelgen_core.sampling import build, choose_device
+    from pixelgen_core.settings import core_config
 
     record = get_strategy(name)
     strings, settings = _split(overrides)
     resolved = resolve(record.spec, config, strings, settings=settings)
     data = prepare(resolved, record.spec.conditional, spec=record.spec)
-    torch.manual_seed(int(resolved["training"]["seed"]))
+    torch.manual_seed(core_config(resolved).training.seed)
     strategy = build(record, resolved, data.info, choose_device(device))
     return Run(record, resolved, data.info, strategy)
 

@@ -119,6 +119,29 @@ class Config(Section):
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
+CORE_SECTIONS = ("data", "training", "tracking")
+
+
+def core_config(config: Any) -> Config:
+    """Core's own sections of a resolved config, typed: what the Trainer, the data
+    pipeline and tracking read, by attribute and without casts. The plain dict stays at
+    the checkpoint and MLflow boundary; a strategy's own keys are left to it."""
+    if isinstance(config, Config):
+        return config
+    from omegaconf import OmegaConf
+
+    own = {}
+    for section in CORE_SECTIONS:
+        declared = {f.name for f in dataclasses.fields(_default(_field(Config, section)))}
+        given = config.get(section) or {}
+        own[section] = {k: v for k, v in dict(given).items() if k in declared}
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), own))
+
+
+def _field(cls: type, name: str) -> dataclasses.Field:
+    return next(f for f in dataclasses.fields(cls) if f.name == name)
+
+
 def is_config_class(value: Any) -> bool:
     return isinstance(value, type) and dataclasses.is_dataclass(value)
 

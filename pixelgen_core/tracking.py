@@ -14,6 +14,7 @@ from typing import Any
 from pixelgen_core import runs
 from pixelgen_core.errors import NoRun, PixelgenError, first_line
 from pixelgen_core.files import make_dir, user_cache
+from pixelgen_core.settings import core_config
 from pixelgen_core.store import prepare as prepare_store
 from pixelgen_core.store import quiet_mlflow, sqlite_path, with_busy_timeout
 
@@ -189,7 +190,7 @@ def _missing_local_store(uri: str) -> Path | None:
 
 
 def make_tracker(config: dict, rank: int = 0) -> Tracker:
-    if rank != 0 or not config["tracking"]["enabled"]:
+    if rank != 0 or not core_config(config).tracking.enabled:
         return Tracker()
     return MLflowTracker(config)
 

@@ -30,6 +30,7 @@ from pixelgen_core.optimisation import Step, is_legacy, legacy_step
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sampling import build, choose_device, draw
+from pixelgen_core.settings import core_config
 from pixelgen_core.strategy import DataInfo, Stage, Strategy
 from pixelgen_core.tracking import Tracker, make_tracker
 
@@ -80,17 +81,20 @@ class Trainer:
     def __init__(
         self,
         record: StrategyRecord,
-        config: dict,
+        settings: dict,
         quiet: bool = False,
         resume: dict | None = None,
     ) -> None:
         self.record = record
-        self.config = config
+        # As in Run and Strategy: `settings` is plain data (what the checkpoint,
+        # config.yaml and MLflow hold), `config` the typed view (core's sections).
+        self.settings = settings
+        self.config = core_config(settings)
         self.quiet = quiet
         self.resume = resume
         self.rank, self.world, self.local_rank = distributed_env()
         self.main = self.rank == 0
-        self.seed = int(config["training"]["seed"])
+        self.seed = self.config.training.seed
         self.position = Position()
         self.images = 0  # sprites trained on in this call, over all ranks
         self._last_grid = -1
@@ -103,7 +107,7 @@ class Trainer:
         torch.manual_seed(self.seed)
         self._prepare(device)
         self._check_stages()
-        self.tracker = make_tracker(self.config, self.rank)  # an unreachable server stops here
+        self.tracker = make_tracker(self.settings, self.rank)  # an unreachable server stops here
         self.run_dir = self._run_dir()
         self.ckpt_path = self.run_dir / runs.CHECKPOINT
         self.run_record = runs.start(self.run_dir, self.record.spec.name) if self.main else None
@@ -147,7 +151,7 @@ class Trainer:
 
     # -- setup ------------------------------------------------------------------------
     def _device(self) -> torch.device:
-        device = choose_device(str(self.config["training"]["device"]))
+        device = choose_device(self.config.training.device)
         if device.type == "cuda" and self.world > 1:
             device = torch.device("cuda", self.local_rank)
             torch.cuda.set_device(device)
@@ -166,9 +170,9 @@ class Trainer:
             palette = Palette.from_tuples(self.resume["data"]["palette"])
             vocabulary = tuple(self.resume["data"].get("tags", ()))  # () for none
         spec = self.record.spec
-        self.data = prepare(self.config, spec.conditional, palette, spec, vocabulary)
+        self.data = prepare(self.settings, spec.conditional, palette, spec, vocabulary)
         self.device = device
-        self.strategy = build(self.record, self.config, self.data.info, device)
+        self.strategy = build(self.record, self.settings, self.data.info, device)
         if self.resume is not None:
             self.strategy.load_state_dict(self.resume["state"])
             self.position = Position(**self.resume["position"])
@@ -181,8 +185,7 @@ class Trainer:
         self.sampler = DistributedSampler(
             self.data, num_replicas=self.world, rank=self.rank, shuffle=True, seed=self.seed
         )
-        batch_size = int(self.config["training"]["batch_size"])
-        self.batches = BatchSampler(self.sampler, batch_size, drop_last=False)
+        self.batches = BatchSampler(self.sampler, self.config.training.batch_size, drop_last=False)
 
     def _check_stages(self) -> None:
         if not self.stages:
@@ -191,7 +194,7 @@ class Trainer:
             shown = ", ".join(f"{s.name} {s.epochs}" for s in self.stages)
             raise ConfigError(f"this run would train no steps (epochs: {shown}); ask for 1 or more")
         if self.resume is not None and self.resume.get("finished") and not self._epochs_left():
-            epochs = int(self.config["training"]["epochs"])
+            epochs = self.config.training.epochs
             raise PixelgenError(  # before anything is written: the run stays as it was
                 f"run {Path(self.resume['path']).parent.name} already trained all its "
                 f"{epochs} epochs; to train on, resume with a larger training.epochs "
@@ -208,7 +211,7 @@ class Trainer:
         """The run's own folder: the checkpoint's on resume, else a new one made exclusively
         (rank 0 only; the other ranks write nothing). Temporary files that killed writes
         left in this strategy's runs are removed first."""
-        root = Path(self.config["training"]["output_dir"]) / self.record.spec.name
+        root = Path(self.config.training.output_dir) / self.record.spec.name
         remove_stale_temps(root)
         if self.resume is not None:
             return Path(self.resume["path"]).parent
@@ -218,7 +221,7 @@ class Trainer:
         """The run's config file and MLflow run (a resumed run continues its own)."""
         resume_id = self.resume.get("mlflow_run_id") if self.resume else None
         if self.main:
-            write_text(self.run_dir / "config.yaml", to_yaml(self.config))
+            write_text(self.run_dir / "config.yaml", to_yaml(self.settings))
         self.tracker.start(self.record.spec.name, self.run_dir.name, self._tags(), resume_id)
         if self.run_record is not None:
             self.run_record.mlflow_run_id = self.tracker.run_id
@@ -229,7 +232,7 @@ class Trainer:
                 "data.num_sprites": len(self.data),
                 "data.palette": ",".join(self.data.palette.hex()),
             }
-            self.tracker.log_params({**dotted(self.config), **facts})
+            self.tracker.log_params({**dotted(self.settings), **facts})
             self.tracker.log_artifact(self.run_dir / "config.yaml")
 
     # -- training -------------------------------------------------------------------------
@@ -262,7 +265,7 @@ class Trainer:
     def _train_stage(self, stage: Stage) -> bool:
         """The stage's remaining epochs; False when its share of the time budget ran out."""
         position = self.position
-        every = int(self.config["training"]["sample_every"])
+        every = self.config.training.sample_every
         while position.epoch < stage.epochs:
             label = "epoch"
             if len(self.stages) > 1:
@@ -289,13 +292,13 @@ class Trainer:
         loses at most that long and an epoch (Ctrl-C and the end still save)."""
         if self._saved_at is None or last_epoch:
             return True
-        return clock() - self._saved_at >= float(self.config["training"]["checkpoint_seconds"])
+        return clock() - self._saved_at >= self.config.training.checkpoint_seconds
 
     def _train_epoch(self, stage: Stage) -> bool:
         """One pass over this rank's shard, from the batch training stands at."""
         position = self.position
         self.sampler.set_epoch(position.stage * 100_003 + position.epoch)
-        log_every = int(self.config["training"]["log_every"])
+        log_every = self.config.training.log_every
         prefix = f"{stage.name}/" if len(self.stages) > 1 else ""
         for i, rows in enumerate(self.batches):
             if i < position.batch:
@@ -317,7 +320,7 @@ class Trainer:
 
     def _out_of_time(self, stage: Stage | None) -> bool:
         """Whether `stage`'s share of the time budget (None: all of it) has passed."""
-        budget = float(self.config["training"]["time_budget_minutes"]) * 60
+        budget = self.config.training.time_budget_minutes * 60
         if budget <= 0:
             return False
         share = 1.0 if stage is None or stage is self.stages[-1] else stage.time_share
@@ -342,7 +345,7 @@ class Trainer:
         since only it saves. A dataset too small to evaluate keeps the strategy's own rule."""
         from pixelgen_core.evaluation.choice import choose_sampling
 
-        n = int(self.config["training"]["choose_sampler"])
+        n = self.config.training.choose_sampler
         strategy = self.strategy
         if not self.main or n == 0:
             return
@@ -354,7 +357,7 @@ class Trainer:
             choice = choose_sampling(
                 strategy,
                 self.data.palette,
-                self.config,
+                self.settings,
                 self.record.spec.conditional,
                 candidates,
                 n,
@@ -387,7 +390,7 @@ class Trainer:
         self._last_grid = step
         strategy = self.strategy
         try:
-            n = int(self.config["training"]["grid_size"])
+            n = self.config.training.grid_size
             sprites = draw(strategy, self.data.palette, n, seed=self.seed)
         except NotReady:
             return  # e.g. a VQ-VAE before its prior stage: nothing to draw yet
@@ -403,7 +406,7 @@ class Trainer:
         generator = torch.Generator().manual_seed(
             (self.seed * 1_000_003 + self.position.step) * max(self.world, 1) + self.rank
         )
-        batch = self.data.batch(torch.tensor(rows), generator, self.config["data"], self.device)
+        batch = self.data.batch(torch.tensor(rows), generator, self.config.data, self.device)
         if is_legacy(self.strategy):
             metrics = legacy_step(self.strategy, batch, stage.name)
         else:
@@ -434,7 +437,7 @@ class Trainer:
     def _payload(self, finished: bool) -> dict:
         return checkpoint.Checkpoint(
             strategy=self.record.spec.name,
-            config=self.config,
+            config=self.settings,
             data=self.data.info.to_dict(),
             state=self.strategy.state_dict(),
             position=asdict(self.position),

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pixelgen_core import checks
+from pixelgen_core.settings import DataConfig
 
 
 @click.group()
@@ -56,7 +57,7 @@ def slice_command(
 @click.option(
     "--min-tag-count",
     type=click.IntRange(min=1),
-    default=3,
+    default=DataConfig().min_tag_count,
     show_default=True,
     help="Drop tags that fewer sprites carry.",
 )

@@ -11,9 +11,9 @@ import torch
 from pixelgen_core.data.augment import hflip, palette_swap
 from pixelgen_core.data.datasets import SpriteSet, load_dataset
 from pixelgen_core.data.labels import class_labels
-from pixelgen_core.data.tags import MIN_TAG_COUNT
 from pixelgen_core.palette import Palette, extract, remap
 from pixelgen_core.prompts import tag_implications
+from pixelgen_core.settings import DataConfig, core_config
 from pixelgen_core.strategy import Batch, DataInfo, StrategySpec
 
 
@@ -69,18 +69,18 @@ def prepare(
     strategy with the "tags" capability conditions on the data's tags when it has any
     (and `data.tags` is on), instead of k-means classes; `vocabulary` fixes the tags (a
     resumed or reopened run's)."""
-    data_cfg = config["data"]
-    seed = int(config["training"]["seed"])
-    dataset = load_dataset(str(data_cfg["dataset"]), bool(data_cfg["focused"]))
+    typed = core_config(config)
+    data_cfg, seed = typed.data, typed.training.seed
+    dataset = load_dataset(data_cfg.dataset, data_cfg.focused)
     if spec is not None:  # before any slow step, so a size it cannot take fails at once
         spec.sizes.check(spec.name, *dataset.shape)
     indices = None
     if palette is None:
-        palette = extract(dataset.sprites, int(data_cfg["max_colors"]), seed=seed)
-        if data_cfg.get("palette"):  # the data's colours paired one to one with the user's
+        palette = extract(dataset.sprites, data_cfg.max_colors, seed=seed)
+        if data_cfg.palette:  # the data's colours paired one to one with the user's
             from pixelgen_core.palette_files import load_palette
 
-            user = load_palette(data_cfg["palette"])
+            user = load_palette(data_cfg.palette)
             indices = remap(palette, user)[palette.snap(dataset.sprites)]
             palette = user
     # a byte per pixel where the palette allows: the one copy of the data training holds
@@ -90,7 +90,7 @@ def prepare(
     indices = torch.from_numpy(indices.astype(compact, copy=False))
     takes_tags = vocabulary is not None or (spec is not None and "tags" in spec.capabilities)
     tagged = read_tags(dataset, data_cfg, vocabulary) if conditional and takes_tags else None
-    num_classes = int(data_cfg["num_classes"]) if conditional and tagged is None else 0
+    num_classes = data_cfg.num_classes if conditional and tagged is None else 0
     labels = None
     if num_classes > 0:
         labels = torch.from_numpy(class_labels(dataset, num_classes, seed=seed))
@@ -114,14 +114,14 @@ def prepare(
 
 
 def read_tags(
-    dataset: SpriteSet, data_cfg: dict, vocabulary: tuple[str, ...] | None
+    dataset: SpriteSet, data_cfg: DataConfig, vocabulary: tuple[str, ...] | None
 ) -> tuple[np.ndarray, tuple[str, ...], list[str]] | None:
     """The (N, T) float32 tag matrix, the vocabulary and what to tell the user, or None
     when the data has no tags (or `data.tags` is off), so training falls back to classes.
     A given `vocabulary` is a run's own (empty: it has no tags), whatever the config says."""
-    if vocabulary is None and not data_cfg.get("tags", True):
+    if vocabulary is None and not data_cfg.tags:
         return None
-    min_count = int(data_cfg.get("min_tag_count", MIN_TAG_COUNT))
+    min_count = data_cfg.min_tag_count
     tagging, dropped, vocab = dataset.tags(), [], vocabulary
     if vocabulary is None:
         tagging, dropped = tagging.kept(min_count)

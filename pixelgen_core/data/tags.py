@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.settings import DataConfig
 
-MIN_TAG_COUNT = 3  # a tag on fewer sprites than this is dropped: too few to learn it from
+# A tag on fewer sprites than this is dropped (too few to learn it from): data.min_tag_count.
+MIN_TAG_COUNT = DataConfig().min_tag_count
 TAG_FILES = ("tags.csv", "tags.jsonl")
 # Words that name no kind of sprite: articles, joiners, and what file names often carry.
 _STOP = "a an and at by for from in into of on or the to with png copy final new sprite img image"

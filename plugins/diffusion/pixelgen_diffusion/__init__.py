@@ -15,7 +15,7 @@ def register_strategies(register):
             ),
             strategy="pixelgen_diffusion.strategy:DiffusionStrategy",
             sizes=SpriteSizes(smallest=8, largest=128, multiple=4, rectangular=True),
-            stages=("main", "consistency"),
+            stages=("base", "consistency"),
             default_config=DiffusionConfig,
             conditional=True,
             capabilities=("edit", "tileable", "tags"),

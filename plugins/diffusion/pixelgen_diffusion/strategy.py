@@ -180,9 +180,9 @@ class DiffusionStrategy(Strategy):
                 "folder or checkpoint)"
             )
         if share == 0:
-            return [Stage("main", self.config.training.epochs)]
+            return [Stage("base", self.config.training.epochs)]
         plan = [
-            ("main", 1 - share, which != "consistency"),
+            ("base", 1 - share, which != "consistency"),
             ("consistency", share, which != "base"),
         ]
         return stage_plan(plan, self.config.training.epochs)

@@ -91,19 +91,19 @@ def test_stages_follow_training_stage():
     def stages(*overrides):
         return [(s.name, s.epochs) for s in make(*overrides).stages()]
 
-    assert stages() == [("main", 220), ("consistency", 30)]
-    assert stages("consistency.share=0") == [("main", 250)]
-    assert stages("training.epochs=1") == [("main", 1), ("consistency", 1)]
+    assert stages() == [("base", 220), ("consistency", 30)]
+    assert stages("consistency.share=0") == [("base", 250)]
+    assert stages("training.epochs=1") == [("base", 1), ("consistency", 1)]
     assert stages("training.epochs=100", "consistency.share=0.25") == [
-        ("main", 75),
+        ("base", 75),
         ("consistency", 25),
     ]
     with pytest.raises(ConfigError, match="tunes a trained run: give resume"):
         stages("training.stage=consistency")  # nothing trained to tune
     trained = make("training.stage=consistency")
     trained.ema_updates = 1  # as a resumed run's
-    assert [(s.name, s.epochs) for s in trained.stages()] == [("main", 0), ("consistency", 30)]
-    assert stages("training.stage=base") == [("main", 220), ("consistency", 0)]
+    assert [(s.name, s.epochs) for s in trained.stages()] == [("base", 0), ("consistency", 30)]
+    assert stages("training.stage=base") == [("base", 220), ("consistency", 0)]
     with pytest.raises(ConfigError, match="training.stage=consistency needs consistency.share"):
         make("training.stage=consistency", "consistency.share=0").stages()
     with pytest.raises(ConfigError, match="needs diffusion.prediction=v"):
@@ -143,7 +143,7 @@ def test_untuned_runs_refuse_the_consistency_sampler_and_old_checkpoints_load():
 def test_the_student_starts_as_the_teacher_and_only_it_moves():
     strategy = make("consistency.lr=0.01")
     batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
-    strategy.train_step(batch, "main")
+    strategy.train_step(batch, "base")
     teacher = {k: v.clone() for k, v in strategy.modules["ema"].state_dict().items()}
     unet = {k: v.clone() for k, v in strategy.modules["unet"].state_dict().items()}
     metrics = strategy.train_step(batch, "consistency")
@@ -205,7 +205,7 @@ def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():
     batch = Batch(levels, torch.zeros(8, 8, 8, dtype=torch.long), None)
     torch.manual_seed(0)
     for _ in range(200):
-        strategy.train_step(batch, "main")
+        strategy.train_step(batch, "base")
 
     def draw(**options) -> torch.Tensor:
         strategy.eval()

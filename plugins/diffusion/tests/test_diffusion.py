@@ -128,7 +128,7 @@ def test_the_bf16_copy_is_kept_until_the_weights_change():
     raw = strategy._sampling_net("base", False, "bf16")
     assert raw is not kept and strategy._sampling_net("base", False, "bf16") is raw
     batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16), torch.tensor([0, 1, 2, 0]))
-    strategy.train_step(batch, "main")  # changes both the raw weights and their EMA
+    strategy.train_step(batch, "base")  # changes both the raw weights and their EMA
     for ema, old in ((True, kept), (False, raw)):
         fresh = strategy._sampling_net("base", ema, "bf16")
         source = strategy.modules["ema" if ema else "unet"]
@@ -183,7 +183,7 @@ def test_ema_warms_up_and_follows_the_weights():
     strategy = make("diffusion.ema_decay=0.5")
     images = torch.rand(4, 4, 16, 16)
     batch = Batch(images, torch.zeros(4, 16, 16, dtype=torch.long), torch.tensor([0, 1, 2, 0]))
-    strategy.train_step(batch, "main")
+    strategy.train_step(batch, "base")
     online = strategy.modules["unet"].state_dict()
     ema = strategy.modules["ema"].state_dict()
     key = "conv_in.weight"
@@ -192,7 +192,7 @@ def test_ema_warms_up_and_follows_the_weights():
     assert strategy.ema_updates == 1
     assert strategy.class_counts.tolist() == [2, 1, 1]
     for _ in range(30):
-        strategy.train_step(batch, "main")
+        strategy.train_step(batch, "base")
     assert (online[key] - ema[key]).abs().max() < (online[key]).abs().max()
 
 
@@ -200,7 +200,7 @@ def test_no_ema_samples_the_raw_weights():
     strategy = make()
     batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
     for _ in range(3):
-        strategy.train_step(batch, "main")
+        strategy.train_step(batch, "base")
     a = sample(strategy, 2, torch.Generator().manual_seed(0), ema=True)
     b = sample(strategy, 2, torch.Generator().manual_seed(0), ema=False)
     assert not torch.equal(a, b)
@@ -228,7 +228,7 @@ def test_a_tiny_model_overfits_four_sprites():
     batch = Batch(images, indices, torch.arange(4))
     torch.manual_seed(0)
     for _ in range(300):
-        strategy.train_step(batch, "main")
+        strategy.train_step(batch, "base")
     for k in range(4):
         drawn = sample(
             strategy,
@@ -338,16 +338,16 @@ def test_training_draws_timesteps_from_the_configured_density(monkeypatch):
 
     monkeypatch.setattr(NoiseSchedule, "training_timesteps", spy)
     batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
-    default = make().train_step(batch, "main")["loss"]
-    uniform = make("diffusion.timestep_density=uniform").train_step(batch, "main")["loss"]
+    default = make().train_step(batch, "base")["loss"]
+    uniform = make("diffusion.timestep_density=uniform").train_step(batch, "base")["loss"]
     assert drawn == [("logit-normal", 0.5, 1.0), ("uniform", 0.5, 1.0)]
     assert default != uniform
 
 
 def test_min_snr_weighted_training_runs_and_differs():
     batch = Batch(torch.rand(4, 4, 16, 16), torch.zeros(4, 16, 16, dtype=torch.long), None)
-    plain = make().train_step(batch, "main")["loss"]
-    weighted = make("diffusion.loss_weighting=min-snr").train_step(batch, "main")["loss"]
+    plain = make().train_step(batch, "base")["loss"]
+    weighted = make("diffusion.loss_weighting=min-snr").train_step(batch, "base")["loss"]
     assert 0 < weighted < plain  # the same draws (seeded), each weight below 1 for v
 
 
@@ -365,8 +365,8 @@ def test_a_long_run_without_mirror_images_is_warned_that_it_will_copy():
         strategy = make(f"training.epochs={epochs}", f"data.hflip={hflip}")
         with w.catch_warnings(record=True) as caught:
             w.simplefilter("always")
-            strategy.train_step(batch, "main")
-            strategy.train_step(batch, "main")
+            strategy.train_step(batch, "base")
+            strategy.train_step(batch, "base")
         said = [str(c.message) for c in caught if c.category is PixelgenWarning]
         assert len(said) == int(warned), said
         if warned:
