@@ -142,6 +142,30 @@ def _field(cls: type, name: str) -> dataclasses.Field:
     return next(f for f in dataclasses.fields(cls) if f.name == name)
 
 
+def declared(cls: type, key: str) -> tuple[type | tuple[str, ...], str] | None:
+    """What config class `cls` declares for dotted `key`: its type (a tuple of the
+    allowed strings when it has choices) and its help; None if it declares no such key.
+    Options read them, so a choice list or a help line is written once, on the field."""
+    import typing
+
+    *sections, name = key.split(".")
+    klass = cls
+    for section in sections:
+        found = [f for f in dataclasses.fields(klass) if f.name == section]
+        if not found or not is_config_class(type(_default(found[0]))):
+            return None
+        klass = type(_default(found[0]))
+    if name not in {f.name for f in dataclasses.fields(klass)}:
+        return None
+    choices = _inherited(klass, name, CHOICES)
+    help_text = _inherited(klass, name, "help") or ""
+    if choices is not None:
+        return tuple(choices), help_text
+    kind = typing.get_type_hints(klass)[name]
+    options = [a for a in typing.get_args(kind) if a is not type(None)] or [kind]
+    return options[0], help_text
+
+
 def is_config_class(value: Any) -> bool:
     return isinstance(value, type) and dataclasses.is_dataclass(value)
 

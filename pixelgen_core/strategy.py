@@ -71,20 +71,36 @@ class Option:
     allowed strings. An option with a `config_key` has `default` None, meaning "whatever
     the config says": a train option sets that key; a sample option arrives in
     `Strategy.sample(**options)` (and `Strategy.edit`: `pixelgen edit NAME` takes the
-    same options) as the user's value or, when not given, the key's value
-    (so it is declared once: here and in the config). A sample option without a
-    `config_key` arrives as the user's value or its `default`.
+    same options) as the user's value or, when not given, the key's value. With a typed
+    config the option takes its type, choices and help from that field unless it gives
+    them (``Option("sampler", config_key="sampling.sampler")``), so each is declared
+    once, on the field. A sample option without a `config_key` arrives as the user's
+    value or its `default`.
     """
 
     name: str
-    type: type | tuple[str, ...]
-    default: Any
-    help: str
+    type: type | tuple[str, ...] | None = None
+    default: Any = None
+    help: str = ""
     config_key: str | None = None
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    def completed(self, config_class: Any) -> Option:
+        """This option with its type (choices included) and help taken from the config
+        field it names, where it does not give them: ``Option("sampler",
+        config_key="sampling.sampler")`` is all a typed config needs."""
+        from pixelgen_core.settings import declared, is_config_class
+
+        if self.config_key is None or not is_config_class(config_class):
+            return self
+        found = declared(config_class, self.config_key)
+        if found is None:
+            return self  # the contract suite names the missing key
+        kind, help_text = found
+        return dataclasses.replace(self, type=self.type or kind, help=self.help or help_text)
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,11 @@ class StrategySpec:
     sizes: SpriteSizes = field(default_factory=SpriteSizes)
     stages: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        for kind in ("train_options", "sample_options"):
+            done = tuple(o.completed(self.default_config) for o in getattr(self, kind))
+            object.__setattr__(self, kind, done)
+
     def validate(self) -> None:
         """Raise ValueError if the spec cannot work, so a broken plugin is caught at load."""
         if not NAME_PATTERN.match(self.name):
@@ -127,6 +148,11 @@ class StrategySpec:
         for option in (*self.train_options, *self.sample_options):
             if not option.name.isidentifier():
                 raise ValueError(f"option name {option.name!r} is not an identifier")
+            if option.type is None:
+                raise ValueError(
+                    f"option {option.flag} needs a type, or a config_key naming a field of "
+                    "the spec's config class to take it from"
+                )
             if not (option.type in OPTION_TYPES or isinstance(option.type, tuple)):
                 raise ValueError(f"option {option.flag} has unsupported type {option.type!r}")
         if not isinstance(self.sizes, SpriteSizes):

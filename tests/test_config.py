@@ -124,3 +124,37 @@ def test_non_finite_numbers_are_refused_where_a_range_applies(spec, tmp_path):
     path.write_text("training: {time_budget_minutes: .inf}\n")
     with pytest.raises(ConfigError, match="'training.time_budget_minutes' must be a finite"):
         resolve(spec, path)
+
+
+def test_an_option_takes_type_choices_and_help_from_its_config_field():
+    """Declared once: the field's choices and help reach the CLI option and its checks."""
+    from dataclasses import dataclass, field
+
+    from pixelgen_core import Config, Option, Section, StrategySpec, setting
+
+    @dataclass
+    class Sampling(Section):
+        mode: str = setting("fast", choices=("fast", "slow"), help="how to draw")
+        steps: int = setting(4, low=1, help="steps")
+
+    @dataclass
+    class Typed(Config):
+        sampling: Sampling = field(default_factory=Sampling)
+
+    spec = StrategySpec(
+        "typed",
+        "A test strategy.",
+        "unused:Unused",
+        default_config=Typed,
+        sample_options=(
+            Option("mode", config_key="sampling.mode"),
+            Option("steps", help="denoising steps", config_key="sampling.steps"),
+        ),
+    )
+    spec.validate()
+    mode, steps = spec.sample_options
+    assert (mode.type, mode.help) == (("fast", "slow"), "how to draw")
+    assert (steps.type, steps.help) == (int, "denoising steps")  # a given help is kept
+    untyped = StrategySpec("untyped", "A test.", "unused:Unused", sample_options=(Option("x"),))
+    with pytest.raises(ValueError, match="option --x needs a type, or a config_key"):
+        untyped.validate()

@@ -1,7 +1,7 @@
 """The diffusion strategy's entry point: registers the spec only, so loading it needs no torch."""
 
 from pixelgen_core import Option, SpriteSizes, StrategySpec, hookimpl
-from pixelgen_diffusion.config import PRECISIONS, SAMPLER_NAMES, DiffusionConfig
+from pixelgen_diffusion.config import DiffusionConfig
 
 
 @hookimpl
@@ -19,95 +19,50 @@ def register_strategies(register):
             default_config=DiffusionConfig,
             conditional=True,
             capabilities=("edit", "tileable", "tags"),
+            # Type, choices and (where not given) help come from the config field named.
             train_options=(
-                Option("lr", float, None, "AdamW learning rate", "training.lr"),
+                Option("lr", config_key="training.lr"),
                 Option(
                     "stage",
-                    ("both", "base", "consistency"),
-                    None,
-                    "stages to train (consistency: tune a trained run, with --resume)",
-                    "training.stage",
+                    help="stages to train (consistency: tune a trained run, with --resume)",
+                    config_key="training.stage",
                 ),
                 Option(
                     "consistency_share",
-                    float,
-                    None,
-                    "the tuning stage's share of training.epochs and of the time budget",
-                    "consistency.share",
+                    help="the tuning stage's share of training.epochs and of the time budget",
+                    config_key="consistency.share",
                 ),
-                Option("p_uncond", float, None, "label dropout for guidance", "diffusion.p_uncond"),
-                Option(
-                    "prediction", ("v", "epsilon"), None, "network target", "diffusion.prediction"
-                ),
+                Option("p_uncond", config_key="diffusion.p_uncond"),
+                Option("prediction", config_key="diffusion.prediction"),
             ),
             sample_options=(
                 Option(
                     "sampler",
-                    SAMPLER_NAMES,
-                    None,
-                    "auto: consistency (1-2 steps) once the run is tuned, else dpm++",
-                    "sampling.sampler",
+                    help="auto: consistency (1-2 steps) once the run is tuned, else dpm++",
+                    config_key="sampling.sampler",
                 ),
                 Option(
                     "steps",
-                    int,
-                    None,
-                    "denoising steps (0: 2 for consistency, else 24)",
-                    "sampling.steps",
+                    help="denoising steps (0: 2 for consistency, else 24)",
+                    config_key="sampling.steps",
                 ),
                 Option("ddim_steps", int, None, "shortcut for --sampler ddim --steps N"),
-                Option(
-                    "eta",
-                    float,
-                    None,
-                    "DDIM and consistency noise, 0 = deterministic",
-                    "sampling.eta",
-                ),
-                Option(
-                    "timestep_spacing",
-                    ("trailing", "leading", "linspace"),
-                    None,
-                    "timestep spacing",
-                    "sampling.spacing",
-                ),
+                Option("eta", config_key="sampling.eta"),
+                Option("timestep_spacing", help="timestep spacing", config_key="sampling.spacing"),
                 Option(
                     "guidance_scale",
-                    float,
-                    None,
-                    "classifier-free guidance",
-                    "sampling.guidance_scale",
+                    help="classifier-free guidance",
+                    config_key="sampling.guidance_scale",
                 ),
+                Option("guidance_max_t", config_key="sampling.guidance_max_t"),
                 Option(
-                    "guidance_max_t",
-                    int,
-                    None,
-                    "guide only at timesteps t <= this",
-                    "sampling.guidance_max_t",
+                    "ema",
+                    help="sample with the EMA weights (--no-ema: raw)",
+                    config_key="sampling.ema",
                 ),
-                Option(
-                    "ema", bool, None, "sample with the EMA weights (--no-ema: raw)", "sampling.ema"
-                ),
-                Option(
-                    "precision",
-                    PRECISIONS,
-                    None,
-                    "bf16 autocast where supported",
-                    "sampling.precision",
-                ),
-                Option(
-                    "final_step_t",
-                    int,
-                    None,
-                    "consistency: end with one base-model step from this timestep (0 = none)",
-                    "sampling.final_step_t",
-                ),
-                Option(
-                    "resample",
-                    int,
-                    None,
-                    "edit: RePaint rounds per step (1 = none)",
-                    "sampling.resample",
-                ),
+                Option("precision", config_key="sampling.precision"),
+                Option("final_step_t", config_key="sampling.final_step_t"),
+                Option("resample", config_key="sampling.resample"),
             ),
         )
     )

@@ -16,27 +16,25 @@ def register_strategies(register):
             conditional=True,
             capabilities=("edit", "tileable", "tags"),
             train_options=(
-                Option("lr", float, None, "AdamW learning rate", "training.lr"),
-                Option("p_uncond", float, None, "label dropout for guidance", "model.p_uncond"),
+                Option("lr", help="AdamW learning rate", config_key="training.lr"),
+                Option("p_uncond", help="label dropout for guidance", config_key="model.p_uncond"),
             ),
             sample_options=(
-                Option("steps", int, None, "decoding steps", "sampling.steps"),
+                Option("steps", help="decoding steps", config_key="sampling.steps"),
                 Option(
-                    "temperature", float, None, "divide the logits by this", "sampling.temperature"
+                    "temperature",
+                    help="divide the logits by this",
+                    config_key="sampling.temperature",
                 ),
                 Option(
                     "choice_temperature",
-                    float,
-                    None,
-                    "noise on which pixels to keep each step",
-                    "sampling.choice_temperature",
+                    help="noise on which pixels to keep each step",
+                    config_key="sampling.choice_temperature",
                 ),
                 Option(
                     "guidance_scale",
-                    float,
-                    None,
-                    "classifier-free guidance",
-                    "sampling.guidance_scale",
+                    help="classifier-free guidance",
+                    config_key="sampling.guidance_scale",
                 ),
             ),
         )

@@ -14,16 +14,14 @@ def register_strategies(register):
             sizes=SpriteSizes(smallest=8, largest=64, multiple=4, rectangular=True),
             default_config=VAEConfig,
             train_options=(
-                Option("kl_weight", float, None, "weight of the KL term", "model.kl_weight"),
-                Option("lr", float, None, "Adam learning rate", "training.lr"),
+                Option("kl_weight", help="weight of the KL term", config_key="model.kl_weight"),
+                Option("lr", help="Adam learning rate", config_key="training.lr"),
             ),
             sample_options=(
                 Option(
                     "temperature",
-                    float,
-                    None,
-                    "scale of the prior's standard deviation",
-                    "sampling.temperature",
+                    help="scale of the prior's standard deviation",
+                    config_key="sampling.temperature",
                 ),
             ),
         )
