@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from pixelgen_core.evaluation.run import Evaluation
     from pixelgen_core.palette import Palette
     from pixelgen_core.prompts import Prompt
+    from pixelgen_core.request import DrawRequest
     from pixelgen_core.runs import RunRecord
     from pixelgen_core.strategy import DataInfo, Strategy
     from pixelgen_core.tileset import TileSet
@@ -411,26 +412,18 @@ class Run:
         one not given takes the run's config value."""
         from pixelgen_core.editing import as_palette, recolour
         from pixelgen_core.images import check_output_size
-        from pixelgen_core.sampling import sample_raw
+        from pixelgen_core.request import DrawRequest
+        from pixelgen_core.sampling import draw_request
 
         checks.count(n)
         self._check_label(label)
         asked = self.read_prompt(prompt, negative)
         target = as_palette(palette)
         check_output_size(n, *self.info.shape)
-        indices, _ = sample_raw(
-            self.strategy,
-            self.palette,
-            n,
-            seed,
-            label,
-            options,
-            tileable=tileable,
-            separate=separate,
-            prompt=asked,
-        )
+        request = DrawRequest(n, seed, label, asked, options, tileable, separate)
+        indices, _ = draw_request(self.strategy, self.palette, request)
         rgba = recolour(indices, self.palette, target)
-        return self._sprites(rgba, n, seed, label, separate, asked, target)
+        return self._sprites(rgba, request, target)
 
     def edit(
         self,
@@ -464,7 +457,8 @@ class Run:
             redraw_mask,
         )
         from pixelgen_core.images import check_output_size
-        from pixelgen_core.sampling import edit_raw, has_capability
+        from pixelgen_core.request import DrawRequest
+        from pixelgen_core.sampling import draw_request, has_capability
 
         if not has_capability(self.strategy, "edit"):
             raise plugins.registry().lacks(self.name, "edit", "edit sprites")
@@ -480,23 +474,13 @@ class Run:
         if redraw is None:
             redraw = np.ones(size, dtype=bool)
         check_output_size(n, *size)
-        indices, _ = edit_raw(
-            self.strategy,
-            self.palette,
-            snapped.indices,
-            ~redraw,
-            strength,
-            n,
-            seed,
-            label,
-            options,
-            tileable=tileable,
-            separate=separate,
-            prompt=asked,
+        request = DrawRequest(
+            n, seed, label, asked, options, tileable, separate, snapped.indices, ~redraw, strength
         )
+        indices, _ = draw_request(self.strategy, self.palette, request)
         indices = np.where(redraw, indices, snapped.indices)  # kept pixels, whatever a plugin did
         rgba = recolour(indices, self.palette, target)
-        return self._sprites(rgba, n, seed, label, separate, asked, target)
+        return self._sprites(rgba, request, target)
 
     def tileset(
         self,
@@ -528,20 +512,13 @@ class Run:
 
         return snap_sprite(image, self.info.shape, self.palette, as_palette(palette))
 
-    def _sprites(
-        self,
-        rgba,
-        n: int,
-        seed: int,
-        label: int | None,
-        separate: bool,
-        prompt: Prompt | None,
-        target: Palette | None,
-    ) -> Sprites:
-        prompts = None if prompt is None else [prompt.text] * n
+    def _sprites(self, rgba, request: DrawRequest, target: Palette | None) -> Sprites:
+        n, seed = request.n, request.seed
+        prompts = None if request.prompt is None else [request.prompt.text] * n
         palette = target if target is not None else self.palette
-        if separate:
-            return Sprites(rgba, [seed + i for i in range(n)], [label] * n, prompts, palette)
+        if request.separate:
+            seeds = [seed + i for i in range(n)]
+            return Sprites(rgba, seeds, [request.label] * n, prompts, palette)
         return Sprites(rgba, prompts=prompts, palette=palette)
 
     @property

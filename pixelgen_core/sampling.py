@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from pixelgen_core import checks
 from pixelgen_core.config import check_choices, check_limits, nested, resolve, typed, value_checks
 from pixelgen_core.errors import ConfigError, PixelgenError, SettingError, first_line
 from pixelgen_core.palette import Palette, unblend
 from pixelgen_core.plugins import StrategyRecord, registry
 from pixelgen_core.prompts import Prompt
+from pixelgen_core.request import DrawRequest
 from pixelgen_core.runs import written_by_trainer
 from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
 
@@ -156,6 +156,40 @@ def _check_fit(record: StrategyRecord, config: dict, info: DataInfo, payload: di
         _load(shapes_only, payload)
 
 
+def draw_request(
+    strategy: Strategy, palette: Palette, request: DrawRequest, chunk: int = 256
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """What `request` asks of the strategy: sprites as palette indices (n, H, W), and the
+    raw RGBA (n, H, W, 4) in [0, 1] it produced before snapping (None when it returns
+    indices directly). The one path to `Strategy.sample` and `Strategy.edit`.
+
+    Drawn in chunks of `chunk` from one generator: the same seed gives the same sprites.
+    With `request.separate`, sprite i is drawn alone from seed + i instead, so each can
+    be drawn again by itself (`-n 1 --seed SEED+i`)."""
+    if request.is_edit and not has_capability(strategy, "edit"):
+        raise registry().lacks(_name(strategy), "edit", "edit sprites")
+    given = options_for(strategy, dict(request.options))
+    options = with_capabilities(strategy, given, request.tileable, request.prompt)
+    label = request.label
+
+    if request.is_edit:
+        rgba = torch.from_numpy(palette.to_rgba(request.image)).permute(2, 0, 1).float() / 255
+        rgba, mask = rgba.to(strategy.device), torch.from_numpy(request.keep).to(strategy.device)
+        strength = float(request.strength)
+
+        def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
+            images = rgba.expand(count, *rgba.shape).contiguous()
+            keeps = mask.expand(count, *mask.shape).contiguous()
+            return strategy.edit(images, keeps, strength, generator, label, **options)
+
+    else:
+
+        def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
+            return strategy.sample(count, generator, label, **options)
+
+    return _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
+
+
 def sample_raw(
     strategy: Strategy,
     palette: Palette,
@@ -164,25 +198,11 @@ def sample_raw(
     label: int | None = None,
     options: dict[str, Any] | None = None,
     chunk: int = 256,
-    *,
-    tileable: bool = False,
-    separate: bool = False,
-    prompt: Prompt | None = None,
+    **how: Any,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """`n` sprites as palette indices (n, H, W), and the raw RGBA (n, H, W, 4) in [0, 1]
-    the strategy produced before snapping (None when it returns indices directly).
-
-    Drawn in chunks of `chunk` from one generator: the same seed gives the same sprites.
-    With `separate`, sprite i is drawn alone from seed + i instead, so each can be drawn
-    again by itself (`-n 1 --seed SEED+i`). `options` are the sample options given; the
-    others take their config values. A `prompt` is read against the run's tags.
-    """
-    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable, prompt)
-
-    def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
-        return strategy.sample(count, generator, label, **options)
-
-    return _draw(strategy, palette, n, seed, draw_chunk, chunk, separate)
+    """`draw_request` for a sample of `n` sprites; `how`: tileable, separate, prompt."""
+    request = DrawRequest(n, seed, label, options=options or {}, **how)
+    return draw_request(strategy, palette, request, chunk)
 
 
 def edit_raw(
@@ -196,27 +216,15 @@ def edit_raw(
     label: int | None = None,
     options: dict[str, Any] | None = None,
     chunk: int = 256,
-    *,
-    tileable: bool = False,
-    separate: bool = False,
-    prompt: Prompt | None = None,
+    **how: Any,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """`n` edits of one sprite (palette `indices` (H, W)) as the strategy's `edit` makes
-    them: the pixels where `keep` (H, W) is True should come back exactly, the others are
-    redrawn with `strength` (see `Strategy.edit`). Seeds and chunks as in `sample_raw`."""
-    if not has_capability(strategy, "edit"):
-        raise registry().lacks(_name(strategy), "edit", "edit sprites")
-    checks.strength(strength)
-    options = with_capabilities(strategy, options_for(strategy, options or {}), tileable, prompt)
-    rgba = torch.from_numpy(palette.to_rgba(indices)).permute(2, 0, 1).float() / 255
-    rgba, mask = rgba.to(strategy.device), torch.from_numpy(keep).to(strategy.device)
-
-    def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
-        images = rgba.expand(count, *rgba.shape).contiguous()
-        keeps = mask.expand(count, *mask.shape).contiguous()
-        return strategy.edit(images, keeps, float(strength), generator, label, **options)
-
-    return _draw(strategy, palette, n, seed, draw_chunk, chunk, separate)
+    """`draw_request` for `n` edits of one sprite (palette `indices` (H, W)): the pixels
+    where `keep` is True should come back exactly, the others are redrawn with
+    `strength` (see `Strategy.edit`); `how`: tileable, separate, prompt."""
+    request = DrawRequest(
+        n, seed, label, options=options or {}, image=indices, keep=keep, strength=strength, **how
+    )
+    return draw_request(strategy, palette, request, chunk)
 
 
 MAX_SEED = 2**63 - 1  # what the commands' --seed takes

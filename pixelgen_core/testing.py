@@ -30,7 +30,8 @@ from pixelgen_core.config import resolve
 from pixelgen_core.optimisation import Step, is_legacy
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord, registry
-from pixelgen_core.sampling import build, draw, edit_raw, options_for, sample_raw
+from pixelgen_core.request import DrawRequest
+from pixelgen_core.sampling import build, draw, draw_request, edit_raw, options_for, sample_raw
 from pixelgen_core.strategy import Batch, DataInfo, Strategy
 
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
@@ -501,10 +502,12 @@ def resolve_config(name: str, config=None, overrides: tuple[str, ...] = ()) -> d
 
 
 __all__ = [
+    "DrawRequest",
     "PALETTE",
     "SIZES",
     "StrategyContract",
     "draw",
+    "draw_request",
     "edit_raw",
     "resolve_config",
     "sample_raw",

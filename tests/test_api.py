@@ -265,3 +265,26 @@ def test_no_api_name_shadows_a_submodule():
     from pixelgen_core import runs  # the module, not an API function
 
     assert hasattr(runs, "CHECKPOINT")
+
+
+def test_sample_goes_to_the_strategy_as_one_drawing_request(vae, monkeypatch):
+    from pixelgen_core import sampling
+    from pixelgen_core.testing import DrawRequest
+
+    seen, real = [], sampling.draw_request
+
+    def spy(strategy, palette, request, chunk=256):
+        seen.append(request)
+        return real(strategy, palette, request, chunk)
+
+    monkeypatch.setattr(sampling, "draw_request", spy)
+    drawn = vae.sample(3, seed=5, temperature=0.5, separate=True)
+    [request] = seen
+    assert (request.n, request.seed, request.separate, request.is_edit) == (3, 5, True, False)
+    assert dict(request.options) == {"temperature": 0.5} and drawn.seeds == [5, 6, 7]
+    again = real(vae.strategy, vae.palette, DrawRequest(1, 6, options={"temperature": 0.5}))
+    assert np.array_equal(vae.palette.to_rgba(again[0])[0], np.asarray(drawn)[1])
+    with pytest.raises(pg.SettingError, match="^n must be at least 1"):
+        DrawRequest(0)
+    with pytest.raises(pg.SettingError, match="^strength must be between 0 and 1"):
+        DrawRequest(1, image=np.zeros((2, 2), int), keep=np.ones((2, 2), bool), strength=2)
