@@ -38,7 +38,7 @@ from pixelgen_diffusion.samplers import (
     LowNoiseStep,
 )
 from pixelgen_diffusion.schedule import NoiseSchedule
-from pixelgen_diffusion.unet import UNet, level_widths
+from pixelgen_diffusion.unet import UNet
 
 LONG_WITHOUT_FLIPS = 400  # epochs past which a run without flips copies (_warn_of_copying)
 
@@ -105,21 +105,9 @@ class DiffusionStrategy(Strategy):
         self.num_classes = data.num_classes
         self.null_class = data.num_classes  # the extra "no class" embedding
         self.num_tags = len(data.tags)  # with tags, the condition is a bag of them
-        self.channels = list(m.channels) or level_widths(*data.shape)
         # The palette as RGBA in [-1, 1], the model's space: what the palette head decodes to.
         self.palette = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
-        unet = UNet(
-            data.shape,
-            self.channels,
-            m.blocks_per_level,
-            m.attention,
-            data.num_classes,
-            m.groups,
-            m.dropout,
-            palette_size=len(data.palette) if m.palette_head else 0,
-            num_tags=self.num_tags,
-            tag_conditioning=m.tag_conditioning,
-        ).to(device)
+        unet = UNet.from_config(m, data).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
         # The consistency stage's student and its EMA (what samples): copies of `ema` when
         # the stage starts.

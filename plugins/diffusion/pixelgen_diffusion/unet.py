@@ -8,12 +8,13 @@ gets is `level_widths`: enough that the lowest resolution is at most 6 pixels a 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelgen_core import ConfigError
+from pixelgen_core import ConfigError, DataInfo
 
 WIDTHS = (32, 64, 128, 128, 128, 128)  # level widths: doubling, then capped
 LOWEST_SIDE = 6
@@ -145,6 +146,23 @@ class UNet(nn.Module):
     cross-entropy against each pixel's palette index, it lets a sampler end on the most
     likely palette colour of each pixel instead of the mean of the colours it could be.
     """
+
+    @classmethod
+    def from_config(cls, model: Any, data: DataInfo) -> UNet:
+        """The U-Net a run's typed `model` section describes, for `data`'s sprites (an
+        empty `model.channels` fits the widths to the size)."""
+        return cls(
+            data.shape,
+            list(model.channels) or level_widths(*data.shape),
+            model.blocks_per_level,
+            model.attention,
+            data.num_classes,
+            model.groups,
+            model.dropout,
+            palette_size=len(data.palette) if model.palette_head else 0,
+            num_tags=len(data.tags),
+            tag_conditioning=model.tag_conditioning,
+        )
 
     def __init__(
         self,

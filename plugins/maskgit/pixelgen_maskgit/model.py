@@ -12,10 +12,12 @@ whatever the size, so attention's cost and memory per sprite stay as at 16x16.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from pixelgen_core import ConfigError
+from pixelgen_core import ConfigError, DataInfo
 
 TOKENS_PER_SIDE = 8
 
@@ -28,6 +30,22 @@ def token_side(height: int, width: int) -> int:
 
 
 class MaskedPixelTransformer(nn.Module):
+    @classmethod
+    def from_config(cls, model: Any, data: DataInfo) -> MaskedPixelTransformer:
+        """The transformer a run's typed `model` section describes, for `data`'s sprites
+        and palette (`model.patch` 0 fits the token size to the sprites)."""
+        return cls(
+            data.shape,
+            len(data.palette),
+            data.num_classes,
+            model.patch or token_side(*data.shape),
+            model.width,
+            model.layers,
+            model.heads,
+            model.dropout,
+            len(data.tags),
+        )
+
     def __init__(
         self,
         size: tuple[int, int],

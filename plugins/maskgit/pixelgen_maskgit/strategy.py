@@ -23,7 +23,7 @@ from pixelgen_core import (
 )
 from pixelgen_maskgit.config import MaskGITConfig
 from pixelgen_maskgit.decoding import decode, random_mask
-from pixelgen_maskgit.model import MaskedPixelTransformer, token_side
+from pixelgen_maskgit.model import MaskedPixelTransformer
 
 
 class MaskGITStrategy(Strategy):
@@ -35,18 +35,8 @@ class MaskGITStrategy(Strategy):
         self.num_classes = data.num_classes
         self.num_tags = len(data.tags)
         self.mask_index = len(data.palette)  # the extra pixel value meaning "unknown"
-        self.patch = cfg.patch or token_side(*data.shape)
-        net = MaskedPixelTransformer(
-            data.shape,
-            len(data.palette),
-            data.num_classes,
-            self.patch,
-            cfg.width,
-            cfg.layers,
-            cfg.heads,
-            cfg.dropout,
-            self.num_tags,
-        ).to(device)
+        net = MaskedPixelTransformer.from_config(cfg, data).to(device)
+        self.patch = net.patch
         self.modules = {"net": net}
         self.optimizers = {
             "net": lambda: torch.optim.AdamW(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from pixelgen_core import ConfigError
+from pixelgen_core import ConfigError, DataInfo
 
 WIDTHS = (64, 128, 128, 128)
 
@@ -27,6 +29,12 @@ class ConvVAE(nn.Module):
 
     Decoder: the mirror image, ending in RGBA logits (sigmoid gives colours in [0, 1]).
     """
+
+    @classmethod
+    def from_config(cls, model: Any, data: DataInfo) -> ConvVAE:
+        """The VAE a run's typed `model` section describes, for `data`'s sprites (an
+        empty `model.channels` fits the widths to the size)."""
+        return cls(data.shape, model.latent_dim, list(model.channels) or level_widths(*data.shape))
 
     def __init__(self, size: tuple[int, int], latent_dim: int, channels: list[int]) -> None:
         super().__init__()

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from pixelgen_core import Batch, DataInfo, Step, Strategy
 from pixelgen_vae.config import VAEConfig
-from pixelgen_vae.model import ConvVAE, level_widths
+from pixelgen_vae.model import ConvVAE
 
 
 class VAEStrategy(Strategy):
@@ -16,8 +16,7 @@ class VAEStrategy(Strategy):
     def __init__(self, config: VAEConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
         self.latent_dim = config.model.latent_dim
-        self.channels = list(config.model.channels) or level_widths(*data.shape)
-        vae = ConvVAE(data.shape, self.latent_dim, self.channels).to(device)
+        vae = ConvVAE.from_config(config.model, data).to(device)
         self.modules = {"vae": vae}
         self.optimizers = {"vae": lambda: torch.optim.Adam(vae.parameters(), lr=config.training.lr)}
 

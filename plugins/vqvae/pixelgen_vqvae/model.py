@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from pixelgen_core import ConfigError
+from pixelgen_core import ConfigError, DataInfo
 from pixelgen_vqvae.quantiser import Quantised, VectorQuantiser
 
 
@@ -47,6 +49,21 @@ def level_widths(height: int, width: int) -> list[int]:
 class VQVAE(nn.Module):
     """RGBA (N, 4, H, W) -> codes (N, H/2^L, W/2^L) -> logits (N, out_channels, H, W):
     RGBA logits, or one logit per palette entry."""
+
+    @classmethod
+    def from_config(cls, model: Any, data: DataInfo) -> VQVAE:
+        """The autoencoder a run's typed `model` section describes, for `data`'s sprites
+        (an empty `model.channels` fits the widths to the size)."""
+        return cls(
+            data.shape,
+            list(model.channels) or level_widths(*data.shape),
+            model.codebook_size,
+            model.code_dim,
+            model.ema,
+            model.ema_decay,
+            model.restart_threshold,
+            len(data.palette) if model.loss == "palette" else 4,
+        )
 
     def __init__(
         self,

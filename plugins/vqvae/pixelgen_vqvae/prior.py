@@ -7,6 +7,8 @@ predicts code i from everything before it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -14,6 +16,14 @@ from pixelgen_core import ConfigError
 
 
 class CodePrior(nn.Module):
+    @classmethod
+    def from_config(cls, prior: Any, num_codes: int, length: int, num_classes: int) -> CodePrior:
+        """The prior a run's typed `prior` section describes, over `length` codes of
+        `num_codes`, with `num_classes` classes (0: unconditional)."""
+        return cls(
+            num_codes, length, num_classes, prior.width, prior.layers, prior.heads, prior.dropout
+        )
+
     def __init__(
         self,
         num_codes: int,

@@ -27,7 +27,7 @@ from pixelgen_core import (
     stage_plan,
 )
 from pixelgen_vqvae.config import VQVAEConfig
-from pixelgen_vqvae.model import VQVAE, level_widths
+from pixelgen_vqvae.model import VQVAE
 from pixelgen_vqvae.prior import CodePrior
 from pixelgen_vqvae.quantiser import perplexity
 
@@ -39,28 +39,12 @@ class VQVAEStrategy(Strategy):
         super().__init__(config, data, device)
         model_cfg, prior_cfg = config.model, config.prior
         self.num_codes = model_cfg.codebook_size
-        self.channels = list(model_cfg.channels) or level_widths(*data.shape)
-        vqvae = VQVAE(
-            data.shape,
-            self.channels,
-            self.num_codes,
-            model_cfg.code_dim,
-            model_cfg.ema,
-            model_cfg.ema_decay,
-            model_cfg.restart_threshold,
-            len(data.palette) if model_cfg.loss == "palette" else 4,
-        ).to(device)
+        vqvae = VQVAE.from_config(model_cfg, data).to(device)
         self.grid = vqvae.grid
         self.num_classes = data.num_classes if prior_cfg.conditional else 0
-        prior = CodePrior(
-            self.num_codes,
-            self.grid[0] * self.grid[1],
-            self.num_classes,
-            prior_cfg.width,
-            prior_cfg.layers,
-            prior_cfg.heads,
-            prior_cfg.dropout,
-        ).to(device)
+        length = self.grid[0] * self.grid[1]
+        prior = CodePrior.from_config(prior_cfg, self.num_codes, length, self.num_classes)
+        prior = prior.to(device)
         self.modules = {"vqvae": vqvae, "prior": prior}
         self.optimizers = {
             "vqvae": lambda: torch.optim.Adam(vqvae.parameters(), lr=config.training.lr),
