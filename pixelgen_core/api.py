@@ -111,8 +111,8 @@ def train(
         settings["training.device"] = device
     payload = None
     if resume is not None:
-        payload = checkpoint.load(Path(resume), strategy=name)
-    base = payload["config"] if payload else None
+        payload = checkpoint.open_run(resume, name)
+    base = payload.config if payload else None
     resolved = resolve(record.spec, config, strings, base=base, settings=settings)
     result = Trainer(record, resolved, quiet=not progress, resume=payload).fit()
     return Run(
@@ -177,17 +177,17 @@ def open_run(
                 ) from None
             raise
         checkpoint = find_checkpoint(name, run_id)
-    payload = ckpt.load_run(Path(checkpoint), name)  # name None: the strategy it names
-    record = get_strategy(payload["strategy"])
-    strategy, _ = restore(record, payload, choose_device(device))
+    saved = ckpt.open_run(checkpoint, name)  # name None: the strategy it names
+    record = get_strategy(saved.strategy)
+    strategy, _ = restore(record, saved, choose_device(device))
     return Run(
         record,
-        payload["config"],
+        saved.config,
         strategy.data,
         strategy,
-        checkpoint=Path(payload["path"]),
-        run_id=payload.get("mlflow_run_id"),
-        steps=payload.get("position", {}).get("step", 0),
+        checkpoint=saved.path,
+        run_id=saved.mlflow_run_id,
+        steps=saved.steps,
     )
 
 

@@ -74,6 +74,17 @@ class Checkpoint:
         )
 
 
+def open_run(path: Path | str, strategy: str | None = None) -> Checkpoint:
+    """A checked training checkpoint (a file or run folder) of `strategy`, or of the
+    strategy it names when None, as saved: what resuming and opening a run read."""
+    return Checkpoint.from_payload(load_run(Path(path), strategy))
+
+
+def as_checkpoint(value: Checkpoint | dict) -> Checkpoint:
+    """A Checkpoint, from one or from the payload dict `load` returns."""
+    return value if isinstance(value, Checkpoint) else Checkpoint.from_payload(value)
+
+
 def read(path: Path | str, strategy: str) -> Checkpoint:
     """A checked training checkpoint of `strategy` (a run folder or file), its config
     resolved against the installed strategy's defaults (settings added since it was

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from pixelgen_core.checkpoint import Checkpoint, as_checkpoint
 from pixelgen_core.config import check_choices, check_limits, nested, resolve, typed, value_checks
 from pixelgen_core.errors import ConfigError, PixelgenError, SettingError, first_line
 from pixelgen_core.palette import Palette, unblend
@@ -115,32 +115,31 @@ def _lookup(config: Any, key: str) -> Any:
 
 
 def restore(
-    record: StrategyRecord, payload: dict, device: torch.device
+    record: StrategyRecord, saved: Checkpoint | dict, device: torch.device
 ) -> tuple[Strategy, Palette]:
     """A strategy with a checkpoint's weights, ready to sample, and the palette it used.
 
-    `payload` comes from `checkpoint.load(path, strategy=record.spec.name)`.
-    """
-    info = DataInfo.from_dict(payload["data"])
+    `saved` comes from `checkpoint.open_run(path, record.spec.name)` (or is the payload
+    `checkpoint.load` returns)."""
+    saved = as_checkpoint(saved)
+    info = DataInfo.from_dict(saved.data)
     # Settings the plugin gained since the run was saved take their current defaults.
-    config = resolve(record.spec, base=payload["config"])
-    if not written_by_trainer(Path(payload["path"])):
-        _check_fit(record, config, info, payload)
+    config = resolve(record.spec, base=saved.config)
+    if not written_by_trainer(saved.path):
+        _check_fit(record, config, info, saved)
     strategy = build(record, config, info, device)
-    _load(strategy, payload)
+    _load(strategy, saved)
     return strategy, Palette.from_tuples(info.palette)
 
 
-def _load(strategy: Strategy, payload: dict) -> None:
+def _load(strategy: Strategy, saved: Checkpoint) -> None:
     try:
-        strategy.load_state_dict(payload["state"], with_optimizers=False)
+        strategy.load_state_dict(saved.state, with_optimizers=False)
     except Exception as exc:
-        raise PixelgenError(
-            f"checkpoint {payload['path']} does not fit: {first_line(exc)}"
-        ) from None
+        raise PixelgenError(f"checkpoint {saved.path} does not fit: {first_line(exc)}") from None
 
 
-def _check_fit(record: StrategyRecord, config: dict, info: DataInfo, payload: dict) -> None:
+def _check_fit(record: StrategyRecord, config: dict, info: DataInfo, saved: Checkpoint) -> None:
     """Build the model on torch's meta device (shapes only, no memory) and load the weights
     into it: a checkpoint whose config disagrees with its weights (hand-edited, or absurd
     sizes) is refused before a real model of that size is allocated."""
@@ -153,7 +152,7 @@ def _check_fit(record: StrategyRecord, config: dict, info: DataInfo, payload: di
         return  # a strategy that cannot be built on meta is checked by the real load
     with warnings.catch_warnings():  # "copying into a meta parameter is a no-op": intended
         warnings.simplefilter("ignore", UserWarning)
-        _load(shapes_only, payload)
+        _load(shapes_only, saved)
 
 
 def draw_request(

@@ -83,7 +83,7 @@ class Trainer:
         record: StrategyRecord,
         settings: dict,
         quiet: bool = False,
-        resume: dict | None = None,
+        resume: checkpoint.Checkpoint | dict | None = None,
     ) -> None:
         self.record = record
         # As in Run and Strategy: `settings` is plain data (what the checkpoint,
@@ -91,7 +91,7 @@ class Trainer:
         self.settings = settings
         self.config = core_config(settings)
         self.quiet = quiet
-        self.resume = resume
+        self.resume = checkpoint.as_checkpoint(resume) if resume is not None else None
         self.rank, self.world, self.local_rank = distributed_env()
         self.main = self.rank == 0
         self.seed = self.config.training.seed
@@ -167,15 +167,15 @@ class Trainer:
         training stands, and a data order per rank."""
         palette = vocabulary = None
         if self.resume is not None:
-            palette = Palette.from_tuples(self.resume["data"]["palette"])
-            vocabulary = tuple(self.resume["data"].get("tags", ()))  # () for none
+            palette = Palette.from_tuples(self.resume.data["palette"])
+            vocabulary = tuple(self.resume.data.get("tags", ()))  # () for none
         spec = self.record.spec
         self.data = prepare(self.settings, spec.conditional, palette, spec, vocabulary)
         self.device = device
         self.strategy = build(self.record, self.settings, self.data.info, device)
         if self.resume is not None:
-            self.strategy.load_state_dict(self.resume["state"])
-            self.position = Position(**self.resume["position"])
+            self.strategy.load_state_dict(self.resume.state)
+            self.position = Position(**self.resume.position)
         self.strategy.begin_training()  # before any run folder: its refusals leave none
         self.stages = self.strategy.stages()
         if self.stages:
@@ -193,10 +193,10 @@ class Trainer:
         if sum(max(s.epochs, 0) for s in self.stages) < 1:  # a stage of 0 epochs is skipped
             shown = ", ".join(f"{s.name} {s.epochs}" for s in self.stages)
             raise ConfigError(f"this run would train no steps (epochs: {shown}); ask for 1 or more")
-        if self.resume is not None and self.resume.get("finished") and not self._epochs_left():
+        if self.resume is not None and self.resume.finished and not self._epochs_left():
             epochs = self.config.training.epochs
             raise PixelgenError(  # before anything is written: the run stays as it was
-                f"run {Path(self.resume['path']).parent.name} already trained all its "
+                f"run {self.resume.path.parent.name} already trained all its "
                 f"{epochs} epochs; to train on, resume with a larger training.epochs "
                 f"(e.g. training.epochs={2 * epochs})"
             )
@@ -214,12 +214,12 @@ class Trainer:
         root = Path(self.config.training.output_dir) / self.record.spec.name
         remove_stale_temps(root)
         if self.resume is not None:
-            return Path(self.resume["path"]).parent
+            return self.resume.path.parent
         return new_folder(root) if self.main else root / "rank-unused"
 
     def _start_run(self) -> None:
         """The run's config file and MLflow run (a resumed run continues its own)."""
-        resume_id = self.resume.get("mlflow_run_id") if self.resume else None
+        resume_id = self.resume.mlflow_run_id if self.resume else None
         if self.main:
             write_text(self.run_dir / "config.yaml", to_yaml(self.settings))
         self.tracker.start(self.record.spec.name, self.run_dir.name, self._tags(), resume_id)
