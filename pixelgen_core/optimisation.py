@@ -73,11 +73,11 @@ class Modules(dict):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._wrappers: dict[str, torch.nn.Module] = {}
-        self._trained: str | None = None  # the key whose wrapper is shown, "*" for all
+        self._trained: tuple[str, ...] = ()  # the keys whose wrappers are shown; "*": all
 
     def __getitem__(self, key: str):
         module = super().__getitem__(key)
-        if self._trained in (key, "*"):
+        if key in self._trained or "*" in self._trained:
             return self._wrappers.get(key, module)
         return module
 
@@ -89,8 +89,8 @@ class Modules(dict):
         self._wrappers.clear()
 
     @contextlib.contextmanager
-    def training(self, key: str) -> Iterator[None]:
-        before, self._trained = self._trained, key
+    def training(self, *keys: str) -> Iterator[None]:
+        before, self._trained = self._trained, keys
         try:
             yield
         finally:
@@ -98,32 +98,56 @@ class Modules(dict):
 
 
 def take_step(strategy: Strategy, batch: Batch, step: Step) -> dict[str, float]:
-    """One optimisation step of `strategy` on `batch`, as core runs it; its metrics."""
+    """One optimisation step of `strategy` on `batch`, as core runs it; its metrics.
+
+    A stage steps one optimizer (`loss` returns its loss) or several: when
+    `optimizer_for` names more than one, `loss` returns a dict with each one's loss under
+    its name, and core steps them in that order (each optimizer's gradients are zeroed
+    just before its own backward, so one loss's gradients never leak into another's)."""
     import torch
 
-    key = strategy.optimizer_for(step.stage)
+    named = strategy.optimizer_for(step.stage)
+    keys = (named,) if isinstance(named, str) else tuple(named)
     training = strategy.config["training"]
-    with strategy.modules.training(key), autocast(strategy.device, str(training["precision"])):
+    with strategy.modules.training(*keys), autocast(strategy.device, str(training["precision"])):
         out = strategy.loss(batch, step)
-    losses = out if isinstance(out, Mapping) else {"loss": out}
-    loss = losses.get("loss")
+    losses = dict(out) if isinstance(out, Mapping) else {"loss": out}
+    targets = {keys[0]: losses.get("loss")} if len(keys) == 1 else {k: losses.get(k) for k in keys}
     name = strategy.spec.name if strategy.spec else type(strategy).__name__
-    if not (isinstance(loss, torch.Tensor) and loss.requires_grad and loss.numel() == 1):
-        raise PixelgenError(
-            f"strategy {name!r}: loss() must return a one-element tensor with gradients "
-            f"(or a dict with one under 'loss'), got {type(loss).__name__} at stage {step.stage!r}"
-        )
-    optimizer = strategy.optimizers[key]
-    scheduler = strategy.scheduler(key)  # built before the optimizer steps, as torch expects
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    for key, loss in targets.items():
+        if not (isinstance(loss, torch.Tensor) and loss.requires_grad and loss.numel() == 1):
+            under = "'loss'" if len(keys) == 1 else repr(key)
+            raise PixelgenError(
+                f"strategy {name!r}: loss() must return a one-element tensor with gradients "
+                f"(or a dict with one under {under}), got {type(loss).__name__} at stage "
+                f"{step.stage!r}"
+            )
+    if "loss" not in losses:
+        losses["loss"] = sum(loss.detach() for loss in targets.values())
     metrics = {
         k: float(v.detach() if isinstance(v, torch.Tensor) else v) for k, v in losses.items()
     }
-    clip = float(training["grad_clip"])
+    for i, (key, loss) in enumerate(targets.items()):
+        suffix = "" if len(keys) == 1 else f"/{key}"
+        metrics.update(_optimise(strategy, key, loss, i + 1 < len(keys), suffix))
+    return metrics
+
+
+def _optimise(
+    strategy: Strategy, key: str, loss: torch.Tensor, more: bool, suffix: str
+) -> dict[str, float]:
+    """Backward, clipping, the optimizer and scheduler of `key`, then its averages."""
+    import torch
+
+    optimizer = strategy.optimizers[key]
+    scheduler = strategy.scheduler(key)  # built before the optimizer steps, as torch expects
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward(retain_graph=more)
+    metrics = {}
+    clip = float(strategy.config["training"]["grad_clip"])
     if clip > 0:
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(params, clip))
+        metrics["grad_norm" + suffix] = float(torch.nn.utils.clip_grad_norm_(params, clip))
     optimizer.step()
     if scheduler is not None:
         scheduler.step()

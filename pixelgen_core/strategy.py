@@ -451,9 +451,11 @@ class Strategy:
         """The training stages in order; by default one stage of `training.epochs`."""
         return [Stage("main", self.config["training"]["epochs"])]
 
-    def optimizer_for(self, stage: str) -> str:
+    def optimizer_for(self, stage: str) -> str | tuple[str, ...]:
         """The optimizer that stage `stage` steps (and the module it trains): by default
-        the only one there is, else the one named like the stage."""
+        the only one there is, else the one named like the stage. A tuple of names steps
+        each in turn, `loss` then returning a loss under each name (a GAN's generator
+        and discriminator)."""
         if len(self.optimizers) == 1:
             return next(iter(self.optimizers))
         if stage in self.optimizers:

@@ -191,11 +191,11 @@ class StrategyContract:
     ) -> None:
         strategy = self.make(record, config, info)
         for stage in strategy.stages():
-            key = strategy.optimizer_for(stage.name)
-            assert key in strategy.optimizers and key in strategy.modules, (
-                f"stage {stage.name!r} steps optimizer {key!r}, which must train the module "
-                "of the same name (core wraps that one for data-parallel training)"
-            )
+            for key in _keys(strategy.optimizer_for(stage.name)):
+                assert key in strategy.optimizers and key in strategy.modules, (
+                    f"stage {stage.name!r} steps optimizer {key!r}, which must train the "
+                    "module of the same name (core wraps that one for data-parallel training)"
+                )
         for name, average in strategy.averages.items():
             assert name in strategy.modules and average.of in strategy.modules, (
                 f"average {name!r} of {average.of!r}: both must be in self.modules"
@@ -203,8 +203,8 @@ class StrategyContract:
             assert 0 <= average.decay < 1, f"average {name!r} needs a decay in [0, 1)"
         strategy.train()
         for stage in strategy.stages():
-            key = strategy.optimizer_for(stage.name)
-            followers = [n for n, a in strategy.averages.items() if a.of == key]
+            key = _keys(strategy.optimizer_for(stage.name))
+            followers = [n for n, a in strategy.averages.items() if a.of in key]
             before = {n: _state(strategy.modules[n]) for n in followers}
             strategy.train_step(batch, stage.name)
             for n in followers:
@@ -454,6 +454,10 @@ def blocky_batch(size: int | tuple[int, int], num_classes: int, n: int = 8) -> B
     images = table[indices].permute(0, 3, 1, 2).contiguous()
     labels = torch.arange(n) % num_classes if num_classes else None
     return Batch(images, indices, labels)
+
+
+def _keys(named: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (named,) if isinstance(named, str) else tuple(named)
 
 
 def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -149,3 +149,36 @@ def test_a_strategy_of_the_old_contract_still_trains_with_one_warning():
     assert [type(w.message) for w in caught] == [PixelgenWarning]
     assert "implement loss() instead" in str(caught[0].message)
     assert strategy.modules["line"].weight.abs().sum() > 0
+
+
+class TwoPlayers(Line):
+    """Two optimizers in one stage, as a GAN's generator and discriminator: core steps
+    each on its own loss, zeroing its gradients just before its backward."""
+
+    def __init__(self, config, data, device):
+        super().__init__(config, data, device)
+        other = self.modules["average"]
+        self.optimizers = {
+            **self.optimizers,
+            "average": lambda: torch.optim.SGD(other.parameters(), lr=1.0),
+        }
+
+    def optimizer_for(self, stage):
+        return ("line", "average")
+
+    def loss(self, batch, step):
+        out = self.modules["line"](torch.ones(1, 2))
+        # The second loss reads the first module's output too: its gradient must not
+        # reach "line"'s step, which has already happened.
+        second = ((self.modules["average"](torch.ones(1, 2)) + out.detach() - 4) ** 2).sum()
+        return {"line": ((out - 10) ** 2).sum(), "average": second}
+
+
+def test_a_stage_can_step_two_optimizers_each_on_its_own_loss():
+    strategy = make(TwoPlayers)
+    metrics = strategy.train_step(BATCH, "main")
+    assert torch.equal(strategy.modules["line"].weight, torch.full((1, 2), 20.0))
+    # d/dw (w.x + 0 - 4)^2 at w = 0 is -8 per weight: SGD at lr 1 adds 8.
+    assert torch.equal(strategy.modules["average"].weight, torch.full((1, 2), 8.0))
+    assert metrics["line"] == 100.0 and metrics["average"] == 16.0
+    assert metrics["loss"] == 116.0  # the sum, when no "loss" is given
