@@ -21,6 +21,17 @@ class Sampler:
         self.clip_sample = clip_sample
         self.timesteps = spaced_timesteps(schedule.num_train_timesteps, 1)
 
+    @classmethod
+    def create(cls, schedule: NoiseSchedule, eta: float = 0.0, mid_t: int = 0) -> Sampler:
+        """Every sampler from the same settings (each takes the ones it has), so the
+        strategy builds whichever was asked for in one line."""
+        return cls(schedule)
+
+    @property
+    def max_steps(self) -> tuple[int, str]:
+        """The most steps it can take, and the setting that bounds them."""
+        return self.schedule.num_train_timesteps, "diffusion.timesteps"
+
     def set_timesteps(self, num_steps: int, spacing: str = "trailing") -> None:
         self.timesteps = spaced_timesteps(self.schedule.num_train_timesteps, num_steps, spacing)
         self._reset()
@@ -79,6 +90,10 @@ class DDIMSampler(Sampler):
     def __init__(self, schedule: NoiseSchedule, eta: float = 0.0, clip_sample: bool = True):
         super().__init__(schedule, clip_sample)
         self.eta = eta
+
+    @classmethod
+    def create(cls, schedule: NoiseSchedule, eta: float = 0.0, mid_t: int = 0) -> Sampler:
+        return cls(schedule, eta=eta)
 
     def step(self, model_output, timestep, sample, generator=None):
         prev = self.previous(timestep)
@@ -152,6 +167,14 @@ class ConsistencySampler(DDIMSampler):
     ) -> None:
         super().__init__(schedule, eta, clip_sample)
         self.mid_t = min(mid_t, schedule.num_train_timesteps - 2)
+
+    @classmethod
+    def create(cls, schedule: NoiseSchedule, eta: float = 0.0, mid_t: int = 0) -> Sampler:
+        return cls(schedule, mid_t, eta)
+
+    @property
+    def max_steps(self) -> tuple[int, str]:
+        return self.mid_t + 1, "consistency.mid_t + 1"
 
     def set_timesteps(self, num_steps: int, spacing: str = "trailing") -> None:
         last = self.schedule.num_train_timesteps - 1

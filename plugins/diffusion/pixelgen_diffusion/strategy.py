@@ -34,7 +34,6 @@ from pixelgen_diffusion.config import DEFAULT_STEPS, DiffusionConfig
 from pixelgen_diffusion.samplers import (
     SAMPLERS,
     ConsistencySampler,
-    DDIMSampler,
     LowNoiseStep,
 )
 from pixelgen_diffusion.schedule import NoiseSchedule
@@ -325,29 +324,16 @@ class DiffusionStrategy(Strategy):
 
     # -- sampling -------------------------------------------------------------------------
     def make_sampler(self, sampler: str, steps: int, eta: float = 0.0, spacing: str = "trailing"):
-        """The named sampler with its timesteps set."""
-        if sampler == "consistency":
-            if self.consistency_steps == 0:
-                raise NotReady(
-                    "this diffusion run has no consistency tuning; add it with `pixelgen train "
-                    "diffusion --stage consistency --resume RUN`"
-                )
-            made = ConsistencySampler(self.schedule, self.config.consistency.mid_t, eta)
-            if steps > made.mid_t + 1:
-                raise SettingError(
-                    f"{{steps}} must be at most {made.mid_t + 1} (consistency.mid_t + 1)"
-                )
-            made.set_timesteps(steps)
-            return made
-        if sampler == "ddim":
-            made = DDIMSampler(self.schedule, eta=eta)
-        else:
-            made = SAMPLERS[sampler](self.schedule)
-        if steps > self.schedule.num_train_timesteps:
-            raise SettingError(
-                f"{{steps}} must be between 1 and {self.schedule.num_train_timesteps} "
-                f"(diffusion.timesteps), got {steps}"
+        """The named sampler with its timesteps set, every one built the same way."""
+        if sampler == "consistency" and self.consistency_steps == 0:
+            raise NotReady(
+                "this diffusion run has no consistency tuning; add it with `pixelgen train "
+                "diffusion --stage consistency --resume RUN`"
             )
+        made = SAMPLERS[sampler].create(self.schedule, eta, self.config.consistency.mid_t)
+        most, bound = made.max_steps
+        if not 1 <= steps <= most:
+            raise SettingError(f"{{steps}} must be between 1 and {most} ({bound}), got {steps}")
         made.set_timesteps(steps, spacing)
         return made
 

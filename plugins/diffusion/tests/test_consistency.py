@@ -116,7 +116,9 @@ def test_a_mid_t_past_the_schedule_is_clamped_with_a_warning():
         strategy = make("diffusion.timesteps=500")  # consistency.mid_t stays 800
     strategy.consistency_steps = 1  # as a tuned run's
     assert list(strategy.make_sampler("consistency", 2).timesteps) == [499, 498]
-    with pytest.raises(ConfigError, match="steps must be at most 499"):
+    with pytest.raises(
+        ConfigError, match=r"^steps must be between 1 and 499 \(consistency.mid_t \+ 1\), got 500"
+    ):
         strategy.make_sampler("consistency", 500)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -135,7 +137,7 @@ def test_untuned_runs_refuse_the_consistency_sampler_and_old_checkpoints_load():
     again = make()
     again.load_state_dict(state)
     assert again.consistency_steps == 0
-    with pytest.raises(ConfigError, match="steps must be at most 801"):
+    with pytest.raises(ConfigError, match="^steps must be between 1 and 801"):
         again.consistency_steps = 1
         sample(again, 1, torch.Generator(), sampler="consistency", steps=900)
 

@@ -282,7 +282,10 @@ def test_train_and_sample_from_the_command_line(tmp_path):
     )
     # the run is tuned, so the default sampler is consistency: at most mid_t + 1 steps
     result = run("sample", "diffusion", "--checkpoint", ckpt, "--steps", 2000)
-    assert result.exit_code == 2 and "--steps must be at most 801" in result.output
+    assert (
+        result.exit_code == 2
+        and "--steps must be between 1 and 801 (consistency.mid_t + 1), got" in result.output
+    )
     result = run("sample", "diffusion", "--checkpoint", ckpt, "--guidance-scale", 3)
     assert result.exit_code == 2 and "use --sampler dpm++" in result.output
     result = run("train", "diffusion", "-q", *small, "model.channels=[8,8,8,8,8,8]")
