@@ -29,14 +29,6 @@ class ConfigError(PixelgenError):
     exit_code = 2
 
 
-class NotReady(PixelgenError):
-    """A strategy cannot sample yet: a training stage it needs has not run.
-
-    Raise it from `Strategy.sample`; `pixelgen sample` shows the message, and the
-    Trainer skips its sample grid instead of stopping (e.g. a VQ-VAE before its prior).
-    """
-
-
 class NoRun(PixelgenError):
     """No finished run with a checkpoint to open: train one first."""
 
@@ -45,18 +37,17 @@ class PluginError(PixelgenError):
     """A plugin could not be loaded, or two plugins clash."""
 
 
-class SettingError(ConfigError):
-    """A value a setting cannot take, checked once, where the API checks it.
-
-    The message names each setting it mentions as ``{name}``: the API shows the name as
+class NamesSettings:
+    """An error whose message names settings as ``{name}``: the API shows the name as
     Python callers write it (``{steps}`` reads "steps", ``{training.stage}`` reads
     "training.stage"), and the CLI shows the flag that sets it ("--steps", "--stage").
-    `settings` lists the names, the first being the one whose value was refused."""
+    `settings` lists the names, the first being the one the error is about."""
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
         self.template = message
         self.settings = tuple(SETTING.findall(message))
-        self.exit_code = exit_code
+        if exit_code is not None:
+            self.exit_code = exit_code
         super().__init__(self.words(lambda name: name))
 
     @property
@@ -66,3 +57,19 @@ class SettingError(ConfigError):
     def words(self, name_of: Callable[[str], str]) -> str:
         """The message with each setting named by `name_of(name)`."""
         return SETTING.sub(lambda m: name_of(m.group(1)), self.template)
+
+
+class SettingError(NamesSettings, ConfigError):
+    """A value a setting cannot take, checked once, where the API checks it."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message, exit_code)
+
+
+class NotReady(NamesSettings, PixelgenError):
+    """A strategy cannot sample yet: a training stage it needs has not run.
+
+    Raise it from `Strategy.sample`; `pixelgen sample` shows the message, and the
+    Trainer skips its sample grid instead of stopping (e.g. a VQ-VAE before its prior).
+    Name the settings that would train it as ``{name}``, as for `SettingError`.
+    """

@@ -35,9 +35,9 @@ class PixelgenGroup(click.Group):
 
 def _in_flags(exc: PixelgenError) -> str:
     """The error's message, naming a refused setting by the flag that sets it."""
-    from pixelgen_core.errors import SettingError
+    from pixelgen_core.errors import NamesSettings
 
-    if not isinstance(exc, SettingError):
+    if not isinstance(exc, NamesSettings):
         return str(exc)
     from pixelgen_core.cli.common import flag_for
 

@@ -327,8 +327,8 @@ class DiffusionStrategy(Strategy):
         """The named sampler with its timesteps set, every one built the same way."""
         if sampler == "consistency" and self.consistency_steps == 0:
             raise NotReady(
-                "this diffusion run has no consistency tuning; add it with `pixelgen train "
-                "diffusion --stage consistency --resume RUN`"
+                "this diffusion run has no consistency tuning; add it by training with "
+                "{training.stage}=consistency and {resume} (this run)"
             )
         made = SAMPLERS[sampler].create(self.schedule, eta, self.config.consistency.mid_t)
         most, bound = made.max_steps

@@ -201,7 +201,7 @@ class VQVAEStrategy(Strategy):
             if self.prior_steps == 0:
                 raise NotReady(
                     "this vqvae run has no trained prior; train one with "
-                    "`pixelgen train vqvae --stage prior --resume RUN`"
+                    "{training.stage}=prior and {resume} (this run)"
                 )
             classes = torch.zeros(n, dtype=torch.long, device=self.device)
             if label is not None:

@@ -181,7 +181,7 @@ def test_stages_follow_training_stage():
 def test_no_prior_means_a_clear_error_not_random_codes():
     strategy = make()
     strategy.train_step(blocks(), "autoencoder")
-    with pytest.raises(NotReady, match="no trained prior"):
+    with pytest.raises(NotReady, match="no trained prior; train one with training.stage=prior"):
         sample(strategy, 2, torch.Generator())
     uniform = sample(strategy, 2, torch.Generator(), codes="uniform")
     assert uniform.shape == (2, 16, 16) and uniform.max() < len(PALETTE)  # palette indices
@@ -234,6 +234,7 @@ def test_train_stages_separately_and_resume_between_them(tmp_path):
     assert not list(ckpt.parent.glob("samples/*.png"))  # no prior, so no sample grids
     result = run("sample", "vqvae", "--checkpoint", ckpt, "-n", 2)
     assert result.exit_code == 1 and "no trained prior" in result.output
+    assert "train one with --stage=prior and --resume (this run)" in result.output
     result = run("sample", "vqvae", "--checkpoint", ckpt, "-n", 4, "--reconstruct", "--out", "r")
     assert result.exit_code == 0 and (tmp_path / "r" / "reconstructions.png").is_file()
     ae = open_run(checkpoint=ckpt).strategy.modules["vqvae"].state_dict()
