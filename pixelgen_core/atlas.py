@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pixelgen_core.errors import PixelgenError
+from pixelgen_core.errors import SettingError
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class SheetLayout:
 
     def check(self) -> None:
         if self.columns is not None and self.columns < 1:
-            raise PixelgenError("--columns must be at least 1")
+            raise SettingError("{columns} must be at least 1", exit_code=1)
         if self.spacing < 0 or self.margin < 0:
-            raise PixelgenError("--spacing and --margin must be 0 or more")
+            raise SettingError("{spacing} and {margin} must be 0 or more", exit_code=1)
         if max(self.spacing, self.margin) > 4096:
-            raise PixelgenError("--spacing and --margin must be at most 4096 pixels")
+            raise SettingError("{spacing} and {margin} must be at most 4096 pixels", exit_code=1)
 
     def columns_for(self, n: int) -> int:
         """Sprites per row for n sprites: `columns`, or a square, and never more than n."""

@@ -288,3 +288,8 @@ def test_sample_goes_to_the_strategy_as_one_drawing_request(vae, monkeypatch):
         DrawRequest(0)
     with pytest.raises(pg.SettingError, match="^strength must be between 0 and 1"):
         DrawRequest(1, image=np.zeros((2, 2), int), keep=np.ones((2, 2), bool), strength=2)
+
+
+def test_a_sheet_layout_error_names_the_keyword(vae, tmp_path):
+    with pytest.raises(pg.SettingError, match="^spacing and margin must be 0 or more$"):
+        vae.sample(2).save_sheet(tmp_path / "s", spacing=-1)
