@@ -25,7 +25,8 @@ from pixelgen_core.errors import ConfigError, NoRun, PixelgenError
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sprites import Sprites
 
-# The types the API returns, importable from pixelgen_core without importing torch first.
+# The types the API returns, importable from pixelgen_core without importing torch first
+# (Sprites and StrategyRecord are imported above).
 TYPES = {
     "Evaluation": "pixelgen_core.evaluation.run",
     "Palette": "pixelgen_core.palette",
@@ -36,8 +37,6 @@ TYPES = {
     "SpriteSet": "pixelgen_core.data.datasets",
     "TileSet": "pixelgen_core.tileset",
     "TrainingData": "pixelgen_core.data.prepare",
-    "StrategyRecord": "pixelgen_core.plugins",
-    "Sprites": "pixelgen_core.sprites",
 }
 # Picture helpers for arrays of RGBA sprites (N, H, W, 4) uint8.
 PICTURES = ("read_png", "write_png", "grid", "upscale")

@@ -155,9 +155,9 @@ def _optimise(
         if average.of == key:
             updates = strategy.average_updates.get(average_key, 0) + 1
             strategy.average_updates[average_key] = updates
-            lerp_weights(
-                dict.__getitem__(strategy.modules, average_key),
-                dict.__getitem__(strategy.modules, key),
+            lerp_weights(  # outside `loss`, so both are the bare modules
+                strategy.modules[average_key],
+                strategy.modules[key],
                 1 - average.decay_after(updates),
             )
     return metrics
