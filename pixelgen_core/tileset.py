@@ -134,15 +134,19 @@ class TileSet:
         every edge the rules let meet, and the same across the tiles' middles."""
         return seam_pairs(self)
 
-    def transition_tiles(self) -> np.ndarray:
-        """The tiles where both terrains show: those transitions change."""
+    def bands(self) -> list[np.ndarray]:
+        """Per tile, bool (S, S): the band around the cut between its terrains that
+        inpainting redraws (`inpaint_band`); all False where only one terrain shows."""
         size = self.tiles.shape[1]
         described = self.terrains
-        keep = [
-            inpaint_band(transition_mask(a, c, size)).any()
+        return [
+            inpaint_band(transition_mask(a, c, size))
             for a, c in zip(described.neighbours, described.centres, strict=True)
         ]
-        return self.tiles[np.array(keep)]
+
+    def transition_tiles(self) -> np.ndarray:
+        """The tiles where both terrains show: those transitions change."""
+        return self.tiles[np.array([band.any() for band in self.bands()])]
 
     def sample_map(self, rows: int = 12, columns: int = 16, seed: int = 0) -> np.ndarray:
         """(rows, columns) tile indices of a map painted with the set: random blobs of
@@ -346,13 +350,11 @@ def inpaint(run, tileset: TileSet, seed: int, options: dict) -> TileSet:
     its outer ring and every other pixel kept."""
     tiles = tileset.tiles.copy()
     size = tiles.shape[1]
-    described = tileset.terrains
-    for i, (around, centre) in enumerate(zip(described.neighbours, described.centres, strict=True)):
-        band = inpaint_band(transition_mask(around, centre, size))
+    for i, band in enumerate(tileset.bands()):
         if not band.any():
             continue
         mask = np.zeros((size, size, 4), dtype=np.uint8)
         mask[band] = 255
         edited = run.edit(tiles[i], mask=mask, strength=1.0, seed=seed + i, **options)
         tiles[i] = np.asarray(edited)[0]
-    return TileSet(tileset.kind, tiles, described, tileset.base, "inpaint")
+    return TileSet(tileset.kind, tiles, tileset.terrains, tileset.base, "inpaint")
