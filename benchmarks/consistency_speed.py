@@ -49,7 +49,7 @@ def main() -> None:
                 strategy._bf16_copies.clear()
             options = run.sample_options(**given)
             with torch.inference_mode():
-                strategy.sample(16, torch.Generator().manual_seed(0), **options)
+                strategy.sample(pg.Draw(16, torch.Generator().manual_seed(0), options))
 
         return go
 

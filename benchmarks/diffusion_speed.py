@@ -66,7 +66,7 @@ def raw_sample(run: pg.Run, n: int, seed: int, **given) -> torch.Tensor:
     without snapping to the palette."""
     options = run.sample_options(**given)
     with torch.inference_mode():
-        return run.strategy.sample(n, torch.Generator().manual_seed(seed), **options)
+        return run.strategy.sample(pg.Draw(n, torch.Generator().manual_seed(seed), options))
 
 
 def optimised_ddim(run: pg.Run, n: int, steps: int, scale: float, seed: int) -> torch.Tensor:

@@ -52,7 +52,7 @@ def main() -> None:
             for i in range(args.repeats + 2):
                 g = torch.Generator().manual_seed(i)
                 start = time.perf_counter()
-                strategy.sample(16, g, label, **run.sample_options(**options))
+                strategy.sample(pg.Draw(16, g, run.sample_options(**options), label))
                 if i >= 2:
                     times.append(time.perf_counter() - start)
         return statistics.median(times)

@@ -20,6 +20,7 @@ from pixelgen_core.errors import (
 )
 from pixelgen_core.optimisation import Average, Modules, Step
 from pixelgen_core.precision import PRECISIONS, autocast, bf16_supported, uses_bf16
+from pixelgen_core.request import Draw
 from pixelgen_core.settings import (
     Config,
     DataConfig,
@@ -117,6 +118,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "DataInfo",
+    "Draw",
     "NoRun",
     "NotReady",
     "Option",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
@@ -10,11 +11,17 @@ import torch
 
 from pixelgen_core.checkpoint import Checkpoint, as_checkpoint
 from pixelgen_core.config import check_choices, check_limits, nested, resolve, typed, value_checks
-from pixelgen_core.errors import ConfigError, PixelgenError, SettingError, first_line
+from pixelgen_core.errors import (
+    ConfigError,
+    PixelgenError,
+    PixelgenWarning,
+    SettingError,
+    first_line,
+)
 from pixelgen_core.palette import Palette, unblend
 from pixelgen_core.plugins import StrategyRecord, registry
 from pixelgen_core.prompts import Prompt
-from pixelgen_core.request import DrawRequest
+from pixelgen_core.request import Draw, DrawRequest, Options
 from pixelgen_core.runs import written_by_trainer
 from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
 
@@ -167,26 +174,58 @@ def draw_request(
     be drawn again by itself (`-n 1 --seed SEED+i`)."""
     if request.is_edit and not has_capability(strategy, "edit"):
         raise registry().lacks(_name(strategy), "edit", "edit sprites")
-    given = options_for(strategy, dict(request.options))
-    options = with_capabilities(strategy, given, request.tileable, request.prompt)
-    label = request.label
-
+    options = options_for(strategy, dict(request.options))
+    how = capabilities_for(strategy, request.tileable, request.prompt)
     if request.is_edit:
         rgba = torch.from_numpy(palette.to_rgba(request.image)).permute(2, 0, 1).float() / 255
         rgba, mask = rgba.to(strategy.device), torch.from_numpy(request.keep).to(strategy.device)
-        strength = float(request.strength)
+        how["strength"] = float(request.strength)
 
-        def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
-            images = rgba.expand(count, *rgba.shape).contiguous()
-            keeps = mask.expand(count, *mask.shape).contiguous()
-            return strategy.edit(images, keeps, strength, generator, label, **options)
-
-    else:
-
-        def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
-            return strategy.sample(count, generator, label, **options)
+    def draw_chunk(count: int, generator: torch.Generator) -> torch.Tensor:
+        if request.is_edit:
+            how["images"] = rgba.expand(count, *rgba.shape).contiguous()
+            how["keep"] = mask.expand(count, *mask.shape).contiguous()
+        chunk_draw = Draw(count, generator, Options(options), request.label, **how)
+        return call_strategy(strategy, chunk_draw)
 
     return _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
+
+
+def call_strategy(strategy: Strategy, draw: Draw) -> torch.Tensor:
+    """`strategy.sample(draw)` or `strategy.edit(draw)`. A strategy written before the
+    `Draw` contract (``sample(n, generator, label, **options)``) is still called its way,
+    with one warning."""
+    method = strategy.edit if draw.is_edit else strategy.sample
+    if takes_draw(method):
+        return method(draw)
+    _warn_legacy(type(strategy))
+    extra = {"tileable": draw.tileable} if has_capability(strategy, "tileable") else {}
+    if draw.tags is not None:
+        extra.update(tags=draw.tags, negative=draw.negative)
+    options = {**draw.options, **extra}
+    if draw.is_edit:
+        return method(draw.images, draw.keep, draw.strength, draw.generator, draw.label, **options)
+    return method(draw.n, draw.generator, draw.label, **options)
+
+
+def takes_draw(method: Any) -> bool:
+    """Whether a `sample` or `edit` method takes one `Draw` (its first parameter is `draw`)."""
+    params = list(inspect.signature(method).parameters)
+    return bool(params) and params[0] == "draw"
+
+
+_warned: set[type] = set()
+
+
+def _warn_legacy(cls: type) -> None:
+    if cls not in _warned:
+        _warned.add(cls)
+        warnings.warn(
+            f"{cls.__name__}.sample/edit take (n, generator, label, **options); since "
+            "contract 2 they take one Draw: `def sample(self, draw)` (see docs/plugins.md)",
+            PixelgenWarning,
+            stacklevel=3,
+        )
 
 
 def sample_raw(
@@ -233,23 +272,22 @@ def has_capability(strategy: Strategy, capability: str) -> bool:
     return strategy.spec is not None and capability in strategy.spec.capabilities
 
 
-def with_capabilities(
-    strategy: Strategy, options: dict[str, Any], tileable: bool, prompt: Prompt | None = None
-) -> dict:
-    """`options` plus ``tileable`` for a strategy that declares it, and a prompt's
-    ``tags`` and ``negative`` vectors; asking one that cannot for either is an error."""
+def capabilities_for(strategy: Strategy, tileable: bool, prompt: Prompt | None) -> dict:
+    """The `Draw` fields a capability gives: ``tileable`` for a strategy that declares it,
+    a prompt's ``tags`` and ``negative`` vectors; asking one that cannot is an error."""
+    how: dict[str, Any] = {}
     if has_capability(strategy, "tileable"):
-        options = {**options, "tileable": bool(tileable)}
+        how["tileable"] = bool(tileable)
     elif tileable:
         raise registry().lacks(_name(strategy), "tileable", "make tileable sprites")
     if prompt is None:
-        return options
+        return how
     if not has_capability(strategy, "tags"):
         raise registry().lacks(_name(strategy), "tags", "draw from a prompt")
-    wanted, unwanted = (
+    how["tags"], how["negative"] = (
         torch.from_numpy(v).to(strategy.device) for v in prompt.vectors(strategy.data.tags)
     )
-    return {**options, "tags": wanted, "negative": unwanted}
+    return how
 
 
 def _name(strategy: Strategy) -> str:

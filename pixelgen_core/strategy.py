@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.optimisation import Average, Modules, Step, steps_per_epoch, take_step
+from pixelgen_core.request import Draw
 from pixelgen_core.sizes import SpriteSizes
 
 if TYPE_CHECKING:
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 # Optional things a strategy can do, declared in its spec so core (and `list-strategies`)
 # know before importing it: "edit" (it implements `Strategy.edit`: inpainting and
-# variations) and "tileable" (`sample` and `edit` take ``tileable=True`` and then make
-# sprites that wrap around seamlessly) and "tags" (it conditions on the data's tags,
-# `Batch.tags`, and `sample` and `edit` take ``tags=`` and ``negative=``: a prompt).
+# variations) and "tileable" (`Draw.tileable` may be True, and then `sample` and `edit`
+# make sprites that wrap around seamlessly) and "tags" (it conditions on the data's
+# tags, `Batch.tags`, and a `Draw` may carry a prompt's `tags` and `negative`).
 CAPABILITIES = ("edit", "tileable", "tags")
 OPTION_TYPES = (int, float, str, bool)
 # Names core's own `train` and `sample` options use; a strategy's options may not reuse them.
@@ -432,17 +433,15 @@ class Strategy:
         """
         raise NotImplementedError
 
-    def sample(
-        self, n: int, generator: torch.Generator, label: int | None = None, **options: Any
-    ) -> torch.Tensor:
-        """Draw `n` sprites using only `generator` for randomness.
+    def sample(self, draw: Draw) -> torch.Tensor:
+        """Draw `draw.n` sprites using only `draw.generator` for randomness.
 
-        Core passes every sample option as a keyword: the user's value, else its config
-        value or default. Return float RGBA in [0, 1] with shape (n, 4, H, W), or palette
-        indices with shape (n, H, W); core snaps either to the palette. A strategy with
-        the "tags" capability also gets ``tags`` and ``negative`` when a prompt asks for
-        them: float (T,) 0/1 over `DataInfo.tags`, the tags to draw and those to steer
-        away from (either may be all zeros).
+        `draw.options` holds every sample option (``draw.options.temperature``): the
+        user's value, else its config value or default. `draw.label` is the class asked
+        for (None: any); with the "tileable" capability `draw.tileable`, with "tags" a
+        prompt's `draw.tags` and `draw.negative`. Return float RGBA in [0, 1] with shape
+        (n, 4, H, W), or palette indices with shape (n, H, W); core snaps either to the
+        palette.
         """
         raise NotImplementedError
 
@@ -482,22 +481,15 @@ class Strategy:
         """Metrics on a batch without training on it (e.g. held-out loss)."""
         return {}
 
-    def edit(
-        self,
-        images: torch.Tensor,
-        keep: torch.Tensor,
-        strength: float,
-        generator: torch.Generator,
-        label: int | None = None,
-        **options: Any,
-    ) -> torch.Tensor:
-        """Redraw `images` where `keep` is False (strategies declaring the "edit" capability).
+    def edit(self, draw: Draw) -> torch.Tensor:
+        """Redraw `draw.images` where `draw.keep` is False (the "edit" capability).
 
-        `images`: float RGBA (n, 4, H, W) in [0, 1], every pixel a palette colour. `keep`:
-        bool (n, H, W), True where a pixel must come back exactly as it is. `strength` in
-        [0, 1]: how far the redrawn pixels may move from the input (0: returned unchanged;
-        1: the input there is ignored, as in sampling). Options and the return value are
-        as for `sample`; only `generator` may supply randomness.
+        `draw.images`: float RGBA (n, 4, H, W) in [0, 1], every pixel a palette colour.
+        `draw.keep`: bool (n, H, W), True where a pixel must come back exactly as it is.
+        `draw.strength` in [0, 1]: how far the redrawn pixels may move from the input (0:
+        returned unchanged; 1: the input there is ignored, as in sampling). The rest of
+        `draw` and the return value are as for `sample`; only `draw.generator` may supply
+        randomness.
         """
         raise NotImplementedError
 

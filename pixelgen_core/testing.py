@@ -30,8 +30,17 @@ from pixelgen_core.config import resolve
 from pixelgen_core.optimisation import Step, is_legacy
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord, registry
-from pixelgen_core.request import DrawRequest
-from pixelgen_core.sampling import build, draw, draw_request, edit_raw, options_for, sample_raw
+from pixelgen_core.request import Draw, DrawRequest, Options
+from pixelgen_core.sampling import (
+    build,
+    call_strategy,
+    draw,
+    draw_request,
+    edit_raw,
+    options_for,
+    sample_raw,
+    takes_draw,
+)
 from pixelgen_core.strategy import Batch, DataInfo, Strategy
 
 PALETTE = ((0, 0, 0, 0), (0.1, 0.1, 0.2, 1), (0.9, 0.3, 0.2, 1), (0.95, 0.95, 0.9, 1))
@@ -112,20 +121,33 @@ class StrategyContract:
 
     def test_sample_options_reach_sample(self, record, config, info, batch) -> None:
         strategy = self.trained(record, config, info, batch)
-        accepts = inspect.signature(strategy.sample).parameters
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepts.values())
+        read: set[str] = set()
         for option in record.spec.sample_options:
-            assert option.name in accepts or takes_any, (
-                f"sample option {option.flag} is declared, but sample() has no parameter "
-                f"{option.name!r}: core passes it as sample(..., {option.name}=value)"
-            )
             values = option.type if isinstance(option.type, tuple) else (None,)
             for value in values:
                 given = {} if value is None else {option.name: value}
+                options = Options(options_for(strategy, given))
                 try:
-                    sample(strategy, 2, torch.Generator().manual_seed(0), **given)
+                    _sample(strategy, Draw(2, torch.Generator().manual_seed(0), options))
                 except Exception as exc:
                     pytest.fail(f"sample({option.name}={value!r}) raised {exc!r}")
+                read |= options.read
+        if "edit" in record.spec.capabilities:
+            read |= self._options_edit_reads(strategy, info)
+        for option in record.spec.sample_options:
+            assert option.name in read, (
+                f"sample option {option.flag} is declared, but neither sample() nor edit() "
+                f"reads it: core passes it as draw.options.{option.name}"
+            )
+
+    def _options_edit_reads(self, strategy: Strategy, info: DataInfo) -> set[str]:
+        options = Options(options_for(strategy, {}))
+        size = strategy.data.shape
+        images = torch.zeros(1, 4, *size)
+        keep = torch.zeros(1, *size, dtype=torch.bool)
+        draw = Draw(1, torch.Generator().manual_seed(0), options, images=images, keep=keep)
+        _sample(strategy, draw)
+        return options.read
 
     def test_stages(self, record, config, info) -> None:
         stages = self.make(record, config, info).stages()
@@ -346,12 +368,12 @@ class StrategyContract:
             assert type(strategy).edit is not Strategy.edit, (
                 'the spec declares the "edit" capability, but the strategy has no edit()'
             )
-        if "tileable" in record.spec.capabilities:
-            for method in (strategy.sample, strategy.edit):
-                accepts = inspect.signature(method).parameters
-                assert "tileable" in accepts or any(
-                    p.kind is p.VAR_KEYWORD for p in accepts.values()
-                ), f'"tileable" is declared, but {method.__name__}() takes no tileable='
+        for method in (strategy.sample, strategy.edit):
+            assert takes_draw(method) or method.__func__ is getattr(Strategy, method.__name__), (
+                f"{method.__name__}() takes {list(inspect.signature(method).parameters)}; "
+                "since contract 2 it takes one Draw: def "
+                f"{method.__name__}(self, draw)"
+            )
 
     def _edit_input(self, record, config, info, batch):
         if "edit" not in record.spec.capabilities:
@@ -421,12 +443,15 @@ def _raw_edit(strategy, palette, indices, keep, strength, n, seed) -> np.ndarray
 def sample(
     strategy: Strategy, n: int, generator: torch.Generator, label: int | None = None, **given
 ) -> torch.Tensor:
-    """`strategy.sample` as core calls it: each sample option not given takes its
-    config value or default, and given ones are checked first."""
-    options = options_for(strategy, given)
+    """`strategy.sample` as core calls it: a `Draw` whose sample options not given take
+    their config value or default, given ones checked first."""
+    return _sample(strategy, Draw(n, generator, Options(options_for(strategy, given)), label))
+
+
+def _sample(strategy: Strategy, draw: Draw) -> torch.Tensor:
     strategy.eval()
     with torch.inference_mode():
-        return strategy.sample(n, generator, label, **options)
+        return call_strategy(strategy, draw)
 
 
 def invoke(*args):

@@ -217,7 +217,7 @@ def test_a_strategy_that_cannot_sample_yet_trains_without_grids(monkeypatch):
     record, config = config_for("pixel-prior", "training.epochs=2", "training.sample_every=1")
     cls = record.spec.load_class()
 
-    def not_yet(self, *args, **kwargs):
+    def not_yet(self, draw):
         raise NotReady("no prior yet")
 
     monkeypatch.setattr(cls, "sample", not_yet)

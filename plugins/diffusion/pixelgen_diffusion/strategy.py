@@ -17,6 +17,7 @@ from pixelgen_core import (
     Batch,
     ConfigError,
     DataInfo,
+    Draw,
     NotReady,
     PixelgenWarning,
     SettingError,
@@ -431,37 +432,22 @@ class DiffusionStrategy(Strategy):
                 stacklevel=2,
             )
 
-    def sample(
-        self,
-        n: int,
-        generator: torch.Generator,
-        label: int | None = None,
-        *,
-        sampler: str,
-        steps: int,
-        eta: float,
-        timestep_spacing: str,
-        guidance_scale: float,
-        guidance_max_t: int,
-        ema: bool,
-        precision: str,
-        resample: int = 1,
-        tileable: bool = False,
-        ddim_steps: int | None = None,
-        final_step_t: int = 0,
-        tags: torch.Tensor | None = None,
-        negative: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Core passes every option, each the user's value or its `sampling.*` default;
-        `ddim_steps` is the shortcut for ``sampler="ddim", steps=ddim_steps``. `resample`
-        is for `edit` only; `final_step_t` for the consistency sampler only. `tags` and
-        `negative` are a prompt's (runs trained on tags)."""
+    def sample(self, draw: Draw) -> torch.Tensor:
+        """Every option is the user's value or its `sampling.*` default; `ddim_steps` is
+        the shortcut for ``sampler="ddim", steps=ddim_steps``. `resample` is for `edit`
+        only; `final_step_t` for the consistency sampler only. `draw.tags` and
+        `draw.negative` are a prompt's (runs trained on tags)."""
+        o, n, generator, negative = draw.options, draw.n, draw.generator, draw.negative
+        sampler, steps, ddim_steps = o.sampler, o.steps, o.ddim_steps
+        eta, spacing, final_step_t = o.eta, o.timestep_spacing, o.final_step_t
+        guidance_scale, guidance_max_t = o.guidance_scale, o.guidance_max_t
+        ema, precision, tileable = o.ema, o.precision, draw.tileable
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "auto":
             sampler, steps = self.auto_sampler(steps)
         steps = steps or DEFAULT_STEPS[sampler]
-        self._check_unused_options(sampler, eta, timestep_spacing, final_step_t)
+        self._check_unused_options(sampler, eta, spacing, final_step_t)
         if sampler == "consistency":
             self._check_learned_guidance(guidance_scale, guidance_max_t)
             if negative is not None and bool(negative.any()) and not final_step_t:
@@ -475,10 +461,10 @@ class DiffusionStrategy(Strategy):
                     f"{{final_step_t}} must be below {self.schedule.num_train_timesteps} "
                     f"(diffusion.timesteps), got {final_step_t}"
                 )
-        runner = self.make_sampler(sampler, steps, eta, timestep_spacing)
+        runner = self.make_sampler(sampler, steps, eta, spacing)
         which = "consistency" if sampler == "consistency" else "base"
         net = self._sampling_net(which, ema, precision)
-        labels = self._labels(n, label, generator, tags)
+        labels = self._labels(n, draw.label, generator, draw.tags)
         # A consistency model learned its guidance while it was tuned: no guidance passes.
         scale = 1.0 if sampler == "consistency" else guidance_scale
         predict = self._predictor(net, labels, scale, guidance_max_t, tileable, generator, negative)
@@ -498,29 +484,7 @@ class DiffusionStrategy(Strategy):
             x = self._on_palette(x, predict)
         return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
 
-    def edit(
-        self,
-        images: torch.Tensor,
-        keep: torch.Tensor,
-        strength: float,
-        generator: torch.Generator,
-        label: int | None = None,
-        *,
-        sampler: str,
-        steps: int,
-        eta: float,
-        timestep_spacing: str,
-        guidance_scale: float,
-        guidance_max_t: int,
-        ema: bool,
-        precision: str,
-        resample: int = 1,
-        tileable: bool = False,
-        ddim_steps: int | None = None,
-        final_step_t: int = 0,
-        tags: torch.Tensor | None = None,
-        negative: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def edit(self, draw: Draw) -> torch.Tensor:
         """Inpainting and variations with the base model's DDIM sampler, as in RePaint
         (Lugmayr et al. 2022): after every step the kept pixels are replaced by the input
         noised to that step's level (so they come back exactly at the end), and each step
@@ -529,6 +493,9 @@ class DiffusionStrategy(Strategy):
         starts the trajectory part way, at the input noised to the level of the last
         round(strength * steps) timesteps (image-to-image, as in SDEdit). Whatever the
         sampler option, the steps are DDIM's (`steps`, `eta`, `timestep_spacing`)."""
+        o, images, keep, generator = draw.options, draw.images, draw.keep, draw.generator
+        sampler, steps, ddim_steps = o.sampler, o.steps, o.ddim_steps
+        ema, precision, resample, strength = o.ema, o.precision, o.resample, draw.strength
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "consistency":  # dpm++ and ddpm runs edit with DDIM's steps too
@@ -536,15 +503,17 @@ class DiffusionStrategy(Strategy):
                 "edit draws with the base model's DDIM sampler (RePaint); the consistency "
                 "sampler cannot edit: leave {sampler} at auto"
             )
-        runner = self.make_sampler("ddim", steps or DEFAULT_STEPS["ddim"], eta, timestep_spacing)
+        runner = self.make_sampler(
+            "ddim", steps or DEFAULT_STEPS["ddim"], o.eta, o.timestep_spacing
+        )
         timesteps = runner.timesteps.tolist()
         timesteps = timesteps[len(timesteps) - round(len(timesteps) * strength) :]
         if not timesteps:
             return images.clone()
         net = self._sampling_net("base", ema, precision)
-        labels = self._labels(len(images), label, generator, tags)
+        labels = self._labels(len(images), draw.label, generator, draw.tags)
         predict = self._predictor(
-            net, labels, guidance_scale, guidance_max_t, tileable, generator, negative
+            net, labels, o.guidance_scale, o.guidance_max_t, draw.tileable, generator, draw.negative
         )
         known = images.to(self.device).float() * 2 - 1
         kept = keep.to(self.device)[:, None].expand_as(known)

@@ -15,6 +15,7 @@ from pixelgen_core import (
     Batch,
     ConfigError,
     DataInfo,
+    Draw,
     SettingError,
     Step,
     Strategy,
@@ -78,55 +79,16 @@ class MaskGITStrategy(Strategy):
             torch.random.set_rng_state(state)
             net.train(was_training)
 
-    def sample(
-        self,
-        n: int,
-        generator: torch.Generator,
-        label: int | None = None,
-        *,
-        steps: int,
-        temperature: float,
-        choice_temperature: float,
-        guidance_scale: float,
-        tileable: bool = False,
-        tags: torch.Tensor | None = None,
-        negative: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Core passes every option, each the user's value or its `sampling.*` default."""
-        return self._decode(
-            n,
-            generator,
-            label,
-            None,
-            steps,
-            temperature,
-            choice_temperature,
-            guidance_scale,
-            tileable,
-            tags=tags,
-            negative=negative,
-        )
+    def sample(self, draw: Draw) -> torch.Tensor:
+        """Every option is the user's value or its `sampling.*` default."""
+        return self._decode(draw)
 
-    def edit(
-        self,
-        images: torch.Tensor,
-        keep: torch.Tensor,
-        strength: float,
-        generator: torch.Generator,
-        label: int | None = None,
-        *,
-        steps: int,
-        temperature: float,
-        choice_temperature: float,
-        guidance_scale: float,
-        tileable: bool = False,
-        tags: torch.Tensor | None = None,
-        negative: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def edit(self, draw: Draw) -> torch.Tensor:
         """MaskGIT's own task: the pixels to redraw are masked and decoded, the others
         stay as they are. With `strength` < 1 only that share of them, chosen at random
         per sprite, is masked (the rest keep the input's colours)."""
-        indices = self.data.to_indices(images.to(self.device))
+        generator, keep, strength = draw.generator, draw.keep, draw.strength
+        indices = self.data.to_indices(draw.images.to(self.device))
         n, pixels = len(indices), indices[0].numel()
         redraw = ~keep.to(self.device).reshape(n, pixels)
         # Each redrawable pixel gets a random rank; the lowest round(strength * count) go.
@@ -137,37 +99,14 @@ class MaskGITStrategy(Strategy):
         if not masked.any():
             return indices
         start = torch.where(masked, torch.full_like(indices, self.mask_index), indices)
-        return self._decode(
-            n,
-            generator,
-            label,
-            start,
-            steps,
-            temperature,
-            choice_temperature,
-            guidance_scale,
-            tileable,
-            tags=tags,
-            negative=negative,
-        )
+        return self._decode(draw, start)
 
-    def _decode(
-        self,
-        n,
-        generator,
-        label,
-        start,
-        steps,
-        temperature,
-        choice_temperature,
-        scale,
-        tileable,
-        *,
-        tags: torch.Tensor | None = None,
-        negative: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        if temperature <= 0:
+    def _decode(self, draw: Draw, start: torch.Tensor | None = None) -> torch.Tensor:
+        """`draw.n` sprites decoded from `start` (None: every pixel masked) as `draw` asks."""
+        o, n, label, tags, negative = draw.options, draw.n, draw.label, draw.tags, draw.negative
+        if o.temperature <= 0:
             raise SettingError("{temperature} must be positive")
+        scale = o.guidance_scale
         net = self.modules["net"]
         classes = torch.zeros(n, dtype=torch.long, device=self.device)
         unconditioned = torch.zeros_like(classes)
@@ -197,11 +136,11 @@ class MaskGITStrategy(Strategy):
             n,
             self.data.shape,
             self.mask_index,
-            steps,
-            generator,
-            temperature,
-            choice_temperature,
+            o.steps,
+            draw.generator,
+            o.temperature,
+            o.choice_temperature,
             self.device,
             start=start,
-            tileable=tileable,
+            tileable=draw.tileable,
         )

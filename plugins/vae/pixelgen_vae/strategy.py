@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixelgen_core import Batch, DataInfo, Step, Strategy
+from pixelgen_core import Batch, DataInfo, Draw, Step, Strategy
 from pixelgen_vae.config import VAEConfig
 from pixelgen_vae.model import ConvVAE
 
@@ -41,11 +41,9 @@ class VAEStrategy(Strategy):
         with torch.no_grad():
             return {k: v.item() for k, v in self._losses(batch).items()}
 
-    def sample(
-        self, n: int, generator: torch.Generator, label: int | None = None, *, temperature: float
-    ) -> torch.Tensor:
-        z = torch.randn(n, self.latent_dim, generator=generator, device=self.device)
-        return torch.sigmoid(self.modules["vae"].decode(z * temperature))
+    def sample(self, draw: Draw) -> torch.Tensor:
+        z = torch.randn(draw.n, self.latent_dim, generator=draw.generator, device=self.device)
+        return torch.sigmoid(self.modules["vae"].decode(z * draw.options.temperature))
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """Decode the posterior means of `images` (used by the learning docs)."""

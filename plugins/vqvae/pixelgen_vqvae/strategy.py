@@ -16,6 +16,7 @@ from pixelgen_core import (
     Batch,
     ConfigError,
     DataInfo,
+    Draw,
     NotReady,
     PixelgenError,
     SettingError,
@@ -181,17 +182,10 @@ class VQVAEStrategy(Strategy):
         return out
 
     # -- sampling -------------------------------------------------------------------------
-    def sample(
-        self,
-        n: int,
-        generator: torch.Generator,
-        label: int | None = None,
-        *,
-        temperature: float,
-        top_k: int,
-        codes: str,
-    ) -> torch.Tensor:
-        """Core passes every option, each the user's value or its `sampling.*` default."""
+    def sample(self, draw: Draw) -> torch.Tensor:
+        """Every option is the user's value or its `sampling.*` default."""
+        n, generator, label = draw.n, draw.generator, draw.label
+        temperature, top_k, codes = draw.options.temperature, draw.options.top_k, draw.options.codes
         if temperature <= 0:
             raise SettingError("{temperature} must be positive")
         if codes == "uniform":

@@ -40,7 +40,9 @@ class PixelPrior(Strategy):
             logits = self.modules["prior"](self._labels(batch))
             return {"nll": F.cross_entropy(logits, batch.indices).item()}
 
-    def sample(self, n, generator, label=None, temperature=1.0):
+    def sample(self, draw):
+        n, generator, label = draw.n, draw.generator, draw.label
+        temperature = draw.options.temperature
         labels = torch.full((n,), label or 0, dtype=torch.long, device=self.device)
         if label is None:
             labels = torch.randint(0, self.classes, (n,), generator=generator, device=self.device)
