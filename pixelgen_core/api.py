@@ -246,35 +246,49 @@ def prepare_dataset(
 
 
 def list_runs(name: str | None = None) -> list[RunRecord]:
-    """The training runs under ./runs (of strategy `name`, or all), newest first, each a
-    `RunRecord`: `id`, `strategy`, `state` (FINISHED, FAILED, KILLED, RUNNING or DIED),
-    `steps`, `started`, `checkpoint_path`, `mlflow_run_id`. A `name` that is neither an
-    installed strategy nor that of any run here is a typo: an error, not an empty list."""
-    from pixelgen_core import runs as index
-
-    records = index.all_runs(strategy=name)
+    """The training runs of strategy `name` (or all), newest first, each a `RunRecord`:
+    `id`, `strategy`, `state` (FINISHED, FAILED, KILLED, RUNNING or DIED), `steps`,
+    `started`, `checkpoint_path`, `mlflow_run_id`, `remote`. The runs under ./runs, and
+    with a shared tracking server, the runs it holds that are not here (`remote`: open
+    them by id, their checkpoint is fetched once). A `name` that is neither an installed
+    strategy nor that of any run is a typo: an error, not an empty list."""
+    records = _all_runs(name)
     if name is not None and not records and name not in plugins.registry().strategies:
         plugins.registry().get(name)  # raises: unknown strategy, naming the installed ones
     return records
 
 
-def delete_run(run_id: str, name: str | None = None) -> Path:
+def _all_runs(name: str | None) -> list[RunRecord]:
+    """The one run lookup: the local index, then the tracking server's other runs."""
+    from pixelgen_core import runs as index
+    from pixelgen_core.tracking import tracked_runs
+
+    records = index.all_runs(strategy=name)
+    here = {r.mlflow_run_id for r in records if r.mlflow_run_id}
+    records += [r for r in tracked_runs(name) if r.mlflow_run_id not in here]
+    return sorted(records, key=lambda r: (r.started, r.id), reverse=True)
+
+
+def delete_run(run_id: str, name: str | None = None) -> Path | None:
     """Delete a run's folder and mark its MLflow run deleted (when the store answers);
-    return the folder. A run still in progress is refused."""
+    return the folder (None for a run that only a tracking server held). A run still in
+    progress is refused."""
     import shutil
 
     from pixelgen_core import runs as index
     from pixelgen_core.files import os_error
+    from pixelgen_core.tracking import delete_run as delete_tracked
 
-    record = index.find(run_id, name)
+    record = next((r for r in _all_runs(name) if run_id in (r.id, r.mlflow_run_id)), None)
     if record is None:
         raise PixelgenError(f"no run {run_id!r}; see pixelgen runs")
     if record.state == index.RUNNING:
-        raise PixelgenError(f"run {record.id} is still running (process {record.pid})")
+        where = "on its server" if record.remote else f"(process {record.pid})"
+        raise PixelgenError(f"run {record.id} is still running {where}")
     if record.mlflow_run_id and record.tracking_uri:
-        from pixelgen_core.tracking import delete_run as delete_tracked
-
         delete_tracked(record.mlflow_run_id, record.tracking_uri)
+    if record.remote:
+        return None
     try:
         shutil.rmtree(record.run_dir)
     except OSError as exc:
@@ -283,18 +297,20 @@ def delete_run(run_id: str, name: str | None = None) -> Path:
 
 
 def _strategy_of_run(run_id: str | None) -> str:
-    """The strategy of a run in the local index: of `run_id`, or of the latest usable run."""
+    """The strategy of a run: of `run_id` (here or on the tracking server), or of the
+    latest usable run."""
     from pixelgen_core import runs
 
+    every = _all_runs(None)
     if run_id is not None:
-        record = runs.find(run_id)
-        if record is None:
+        record = next((r for r in every if run_id in (r.id, r.mlflow_run_id)), None)
+        if record is None or not record.strategy:
             raise PixelgenError(f"run {run_id} is not in {runs.output_root()}; name its strategy")
         return record.strategy
-    usable = [r for r in runs.all_runs() if r.usable]
+    usable = [r for r in every if r.usable]
     if not usable:
         raise PixelgenError(f"no finished run in {runs.output_root()}; train one first")
-    return max(usable, key=lambda r: r.started).strategy
+    return usable[0].strategy
 
 
 @dataclass

@@ -42,6 +42,7 @@ class RunRecord:
     pid: int = 0
     host: str = ""
     sampling: dict | None = None  # the `auto` sampler chosen at the end of training
+    remote: bool = False  # known only to a tracking server: no folder here
     run_dir: Path = field(default=Path("."), compare=False)
 
     @property
@@ -55,14 +56,17 @@ class RunRecord:
     def checkpoint_path(self) -> Path | None:
         """The run's checkpoint file, if there is one on disk. A process killed between
         writing its checkpoint and its record leaves the record a step behind, so the
-        Trainer's file name counts too."""
+        Trainer's file name counts too. A remote run's checkpoint is on its server."""
+        if self.remote:
+            return None
         path = self.run_dir / (self.checkpoint or CHECKPOINT)
         return path if path.is_file() else None
 
     @property
     def usable(self) -> bool:
-        """Finished, with its checkpoint still on disk: what `sample` picks by default."""
-        return self.status == FINISHED and self.checkpoint_path is not None
+        """Finished, with its checkpoint still on disk (or on its server): what `sample`
+        picks by default."""
+        return self.status == FINISHED and (self.remote or self.checkpoint_path is not None)
 
     def save(self) -> None:
         data = {k: v for k, v in asdict(self).items() if k != "run_dir"}
@@ -74,7 +78,7 @@ class RunRecord:
         return {
             **{k: v for k, v in asdict(self).items() if k != "run_dir"},
             "status": self.state,
-            "run_dir": str(self.run_dir),
+            "run_dir": None if self.remote else str(self.run_dir),
             "checkpoint": str(path) if path else None,
         }
 

@@ -226,6 +226,44 @@ def find_checkpoint(strategy: str, run_id: str | None = None, config: dict | Non
     return _mlflow_checkpoint(strategy, run_id, uri, config)
 
 
+def tracked_runs(strategy: str | None = None, config: dict | None = None) -> list[runs.RunRecord]:
+    """The runs a shared tracking server holds (of `strategy`, or of every pixelgen
+    experiment), newest first, as remote `RunRecord`s: teammates' runs, and yours whose
+    folder is gone. A local store adds nothing: its runs are all in the local index."""
+    uri = tracking_uri(config)
+    if not is_remote(uri):
+        return []
+    mlflow = _mlflow(uri)
+    client = mlflow.MlflowClient()
+    try:
+        if strategy is not None:
+            experiments = [client.get_experiment_by_name(experiment_name(strategy, config))]
+        else:
+            experiments = client.search_experiments(filter_string="name LIKE 'pixelgen-%'")
+        ids = [e.experiment_id for e in experiments if e is not None]
+        found = client.search_runs(ids, order_by=["attributes.start_time DESC"]) if ids else []
+    except Exception as exc:
+        raise PixelgenError(f"cannot list the runs in {uri}: {first_line(exc)}") from None
+    return [_remote_record(run, uri) for run in found]
+
+
+def _remote_record(run: Any, uri: str) -> runs.RunRecord:
+    import datetime
+
+    info, tags = run.info, run.data.tags
+    started = datetime.datetime.fromtimestamp(info.start_time / 1000).isoformat(timespec="seconds")
+    return runs.RunRecord(
+        id=info.run_id,
+        strategy=tags.get("pixelgen.strategy", ""),
+        status=info.status,
+        steps=int(tags.get("pixelgen.steps", 0)),
+        started=started,
+        mlflow_run_id=info.run_id,
+        tracking_uri=uri,
+        remote=True,
+    )
+
+
 def _mlflow_checkpoint(strategy: str, run_id: str | None, uri: str, config: dict | None) -> Path:
     """A checkpoint found through MLflow: read in place from a local artifact store,
     else downloaded once into the cache ($PIXELGEN_CACHE_DIR/checkpoints/RUN_ID)."""

@@ -120,6 +120,7 @@ class Trainer:
             self._save(finished=True)
             if self.main:
                 self.tracker.log_artifact(self.ckpt_path, "checkpoint")
+                self.tracker.set_tags({"pixelgen.steps": str(self.position.step)})
         except KeyboardInterrupt:
             try:
                 self._save()

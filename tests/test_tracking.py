@@ -1,5 +1,6 @@
 """Tracking to a shared `mlflow server` over HTTP, as a team would (loopback only)."""
 
+import json
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import pixelgen_core as pg
 from pixelgen_core.cli import cli
 from pixelgen_core.files import user_cache
 
@@ -90,6 +92,17 @@ def test_train_and_sample_through_a_remote_server(mlflow_server, monkeypatch, tm
         Path(tracked.info.run_id),
         Path(tracked.info.run_id) / "checkpoint.pt",
     ]
+
+    # one run lookup: the server's runs are listed, opened and deleted like local ones
+    listed = json.loads(CliRunner().invoke(cli, ["runs", "vae", "--json"]).output)
+    assert [(r["id"], r["status"], r["remote"], r["steps"]) for r in listed] == [
+        (tracked.info.run_id, "FINISHED", True, 14)
+    ]
+    assert pg.open_run(run_id=tracked.info.run_id).name == "vae"
+    result = CliRunner().invoke(cli, ["runs", "--delete", tracked.info.run_id])
+    assert result.exit_code == 0 and "on its server" in result.output, result.output
+    assert client.get_run(tracked.info.run_id).info.lifecycle_stage == "deleted"
+    assert json.loads(CliRunner().invoke(cli, ["runs", "vae", "--json"]).output) == []
 
 
 def test_an_experiment_made_before_the_tag_gains_it(tmp_path):

@@ -25,6 +25,9 @@ from pixelgen_core.cli.common import shown
 def runs(strategy: str | None, as_json: bool, delete_id: str | None, tags_id: str | None) -> None:
     """List training runs, newest first: id, strategy, status, steps, start, checkpoint.
 
+    The runs under ./runs, and with a shared tracking server ($MLFLOW_TRACKING_URI) the
+    runs it holds that are not here, listed by their MLflow id.
+
     Status is FINISHED, FAILED, KILLED (Ctrl-C; resumable), RUNNING, or DIED: recorded as
     running by a process that no longer exists (killed, or the machine went down). The id
     works with --run on sample and evaluate; --resume takes the checkpoint path.
@@ -33,7 +36,8 @@ def runs(strategy: str | None, as_json: bool, delete_id: str | None, tags_id: st
 
     if delete_id is not None:
         folder = api.delete_run(delete_id, strategy)
-        click.echo(f"deleted run {folder.name} ({folder})")
+        where = f"run {folder.name} ({folder})" if folder else f"run {delete_id} on its server"
+        click.echo(f"deleted {where}")
         return
     if tags_id is not None:
         show_run_tags(api.open_run(strategy, run_id=tags_id, device="cpu"), as_json)
@@ -63,7 +67,7 @@ def runs(strategy: str | None, as_json: bool, delete_id: str | None, tags_id: st
             f"[{styles.get(state, 'cyan')}]{state}[/]",
             str(r.steps),
             r.started.replace("T", " "),
-            _shown_path(r.checkpoint_path),
+            "on the server" if r.remote else _shown_path(r.checkpoint_path),
         )
     console = Console()
     if not console.is_terminal:  # piped or captured: keep each run on one line

@@ -106,7 +106,8 @@ class DiffusionStrategy(Strategy):
         self.null_class = data.num_classes  # the extra "no class" embedding
         self.num_tags = len(data.tags)  # with tags, the condition is a bag of them
         # The palette as RGBA in [-1, 1], the model's space: what the palette head decodes to.
-        self.palette = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
+        # The palette's colours in the network's [-1, 1] range: what the palette head picks from.
+        self.colour_values = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
         unet = UNet.from_config(m, data).to(device)
         ema = copy.deepcopy(unet).requires_grad_(False).eval()
         # The consistency stage's student and its EMA (what samples): copies of `ema` when
@@ -571,7 +572,7 @@ class DiffusionStrategy(Strategy):
         logits, t = predict.logits, predict.timestep
         if logits is None or logits.shape[1] == 0 or t >= self.config.diffusion.palette_max_t:
             return x0
-        return self.palette[logits.argmax(dim=1)].permute(0, 3, 1, 2).to(x0.dtype)
+        return self.colour_values[logits.argmax(dim=1)].permute(0, 3, 1, 2).to(x0.dtype)
 
     def _predictor(
         self, net, labels, scale: float, max_t: int, tileable: bool, generator, negative=None
