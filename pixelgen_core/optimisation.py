@@ -108,8 +108,8 @@ def take_step(strategy: Strategy, batch: Batch, step: Step) -> dict[str, float]:
 
     named = strategy.optimizer_for(step.stage)
     keys = (named,) if isinstance(named, str) else tuple(named)
-    training = strategy.config["training"]
-    with strategy.modules.training(*keys), autocast(strategy.device, str(training["precision"])):
+    precision = strategy.core_config.training.precision
+    with strategy.modules.training(*keys), autocast(strategy.device, precision):
         out = strategy.loss(batch, step)
     losses = dict(out) if isinstance(out, Mapping) else {"loss": out}
     targets = {keys[0]: losses.get("loss")} if len(keys) == 1 else {k: losses.get(k) for k in keys}
@@ -144,7 +144,7 @@ def _optimise(
     optimizer.zero_grad(set_to_none=True)
     loss.backward(retain_graph=more)
     metrics = {}
-    clip = float(strategy.config["training"]["grad_clip"])
+    clip = strategy.core_config.training.grad_clip
     if clip > 0:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         metrics["grad_norm" + suffix] = float(torch.nn.utils.clip_grad_norm_(params, clip))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pixelgen_core.errors import PixelgenError
 from pixelgen_core.optimisation import Average, Modules, Step, steps_per_epoch, take_step
 from pixelgen_core.request import Draw
+from pixelgen_core.settings import Config, core_config
 from pixelgen_core.sizes import SpriteSizes
 
 if TYPE_CHECKING:
@@ -398,6 +399,7 @@ class Strategy:
         self.averages: dict[str, Average] = {}
         self.average_updates: dict[str, int] = {}
         self._schedulers: dict[str, Any] = {}
+        self._core_config: Config | None = None
         self._steps_taken: dict[str, int] = {}  # by stage, for steps run without a Step
         # What `auto` sampling draws with, as core measured it at the end of training
         # (`sampler_candidates`): {"name", "options", "reason", "scores"}, or None.
@@ -448,7 +450,7 @@ class Strategy:
     # -- optional -----------------------------------------------------------------
     def stages(self) -> list[Stage]:
         """The training stages in order; by default one stage of `training.epochs`."""
-        return [Stage("main", self.config["training"]["epochs"])]
+        return [Stage("main", self.core_config.training.epochs)]
 
     def optimizer_for(self, stage: str) -> str | tuple[str, ...]:
         """The optimizer that stage `stage` steps (and the module it trains): by default
@@ -524,14 +526,21 @@ class Strategy:
         `training.epochs` epochs of `DataInfo.num_sprites` sprites."""
         if step is None:
             index = self._steps_taken.get(stage, 0)
-            training = self.config["training"]
-            per_epoch = steps_per_epoch(self.data.num_sprites, int(training["batch_size"]))
+            per_epoch = steps_per_epoch(self.data.num_sprites, self.core_config.training.batch_size)
             epochs = next((s.epochs for s in self.stages() if s.name == stage), 1)
             step = Step(stage, index, max(epochs, 1) * per_epoch, index // per_epoch)
             if index == 0:
                 self.begin_stage(stage)
         self._steps_taken[stage] = step.index + 1
         return take_step(self, batch, step)
+
+    @property
+    def core_config(self) -> Config:
+        """Core's sections of the config (`data`, `training`, `tracking`), typed, whether
+        the strategy's own config is a config class or plain dicts."""
+        if self._core_config is None:
+            self._core_config = core_config(self.config)
+        return self._core_config
 
     def scheduler(self, key: str) -> Any:
         """The LR scheduler of optimizer `key` (built on first use), or None."""
