@@ -259,3 +259,21 @@ def test_every_chapter_has_the_same_shape(chapter):
     footer = text.rstrip().rsplit("\n---\n", 1)[-1]
     assert f"make_{chapter.stem}_figures.py" in footer, "the footer names no figures script"
     assert "@@" not in text  # no unfilled number
+
+
+def test_the_consistency_chain_lengths_in_the_diffusion_chapter():
+    """diffusion.md says how many links tie x_999 to the clean end in each phase."""
+    import re
+
+    import torch
+    from pixelgen_diffusion.consistency import gap_start
+
+    counts = []
+    for phase in range(6):
+        t, links = 999, 0
+        while t >= 0:
+            t, links = int(gap_start(torch.tensor([t]), phase)), links + 1
+        counts.append(links)
+    text = " ".join((ROOT / "docs/learn/diffusion.md").read_text().split())
+    stated = re.search(r"takes ([\d, and]+) links in phases 0 to 5", text).group(1)
+    assert [int(n) for n in re.findall(r"\d+", stated)] == counts

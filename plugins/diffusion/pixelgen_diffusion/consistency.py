@@ -10,7 +10,9 @@ for a gap of the whole way, r = clean), and learns f(x_t, t) = sg(f(x_r, r)) wit
 one DDIM step of the frozen teacher from x_t (consistency distillation, algorithm 2).
 As in ECT (Geng et al. 2025, "Consistency models made easy") the gap t - r starts at
 t and halves each phase, so the student moves from denoiser to consistency function
-through a chain of easy targets: after phase k it stands for about 2^k teacher steps.
+through a chain of easy targets. The gap is a share of the distance left, so in phase k
+the chain from t = 999 to the clean end is 1, 10, 22, 41, 74, 128 links for k = 0..5
+(docs/learn/diffusion.md): that many teacher steps, not 2^k.
 """
 
 from __future__ import annotations
