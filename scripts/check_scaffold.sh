@@ -2,7 +2,7 @@
 # Prove the plugin template works the first time, as docs/plugins.md tells an author
 # to use it: generate a plugin with `pixelgen new-strategy`, install it into pixelgen's
 # own environment with `pixelgen install`, run the plugin's own tests (the contract
-# suite), train and sample it, then uninstall it. Run by scripts/test.sh after setup.sh.
+# suite), run the docs' plugin commands and snippets, then uninstall it. Run by scripts/test.sh after setup.sh.
 #
 # It uses .venv rather than a fresh virtual environment: installing torch a second time
 # was a quarter of CI. What a fresh environment caught is tested directly instead:
@@ -31,9 +31,22 @@ rows = json.load(sys.stdin)
 assert any(r["strategies"] == ["sparkle"] and r["status"] == "ok" for r in rows), rows
 '
 (cd pixelgen-sparkle && "$bin/python" -m pytest -q -p no:cacheprovider)
-"$bin/pixelgen" train sparkle -q data.focused=true training.epochs=2 tracking.enabled=false
-"$bin/pixelgen" sample sparkle --checkpoint runs/sparkle/* -n 8 --temperature 0.8 --out out
+# The plugin commands and Python snippets the README and docs/plugins.md show, as written
+# (tests/test_doc_commands.py runs every other command they show).
+"$bin/pixelgen" plugins
+"$bin/pixelgen" train sparkle training.epochs=5
+"$bin/pixelgen" sample sparkle -n 16 --temperature 0.8 --out out
 test -f out/grid.png
+if "$bin/pixelgen" --disable-plugin pixelgen-sparkle list-strategies | grep -q sparkle; then
+  echo "--disable-plugin left the plugin in" >&2; exit 1
+fi
+"$bin/python" - "$root/docs/plugins.md" <<'PY'
+import re, sys
+blocks = re.findall(r"```python\n(.*?)```", open(sys.argv[1]).read(), re.S)
+assert len(blocks) == 3, len(blocks)
+for block in blocks:
+    exec(compile(block, "docs/plugins.md", "exec"), {})
+PY
 "$bin/pixelgen" uninstall -y pixelgen-sparkle
 unset PIXELGEN_LOAD_PLUGINS
 if "$bin/pixelgen" list-strategies --json | grep -q sparkle; then
