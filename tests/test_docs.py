@@ -277,3 +277,19 @@ def test_the_consistency_chain_lengths_in_the_diffusion_chapter():
     text = " ".join((ROOT / "docs/learn/diffusion.md").read_text().split())
     stated = re.search(r"takes ([\d, and]+) links in phases 0 to 5", text).group(1)
     assert [int(n) for n in re.findall(r"\d+", stated)] == counts
+
+
+def test_the_noise_levels_section_quotes_what_its_script_computes():
+    """make_noise_levels.py needs no trained run, so its numbers are recomputed here."""
+    import importlib.util
+
+    path = ROOT / "docs/learn/make_noise_levels.py"
+    spec = importlib.util.spec_from_file_location("make_noise_levels", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    measured = script.measure()
+    saved = json.loads((ROOT / "docs/learn/noise-levels.json").read_text())
+    assert saved == {"quoted": measured["quoted"], "chain": measured["chain"]}
+    text = (ROOT / "docs/learn/diffusion.md").read_text()
+    missing = [f"{k}: {v}" for k, v in measured["quoted"].items() if v not in text]
+    assert not missing, "diffusion.md does not quote: " + "; ".join(missing)
