@@ -16,6 +16,12 @@ class Model(Section):
     )
     blocks_per_level: int = setting(1, low=1, high=16, help="residual blocks per level")
     attention: bool = setting(True, help="self-attention at the lowest resolution")
+    skips: bool = setting(
+        True, help="skip connections from each down level to its up level (off: to measure them)"
+    )
+    time_embedding: bool = setting(
+        True, help="the timestep reaches every block (off: to measure what it buys)"
+    )
     groups: int = setting(8, low=1, high=4096, help="GroupNorm groups; must divide every width")
     dropout: float = setting(0.0, low=0, high=1, help="residual-block dropout (0: none)")
     palette_head: bool = setting(

@@ -162,6 +162,8 @@ class UNet(nn.Module):
             palette_size=len(data.palette) if model.palette_head else 0,
             num_tags=len(data.tags),
             tag_conditioning=model.tag_conditioning,
+            skips=model.skips,
+            time_embedding=model.time_embedding,
         )
 
     def __init__(
@@ -176,8 +178,13 @@ class UNet(nn.Module):
         palette_size: int = 0,
         num_tags: int = 0,
         tag_conditioning: str = "bag",
+        skips: bool = True,
+        time_embedding: bool = True,
     ) -> None:
         super().__init__()
+        # Both switches exist to measure what each part buys (docs/learn/networks.md).
+        # Without skips the up path gets zeros in their place, so the parameters match.
+        self.skips, self.time_embedding = skips, time_embedding
         channels = list(channels)
         check_shape(size, channels, groups)
         self.base = channels[0]
@@ -231,23 +238,26 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         emb = self.time_mlp(timestep_embedding(t, self.base))
+        if not self.time_embedding:  # the network must tell the noise level from x_t
+            emb = torch.zeros_like(emb)
         if labels.dim() == 2:
             if self.tag_emb is not None:
                 emb = emb + self.tag_emb(labels.to(emb.dtype))
         else:
             emb = emb + self.class_emb(labels)
         h = self.conv_in(x)
-        skips = []
+        saved = []
         for blocks, down in zip(self.down, self.downsample, strict=True):
             for block in blocks:
                 h = block(h, emb)
-            skips.append(h)
+            saved.append(h)
             h = down(h)
         h = self.mid_attn(h)
         if self.tag_attn is not None:
             h = self.tag_attn(h, labels)
         for blocks, up in zip(self.up, self.upsample, strict=True):
-            h = torch.cat([h, skips.pop()], dim=1)
+            skip = saved.pop()
+            h = torch.cat([h, skip if self.skips else torch.zeros_like(skip)], dim=1)
             for block in blocks:
                 h = block(h, emb)
             if not isinstance(up, nn.Identity):

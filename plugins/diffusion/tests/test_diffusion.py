@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning
 from pixelgen_core.testing import (
@@ -375,3 +376,23 @@ def test_a_long_run_without_mirror_images_is_warned_that_it_will_copy():
         if warned:
             assert said[0].startswith(f"training.epochs={epochs} without mirror images")
             assert "set data.hflip=true" in said[0]
+
+
+def test_the_ablation_switches_remove_what_they_name():
+    """docs/learn/networks.md measures the U-Net without its time embedding and without
+    its skips: the first must ignore t, the second keep its parameters but not the skips."""
+    from pixelgen_diffusion.unet import UNet
+
+    torch.manual_seed(0)
+    x, labels = torch.randn(2, 4, 16, 16), torch.tensor([0, 1])
+    blind = UNet((16, 16), [8, 16], 1, num_classes=2, groups=4, time_embedding=False)
+    nn.init.normal_(blind.conv_out.weight)  # the output layer starts at zero
+    early, late = torch.tensor([10, 10]), torch.tensor([900, 900])
+    assert torch.equal(blind(x, early, labels), blind(x, late, labels))
+
+    full = UNet((16, 16), [8, 16], 1, num_classes=2, groups=4)
+    nn.init.normal_(full.conv_out.weight)
+    cut = UNet((16, 16), [8, 16], 1, num_classes=2, groups=4, skips=False)
+    cut.load_state_dict(full.state_dict())  # the same parameters
+    assert not torch.equal(full(x, early, labels), cut(x, early, labels))
+    assert not torch.equal(full(x, early, labels), full(x, late, labels))
