@@ -212,7 +212,16 @@ NUMBERS = {  # page: (the script, its JSON, the JSON's key for the quoted number
             f"docs/learn/{name}-numbers.json",
             "quoted",
         )
-        for name in ("conditioning", "vae", "vqvae", "diffusion", "maskgit", "words")
+        for name in (
+            "conditioning",
+            "vae",
+            "vqvae",
+            "diffusion",
+            "maskgit",
+            "words",
+            "capstone",
+            "networks",
+        )
     },
 }
 
