@@ -133,14 +133,15 @@ class StrategyContract:
                     pytest.fail(f"sample({option.name}={value!r}) raised {exc!r}")
                 read |= options.read
         if "edit" in record.spec.capabilities:
-            read |= self._options_edit_reads(strategy, info)
+            read |= self._options_edit_reads(strategy)
         for option in record.spec.sample_options:
             assert option.name in read, (
                 f"sample option {option.flag} is declared, but neither sample() nor edit() "
                 f"reads it: core passes it as draw.options.{option.name}"
             )
 
-    def _options_edit_reads(self, strategy: Strategy, info: DataInfo) -> set[str]:
+    def _options_edit_reads(self, strategy: Strategy) -> set[str]:
+        """The options one edit reads (an option may steer only edits: `resample`)."""
         options = Options(options_for(strategy, {}))
         size = strategy.data.shape
         images = torch.zeros(1, 4, *size)

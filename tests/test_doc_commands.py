@@ -96,10 +96,10 @@ def as_run(args: list[str], folder: Path) -> list[str]:
     if args[0] == "evaluate":
         args = [*args, *FEWER["--prompts" if "--prompts" in args else "evaluate"]]
     for i, arg in enumerate(args):
-        if RUN_ID.match(arg) and i > 0 and args[i - 1] in ("--run", "--delete"):
-            strategy = args[1] if args[0] == "sample" else "vae"
-            runs = sorted(p.name for p in (folder / "runs" / strategy).glob("*"))
-            args[i] = runs[-1] if args[i - 1] == "--run" else runs[0]
+        if RUN_ID.match(arg) and i > 0 and args[i - 1] == "--run":  # the strategy's newest
+            args[i] = max(p.name for p in (folder / "runs" / args[1]).glob("*"))
+        elif RUN_ID.match(arg) and i > 0 and args[i - 1] == "--delete":  # the oldest of all
+            args[i] = min(p.name for p in (folder / "runs").glob("*/*"))
     return args
 
 

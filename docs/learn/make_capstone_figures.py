@@ -21,11 +21,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
 from PIL import Image
 
 import pixelgen_core as pg
-from pixelgen_core.cli import cli
+from pixelgen_core.testing import invoke
 
 HERE = Path(__file__).resolve().parent
 CHAPTER = HERE / "capstone.md"
@@ -64,7 +63,7 @@ def main() -> None:
     make_sheet(work / "my-tilesheet.png")
     outputs = {}
     for line in chapter_commands():
-        result = CliRunner().invoke(cli, shlex.split(line)[1:], catch_exceptions=False)
+        result = invoke(*shlex.split(line)[1:])
         print(f"$ {line}\n{result.output}")
         assert result.exit_code == 0, line
         outputs[line] = result.output
