@@ -60,10 +60,8 @@ class NamesSettings:
 
 
 class SettingError(NamesSettings, ConfigError):
-    """A value a setting cannot take, checked once, where the API checks it."""
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message, exit_code)
+    """A value a setting cannot take, checked once, where the API checks it (exit code
+    2, as for every ConfigError, unless given another)."""
 
 
 class NotReady(NamesSettings, PixelgenError):

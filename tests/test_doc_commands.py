@@ -103,25 +103,6 @@ def as_run(args: list[str], folder: Path) -> list[str]:
     return args
 
 
-def sprite_sheet(tiles: np.ndarray, columns: int, spacing: int, margin: int) -> Image.Image:
-    """Tiles (N, H, W, 4) laid out as a tilesheet with gaps, as an artist's sheet is."""
-    n, h, w, _ = tiles.shape
-    rows = -(-n // columns)
-    sheet = np.zeros(
-        (
-            2 * margin + rows * h + (rows - 1) * spacing,
-            2 * margin + columns * w + (columns - 1) * spacing,
-            4,
-        ),
-        np.uint8,
-    )
-    for i, tile in enumerate(tiles):
-        y = margin + (i // columns) * (h + spacing)
-        x = margin + (i % columns) * (w + spacing)
-        sheet[y : y + h, x : x + w] = tile
-    return Image.fromarray(sheet, "RGBA")
-
-
 # The sprites of "your own" a page's examples assume: usage.md's are 32x32 platformer
 # sprites named by kind (`enemies/slimeGreen.png`), as kenney-arcade's are.
 OWN_SPRITES = {"docs/usage.md": "kenney-arcade"}
@@ -137,9 +118,9 @@ def bring_files(folder: Path, commands: list[str], page: str) -> None:
 
     shutil.copytree(ROOT / "configs", folder / "configs")
     colored = pg.open_dataset("kenney-colored").sprites
-    sprite_sheet(colored[:32], 8, 1, 1).save(folder / "my-tilesheet.png")
+    pg.Sprites(colored[:32]).save_sheet(folder, 8, spacing=1, margin=1, name="my-tilesheet")
     tall = np.concatenate([colored[32:40], colored[40:48, :8]], axis=1)  # 16 wide, 24 high
-    sprite_sheet(tall, 4, 0, 0).save(folder / "chars.png")
+    pg.Sprites(tall).save_sheet(folder, 4, name="chars")
     (folder / "my.yaml").write_text("training:\n  batch_size: 32\n")
     own = pg.open_dataset(OWN_SPRITES.get(page, "kenney-colored"))
     names = own.names if page in OWN_SPRITES else [f"sprite{i}" for i in range(len(own))]

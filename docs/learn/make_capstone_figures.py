@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 import pixelgen_core as pg
@@ -40,15 +40,10 @@ def chapter_commands() -> list[str]:
     return [line for line in lines if line.startswith("pixelgen ")]
 
 
-def make_sheet(path: Path) -> None:
+def make_sheet(folder: Path) -> None:
+    """my-tilesheet.png: 160 of the bundled 1-bit sprites, 16 a row, 1 pixel apart."""
     sprites = pg.open_dataset("kenney-mono").sprites[:160]
-    columns, gap = 16, 1
-    rows = len(sprites) // columns
-    sheet = np.zeros((gap + rows * 17, gap + columns * 17, 4), np.uint8)
-    for i, sprite in enumerate(sprites):
-        y, x = gap + (i // columns) * 17, gap + (i % columns) * 17
-        sheet[y : y + 16, x : x + 16] = sprite
-    Image.fromarray(sheet, "RGBA").save(path)
+    pg.Sprites(sprites).save_sheet(folder, 16, spacing=1, margin=1, name="my-tilesheet")
 
 
 def main() -> None:
@@ -57,10 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="capstone-"))
     work.mkdir(parents=True, exist_ok=True)
-    import os
-
     os.chdir(work)
-    make_sheet(work / "my-tilesheet.png")
+    make_sheet(work)
     outputs = {}
     for line in chapter_commands():
         result = invoke(*shlex.split(line)[1:])

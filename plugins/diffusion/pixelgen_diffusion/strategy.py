@@ -105,7 +105,6 @@ class DiffusionStrategy(Strategy):
         self.num_classes = data.num_classes
         self.null_class = data.num_classes  # the extra "no class" embedding
         self.num_tags = len(data.tags)  # with tags, the condition is a bag of them
-        # The palette as RGBA in [-1, 1], the model's space: what the palette head decodes to.
         # The palette's colours in the network's [-1, 1] range: what the palette head picks from.
         self.colour_values = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
         unet = UNet.from_config(m, data).to(device)
