@@ -19,6 +19,7 @@ from pixelgen_core.errors import ConfigError
 from pixelgen_core.files import pid_alive, this_host, write_text
 
 RUN_FILE = "run.json"
+PROGRESS_FILE = "progress.jsonl"  # one JSON line per metrics log while training
 CHECKPOINT = "checkpoint.pt"  # the Trainer's checkpoint inside a run folder
 # Statuses as MLflow names them; DIED is shown for a RUNNING record whose process is gone.
 RUNNING, FINISHED, FAILED, KILLED, DIED = "RUNNING", "FINISHED", "FAILED", "KILLED", "DIED"
@@ -116,6 +117,35 @@ def read(run_dir: Path) -> RunRecord | None:
         return record
     except (OSError, ValueError, TypeError):
         return None
+
+
+def log_progress(run_dir: Path, entry: dict) -> None:
+    """Append one line to the run's progress log. A line is written in one call, so a
+    reader sees whole lines, or at worst a cut last one (which `read_progress` skips).
+    A log that cannot be written (a full disk) does not stop training: the checkpoint
+    that follows reports it."""
+    try:
+        with open(Path(run_dir) / PROGRESS_FILE, "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry) + "\n")
+    except OSError:
+        pass
+
+
+def read_progress(run_dir: Path, after: int = -1) -> list[dict]:
+    """The run's progress log entries with a step above `after` (none if it has no log)."""
+    try:
+        lines = (Path(run_dir) / PROGRESS_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line being written
+        if isinstance(entry, dict) and entry.get("step", -1) > after:
+            entries.append(entry)
+    return entries
 
 
 def stamp(path: Path) -> list[int]:

@@ -248,6 +248,7 @@ class Trainer:
             for note in self.data.notes:
                 self.progress.console.print(note)
         total = sum(s.epochs for s in stages) * per_epoch
+        self.total_steps = total
         done = sum(s.epochs for s in stages[: position.stage]) * per_epoch
         done += position.epoch * per_epoch + position.batch
         self.task = self.progress.add_task("training", total=total, loss=float("nan"), speed=0.0)
@@ -315,9 +316,28 @@ class Trainer:
                 logged = {prefix + k: v for k, v in metrics.items()}
                 logged["images_per_sec"] = speed
                 self.tracker.log_metrics(logged, position.step)
+                self._log_progress(stage, metrics["loss"], speed)
             if self._out_of_time(stage):
                 return False
         return True
+
+    def _log_progress(self, stage: Stage, loss: float, speed: float) -> None:
+        """A line of the run folder's progress log, which `pixelgen studio` draws its loss
+        curve from (any tool may read it; MLflow keeps the full metrics)."""
+        if not self.main:
+            return
+        budget = self.config.training.time_budget_minutes * 60
+        entry = {
+            "step": self.position.step,
+            "total_steps": self.total_steps,
+            "stage": stage.name,
+            "epoch": self.position.epoch,
+            "loss": loss,
+            "images_per_sec": speed,
+            "seconds": time.perf_counter() - self.started,
+            "budget_seconds": budget or None,
+        }
+        runs.log_progress(self.run_dir, entry)
 
     def _out_of_time(self, stage: Stage | None) -> bool:
         """Whether `stage`'s share of the time budget (None: all of it) has passed."""

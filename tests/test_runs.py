@@ -103,7 +103,7 @@ def test_ctrl_c_ends_killed_with_a_resumable_checkpoint(tmp_path, monkeypatch):
         return real(self, batch, stage, *rest)
 
     monkeypatch.setattr(VAEStrategy, "train_step", interrupted)
-    result = run("train", "vae", "-q", *TINY)
+    result = run("train", "vae", "-q", *TINY, "training.log_every=1")
     assert result.exit_code == 130 and "continue with: pixelgen train vae --resume" in result.output
     [record] = runs.all_runs(strategy="vae")
     assert record.status == runs.KILLED and record.steps == 2 and record.checkpoint_path.is_file()
@@ -114,6 +114,19 @@ def test_ctrl_c_ends_killed_with_a_resumable_checkpoint(tmp_path, monkeypatch):
     [resumed] = runs.all_runs(strategy="vae")
     assert resumed.id == record.id and resumed.status == runs.FINISHED and resumed.steps == 7
     assert [r.info.status for r in mlflow_runs(tmp_path)] == ["FINISHED"]
+    # the progress log goes on where it stopped: every step once, with its loss
+    entries = runs.read_progress(record.run_dir)
+    assert [e["step"] for e in entries] == [1, 2, 3, 4, 5, 6, 7]
+    assert all(e["total_steps"] == 7 and e["loss"] > 0 for e in entries)
+    assert [e["step"] for e in runs.read_progress(record.run_dir, after=5)] == [6, 7]
+
+
+def test_a_progress_line_being_written_is_skipped(tmp_path):
+    runs.log_progress(tmp_path, {"step": 10, "loss": 1.5})
+    with open(tmp_path / runs.PROGRESS_FILE, "a") as log:
+        log.write('{"step": 20, "lo')  # a writer caught mid-line
+    assert runs.read_progress(tmp_path) == [{"step": 10, "loss": 1.5}]
+    assert runs.read_progress(tmp_path / "no-such-run") == []
 
 
 def test_a_run_with_no_steps_is_refused_before_it_starts(tmp_path):
