@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Independent readers that the export tests open pixelgen's files with (tests/readers):
 # Tiled's own renderer for .tmx/.tsx, and the `aseprite` library from PyPI for
-# .aseprite files (the Godot reader, godot-parser, is a test extra of the main venv).
+# .aseprite files (the Godot reader, godot-parser, is a test extra of the main venv);
+# and the browser the studio's page is tested in (Debian's chromium, driven by the
+# playwright test extra, which downloads no browser of its own).
 # Each is installed where this machine allows; a test whose reader is missing is
 # skipped and says why. Nothing here fails the test run.
 set -uo pipefail
@@ -16,6 +18,18 @@ if ! command -v tmxrasterizer >/dev/null 2>&1; then
       echo "readers: could not install tiled (tmxrasterizer); the Tiled tests will skip"
   else
     echo "readers: tmxrasterizer missing and apt-get not usable; the Tiled tests will skip"
+  fi
+fi
+
+# chromium, for tests/studio/test_browser.py.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } ||
+      echo "readers: could not install chromium; the studio's browser tests will skip"
+  else
+    echo "readers: chromium missing and apt-get not usable; the studio's browser tests will skip"
   fi
 fi
 

@@ -61,6 +61,7 @@ RUN_ELSEWHERE = {
     "compare --budget-minutes": "trains every strategy for minutes; tests/test_evaluation.py "
     "runs compare on small models",
     "compare vae --epochs 20": "trains for minutes; tests/test_evaluation.py runs compare",
+    "studio": "serves until Ctrl-C: tests/studio starts it and drives its page in Chromium",
 }
 
 

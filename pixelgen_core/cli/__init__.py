@@ -112,6 +112,7 @@ def _register() -> None:
         runs,
         sample,
         scaffold,
+        studio,
         tileset,
         train,
     )
@@ -129,6 +130,7 @@ def _register() -> None:
     cli.add_command(evaluate.evaluate)
     cli.add_command(compare.compare)
     cli.add_command(data.data)
+    cli.add_command(studio.studio)
 
 
 _register()
