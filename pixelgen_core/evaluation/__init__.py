@@ -24,6 +24,7 @@ _WHERE = {
     "COLUMNS": "report",
     "PIXEL_STATS": "report",
     "Reference": "report",
+    "Row": "report",
     "format_cell": "report",
     "judge": "report",
     "markdown_table": "report",

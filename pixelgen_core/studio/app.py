@@ -17,10 +17,10 @@ from urllib.parse import parse_qs
 
 import numpy as np
 from fastapi import FastAPI, Request
+from fastapi.datastructures import Headers
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
-from starlette.datastructures import Headers
 
 from pixelgen_core import runs
 from pixelgen_core.errors import PixelgenError
