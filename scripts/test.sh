@@ -9,5 +9,5 @@ bash scripts/readers.sh  # tools that read the exported files back (skipped wher
 export PATH="$PWD/.venv/bin:$PATH"  # the tests also call the installed `pixelgen` script
 ruff check .
 ruff format --check .
-python -m pytest "$@"
+python -m pytest --durations=15 "$@"
 bash scripts/check_scaffold.sh  # the plugin template: install, test, train, sample, uninstall

@@ -13,10 +13,17 @@ from pathlib import Path
 from pixelgen_core.errors import PixelgenError
 
 
-def free_port(host: str) -> int:
+def free_port(host: str, port: int = 0) -> int:
+    """`port` if it is free on `host` (any free one for 0); a port in use is a one-line
+    error here, before uvicorn, which would log it and exit."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
-        probe.bind((host, 0))
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PixelgenError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (another --port, or 0 for any)"
+            ) from None
         return probe.getsockname()[1]
 
 
@@ -44,7 +51,7 @@ def make_studio(
         Path(folder).resolve(),
         tuple(given),
         host=host,
-        port=port or free_port(host),
+        port=free_port(host, port),
         max_upload_mb=max_upload_mb,
     )
 

@@ -86,6 +86,8 @@ class Studio:
         key = f"{record.id}:{runs.stamp(record.checkpoint_path)}"
         with self.run_lock:
             if key not in self.open_runs:
+                for old in [k for k in self.open_runs if k.split(":")[0] == record.id]:
+                    del self.open_runs[old]  # an older checkpoint of a resumed run
                 self.open_runs[key] = (pg.open_run(run_id=record.id), threading.Lock())
             return self.open_runs[key]
 

@@ -82,6 +82,15 @@ def test_it_listens_on_loopback_only(tmp_path, cli):
     ]
 
 
+def test_a_port_in_use_is_a_one_line_error(tmp_path, cli, studio):
+    done = cli(tmp_path, "studio", "--port", str(studio.port), check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{studio.port}: Address already in use "
+        "(another --port, or 0 for any)"
+    ]
+
+
 # -- what it reads and writes ----------------------------------------------------------
 def test_an_upload_lands_in_the_folders_datasets(server):
     status, body = server.call(
