@@ -5,8 +5,10 @@
 Runs `pixelgen compare` on the strategies of the distributions under plugins/ (each
 trains its default config, stopped early if it reaches the budget), in a scratch
 folder with its own MLflow store (kept with --workdir, e.g. to make the learning
-docs' figures from the same runs). Prints the table for benchmarks/RESULTS.md and
-copies the side-by-side picture to docs/images/compare.png for the README.
+docs' figures from the same runs). Prints the table for benchmarks/RESULTS.md; the
+side-by-side picture is compare.png in the run folder (--workdir). One training run
+each: for the README's table, with the training seed's spread, and its picture, see
+docs/make_model_rows.py.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ def main() -> None:
         cmd += ["-n", str(args.n), "--out", "out", "-q"]
         subprocess.run(cmd, cwd=scratch, env=env, check=True)
         out = Path(scratch) / "out"
-        shutil.copy(out / "compare.png", ROOT / "docs" / "images" / "compare.png")
         table = (out / "compare.md").read_text()
     print(f"\n## Quality ({date.today()})\n")
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
