@@ -146,8 +146,20 @@ def read_png_text(text: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(base64.b64decode(payload, validate=True))) as image:
             return np.asarray(image.convert("RGBA"))
-    except (ValueError, UnidentifiedImageError, OSError):
+    except (ValueError, UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise Refused(400, "a sprite is not a base64 PNG") from None
+
+
+def builtin_palette(name: str | None) -> str | None:
+    """A palette the page may ask for: a built-in one by name. The API would also read a
+    palette file by path, which would let a request read outside the studio's folder."""
+    from pixelgen_core.palette_files import BUILTIN
+
+    if not name:
+        return None
+    if name.lower() not in BUILTIN:
+        raise Refused(400, f"unknown palette {name!r}: {', '.join(BUILTIN)}")
+    return name
 
 
 def sprite_list(sprites) -> dict:
@@ -315,7 +327,7 @@ def create_app(studio: Studio) -> FastAPI:
                 label=body.label,
                 prompt=body.prompt or None,
                 negative=body.negative or None,
-                palette=body.palette or None,
+                palette=builtin_palette(body.palette),
                 tileable=body.tileable,
                 separate=True,
                 **body.options,
@@ -337,7 +349,7 @@ def create_app(studio: Studio) -> FastAPI:
                 label=body.label,
                 prompt=body.prompt or None,
                 negative=body.negative or None,
-                palette=body.palette or None,
+                palette=builtin_palette(body.palette),
                 tileable=body.tileable,
                 separate=True,
                 **body.options,

@@ -201,6 +201,8 @@ def test_a_bad_sprite_or_option_is_a_one_line_error(server):
     assert status == 400 and "\n" not in body["error"] and "steps" in body["error"]
     status, body = server.call(f"/api/runs/{server.run}/sample", {"n": 100000})
     assert status == 400 and body["error"].startswith("n:")
+    status, body = server.call(f"/api/runs/{server.run}/sample", {"palette": "/etc/passwd"})
+    assert status == 400 and body["error"].startswith("unknown palette '/etc/passwd': pico-8")
     status, body = server.call("/api/runs/no-such-run/sample", {"n": 1})
     assert status == 404 and "no-such-run" in body["error"]
 
