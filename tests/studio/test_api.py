@@ -310,3 +310,26 @@ def test_a_training_shows_its_progress_and_a_bad_one_says_why(server, wait):
     assert job["error"] == (
         "Error: every pixel of the sprites in datasets/blank is transparent: nothing to learn"
     )
+
+
+def test_stop_is_ctrl_c_for_the_training(server, cli):
+    """The page's Stop: the run saves a checkpoint and ends KILLED, resumable."""
+    body = {"strategy": "vae", "dataset": "datasets/small", "minutes": 5, "epochs": 5000}
+    status, job = server.call("/api/trainings", body)
+    assert status == 200, job
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = server.call(f"/api/trainings/{job['job']}")[1]
+        if job["run"] and server.call(f"/api/runs/{job['run']}/progress")[1]["entries"]:
+            break
+        time.sleep(0.3)
+    assert server.call(f"/api/trainings/{job['job']}/stop", {})[1] == {"stopped": True}
+    deadline = time.monotonic() + 60
+    while job["exit_code"] is None and time.monotonic() < deadline:
+        time.sleep(0.3)
+        job = server.call(f"/api/trainings/{job['job']}")[1]
+    assert job["exit_code"] == 130, job
+    progress = server.call(f"/api/runs/{job['run']}/progress")[1]
+    assert progress["state"] == "KILLED" and 0 < progress["steps"] < 5000
+    assert (server.folder / "runs" / "vae" / job["run"] / "checkpoint.pt").is_file()
+    assert server.call(f"/api/trainings/{job['job']}/stop", {})[1] == {"stopped": False}
