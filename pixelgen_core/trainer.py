@@ -98,6 +98,7 @@ class Trainer:
         self.position = Position()
         self.images = 0  # sprites trained on in this call, over all ranks
         self._last_grid = -1
+        self.total_steps = 0  # of all stages, set when training starts (the progress log)
         self._saved_at: float | None = None  # clock() at this call's last checkpoint
 
     # -- the run ------------------------------------------------------------------------

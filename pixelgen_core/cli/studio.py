@@ -46,7 +46,7 @@ def studio(
     made = make_studio(Path.cwd(), tuple(data_folders), host, port, max_upload_mb)
 
     def ready(url: str) -> None:
-        click.echo(f"pixelgen studio: {url}", err=False)
+        click.echo(f"pixelgen studio: {url}")
         click.echo("(Ctrl-C stops it; trainings it started go on)")
         if open_browser:
             import webbrowser
