@@ -333,3 +333,38 @@ def test_stop_is_ctrl_c_for_the_training(server, cli):
     assert progress["state"] == "KILLED" and 0 < progress["steps"] < 5000
     assert (server.folder / "runs" / "vae" / job["run"] / "checkpoint.pt").is_file()
     assert server.call(f"/api/trainings/{job['job']}/stop", {})[1] == {"stopped": False}
+
+
+def test_a_prompt_draws_what_the_python_api_draws(studio, cli):
+    """A run trained on tags (here from folder names): the page's prompt box sends the
+    words as they are; an unknown one is a one-line error naming the closest tags."""
+    sheet = pg.open_dataset("kenney-mono").sprites
+    for i in range(40):
+        folder = studio.folder / "datasets" / "tagged" / ("slime" if i % 2 else "coin")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(sheet[i], "RGBA").save(folder / f"sprite_{i}.png")
+    cli(
+        studio.folder,
+        "train",
+        "maskgit",
+        "-q",
+        "data.dataset=datasets/tagged",
+        "model.width=16",
+        "model.layers=1",
+        "model.heads=2",
+        "training.epochs=2",
+    )
+    [run] = [
+        r["id"]
+        for r in studio.call("/api/runs")[1]["runs"]
+        if r["id"] != studio.run and (studio.folder / "runs" / "maskgit" / r["id"]).is_dir()
+    ]
+    details = studio.call(f"/api/runs/{run}")[1]
+    assert {tag for tag, _ in details["tags"]} == {"slime", "coin"}
+    status, body = studio.call(f"/api/runs/{run}/sample", {"n": 4, "seed": 2, "prompt": "slimes"})
+    assert status == 200, body
+    opened = pg.open_run(checkpoint=studio.folder / "runs" / "maskgit" / run, device="cpu")
+    expected = np.asarray(opened.sample(4, seed=2, prompt="slimes", separate=True))
+    assert np.array_equal(np.stack([pixels(s) for s in body["sprites"]]), expected)
+    status, body = studio.call(f"/api/runs/{run}/sample", {"prompt": "slim"})
+    assert status == 400 and "\n" not in body["error"] and "slime" in body["error"]
