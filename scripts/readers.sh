@@ -9,29 +9,22 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# tmxrasterizer, from Debian's tiled package (needs root and apt).
-if ! command -v tmxrasterizer >/dev/null 2>&1; then
+# apt_install COMMAND PACKAGE NAME TESTS: install Debian's PACKAGE where COMMAND is
+# missing (needs root and apt), or say which tests will skip.
+apt_install() {
+  command -v "$1" >/dev/null 2>&1 && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq tiled >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq tiled >/dev/null 2>&1; } ||
-      echo "readers: could not install tiled (tmxrasterizer); the Tiled tests will skip"
+    apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$2" >/dev/null 2>&1; } ||
+      echo "readers: could not install $3; $4 will skip"
   else
-    echo "readers: tmxrasterizer missing and apt-get not usable; the Tiled tests will skip"
+    echo "readers: $1 missing and apt-get not usable; $4 will skip"
   fi
-fi
+}
 
-# chromium, for tests/studio/test_browser.py.
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq chromium >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } ||
-      echo "readers: could not install chromium; the studio's browser tests will skip"
-  else
-    echo "readers: chromium missing and apt-get not usable; the studio's browser tests will skip"
-  fi
-fi
+apt_install tmxrasterizer tiled "tiled (tmxrasterizer)" "the Tiled tests"
+apt_install chromium chromium chromium "the studio's browser tests"  # tests/studio
 
 # The aseprite package needs Python >= 3.12: find one (on PATH, or through pyenv).
 reader=.readers/aseprite

@@ -110,6 +110,19 @@ class DrawBody(BaseModel):
     tileable: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
 
+    def draw_arguments(self) -> dict[str, Any]:
+        """What `Run.sample` and `Run.edit` share, as keyword arguments; each sprite from
+        its own seed (`separate`), so the page's seeds draw it again alone."""
+        return {
+            "seed": self.seed,
+            "label": self.label,
+            "prompt": self.prompt or None,
+            "negative": self.negative or None,
+            "palette": builtin_palette(self.palette),
+            "tileable": self.tileable,
+            "separate": True,
+        }
+
 
 class EditBody(DrawBody):
     n: int = Field(4, ge=1, le=MAX_SPRITES)
@@ -321,17 +334,7 @@ def create_app(studio: Studio) -> FastAPI:
     def sample(run_id: str, body: DrawBody):
         run, lock = studio.run(run_id)
         with lock:
-            sprites = run.sample(
-                body.n,
-                seed=body.seed,
-                label=body.label,
-                prompt=body.prompt or None,
-                negative=body.negative or None,
-                palette=builtin_palette(body.palette),
-                tileable=body.tileable,
-                separate=True,
-                **body.options,
-            )
+            sprites = run.sample(body.n, **body.draw_arguments(), **body.options)
         return sprite_list(sprites)
 
     @app.post("/api/runs/{run_id}/edit")
@@ -345,13 +348,7 @@ def create_app(studio: Studio) -> FastAPI:
                 mask=mask,
                 strength=body.strength,
                 n=body.n,
-                seed=body.seed,
-                label=body.label,
-                prompt=body.prompt or None,
-                negative=body.negative or None,
-                palette=builtin_palette(body.palette),
-                tileable=body.tileable,
-                separate=True,
+                **body.draw_arguments(),
                 **body.options,
             )
         return sprite_list(sprites)
