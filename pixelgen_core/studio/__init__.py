@@ -40,8 +40,10 @@ def make_studio(
     from pixelgen_core.studio.security import check_host
 
     host = check_host(host)
-    if max_upload_mb <= 0:
-        raise PixelgenError("--max-upload-mb must be above 0")
+    if not 0 < max_upload_mb <= 4096:  # also refuses nan
+        raise PixelgenError(
+            f"--max-upload-mb {max_upload_mb}: give a size above 0 and at most 4096"
+        )
     given = []
     for path in data_folders:
         if not Path(path).is_dir():

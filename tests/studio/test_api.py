@@ -91,6 +91,15 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path, cli, studio):
     ]
 
 
+@pytest.mark.parametrize("size", ["0", "-1", "nan", "inf"])
+def test_an_odd_upload_limit_is_a_one_line_error(tmp_path, cli, size):
+    done = cli(tmp_path, "studio", "--max-upload-mb", size, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"Error: --max-upload-mb {float(size)}: give a size above 0 and at most 4096"
+    ]
+
+
 # -- what it reads and writes ----------------------------------------------------------
 def test_an_upload_lands_in_the_folders_datasets(server):
     status, body = server.call(
