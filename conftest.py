@@ -1,5 +1,6 @@
 """Test isolation: only the plugins under test load, and every test runs in its own folder."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -7,6 +8,14 @@ import pytest
 
 TEST_PLUGINS = "pixelgen-vae,pixelgen-vqvae,pixelgen-diffusion,pixelgen-maskgit,pixelgen-pixelprior"
 BROKEN_PLUGINS = Path(__file__).parent / "tests" / "broken_plugins"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker gets one thread (and so do the processes it starts):
+    two workers on two cores, each with torch's two threads, would fight for them."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -9,5 +9,7 @@ bash scripts/readers.sh  # tools that read the exported files back (skipped wher
 export PATH="$PWD/.venv/bin:$PATH"  # the tests also call the installed `pixelgen` script
 ruff check .
 ruff format --check .
-python -m pytest --durations=15 "$@"
+# Two worker processes of one thread each (conftest.py), a test file to a worker so that
+# its module fixtures are built once: 5.3 minutes here against 8.3 in one process.
+python -m pytest -n 2 --dist loadfile --durations=15 "$@"
 bash scripts/check_scaffold.sh  # the plugin template: install, test, train, sample, uninstall
