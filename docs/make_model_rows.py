@@ -83,11 +83,17 @@ def combine(name: str, seeds: dict[int, dict]) -> Row:
 
 
 def picture(result: dict) -> None:
-    """Real sprites, then each strategy's seed-0 run, 16 sprites each (seed 0)."""
+    """Real sprites, then each strategy's seed-0 run, 16 sprites each (seed 0). Drawn
+    only when every seed-0 run is in the work folder, so that a measurement of one
+    strategy in a new folder does not leave the others out of the picture."""
     real = pg.open_dataset("kenney-colored").sprites
     rows = [("real", real[np.random.default_rng(0).choice(len(real), 16, replace=False)])]
     for name, entry in result["strategies"].items():
-        run = pg.open_run(name, run_id=entry["seeds"]["0"]["run"])  # in workdir
+        try:
+            run = pg.open_run(name, run_id=entry["seeds"]["0"]["run"])  # in workdir
+        except pg.PixelgenError:
+            print(f"{PICTURE.name} kept as it is: {name}'s seed-0 run is not in this folder")
+            return
         rows.append((name, np.asarray(run.sample(16, seed=0))))
     side_by_side(rows, scale=3).save(PICTURE)
 

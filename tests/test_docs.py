@@ -207,6 +207,11 @@ NUMBERS = {  # page: (the script, its JSON, the JSON's key for the quoted number
     "docs/learn/data.md": ("make_data_figures.py", "docs/learn/data-numbers.json", None),
     "docs/evaluation.md": ("make_evaluation_numbers.py", "docs/evaluation-numbers.json", "quoted"),
     "docs/evaluation.md#models": ("make_model_rows.py", "docs/model-rows.json", "quoted"),
+    "docs/learn/diffusion.md#noise-levels": (
+        "make_noise_levels.py",
+        "docs/learn/noise-levels.json",
+        "quoted",
+    ),
     **{
         f"docs/learn/{name}.md": (
             f"make_{name}_figures.py",
@@ -237,6 +242,63 @@ def test_a_page_quotes_the_numbers_its_script_measured(page):
     assert script in text  # the page says where its numbers come from
     missing = [f"{name}: {value}" for name, value in numbers.items() if value not in text]
     assert not missing, f"{page} does not quote: " + "; ".join(missing)
+
+
+NUMBER = re.compile(r"(?<![\w.#/])\d+\.\d+%?|(?<![\w.#/])\d+%")
+# What a page's prose states that no script measures: settings, arithmetic, file facts.
+NOT_MEASURED = {
+    "docs/learn/data.md": {"0.15", "0.50", "0.5", "1.1"},
+    "docs/evaluation.md": {"1.65", "3.71"},  # the encoder file's MB; a format example
+    "docs/learn/conditioning.md": {"0.2"},
+    "docs/learn/vae.md": {"5.7"},  # sqrt(32)
+    "docs/learn/vqvae.md": {"0.444", "0.99"},
+    "docs/learn/diffusion.md": {"0.008", "1.008", "0.999", "0.49"},  # cosine, EMA, exercise
+    "docs/learn/maskgit.md": {"0.8"},
+    "docs/learn/networks.md": {"1.2", "2.1"},  # parameter counts, in millions
+}
+
+
+def json_numbers(node) -> list[float]:
+    """Every number in a numbers file: its values, and the numbers inside its strings."""
+    if isinstance(node, dict):
+        return [x for value in node.values() for x in json_numbers(value)]
+    if isinstance(node, list):
+        return [x for value in node for x in json_numbers(value)]
+    if isinstance(node, str):
+        return [float(n.rstrip("%")) for n in NUMBER.findall(node)]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [abs(float(node))]
+    return []
+
+
+def comes_from(number: str, measured: list[float]) -> bool:
+    """`number` as printed is one of `measured`, rounded to its places (or a share
+    printed as a percentage)."""
+    places = len(number.rstrip("%").partition(".")[2])
+    value = float(number.rstrip("%"))
+    scales = (1, 100) if number.endswith("%") else (1,)
+    return any(round(x * s, places) == value for x in measured for s in scales)
+
+
+@pytest.mark.parametrize("page", sorted({page.split("#")[0] for page in NUMBERS}))
+def test_every_number_in_a_pages_prose_comes_from_its_scripts(page):
+    """A measured number written into prose by hand goes stale silently; one that rounds
+    from the page's numbers file was measured by its script. Tables and code blocks are
+    left out: the quoted keys above check the tables whole."""
+    measured = [
+        x
+        for key, (_, path, _) in NUMBERS.items()
+        if key.split("#")[0] == page
+        for x in json_numbers(json.loads((ROOT / path).read_text()))
+    ]
+    text = re.sub(r"```.*?```", "", (ROOT / page).read_text(), flags=re.S)
+    prose = "\n".join(line for line in text.splitlines() if not line.startswith("|"))
+    prose = prose.replace("\u2212", " ").replace("-", " ")  # signs are not digits
+    unsourced = sorted(
+        {n for n in NUMBER.findall(prose) if n not in NOT_MEASURED.get(page, set())}
+        - {n for n in set(NUMBER.findall(prose)) if comes_from(n, measured)}
+    )
+    assert not unsourced, f"{page} quotes numbers no script wrote: {unsourced}"
 
 
 def test_every_link_to_a_line_of_code_lands_on_what_it_names():
