@@ -226,6 +226,18 @@ def test_evaluate_with_absurd_repeats_is_refused_before_memory_fills(tmp_path, c
     assert_refused(result, "-n 16 (at most half the data) x --repeats 100000000 needs about", 1)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prompts", "-n", 64], "-n does not apply with --prompts"),
+        (["--prompts", "--repeats", 2, "-n", 64], "-n and --repeats do not apply with --prompts"),
+        (["--per-prompt", 8], "--per-prompt applies only with --prompts"),
+    ],
+)
+def test_evaluate_refuses_an_option_its_mode_would_ignore(tmp_path, ckpt, args, message):
+    assert_refused(run("evaluate", "vae", "--checkpoint", ckpt, *args), message, 2)
+
+
 # -- checkpoints: damaged, hand-edited or absurd, checked before any model is built -------------
 def edited(ckpt: Path, change) -> Path:
     payload = torch.load(ckpt, weights_only=True)

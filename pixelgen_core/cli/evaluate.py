@@ -55,6 +55,7 @@ class EvaluateGroup(StrategyGroup):
         ]
 
         def callback(**kwargs):
+            refuse_options_that_do_not_apply(kwargs["prompts"])
             run_evaluate(record, **kwargs)
 
         return click.Command(
@@ -72,6 +73,32 @@ class EvaluateGroup(StrategyGroup):
 @click.group(cls=EvaluateGroup)
 def evaluate() -> None:
     """Calibrated sprite-quality metrics for a trained strategy, logged to its MLflow run."""
+
+
+def refuse_options_that_do_not_apply(prompts: bool) -> None:
+    """`--prompts` draws `--per-prompt` sprites once for each prompt, and the table draws
+    `-n` sprites in each of `--repeats` repeats: an option of the other mode, given on
+    the command line, would be silently ignored, so it is an error instead."""
+    from click.core import ParameterSource
+
+    from pixelgen_core.errors import ConfigError
+
+    ctx = click.get_current_context()
+    given = {
+        param.name: param.opts[0]
+        for param in ctx.command.params
+        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+    }
+    if prompts:
+        wrong = [given[name] for name in ("n", "repeats") if name in given]
+        if wrong:
+            verb = "does" if len(wrong) == 1 else "do"
+            raise ConfigError(
+                f"{' and '.join(wrong)} {verb} not apply with --prompts, which draws "
+                "--per-prompt sprites for each prompt"
+            )
+    elif "per_prompt" in given:
+        raise ConfigError("--per-prompt applies only with --prompts")
 
 
 def run_evaluate(
