@@ -1,5 +1,7 @@
 """The VQ-VAE against the strategy contract, plus its quantiser, prior and stages."""
 
+import shutil
+
 import pytest
 import torch
 from pixelgen_vqvae.prior import CodePrior
@@ -281,6 +283,7 @@ def test_a_prior_without_an_autoencoder_is_refused(tmp_path):
     assert not list(tmp_path.glob("runs/vqvae/*/run.json"))  # both refused before a run began
 
 
+@pytest.mark.skipif(shutil.which("pixelgen") is None, reason="pixelgen script not on PATH")
 def test_torchrun_keeps_the_codebook_identical_on_every_rank(tmp_path):
     """EMA statistics are summed over ranks and restarts broadcast from rank 0, so the
     codebook (a buffer, not a gradient-synchronised parameter) agrees everywhere."""
