@@ -1,0 +1,117 @@
+"""The README's first picture and the numbers beside it: the main job, run as a new user
+runs it, then scored.
+
+    python docs/make_demo_numbers.py [--workdir DIR]
+
+Clones this repository's committed HEAD into DIR (default: a new temporary folder),
+times `bash scripts/demo.sh` there (set-up, training with configs/diffusion-quick.yaml,
+the sampler choice and the sheet; run it on an idle machine, since the recipe has a
+time budget), then scores the run like `pixelgen evaluate diffusion -n 1000`. Copies
+the sheet to docs/images/demo-samples.png and writes docs/demo-numbers.json; under
+"quoted", each number as the README prints it (tests/test_docs.py checks that the
+README quotes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "demo-numbers.json"
+PICTURE = ROOT / "docs" / "images" / "demo-samples.png"
+
+
+def steps_by_stage(clone: Path) -> dict[str, int]:
+    """Each training stage's steps, from the run's progress.jsonl."""
+    [progress] = (clone / "runs" / "diffusion").glob("*/progress.jsonl")
+    last: dict[str, int] = {}  # the step a stage ended at (its last line), stages in order
+    for line in progress.read_text().splitlines():
+        entry = json.loads(line)
+        last[entry["stage"]] = entry["step"]
+    stages, ends = list(last), list(last.values())
+    return {s: ends[i] - (ends[i - 1] if i else 0) for i, s in enumerate(stages)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="pixelgen-demo-"))
+    clone = work / "pixelgen"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=clone,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+    started = time.perf_counter()
+    demo = subprocess.run(
+        ["bash", "scripts/demo.sh"], cwd=clone, check=True, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - started
+    steps, seconds = re.search(
+        r"trained diffusion: (\d+) steps in ([\d.]+) s", demo.stdout
+    ).groups()
+    chosen = re.search(r"default sampler \(auto\): (.+?) \(", demo.stdout).group(1)
+
+    scored = subprocess.run(
+        [".venv/bin/pixelgen", "evaluate", "diffusion", "-n", "1000", "--json"],
+        cwd=clone,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rows = {row["name"]: row for row in json.loads(scored.stdout)["rows"]}
+    model = rows["diffusion"]
+    data = next(row for name, row in rows.items() if name.startswith("data"))
+    verdict = model["verdict"]
+    stages = steps_by_stage(clone)
+    shutil.copyfile(clone / "samples" / "demo" / "grid.png", PICTURE)
+
+    m = model["metrics"]
+    minutes, secs = divmod(round(wall), 60)
+    quoted = {
+        "wall time": f"{minutes} min {secs} s",
+        "base steps": f"{stages.get('base', 0)} base steps",
+        "tuning steps": f"{stages.get('consistency', 0)} of consistency tuning",
+        "training seconds": f"{float(seconds):.0f} s",
+        "sampler": chosen,
+        "FD": f"FD {m['fd']:.2f} ± {m['fd_sd']:.2f}",
+        "data FD": f"{data['metrics']['fd']:.2f}",
+        "isolated W1": f"isolated-pixel distance {verdict['values']['isolated']:.2f}",
+        "colours W1": f"colour distance {verdict['values']['colours']:.2f}",
+        "isolated limit": f"{verdict['limits']['isolated']:.2f}",
+        "colours limit": f"{verdict['limits']['colours']:.2f}",
+        "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
+    }
+    result = {
+        "date": str(date.today()),
+        "commit": commit,
+        "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}",
+        "wall_seconds": wall,
+        "steps": int(steps),
+        "train_seconds": float(seconds),
+        "steps_by_stage": stages,
+        "sampler": chosen,
+        "model": model,
+        "data": data,
+        "quoted": quoted,
+    }
+    OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(quoted, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
