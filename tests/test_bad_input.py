@@ -334,7 +334,7 @@ def test_weights_are_fitted_on_the_meta_device_unless_the_trainer_wrote_them(
             "maskgit",
             (20, 20),
             "20x20 sprites are not divisible by model.patch 3",
-            ["model.patch=3"],
+            ["model.network=transformer", "model.patch=3"],
         ),
         ("vae", (12, 12), "12x12 sprites are not divisible by 2^3", ["model.channels=[8,8,8]"]),
     ],

@@ -50,7 +50,7 @@ SMALL = {
         "model.groups=4",
         "training.choose_sampler=0",
     ],
-    "maskgit": ["model.width=16", "model.layers=1", "model.heads=2"],
+    "maskgit": ["model.unet_channels=[8,16]"],
 }
 ONE_EPOCH = ["training.epochs=1", "training.grid_size=4"]
 FEWER = {"evaluate": ["-n", "32", "--repeats", "2"], "--prompts": ["--per-prompt", "2"]}

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 PLUGINS = "pixelgen-vae,pixelgen-maskgit"  # isolated from whatever else is installed
-TINY_MASKGIT = ["model.width=16", "model.layers=1", "model.heads=2", "training.epochs=2"]
+TINY_MASKGIT = ["model.unet_channels=[8,16]", "training.epochs=2"]
 TINY_MASKGIT += ["data.dataset=kenney-mono", "data.focused=true", "training.grid_size=4"]
 
 

@@ -358,9 +358,7 @@ def test_a_prompt_draws_what_the_python_api_draws(studio, cli):
         "maskgit",
         "-q",
         "data.dataset=datasets/tagged",
-        "model.width=16",
-        "model.layers=1",
-        "model.heads=2",
+        "model.unet_channels=[8,16]",
         "training.epochs=2",
     )
     [run] = [

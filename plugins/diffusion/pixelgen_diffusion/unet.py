@@ -180,7 +180,11 @@ class UNet(nn.Module):
         tag_conditioning: str = "bag",
         skips: bool = True,
         time_embedding: bool = True,
+        in_channels: int = 4,
+        out_channels: int = 4,
     ) -> None:
+        """`in_channels` and `out_channels` are RGBA's 4 for diffusion; other strategies
+        reuse the network with their own (maskgit: one-hot palette indices in, logits out)."""
         super().__init__()
         # Both switches exist to measure what each part buys (docs/learn/networks.md).
         # Without skips the up path gets zeros in their place, so the parameters match.
@@ -197,7 +201,7 @@ class UNet(nn.Module):
         # A bag of tags: the sum of each present tag's vector (a linear map of the 0/1 row).
         bag = num_tags and tag_conditioning == "bag"
         self.tag_emb = nn.Linear(num_tags, emb_dim, bias=False) if bag else None
-        self.conv_in = nn.Conv2d(4, self.base, 3, padding=1)
+        self.conv_in = nn.Conv2d(in_channels, self.base, 3, padding=1)
 
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -231,7 +235,7 @@ class UNet(nn.Module):
             below = channels[level - 1] if level > 0 else None
             self.upsample.append(nn.Conv2d(c, below, 3, padding=1) if below else nn.Identity())
         self.norm_out = GroupNorm(groups, self.base)
-        self.conv_out = nn.Conv2d(self.base, 4, 3, padding=1)
+        self.conv_out = nn.Conv2d(self.base, out_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
         self.palette_out = nn.Conv2d(self.base, palette_size, 1) if palette_size else None

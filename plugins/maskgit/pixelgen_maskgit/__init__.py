@@ -9,7 +9,7 @@ def register_strategies(register):
     register(
         StrategySpec(
             name="maskgit",
-            description="Masked transformer that paints palette indices in a few parallel steps.",
+            description="Masked U-Net that paints palette indices in a few parallel steps.",
             strategy="pixelgen_maskgit.strategy:MaskGITStrategy",
             sizes=SpriteSizes(smallest=8, largest=64, multiple=4, rectangular=True),
             default_config=MaskGITConfig,

@@ -7,13 +7,24 @@ from pixelgen_core import Config, DataConfig, Section, TrainingConfig, setting
 
 @dataclass
 class Model(Section):
-    patch: int = setting(
-        0, low=0, high=64, help="pixels per token side; 0: about 8x8 tokens (2 at 16x16)"
+    # The U-Net: FD 6.26 against the transformer's 27.40 for training seed 0, in less
+    # time (benchmarks/RESULTS.md, "maskgit's network", 2026-12-04).
+    network: str = setting(
+        "unet",
+        choices=("unet", "transformer"),
+        help="unet: the diffusion plugin's U-Net, a pixel at a time (model.unet_channels); "
+        "transformer: patch tokens (model.patch, width, layers, heads, dropout)",
     )
-    width: int = setting(128, low=1, high=8192, help="transformer width")
-    layers: int = setting(6, low=1, high=64)
-    heads: int = setting(4, low=1, high=256)
-    dropout: float = setting(0.1, low=0, high=1)
+    unet_channels: list[int] = setting(
+        [], low=8, high=4096, help="unet: widths per level, multiples of 8; empty: from the size"
+    )
+    patch: int = setting(
+        0, low=0, high=64, help="transformer: pixels per token side; 0: about 8x8 tokens"
+    )
+    width: int = setting(128, low=1, high=8192, help="transformer: its width")
+    layers: int = setting(6, low=1, high=64, help="transformer: its layers")
+    heads: int = setting(4, low=1, high=256, help="transformer: attention heads")
+    dropout: float = setting(0.1, low=0, high=1, help="transformer: dropout")
     p_uncond: float = setting(0.1, low=0, high=1, help="label dropout, for guidance")
 
 
@@ -31,7 +42,7 @@ class Sampling(Section):
 
 @dataclass
 class Training(TrainingConfig):
-    epochs: int = setting(100, low=1, help="about 10 minutes on a 2-core CPU")
+    epochs: int = setting(100, low=1, help="about 7 minutes on a 2-core CPU (U-Net)")
     lr: float = setting(0.0005, low=0)
     grad_clip: float = 1.0
     sample_every: int = setting(25, low=0)

@@ -8,16 +8,22 @@ unconditional sampling.
 
 `token_side` picks the patch for a sprite size (`model.patch: 0`): about 8x8 tokens
 whatever the size, so attention's cost and memory per sprite stay as at 16x16.
+
+`model.network: unet` swaps the transformer for the diffusion plugin's U-Net
+(`PixelUNet`): convolutions see every pixel's neighbours, and one pixel is one
+prediction, where a patch token draws its pixels independently of each other.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from pixelgen_core import ConfigError, DataInfo
+from pixelgen_core import ConfigError, DataInfo, PixelgenWarning
 
 TOKENS_PER_SIDE = 8
 
@@ -27,6 +33,61 @@ def token_side(height: int, width: int) -> int:
     is no larger than the smaller side / TOKENS_PER_SIDE (16x16: 2, 32x32: 4, 8x8: 1)."""
     target = max(1, min(height, width) // TOKENS_PER_SIDE)
     return max(p for p in range(1, target + 1) if height % p == 0 and width % p == 0)
+
+
+TRANSFORMER_SETTINGS = ("patch", "width", "layers", "heads", "dropout")
+
+
+def build_network(model: Any, data: DataInfo) -> nn.Module:
+    """The network `model.network` names, for `data`'s sprites and palette. A setting of
+    the other network, changed from its default, is said to be unused, not dropped in
+    silence."""
+    defaults = type(model)()
+    unused = TRANSFORMER_SETTINGS if model.network == "unet" else ("unet_channels",)
+    changed = [k for k in unused if getattr(model, k) != getattr(defaults, k)]
+    if changed:
+        names = ", ".join(f"model.{k}" for k in changed)
+        warnings.warn(
+            f"model.network={model.network} does not use {names}", PixelgenWarning, stacklevel=2
+        )
+    if model.network == "unet":
+        return PixelUNet(data, list(model.unet_channels))
+    return MaskedPixelTransformer.from_config(model, data)
+
+
+class PixelUNet(nn.Module):
+    """The diffusion plugin's U-Net as a masked-pixel predictor: one-hot palette indices
+    (the extra one: masked) in, palette logits out. It has no timestep input: how much
+    is masked can be seen in the input, as the transformer sees it."""
+
+    patch = 1
+
+    def __init__(self, data: DataInfo, channels: list[int] | None = None) -> None:
+        from pixelgen_diffusion.unet import UNet, level_widths
+
+        super().__init__()
+        self.colours = len(data.palette)
+        self.mask_index = self.colours
+        try:
+            self.unet = UNet(
+                data.shape,
+                channels or level_widths(*data.shape),
+                num_classes=data.num_classes,
+                blocks_per_level=1,
+                num_tags=len(data.tags),
+                time_embedding=False,
+                in_channels=self.colours + 1,
+                out_channels=self.colours,
+            )
+        except ConfigError as error:  # name maskgit's settings, not diffusion's
+            message = str(error).replace("model.channels", "model.unet_channels")
+            raise ConfigError(message.replace("model.groups=8", "8")) from None
+
+    def forward(self, pixels: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """As `MaskedPixelTransformer.forward`: (N, H, W) indices -> (N, colours, H, W)."""
+        x = F.one_hot(pixels, self.colours + 1).permute(0, 3, 1, 2).float()
+        t = torch.zeros(len(pixels), dtype=torch.long, device=pixels.device)
+        return self.unet(x, t, classes)
 
 
 class MaskedPixelTransformer(nn.Module):

@@ -24,7 +24,7 @@ from pixelgen_core import (
 )
 from pixelgen_maskgit.config import MaskGITConfig
 from pixelgen_maskgit.decoding import decode, random_mask
-from pixelgen_maskgit.model import MaskedPixelTransformer
+from pixelgen_maskgit.model import build_network
 
 
 class MaskGITStrategy(Strategy):
@@ -36,7 +36,7 @@ class MaskGITStrategy(Strategy):
         self.num_classes = data.num_classes
         self.num_tags = len(data.tags)
         self.mask_index = len(data.palette)  # the extra pixel value meaning "unknown"
-        net = MaskedPixelTransformer.from_config(cfg, data).to(device)
+        net = build_network(cfg, data).to(device)
         self.patch = net.patch
         self.modules = {"net": net}
         self.optimizers = {

@@ -10,7 +10,9 @@ from pixelgen_maskgit.model import MaskedPixelTransformer
 from pixelgen_core import Batch, ConfigError, DataInfo
 from pixelgen_core.testing import PALETTE, StrategyContract, blocky_batch, make_strategy, sample
 
-SMALL = ["model.width=32", "model.layers=1", "model.heads=2", "sampling.steps=4"]
+SMALL = ["model.network=transformer", "model.width=32", "model.layers=1", "model.heads=2",
+         "sampling.steps=4"]  # fmt: skip
+SMALL_UNET = ["model.network=unet", "model.unet_channels=[8,16]", "sampling.steps=4"]
 
 
 class TestMaskGITContract(StrategyContract):
@@ -18,8 +20,15 @@ class TestMaskGITContract(StrategyContract):
     overrides = SMALL
 
 
+class TestMaskGITUNetContract(StrategyContract):
+    strategy_name = "maskgit"
+    overrides = SMALL_UNET
+
+
 def make(*overrides, classes=3):
-    return make_strategy("maskgit", [*SMALL, *overrides], DataInfo(16, PALETTE, classes, 8))
+    """A small maskgit: the transformer, or the U-Net where the overrides ask for it."""
+    small = SMALL_UNET if "model.network=unet" in overrides else SMALL
+    return make_strategy("maskgit", [*small, *overrides], DataInfo(16, PALETTE, classes, 8))
 
 
 def test_mask_schedule_runs_from_all_to_none():
@@ -88,6 +97,41 @@ def test_overfits_three_sprites_and_draws_them_back():
             assert (drawn == batch.indices[k]).float().mean() > 0.97
 
 
+def test_the_unet_gives_logits_for_each_pixel_of_any_size():
+    """`model.network=unet`: palette logits per pixel from one-hot indices, at 16x16 and
+    at a rectangular size (no patch has to divide it)."""
+    for size in ((16, 16), (12, 20)):
+        data = DataInfo(size[0], PALETTE, 3, 8, image_width=size[1])
+        net = make_strategy("maskgit", SMALL_UNET[:2], data).modules["net"]
+        assert type(net).__name__ == "PixelUNet" and net.patch == 1
+        pixels = torch.randint(0, len(PALETTE) + 1, (2, *size))
+        assert net(pixels, torch.tensor([0, 2])).shape == (2, len(PALETTE), *size)
+
+
+def test_a_setting_of_the_other_network_is_said_to_be_unused():
+    from pixelgen_core import PixelgenWarning
+
+    with pytest.warns(PixelgenWarning, match=r"model.network=unet does not use model.patch"):
+        make(*SMALL_UNET, "model.patch=1")
+    with pytest.warns(PixelgenWarning, match=r"network=transformer does not use model.unet_ch"):
+        make("model.unet_channels=[8,16]")
+
+
+def test_the_unet_overfits_three_sprites_and_draws_them_back():
+    strategy = make(
+        *SMALL_UNET, "model.unet_channels=[16,32]", "model.p_uncond=0.0", "training.lr=0.003"
+    )
+    batch = blocky_batch(16, 3, n=3)
+    strategy.train()
+    losses = [strategy.train_step(batch, "main")["loss"] for _ in range(150)]
+    assert sum(losses[-10:]) / 10 < 0.05
+    strategy.eval()
+    with torch.inference_mode():
+        for k in range(3):
+            drawn = sample(strategy, 2, torch.Generator().manual_seed(k), label=k, steps=8)
+            assert (drawn == batch.indices[k]).float().mean() > 0.97
+
+
 def test_guidance_and_options_are_checked():
     strategy = make()
     strategy.eval()
@@ -110,6 +154,10 @@ def test_guidance_and_options_are_checked():
 def test_shapes_that_cannot_work_are_refused():
     with pytest.raises(ConfigError, match="not divisible by model.patch"):
         make("model.patch=3")
+    with pytest.raises(ConfigError, match="model.unet_channels entry 12 is not divisible by 8"):
+        make("model.network=unet", "model.unet_channels=[8,12]")
+    with pytest.raises(ConfigError, match="model.unet_channels has 6 levels"):
+        make("model.network=unet", "model.unet_channels=[8,8,8,8,8,8]")
     with pytest.raises(ConfigError, match="model.heads"):
         make("model.width=30", "model.heads=4")
     for key in ("width", "layers", "heads"):
