@@ -74,7 +74,8 @@ def main(path: str) -> None:
     # 5. Numbers: the choice temperature and the number of steps, measured like every model.
     settings = {f"{c:g}, {n}": {"choice_temperature": c, "steps": n} for c, n in SWEEP}
     scores, real = evaluations(run, settings)
-    keys = ["fd", "precision", "recall", "coverage", "memorised", "stray_pixels", "opaque_share"]
+    keys = ["fd", "precision", "recall", "coverage", "memorised"]
+    keys += ["isolated_w1", "components_w1", "opaque_share"]
     rows = [
         ([f"{c:g}", str(n), f"{scores[name]['sample_ms_per_sprite']:.1f}"], scores[name])
         for name, (c, n) in zip(settings, SWEEP, strict=True)
