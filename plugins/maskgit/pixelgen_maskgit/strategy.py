@@ -36,14 +36,24 @@ class MaskGITStrategy(Strategy):
         self.num_classes = data.num_classes
         self.num_tags = len(data.tags)
         self.mask_index = len(data.palette)  # the extra pixel value meaning "unknown"
-        net = build_network(cfg, data).to(device)
+        self._set_network(build_network(cfg, data).to(device))
+
+    def _set_network(self, net: torch.nn.Module) -> None:
         self.patch = net.patch
         self.modules = {"net": net}
+        lr = self.config.training.lr
         self.optimizers = {
-            "net": lambda: torch.optim.AdamW(
-                net.parameters(), lr=config.training.lr, weight_decay=0.01
-            )
+            "net": lambda: torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
         }
+
+    def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
+        """Runs from before the U-Net became the default saved no `model.network`, so
+        theirs reads as the U-Net: their weights are a transformer's (it alone has
+        `position`), and the transformer is built again to take them."""
+        if self.config.model.network == "unet" and "position" in state["modules"]["net"]:
+            self.config.model.network = "transformer"
+            self._set_network(build_network(self.config.model, self.data).to(self.device))
+        super().load_state_dict(state, with_optimizers)
 
     def _loss(self, batch: Batch, dropout: bool) -> torch.Tensor:
         target = batch.indices

@@ -7,7 +7,7 @@ import torch
 from pixelgen_maskgit.decoding import decode, mask_ratio, masked_counts, random_mask
 from pixelgen_maskgit.model import MaskedPixelTransformer
 
-from pixelgen_core import Batch, ConfigError, DataInfo
+from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning
 from pixelgen_core.testing import PALETTE, StrategyContract, blocky_batch, make_strategy, sample
 
 SMALL = ["model.network=transformer", "model.width=32", "model.layers=1", "model.heads=2",
@@ -109,12 +109,26 @@ def test_the_unet_gives_logits_for_each_pixel_of_any_size():
 
 
 def test_a_setting_of_the_other_network_is_said_to_be_unused():
-    from pixelgen_core import PixelgenWarning
-
     with pytest.warns(PixelgenWarning, match=r"model.network=unet does not use model.patch"):
         make(*SMALL_UNET, "model.patch=1")
     with pytest.warns(PixelgenWarning, match=r"network=transformer does not use model.unet_ch"):
         make("model.unet_channels=[8,16]")
+
+
+def test_a_run_from_before_the_unet_loads_its_transformer():
+    """A checkpoint saved before `model.network` existed reads as the default (the U-Net);
+    its weights are a transformer's, and they load into one and sample as before."""
+    old = make()
+    settings = [s for s in SMALL if not s.startswith("model.network")]
+    with pytest.warns(PixelgenWarning, match="does not use"):
+        now = make_strategy("maskgit", settings, DataInfo(16, PALETTE, 3, 8))
+    now.load_state_dict(old.state_dict())
+    assert now.config.model.network == "transformer"
+    assert isinstance(now.modules["net"], MaskedPixelTransformer)
+    old.eval(), now.eval()
+    with torch.inference_mode():
+        drawn = [sample(s, 2, torch.Generator().manual_seed(0), label=1) for s in (old, now)]
+    assert torch.equal(*drawn)
 
 
 def test_the_unet_overfits_three_sprites_and_draws_them_back():
