@@ -81,14 +81,19 @@ def test_network_maps_patches_back_to_pixels():
     assert torch.equal(touched, expected)
 
 
-def test_overfits_three_sprites_and_draws_them_back():
-    strategy = make(
-        "model.width=64", "model.layers=2", "model.dropout=0.0", "model.p_uncond=0.0",
-        "training.lr=0.003",
-    )  # fmt: skip
+@pytest.mark.parametrize(
+    "overrides, steps",
+    [
+        (["model.width=64", "model.layers=2", "model.dropout=0.0"], 200),
+        (["model.network=unet", "model.unet_channels=[16,32]"], 150),
+    ],
+    ids=["transformer", "unet"],
+)
+def test_overfits_three_sprites_and_draws_them_back(overrides, steps):
+    strategy = make(*overrides, "model.p_uncond=0.0", "training.lr=0.003")
     batch = blocky_batch(16, 3, n=3)  # one sprite per class
     strategy.train()
-    losses = [strategy.train_step(batch, "main")["loss"] for _ in range(200)]
+    losses = [strategy.train_step(batch, "main")["loss"] for _ in range(steps)]
     assert sum(losses[-10:]) / 10 < 0.05
     strategy.eval()
     with torch.inference_mode():
@@ -129,21 +134,6 @@ def test_a_run_from_before_the_unet_loads_its_transformer():
     with torch.inference_mode():
         drawn = [sample(s, 2, torch.Generator().manual_seed(0), label=1) for s in (old, now)]
     assert torch.equal(*drawn)
-
-
-def test_the_unet_overfits_three_sprites_and_draws_them_back():
-    strategy = make(
-        *SMALL_UNET, "model.unet_channels=[16,32]", "model.p_uncond=0.0", "training.lr=0.003"
-    )
-    batch = blocky_batch(16, 3, n=3)
-    strategy.train()
-    losses = [strategy.train_step(batch, "main")["loss"] for _ in range(150)]
-    assert sum(losses[-10:]) / 10 < 0.05
-    strategy.eval()
-    with torch.inference_mode():
-        for k in range(3):
-            drawn = sample(strategy, 2, torch.Generator().manual_seed(k), label=k, steps=8)
-            assert (drawn == batch.indices[k]).float().mean() > 0.97
 
 
 def test_guidance_and_options_are_checked():
