@@ -38,6 +38,7 @@ from pixelgen_diffusion.samplers import (
     LowNoiseStep,
 )
 from pixelgen_diffusion.schedule import NoiseSchedule
+from pixelgen_diffusion.tag_sets import TagSetCounts
 from pixelgen_diffusion.unet import UNet
 
 LONG_WITHOUT_FLIPS = 400  # epochs past which a run without flips copies (_warn_of_copying)
@@ -142,6 +143,7 @@ class DiffusionStrategy(Strategy):
         self.consistency_steps = 0  # steps of the consistency stage trained so far
         self._copying_checked = False
         self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
+        self.tag_sets = TagSetCounts(self.num_tags)
         # bfloat16 copies of the sampling networks, by (which, ema): (weights_stamp, copy)
         self._bf16_copies: dict[tuple[str, bool], tuple[tuple, nn.Module]] = {}
 
@@ -288,6 +290,8 @@ class DiffusionStrategy(Strategy):
             self._warn_of_copying()
         if batch.labels is not None and self.num_classes:
             self.class_counts += torch.bincount(batch.labels.cpu(), minlength=self.num_classes)
+        if batch.tags is not None and self.num_tags:
+            self.tag_sets.add(batch.tags)
         if step.stage == "consistency":
             self.consistency_steps += 1
             return self._consistency_loss(batch, step)
@@ -300,6 +304,7 @@ class DiffusionStrategy(Strategy):
     def extra_state(self) -> dict:
         return {
             "class_counts": self.class_counts,
+            "tag_sets": self.tag_sets.state(),
             "consistency_steps": self.consistency_steps,
         }
 
@@ -322,6 +327,8 @@ class DiffusionStrategy(Strategy):
         self.consistency_steps = int(state.get("consistency_steps", 0))
         if "class_counts" in state:
             self.class_counts = state["class_counts"].to(torch.float64)
+        if "tag_sets" in state:  # runs from before it sample no prompt unconditionally
+            self.tag_sets.load(state["tag_sets"])
 
     # -- sampling -------------------------------------------------------------------------
     def make_sampler(self, sampler: str, steps: int, eta: float = 0.0, spacing: str = "trailing"):
@@ -381,11 +388,12 @@ class DiffusionStrategy(Strategy):
         generator: torch.Generator,
         tags: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The condition of `n` sprites: the prompt's tags (none: unconditional) for a run
-        with tags; else the class asked for, or classes drawn by their data frequencies."""
+        """The condition of `n` sprites: the prompt's tags, or tag sets drawn by their
+        data frequencies, for a run with tags; else the class asked for, or classes drawn
+        by their data frequencies."""
         if self.num_tags:
             if tags is None:
-                return torch.zeros(n, self.num_tags, device=self.device)
+                return self.tag_sets.draw(n, generator, self.device)
             return tags.to(self.device, torch.float32).expand(n, -1).contiguous()
         if not self.num_classes:
             return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)

@@ -198,3 +198,31 @@ def test_train_on_a_tagged_folder_and_sample_from_a_prompt(tmp_path):
     assert all(0 <= row["recognised"] <= 1 for row in scored["rows"])
     assert "prompts/tag/ceiling" in scored["summary"]
     assert (tmp_path / "e" / "prompts.md").is_file()
+
+
+def test_no_prompt_draws_the_datas_tag_sets_by_their_counts(trained):
+    """As a class run draws classes by their frequencies, a tagged run asked for no
+    prompt draws the tag sets training saw, as often as it saw them."""
+    batch = tagged_batch()
+    sets = {tuple(row.nonzero().flatten().tolist()) for row in batch.tags}
+    assert set(trained.tag_sets.counts) == sets  # (red|blue) x (tall|wide)
+    assert all(count == 150 * 2 for count in trained.tag_sets.counts.values())
+    drawn = trained._labels(4000, None, torch.Generator().manual_seed(0))
+    rows = [tuple(row.nonzero().flatten().tolist()) for row in drawn]
+    assert set(rows) == sets
+    for tag_set in sets:
+        assert abs(rows.count(tag_set) / 4000 - 0.25) < 0.03
+
+
+def test_tag_set_counts_are_kept_in_the_checkpoint_and_old_runs_draw_no_tags(trained):
+    state = trained.state_dict()
+    restored = make_strategy("diffusion", [*FAST, "consistency.share=0.5"], INFO)
+    restored.load_state_dict(state)
+    assert restored.tag_sets.counts == trained.tag_sets.counts
+    generator = torch.Generator()
+    same = restored._labels(16, None, generator.manual_seed(3))
+    assert torch.equal(same, trained._labels(16, None, generator.manual_seed(3)))
+    old = {**state, "extra": {k: v for k, v in state["extra"].items() if k != "tag_sets"}}
+    before = make_strategy("diffusion", [*FAST, "consistency.share=0.5"], INFO)
+    before.load_state_dict(old)
+    assert not before._labels(4, None, generator).any()  # the unconditional model, as before
