@@ -202,6 +202,19 @@ def lerp_weights(average: torch.nn.Module, online: torch.nn.Module, weight: floa
                 value.copy_(source[key])
 
 
+PIXELS_PER_BATCH = 64 * 16 * 16  # a batch's pixels when its size follows the sprites'
+
+
+def batch_size_for(setting: int | None, height: int, width: int) -> int:
+    """`training.batch_size`, or for null (a strategy's size-aware default) as many
+    sprites as make about PIXELS_PER_BATCH pixels, 8 to 64: 64 at 16x16, 16 at 32x32.
+    At a fixed time a smaller batch buys more steps for nearly the same sprites a second,
+    which larger sprites need (benchmarks/RESULTS.md, 32x32 defaults, 2026-12-04)."""
+    if setting is not None:
+        return setting
+    return max(8, min(64, PIXELS_PER_BATCH // (height * width)))
+
+
 def steps_per_epoch(sprites: int, batch_size: int, world_size: int = 1) -> int:
     """Batches each rank trains in an epoch (the last one may be short)."""
     return max(1, math.ceil(max(sprites, 1) / (batch_size * max(world_size, 1))))

@@ -82,7 +82,9 @@ class TrainingConfig(Section):
     # Zero epochs or batches would record a run that trained nothing.
     epochs: int = setting(10, low=1)
     time_budget_minutes: float = setting(0.0, low=0, help="stop after this long; 0 = no limit")
-    batch_size: int = setting(64, low=1, high=65536)
+    batch_size: int | None = setting(
+        64, low=1, high=65536, help="sprites a batch; null: from the sprite size (64 at 16x16)"
+    )
     log_every: int = setting(10, low=1, help="steps between metric logs")
     sample_every: int = setting(5, low=0, help="epochs between sample grids; 0 = only at the end")
     grid_size: int = setting(64, low=1, high=1024, help="sprites in each sample grid")

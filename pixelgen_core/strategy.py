@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixelgen_core.errors import PixelgenError
-from pixelgen_core.optimisation import Average, Modules, Step, steps_per_epoch, take_step
+from pixelgen_core.optimisation import (
+    Average,
+    Modules,
+    Step,
+    batch_size_for,
+    steps_per_epoch,
+    take_step,
+)
 from pixelgen_core.request import Draw
 from pixelgen_core.settings import Config, core_config
 from pixelgen_core.sizes import SpriteSizes
@@ -526,7 +533,8 @@ class Strategy:
         `training.epochs` epochs of `DataInfo.num_sprites` sprites."""
         if step is None:
             index = self._steps_taken.get(stage, 0)
-            per_epoch = steps_per_epoch(self.data.num_sprites, self.core_config.training.batch_size)
+            size = batch_size_for(self.core_config.training.batch_size, *self.data.shape)
+            per_epoch = steps_per_epoch(self.data.num_sprites, size)
             epochs = next((s.epochs for s in self.stages() if s.name == stage), 1)
             step = Step(stage, index, max(epochs, 1) * per_epoch, index // per_epoch)
             if index == 0:

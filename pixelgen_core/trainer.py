@@ -26,7 +26,7 @@ from pixelgen_core.data.prepare import prepare
 from pixelgen_core.errors import ConfigError, NotReady, PixelgenError, first_line
 from pixelgen_core.files import new_folder, remove_stale_temps, write_text
 from pixelgen_core.images import grid, upscale, write_png
-from pixelgen_core.optimisation import Step, is_legacy, legacy_step
+from pixelgen_core.optimisation import Step, batch_size_for, is_legacy, legacy_step
 from pixelgen_core.palette import Palette
 from pixelgen_core.plugins import StrategyRecord
 from pixelgen_core.sampling import build, choose_device, draw
@@ -187,7 +187,8 @@ class Trainer:
         self.sampler = DistributedSampler(
             self.data, num_replicas=self.world, rank=self.rank, shuffle=True, seed=self.seed
         )
-        self.batches = BatchSampler(self.sampler, self.config.training.batch_size, drop_last=False)
+        self.batch_size = batch_size_for(self.config.training.batch_size, *self.data.info.shape)
+        self.batches = BatchSampler(self.sampler, self.batch_size, drop_last=False)
 
     def _check_stages(self) -> None:
         if not self.stages:
@@ -232,6 +233,7 @@ class Trainer:
         if resume_id is None:
             facts = {
                 "data.num_sprites": len(self.data),
+                "training.batch_size": self.batch_size,  # null in the config: from the size
                 "data.palette": ",".join(self.data.palette.hex()),
             }
             self.tracker.log_params({**dotted(self.settings), **facts})

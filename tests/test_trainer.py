@@ -12,6 +12,7 @@ import torch
 from pixelgen_core import Stage, checkpoint, drop_labels, split_epochs, stage_plan
 from pixelgen_core.config import resolve
 from pixelgen_core.errors import PixelgenError
+from pixelgen_core.optimisation import batch_size_for
 from pixelgen_core.plugins import discover
 from pixelgen_core.trainer import Trainer, TrainingInterrupted
 
@@ -50,6 +51,17 @@ def test_training_writes_a_complete_checkpoint_and_grids():
     grids = sorted(p.name for p in (result.run_dir / "samples").glob("*.png"))
     assert grids == [f"step_{steps_per_epoch:06d}.png", f"step_{2 * steps_per_epoch:06d}.png"]
     assert (result.run_dir / "config.yaml").is_file()
+
+
+def test_a_null_batch_size_follows_the_sprite_size():
+    """About 16,384 pixels a batch, 8 to 64 sprites; a number stays the user's."""
+    sides = (8, 16, 24, 32, 64, 128)
+    assert [batch_size_for(None, s, s) for s in sides] == [64, 64, 28, 16, 8, 8]
+    assert batch_size_for(None, 16, 32) == 32 and batch_size_for(12, 32, 32) == 12
+    record, config = config_for("pixel-prior", "training.epochs=1", "training.batch_size=null")
+    payload = checkpoint.load(Trainer(record, config, quiet=True).fit().checkpoint)
+    assert payload["config"]["training"]["batch_size"] is None  # resumes follow the size too
+    assert payload["position"]["step"] == -(-payload["data"]["num_sprites"] // 64)
 
 
 def test_resume_with_more_epochs_continues_from_the_checkpoint():

@@ -118,6 +118,12 @@ class Training(TrainingConfig):
     epochs: int = setting(
         250, low=1, help="epochs of the whole run: consistency.share for tuning, the rest base"
     )
+    # From the sprite size: 64 at 16x16, 16 at 32x32. At 32x32 batches of 16 drew fewer
+    # stray pixels and colours than 64 on two seeds of 10 minutes (benchmarks/RESULTS.md,
+    # "Your own sprites at 32x32", 2026-12-04).
+    batch_size: int | None = setting(
+        None, low=1, high=65536, help="sprites a batch; null: from the sprite size (64 at 16x16)"
+    )
     lr: float = setting(0.001, low=0, help="AdamW learning rate")
     grad_clip: float = 1.0
     precision: str = "auto"  # bf16 autocast where the hardware has it
