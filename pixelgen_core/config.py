@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelgen_core.errors import ConfigError, PixelgenWarning, first_line
-from pixelgen_core.settings import Config, checks, is_config_class
+from pixelgen_core.settings import Config, checks, core_config, is_config_class
 from pixelgen_core.strategy import StrategySpec
 
 BASE_CONFIG = Path("configs") / "base.yaml"
@@ -138,7 +138,24 @@ def resolve(
     ranges, choices = value_checks(spec)
     check_choices(result, choices)
     check_limits(result, ranges)
+    check_types(spec, result)
     return result
+
+
+def check_types(spec: StrategySpec, config: dict) -> None:
+    """A one-line ConfigError for a value its declared type cannot take. `_check` checks
+    types against the defaults; this catches the settings whose default is null (such as
+    `training.batch_size`, from the sprite size), by the config classes' annotations."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        core_config(config)  # core's sections, as the Trainer will read them
+        if is_config_class(spec.default_config):
+            OmegaConf.merge(OmegaConf.structured(spec.default_config), config)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "?"
+        raise ConfigError(f"config key {key!r}: {first_line(str(exc))}") from None
 
 
 def typed(spec: StrategySpec, config: dict) -> Any:

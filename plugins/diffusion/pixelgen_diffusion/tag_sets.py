@@ -34,15 +34,14 @@ class TagSetCounts:
         (a run from before the counts): no tags, the unconditional model."""
         if not self.counts:
             return torch.zeros(n, self.num_tags, device=device)
-        sets = sorted(self.counts)  # a fixed order, so a seed draws the same sets
-        weights = torch.tensor([self.counts[s] for s in sets], dtype=torch.float64)
-        rows = torch.multinomial(weights.to(device), n, replacement=True, generator=generator)
-        table = torch.zeros(len(sets), self.num_tags, device=device)
-        for i, tag_set in enumerate(sets):
-            table[i, list(tag_set)] = 1.0
-        return table[rows]
+        state = self.state()
+        weights = state["counts"].to(device)
+        rows = torch.multinomial(weights, n, replacement=True, generator=generator)
+        return state["sets"].to(device, torch.float32)[rows]
 
     def state(self) -> dict[str, torch.Tensor]:
+        """The sets as 0/1 rows in a fixed order (so a seed draws the same sets), and
+        their counts."""
         sets = sorted(self.counts)
         table = torch.zeros(len(sets), self.num_tags, dtype=torch.uint8)
         for i, tag_set in enumerate(sets):
