@@ -380,8 +380,9 @@ class Run:
     @property
     def sampling_choice(self) -> dict | None:
         """The sampler `auto` draws with, chosen at the end of training by measurement:
-        {"name", "options", "reason", "scores"} (None for a strategy with one way to draw,
-        or a run trained before the choice existed)."""
+        {"name", "options", "reason", "scores", "filter", "filter_reason"} (None for a
+        strategy with one way to draw, or a run trained before the choice existed);
+        "filter" is the pixel filter's state where one was kept, else None."""
         return self.strategy.chosen_sampling
 
     @property
@@ -414,6 +415,7 @@ class Run:
         separate: bool = False,
         prompt: str | None = None,
         negative: str | None = None,
+        filtered: bool = True,
         **options,
     ) -> Sprites:
         """`n` sprites snapped to the palette; the same seed gives the same sprites.
@@ -423,8 +425,9 @@ class Run:
         (strategies with that capability). `separate`: draw sprite i alone from seed + i,
         so each can be drawn again by itself (slower; sheets use it). `prompt`: words
         read as the run's tags (`tags`), "green slime"; `negative`: tags to steer away
-        from. `options` are the strategy's sample options by name (``steps=12``); each
-        one not given takes the run's config value."""
+        from. `filtered=False`: every sprite as the model draws it, without the run's
+        pixel filter (`pixelgen_core.pixel_filter`). `options` are the strategy's sample
+        options by name (``steps=12``); each one not given takes the run's config value."""
         from pixelgen_core.editing import as_palette, recolour
         from pixelgen_core.images import check_output_size
         from pixelgen_core.request import DrawRequest
@@ -435,7 +438,7 @@ class Run:
         asked = self.read_prompt(prompt, negative)
         target = as_palette(palette)
         check_output_size(n, *self.info.shape)
-        request = DrawRequest(n, seed, label, asked, options, tileable, separate)
+        request = DrawRequest(n, seed, label, asked, options, tileable, separate, filtered=filtered)
         indices, _ = draw_request(self.strategy, self.palette, request)
         rgba = recolour(indices, self.palette, target)
         return self._sprites(rgba, request, target)
@@ -590,12 +593,14 @@ class Run:
         seed: int = 0,
         calibrate: bool = True,
         repeats: int | None = None,
+        filtered: bool = True,
         **options,
     ) -> Evaluation:
         """Score `n` samples per sampling seed (`repeats` seeds, n capped at half the
         dataset) against the run's dataset, beside calibration rows measured the same
         way (real held-out sprites, speckled ones, palette noise, cluster means, training
-        copies); every row has its pixel-clean `verdict` against the real sprites."""
+        copies); every row has its pixel-clean `verdict` against the real sprites.
+        `filtered=False` scores the model's draws without the run's pixel filter."""
         from pixelgen_core.evaluation import REPEATS
         from pixelgen_core.evaluation.run import evaluate
 
@@ -613,6 +618,7 @@ class Run:
             name=self.name,
             calibrate=calibrate,
             repeats=repeats,
+            filtered=filtered,
         )
 
     def evaluate_prompts(self, n: int = 32, *, seed: int = 0, **options) -> PromptEvaluation:

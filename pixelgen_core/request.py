@@ -30,7 +30,9 @@ class DrawRequest:
 
     `options` are the strategy's sample options as given (the others take the run's
     config values). An edit also has `image` (palette indices (H, W)), `keep` (bool
-    (H, W): pixels that must come back exactly) and `strength` in [0, 1]."""
+    (H, W): pixels that must come back exactly) and `strength` in [0, 1]. `filtered`:
+    let the run's pixel filter (`pixelgen_core.pixel_filter`) keep or drop each sprite
+    where it applies; False draws every sprite as the model makes it."""
 
     n: int
     seed: int = 0
@@ -42,6 +44,7 @@ class DrawRequest:
     image: np.ndarray | None = None
     keep: np.ndarray | None = None
     strength: float = 1.0
+    filtered: bool = True
 
     def __post_init__(self) -> None:
         checks.count(self.n)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from pixelgen_core.prompts import Prompt
 from pixelgen_core.request import Draw, DrawRequest, Options
 from pixelgen_core.runs import written_by_trainer
 from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
+
+if TYPE_CHECKING:
+    from pixelgen_core.pixel_filter import PixelFilter
 
 
 def choose_device(preference: str = "auto") -> torch.device:
@@ -188,7 +192,82 @@ def draw_request(
         chunk_draw = Draw(count, generator, Options(options), request.label, **how)
         return call_strategy(strategy, chunk_draw)
 
+    keep = pixel_filter_for(strategy, request)
+    if keep is not None:
+        return _draw_filtered(
+            strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate, keep
+        )
     return _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
+
+
+def pixel_filter_for(strategy: Strategy, request: DrawRequest) -> PixelFilter | None:
+    """The run's pixel filter, where it was measured to apply: a draw with no edit, class,
+    prompt or tileable sprites, with the run's default sample options (the draws it was
+    fitted on). None where the run has none or the request opts out."""
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    state = (strategy.chosen_sampling or {}).get("filter")
+    plain = not (request.is_edit or request.tileable)
+    unconditioned = request.label is None and request.prompt is None
+    if state is None or not (request.filtered and plain and unconditioned):
+        return None
+    if options_for(strategy, dict(request.options)) != options_for(strategy, {}):
+        return None
+    return PixelFilter.from_dict(state)
+
+
+FILTER_DRAWS = 8  # a filtered draw gives up after n / acceptance x this many sprites
+
+
+def _draw_filtered(strategy, palette, n, seed, draw_chunk, chunk, separate, keep: PixelFilter):
+    """`_draw` through the pixel filter: each sprite kept with `keep`'s probability. With
+    `separate`, sprite i is the first kept one drawn from seed + i, so it too can be
+    drawn again by itself."""
+    strategy.eval()
+    with torch.inference_mode():
+        if not separate:
+            return _keep_drawing(palette, n, seed, draw_chunk, chunk, keep, strategy.device)
+        _check_separate_seeds(seed, n)
+        parts = [
+            _keep_drawing(palette, 1, seed + i, draw_chunk, chunk, keep, strategy.device)
+            for i in range(n)
+        ]
+    return _take(parts, slice(None))
+
+
+def _keep_drawing(palette, n, seed, draw_chunk, chunk, keep: PixelFilter, device):
+    """Draw from one generator, keeping sprites by `keep`'s odds, until `n` are kept. Same
+    seed, same sprites. Should too few pass (a model unlike the pool the filter was
+    fitted on), the likeliest of the dropped fill the rest."""
+    generator = torch.Generator(device=device).manual_seed(seed)
+    chance = np.random.default_rng(seed)
+    kept: list[tuple[np.ndarray, np.ndarray | None]] = []
+    dropped: list[tuple[np.ndarray, np.ndarray | None]] = []
+    dropped_odds: list[np.ndarray] = []
+    found, drawn = 0, 0
+    budget = math.ceil(FILTER_DRAWS * n / keep.acceptance)
+    while found < n and drawn < budget:
+        count = min(chunk, math.ceil(1.2 * (n - found) / keep.acceptance))
+        index, raw = snap_output(draw_chunk(count, generator), palette)
+        drawn += count
+        odds = keep.keep_probability(index)
+        ok = chance.random(count) < odds
+        kept.append((index[ok], None if raw is None else raw[ok]))
+        dropped.append((index[~ok], None if raw is None else raw[~ok]))
+        dropped_odds.append(odds[~ok])
+        found += int(ok.sum())
+    if found < n:
+        likeliest = np.argsort(-np.concatenate(dropped_odds), kind="stable")[: n - found]
+        kept.append(_take(dropped, likeliest))
+    index, raw = _take(kept, slice(None))
+    return index[:n], None if raw is None else raw[:n]
+
+
+def _take(parts: list, rows) -> tuple[np.ndarray, np.ndarray | None]:
+    """Concatenated (indices, raw) chunks, rows `rows` of them."""
+    index = np.concatenate([p[0] for p in parts])[rows]
+    raws = [p[1] for p in parts]
+    return index, None if raws[0] is None else np.concatenate(raws)[rows]
 
 
 def call_strategy(strategy: Strategy, draw: Draw) -> torch.Tensor:
@@ -302,12 +381,7 @@ def _draw(strategy, palette, n, seed, draw_chunk, chunk, separate):
     device = strategy.device
     with torch.inference_mode():
         if separate:
-            if seed + n - 1 > MAX_SEED:
-                raise SettingError(
-                    f"drawing each sprite from its own seed needs seeds up to {seed + n - 1}; "
-                    f"the largest is {MAX_SEED}: ask for a smaller {{seed}}",
-                    exit_code=1,
-                )
+            _check_separate_seeds(seed, n)
             parts = [(1, torch.Generator(device=device).manual_seed(seed + i)) for i in range(n)]
         else:
             generator = torch.Generator(device=device).manual_seed(seed)
@@ -318,6 +392,15 @@ def _draw(strategy, palette, n, seed, draw_chunk, chunk, separate):
             if raw is not None:
                 raws.append(raw)
     return np.concatenate(indices), (np.concatenate(raws) if raws else None)
+
+
+def _check_separate_seeds(seed: int, n: int) -> None:
+    if seed + n - 1 > MAX_SEED:
+        raise SettingError(
+            f"drawing each sprite from its own seed needs seeds up to {seed + n - 1}; "
+            f"the largest is {MAX_SEED}: ask for a smaller {{seed}}",
+            exit_code=1,
+        )
 
 
 def snap_output(out: torch.Tensor, palette: Palette) -> tuple[np.ndarray, np.ndarray | None]:

@@ -101,7 +101,8 @@ class TrainingConfig(Section):
         low=0,
         high=100_000,
         help="sprites per repeat scored for each candidate sampler at the end of training, "
-        "so `auto` draws with the best pixel-clean one; 0 = skip",
+        "so `auto` draws with the best pixel-clean one, and 8x as many fit its pixel "
+        "filter; 0 = skip both",
     )
 
 

@@ -367,7 +367,7 @@ class Trainer:
         """Score the strategy's candidate samplers on its data and keep the best
         pixel-clean one for `auto` sampling (pixelgen_core.evaluation.choice); rank 0 alone,
         since only it saves. A dataset too small to evaluate keeps the strategy's own rule."""
-        from pixelgen_core.evaluation.choice import choose_sampling
+        from pixelgen_core.evaluation.choice import choose_filter, choose_sampling
 
         n = self.config.training.choose_sampler
         strategy = self.strategy
@@ -378,21 +378,21 @@ class Trainer:
             if len(candidates) < 2:
                 return
             self._say("choosing the default sampler: " + ", ".join(candidates) + " ...")
-            choice = choose_sampling(
-                strategy,
-                self.data.palette,
-                self.settings,
-                self.record.spec.conditional,
-                candidates,
-                n,
-                seed=self.seed,
-            )
+            how = (strategy, self.data.palette, self.settings, self.record.spec.conditional)
+            if strategy.chosen_sampling:  # a resumed run's old filter must not filter the pool
+                strategy.chosen_sampling.pop("filter", None)
+            choice = choose_sampling(*how, candidates, n, seed=self.seed)
+            strategy.chosen_sampling = choice.to_dict()
+            self._say(f"default sampler: {choice.name}; fitting its pixel filter ...")
+            choose_filter(*how, choice, n, seed=self.seed)
         except PixelgenError as exc:  # e.g. fewer sprites than evaluation needs
             self._say(f"default sampler not measured: {first_line(exc)}")
             return
         finally:
             strategy.train()
-        strategy.chosen_sampling = self.run_record.sampling = choice.to_dict()
+        strategy.chosen_sampling = choice.to_dict()
+        # run.json keeps what was chosen and why; the filter's table stays in the checkpoint
+        self.run_record.sampling = {k: v for k, v in choice.to_dict().items() if k != "filter"}
         self.tracker.set_tags({"pixelgen.auto_sampler": choice.name})  # a resume may change it
         scores = {}
         for row in choice.rows:

@@ -109,6 +109,16 @@ def prompt_options() -> list[click.Option]:
     ]
 
 
+def unfiltered_option() -> click.Option:
+    """--no-filter: every sprite as the model draws it (`pixelgen_core.pixel_filter`)."""
+    return click.Option(
+        ["--no-filter", "unfiltered"],
+        is_flag=True,
+        help="Keep every sprite the model draws: skip the run's pixel filter, which "
+        "drops draws whose stray pixels, colours and regions real sprites rarely have.",
+    )
+
+
 def shown(path):
     """`path` relative to the working directory when it is inside it, as users typed it."""
     from pathlib import Path

@@ -13,6 +13,7 @@ from pixelgen_core.cli.common import (
     checkpoint_options,
     click_option,
     drawing_options,
+    unfiltered_option,
 )
 from pixelgen_core.evaluation import REPEATS
 from pixelgen_core.files import new_folder
@@ -31,6 +32,7 @@ class EvaluateGroup(StrategyGroup):
                 "the baselines.",
             ),
             repeats_option(),
+            unfiltered_option(),
             *checkpoint_options(),
             click.Option(["--json", "as_json"], is_flag=True, help="Print JSON, not a table."),
             click.Option(
@@ -113,6 +115,7 @@ def run_evaluate(
     device: str,
     prompts: bool = False,
     per_prompt: int = 32,
+    unfiltered: bool = False,
     **options,
 ) -> None:
     from pixelgen_core import api
@@ -133,7 +136,7 @@ def run_evaluate(
     checks.evaluation(n, repeats)
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
     given = {k: v for k, v in options.items() if v is not None}
-    result = run.evaluate(n, seed=seed, repeats=repeats, **given)
+    result = run.evaluate(n, seed=seed, repeats=repeats, filtered=not unfiltered, **given)
     out = out or new_folder(Path("evaluations"), f"{record.spec.name}-")
     files = result.save(out)
     logged_to = run.log_evaluation(result, files)

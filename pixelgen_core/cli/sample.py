@@ -15,6 +15,7 @@ from pixelgen_core.cli.common import (
     drawing_options,
     output_options,
     prompt_options,
+    unfiltered_option,
     write_output,
 )
 from pixelgen_core.errors import PixelgenError
@@ -41,6 +42,7 @@ class SampleGroup(StrategyGroup):
                 help="Show N dataset sprites beside their reconstructions "
                 "(strategies with an encoder).",
             ),
+            unfiltered_option(),
             *checkpoint_options(),
             *(click_option(o, show_default=True) for o in spec.sample_options),
         ]
@@ -83,6 +85,7 @@ def run_sample(
     exports: tuple[str, ...] = (),
     prompt: str | None = None,
     negative: str | None = None,
+    unfiltered: bool = False,
     **options,
 ) -> None:
     from pixelgen_core import api
@@ -122,6 +125,7 @@ def run_sample(
         separate=sheet or bool(exports),
         prompt=prompt,
         negative=negative,
+        filtered=not unfiltered,
         **given,
     )
     # the default folder is made only now, so a refused option leaves no empty one behind

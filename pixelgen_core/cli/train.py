@@ -86,6 +86,8 @@ def run_train(
     click.echo(f"trained {run.name}: {run.steps} steps in {run.seconds:.1f} s")
     if run.sampling_choice:
         click.echo(f"default sampler (auto): {run.sampling_choice['reason']}")
+        if run.sampling_choice.get("filter_reason"):
+            click.echo(run.sampling_choice["filter_reason"])
     if run.checkpoint:
         click.echo(f"checkpoint: {shown(run.checkpoint)}")
         click.echo(f"sample grids: {shown(run.run_dir / 'samples')}")

@@ -5,6 +5,10 @@ for example two consistency steps and 24 DPM-Solver++ steps). At the end of trai
 core scores each one on the run's data exactly as `pixelgen evaluate` does, only with
 fewer sprites, and keeps the one that passes the pixel-clean verdict with the best FD.
 A fast sampler whose sprites are speckled is never chosen over a clean one.
+
+Then core fits the chosen sampler's pixel filter (`pixelgen_core.pixel_filter`) on a pool
+of its sprites, scores the filtered draws the same way, and keeps the filter only where
+they rank above the unfiltered ones by the same rule.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pixelgen_core.evaluation.report import Row
+from pixelgen_core.evaluation.report import Reference, Row
 
 CHOICE_REPEATS = 3  # sampling seeds and data splits per candidate
+FILTER_POOL = 8  # x the sprites per repeat: the chosen sampler's draws a filter is fitted on
 
 
 @dataclass
@@ -25,6 +30,9 @@ class SamplingChoice:
     options: dict[str, Any]
     reason: str
     rows: list[Row]
+    reference: Reference | None = None  # what the rows were scored against
+    filter: dict | None = None  # the kept pixel filter's state (`PixelFilter.to_dict`)
+    filter_reason: str = ""
 
     def to_dict(self) -> dict:
         """What the checkpoint and run.json keep: plain data."""
@@ -32,6 +40,8 @@ class SamplingChoice:
             "name": self.name,
             "options": dict(self.options),
             "reason": self.reason,
+            "filter": self.filter,
+            "filter_reason": self.filter_reason,
             "scores": {
                 row.name: {
                     "fd": row.metrics["fd"],
@@ -86,7 +96,6 @@ def choose_sampling(
     """Score each candidate (`n` sprites per repeat, CHOICE_REPEATS repeats, against one
     reference) and choose."""
     from pixelgen_core.data.prepare import prepare
-    from pixelgen_core.evaluation.report import Reference
     from pixelgen_core.evaluation.run import evaluate
 
     data = prepare(config, conditional, palette, vocabulary=strategy.data.tags)
@@ -108,4 +117,47 @@ def choose_sampling(
         )
         rows.append(evaluation.model)
     best = rank(rows)[0]
-    return SamplingChoice(best.name, candidates[best.name], explain(best, rows), rows)
+    return SamplingChoice(best.name, candidates[best.name], explain(best, rows), rows, reference)
+
+
+def choose_filter(
+    strategy, palette, config: dict, conditional: bool, choice: SamplingChoice, n: int, seed: int
+) -> None:
+    """Fit the chosen sampler's pixel filter on `FILTER_POOL` x `n` of its sprites against
+    the training sprites, score the filtered draws like the candidates, and keep the filter in
+    `choice` only if they rank above the unfiltered row (`rank`). The strategy must have
+    `choice` as its `chosen_sampling`, so that its default draws are the chosen ones."""
+    from pixelgen_core.evaluation.run import evaluate
+    from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter
+    from pixelgen_core.sampling import sample_raw
+
+    reference = choice.reference
+    pool, _ = sample_raw(strategy, palette, FILTER_POOL * n, seed + 7919, filtered=False)
+    try:
+        fitted = PixelFilter.fit(reference.training, pool)
+    except NoSpriteToKeep as exc:
+        choice.filter_reason = f"pixel filter not kept: {exc}"
+        return
+    strategy.chosen_sampling = {**choice.to_dict(), "filter": fitted.to_dict()}
+    name = f"{choice.name} + filter"
+    filtered = evaluate(
+        strategy,
+        palette,
+        config,
+        conditional,
+        n,
+        seed,
+        name=name,
+        calibrate=False,
+        repeats=CHOICE_REPEATS,
+        reference=reference,
+    ).model
+    plain = next(row for row in choice.rows if row.name == choice.name)
+    choice.rows.append(filtered)
+    kept = rank([plain, filtered])[0] is filtered
+    choice.filter = fitted.to_dict() if kept else None
+    share = f"keeps {fitted.acceptance:.0%} of draws"
+    said = f"FD {filtered.metrics['fd']:.2f}, {filtered.verdict.describe()}"
+    verb = "kept" if kept else "not kept (no cleaner than without it)"
+    choice.filter_reason = f"pixel filter {verb}: {share}; with it {said}"
+    strategy.chosen_sampling = choice.to_dict()

@@ -15,7 +15,8 @@ from pixelgen_core.evaluation import REPEATS
 from pixelgen_core.evaluation.report import Reference, Row, judge, markdown_table
 from pixelgen_core.images import check_output_size
 from pixelgen_core.palette import Palette
-from pixelgen_core.sampling import sample_raw
+from pixelgen_core.request import DrawRequest
+from pixelgen_core.sampling import pixel_filter_for, sample_raw
 from pixelgen_core.strategy import Strategy
 
 
@@ -59,13 +60,15 @@ def evaluate(
     calibrate: bool = True,
     repeats: int = REPEATS,
     reference: Reference | None = None,
+    filtered: bool = True,
 ) -> Evaluation:
     """Score a strategy against the dataset of its run's `config`: `repeats` sampling
     seeds (seed, seed+1, ...) of `n` sprites each, capped at half the dataset so the
     real-data row compares the same count, with calibration rows measured the same way
     (skipped with `calibrate=False`, when a caller already has them). A caller scoring
     several samplers of one run passes the `reference` (made with the same seed and
-    repeats), so the data is embedded and its row measured once."""
+    repeats), so the data is embedded and its row measured once. `filtered`: draw through
+    the run's pixel filter where it applies (`sampling.pixel_filter_for`)."""
     if reference is None:
         data = prepare(config, conditional, palette, vocabulary=strategy.data.tags)
         reference = Reference(data, seed, repeats)
@@ -79,13 +82,16 @@ def evaluate(
     def draw(r: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal seconds
         start = time.perf_counter()
-        made = sample_raw(strategy, palette, count, seed + r, options=options)
+        made = sample_raw(strategy, palette, count, seed + r, options=options, filtered=filtered)
         seconds += time.perf_counter() - start
         return made
 
     scores, indices, _ = reference.score(draw, n)
     model = Row(name, scores)
     model.extra["sample_ms_per_sprite"] = 1000 * seconds / len(indices)
+    keep = pixel_filter_for(strategy, DrawRequest(1, options=options or {}, filtered=filtered))
+    if keep is not None:
+        model.extra["filter_keeps"] = keep.acceptance
     rows = torch.arange(min(len(data), 256))
     batch = data.unaugmented(rows, strategy.device)
     with torch.inference_mode():

@@ -282,12 +282,17 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
     assert {"choice/consistency_2/fd", "choice/dpmpp_24/pixel_clean"} <= set(
         mlflow_run.data.metrics
     )
-    assert set(chosen["scores"]) == {"consistency 2", "dpm++ 24"}
+    assert set(chosen["scores"]) == {"consistency 2", "dpm++ 24", f"{chosen['name']} + filter"}
     assert chosen["name"] in chosen["scores"] and chosen["reason"].startswith(chosen["name"])
     assert f"default sampler (auto): {chosen['reason']}" in result.output
+    assert chosen["filter_reason"].startswith("pixel filter ") and chosen["filter_reason"] in (
+        result.output
+    )
     run = pg.open_run("diffusion", checkpoint=folder / "checkpoint.pt")
+    kept = run.sampling_choice.pop("filter")  # its table is in the checkpoint, not run.json
     assert run.sampling_choice == chosen  # kept in the checkpoint too
-    auto = run.sample(4, seed=3).rgba
+    assert (kept is not None) == chosen["filter_reason"].startswith("pixel filter kept")
+    auto = run.sample(4, seed=3, filtered=False).rgba
     assert np.array_equal(auto, run.sample(4, seed=3, **chosen["options"]).rgba)
     clean = [name for name, s in chosen["scores"].items() if s["pixel_clean"]]
     assert not clean or chosen["name"] in clean  # never a speckled one over a clean one
