@@ -3,8 +3,9 @@
 A model can match real sprites on average and still spread its mistakes thinly: a stray
 pixel or a second colour in most sprites, where real sprites are either clean or
 deliberately detailed. At the end of training core bins the per-sprite statistics of
-`pixelgen evaluate` (isolated pixels, opaque colours, one-colour regions) of the
-training sprites and of a pool of the run's own default samples, and weighs each cell
+`pixelgen evaluate` (isolated pixels, opaque colours, one-colour regions; and each
+sprite's main colour and size) of the training sprites and of a pool of the run's own
+default samples, and weighs each cell
 so that the weighted pool has the data's distribution of each statistic. A drawn sprite
 is then kept with probability weight / cap: its density ratio p_data / p_model on these
 statistics, capped at a high quantile so that a few rare cells do not make every draw
@@ -45,7 +46,7 @@ def statistics(indices: np.ndarray) -> np.ndarray:
             opaque_colours(indices),
             colour_components(indices),
             main.astype(np.float64),
-            (flat > 0).sum(axis=1) // 8.0,  # in eighths of a 16x16 row: cells, not pixels
+            (flat > 0).sum(axis=1) // 8.0,  # in steps of 8 pixels: cells, not single pixels
         ],
         axis=1,
     )

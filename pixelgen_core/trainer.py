@@ -365,8 +365,9 @@ class Trainer:
 
     def _choose_sampling(self) -> None:
         """Score the strategy's candidate samplers on its data and keep the best
-        pixel-clean one for `auto` sampling (pixelgen_core.evaluation.choice); rank 0 alone,
-        since only it saves. A dataset too small to evaluate keeps the strategy's own rule."""
+        pixel-clean one for `auto` sampling, then fit its pixel filter and keep that where
+        it measures cleaner (pixelgen_core.evaluation.choice); rank 0 alone, since only it
+        saves. A dataset too small to evaluate keeps the strategy's own rule."""
         from pixelgen_core.evaluation.choice import choose_filter, choose_sampling
 
         n = self.config.training.choose_sampler
@@ -384,7 +385,10 @@ class Trainer:
             choice = choose_sampling(*how, candidates, n, seed=self.seed)
             strategy.chosen_sampling = choice.to_dict()
             self._say(f"default sampler: {choice.name}; fitting its pixel filter ...")
-            choose_filter(*how, choice, n, seed=self.seed)
+            try:
+                choose_filter(*how, choice, n, seed=self.seed)
+            except PixelgenError as exc:  # the choice stands without a filter
+                choice.filter_reason = f"pixel filter not fitted: {first_line(exc)}"
         except PixelgenError as exc:  # e.g. fewer sprites than evaluation needs
             self._say(f"default sampler not measured: {first_line(exc)}")
             return
