@@ -38,12 +38,12 @@ def register_strategies(register):
             sample_options=(
                 Option(
                     "sampler",
-                    help="auto: consistency (1-2 steps) once the run is tuned, else dpm++",
+                    help="auto: the sampler chosen at the end of training; with a prompt, dpm++",
                     config_key="sampling.sampler",
                 ),
                 Option(
                     "steps",
-                    help="denoising steps (0: 2 for consistency, else 24)",
+                    help="denoising steps (0: 2 for consistency, else 24; 12 for a prompt)",
                     config_key="sampling.steps",
                 ),
                 Option("ddim_steps", int, None, "shortcut for --sampler ddim --steps N"),
@@ -55,6 +55,7 @@ def register_strategies(register):
                     config_key="sampling.guidance_scale",
                 ),
                 Option("guidance_max_t", config_key="sampling.guidance_max_t"),
+                Option("guidance_min_t", config_key="sampling.guidance_min_t"),
                 Option(
                     "ema",
                     help="sample with the EMA weights (--no-ema: raw)",

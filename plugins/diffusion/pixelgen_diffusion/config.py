@@ -7,6 +7,9 @@ from pixelgen_core import PRECISIONS, Config, DataConfig, Section, TrainingConfi
 
 SAMPLER_NAMES = ("auto", "dpm++", "ddim", "ddpm", "consistency")
 DEFAULT_STEPS = {"consistency": 2, "dpm++": 24, "ddim": 24, "ddpm": 24}
+# `auto`'s DPM-Solver++ steps for a prompt: its samples carry their tags as often as with
+# 24 steps, with fewer isolated pixels, in half the time (benchmarks/RESULTS.md, 2026-12-04).
+PROMPT_STEPS = 12
 
 
 @dataclass
@@ -79,6 +82,13 @@ class Sampling(Section):
     spacing: str = setting("trailing", choices=("trailing", "leading", "linspace"))
     guidance_scale: float = setting(2.0, low=0, help="1 = plain conditional")
     guidance_max_t: int = setting(700, low=0, help="guide only at timesteps t <= this")
+    guidance_min_t: int = setting(0, low=0, help="guide only at timesteps t >= this")
+    prompt_guidance_scale: float = setting(
+        4.0, low=0, help="with --prompt and no guidance option: the guidance scale"
+    )
+    prompt_guidance_min_t: int = setting(
+        300, low=0, help="with --prompt and no guidance option: guide at t >= this"
+    )
     ema: bool = setting(True, help="sample with the EMA weights")
     precision: str = setting("auto", choices=PRECISIONS, help="bf16 where supported")
     resample: int = setting(

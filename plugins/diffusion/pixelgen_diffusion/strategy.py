@@ -31,7 +31,7 @@ from pixelgen_core import (
     uses_bf16,
 )
 from pixelgen_diffusion import consistency
-from pixelgen_diffusion.config import DEFAULT_STEPS, DiffusionConfig
+from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
 from pixelgen_diffusion.samplers import (
     SAMPLERS,
     ConsistencySampler,
@@ -40,6 +40,8 @@ from pixelgen_diffusion.samplers import (
 from pixelgen_diffusion.schedule import NoiseSchedule
 from pixelgen_diffusion.tag_sets import TagSetCounts
 from pixelgen_diffusion.unet import UNet
+
+Guidance = tuple[float, int, int]  # classifier-free guidance: (scale, min_t, max_t)
 
 LONG_WITHOUT_FLIPS = 400  # epochs past which a run without flips copies (_warn_of_copying)
 
@@ -223,10 +225,12 @@ class DiffusionStrategy(Strategy):
 
     def _teacher(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The frozen teacher's v, guided as the sampler guides (conditional and
-        unconditional in one batch, for labelled sprites at t <= guidance_max_t), so the
+        unconditional in one batch, for labelled sprites in the guidance interval), so the
         student learns the guided trajectories and samples without guidance passes."""
         scale = self.config.consistency.guidance_scale
-        guide = self._conditioned(labels) & (t <= self.config.sampling.guidance_max_t)
+        sampling = self.config.sampling
+        window = (t >= sampling.guidance_min_t) & (t <= sampling.guidance_max_t)
+        guide = self._conditioned(labels) & window
         if scale == 1.0 or not bool(guide.any()):
             return self.modules["ema"](x_t, t, labels)[:, :4].float()
         none = self._unconditioned(labels)
@@ -357,14 +361,38 @@ class DiffusionStrategy(Strategy):
         found[f"dpm++ {steps}"] = {"sampler": "dpm++", "steps": steps}
         return found
 
-    def auto_sampler(self, steps: int) -> tuple[str, int]:
+    def auto_sampler(self, steps: int, guidance: Guidance | None = None) -> tuple[str, int]:
         """`--sampler auto`: the sampler chosen by measurement at the end of training,
         else (runs from before the choice) consistency once tuned, else dpm++. Steps given
-        by the user stay theirs."""
+        by the user stay theirs. A prompt's `guidance`, where it is not the run's (which
+        the consistency student learned), is drawn by DPM-Solver++ in PROMPT_STEPS."""
+        if guidance is not None and guidance != self._learned_guidance():
+            return "dpm++", steps or PROMPT_STEPS
         chosen = (self.chosen_sampling or {}).get("options")
         if chosen and chosen["sampler"] in SAMPLERS:
             return chosen["sampler"], steps or int(chosen["steps"])
         return ("consistency" if self.consistency_steps else "dpm++"), steps
+
+    def _learned_guidance(self) -> Guidance:
+        s = self.config.sampling
+        return (s.guidance_scale, s.guidance_min_t, s.guidance_max_t)
+
+    def _guidance(self, draw: Draw) -> Guidance:
+        """(scale, min_t, max_t) of a draw: the options. With a prompt, each one left at
+        the run's value is the prompt's instead: `sampling.prompt_guidance_scale` from
+        `prompt_guidance_min_t` to the last timestep. A prompt names fewer tags than the
+        sprites the model learned on, and guiding the noisy steps, where a sprite's kind
+        is decided, makes samples carry its tags more often; guiding below
+        prompt_guidance_min_t adds specks (benchmarks/RESULTS.md, 2026-12-04)."""
+        o = draw.options
+        asked = (o.guidance_scale, o.guidance_min_t, o.guidance_max_t)
+        if draw.tags is None:
+            return asked
+        s = self.config.sampling
+        last = self.schedule.num_train_timesteps - 1
+        prompt = (s.prompt_guidance_scale, s.prompt_guidance_min_t, last)
+        run = self._learned_guidance()
+        return tuple(p if a == r else a for a, r, p in zip(asked, run, prompt, strict=True))
 
     def _conditioned(self, labels: torch.Tensor) -> torch.Tensor:
         """Which sprites have a condition to guide towards: a class, or any tag."""
@@ -402,17 +430,16 @@ class DiffusionStrategy(Strategy):
         weights = self.class_counts.clamp_min(1).float().to(self.device)  # data frequencies
         return torch.multinomial(weights, n, replacement=True, generator=generator)
 
-    def _check_learned_guidance(self, scale: float, max_t: int) -> None:
+    def _check_learned_guidance(self, draw: Draw) -> None:
         """A consistency model learned its guidance in tuning; asking for another is an
         error rather than silently ignored."""
-        if (scale, max_t) != (
-            self.config.sampling.guidance_scale,
-            self.config.sampling.guidance_max_t,
-        ):
+        o = draw.options
+        if (o.guidance_scale, o.guidance_min_t, o.guidance_max_t) != self._learned_guidance():
             raise SettingError(
                 "the consistency sampler uses the guidance learned in tuning "
                 f"(consistency.guidance_scale={self.config.consistency.guidance_scale:g}); "
-                "for another {guidance_scale} or {guidance_max_t} use {sampler} dpm++"
+                "for another {guidance_scale}, {guidance_min_t} or {guidance_max_t} use "
+                "{sampler} dpm++"
             )
 
     def _check_unused_options(
@@ -448,16 +475,16 @@ class DiffusionStrategy(Strategy):
         o, n, generator, negative = draw.options, draw.n, draw.generator, draw.negative
         sampler, steps, ddim_steps = o.sampler, o.steps, o.ddim_steps
         eta, spacing, final_step_t = o.eta, o.timestep_spacing, o.final_step_t
-        guidance_scale, guidance_max_t = o.guidance_scale, o.guidance_max_t
+        guidance = self._guidance(draw)
         ema, precision, tileable = o.ema, o.precision, draw.tileable
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "auto":
-            sampler, steps = self.auto_sampler(steps)
+            sampler, steps = self.auto_sampler(steps, guidance if draw.tags is not None else None)
         steps = steps or DEFAULT_STEPS[sampler]
         self._check_unused_options(sampler, eta, spacing, final_step_t)
         if sampler == "consistency":
-            self._check_learned_guidance(guidance_scale, guidance_max_t)
+            self._check_learned_guidance(draw)
             if negative is not None and bool(negative.any()) and not final_step_t:
                 raise SettingError(
                     "the consistency sampler learned its guidance in tuning and cannot steer "
@@ -474,17 +501,15 @@ class DiffusionStrategy(Strategy):
         net = self._sampling_net(which, ema, precision)
         labels = self._labels(n, draw.label, generator, draw.tags)
         # A consistency model learned its guidance while it was tuned: no guidance passes.
-        scale = 1.0 if sampler == "consistency" else guidance_scale
-        predict = self._predictor(net, labels, scale, guidance_max_t, tileable, generator, negative)
+        learned = (1.0, 0, 0) if sampler == "consistency" else guidance
+        predict = self._predictor(net, labels, learned, tileable, generator, negative)
         x = torch.randn(n, 4, *self.data.shape, generator=generator, device=self.device)
         with autocast(self.device, precision):
             for t in runner.timesteps.tolist():
                 x = runner.step(predict(x, t), t, x, generator)
             if sampler == "consistency" and final_step_t:
                 base = self._sampling_net("base", ema, precision)
-                predict = self._predictor(
-                    base, labels, guidance_scale, guidance_max_t, tileable, generator, negative
-                )
+                predict = self._predictor(base, labels, guidance, tileable, generator, negative)
                 finish = LowNoiseStep(self.schedule, final_step_t)
                 x = finish.noise(x.float().clamp(-1, 1), generator)
                 x = finish.step(predict(x, final_step_t), final_step_t, x, generator)
@@ -520,9 +545,8 @@ class DiffusionStrategy(Strategy):
             return images.clone()
         net = self._sampling_net("base", ema, precision)
         labels = self._labels(len(images), draw.label, generator, draw.tags)
-        predict = self._predictor(
-            net, labels, o.guidance_scale, o.guidance_max_t, draw.tileable, generator, draw.negative
-        )
+        guidance = self._guidance(draw)
+        predict = self._predictor(net, labels, guidance, draw.tileable, generator, draw.negative)
         known = images.to(self.device).float() * 2 - 1
         kept = keep.to(self.device)[:, None].expand_as(known)
 
@@ -582,13 +606,15 @@ class DiffusionStrategy(Strategy):
         return self.colour_values[logits.argmax(dim=1)].permute(0, 3, 1, 2).to(x0.dtype)
 
     def _predictor(
-        self, net, labels, scale: float, max_t: int, tileable: bool, generator, negative=None
+        self, net, labels, guidance: Guidance, tileable: bool, generator, negative=None
     ) -> Predictor:
-        """`predict(x, t)`: the network's output at timestep t, guided at t <= max_t
-        (Kynkaenniemi et al. 2024: at higher noise guidance pulls every sprite towards its
-        class average; there the conditional pass alone is used). With `tileable` the
+        """`predict(x, t)`: the network's output at timestep t, guided by `guidance`'s
+        scale at min_t <= t <= max_t and conditional alone elsewhere (Kynkaenniemi et al.
+        2024: at high noise guidance pulls every sprite towards its class average, which
+        costs FD; at low noise it adds specks). With `tileable` the
         network pads circularly and sees x rolled by a random offset each call, so the
         sprite's wrap-around edges are drawn like its middle, without a seam."""
+        scale, min_t, max_t = guidance
         unconditioned = self._unconditioned(labels, negative)
         guide_any = scale != 1.0 and not torch.equal(labels, unconditioned)
         if tileable:
@@ -605,7 +631,7 @@ class DiffusionStrategy(Strategy):
             if tileable:
                 x = torch.roll(x, shift, dims=(2, 3))
             t_in = torch.full((len(x),), t, device=self.device, dtype=torch.long)
-            if guide_any and t <= max_t:
+            if guide_any and min_t <= t <= max_t:
                 _, out = guided(net, x, t_in, labels, unconditioned, scale)
             else:
                 out = net(x, t_in, labels).float()

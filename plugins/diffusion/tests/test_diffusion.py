@@ -84,7 +84,7 @@ def test_guidance_runs_one_batched_forward_pass_per_step():
     handle.remove()
 
 
-def test_guidance_only_at_timesteps_up_to_guidance_max_t():
+def test_guidance_only_inside_its_interval():
     strategy = make()  # 4 trailing steps: 999, 749, 499, 249
     calls = []
     net = strategy.modules["ema"]
@@ -95,6 +95,16 @@ def test_guidance_only_at_timesteps_up_to_guidance_max_t():
     calls.clear()
     sample(strategy, 3, torch.Generator().manual_seed(0), guidance_max_t=999, **kwargs)
     assert calls == [6] * 4
+    calls.clear()
+    sample(
+        strategy,
+        3,
+        torch.Generator().manual_seed(0),
+        guidance_min_t=500,
+        guidance_max_t=999,
+        **kwargs,
+    )
+    assert calls == [6, 6, 3, 3]  # below t = 500 the conditional pass alone
     handle.remove()
     # Unguided steps take the conditional prediction as it is: no interval = scale 1 there.
     low = sample(strategy, 3, torch.Generator().manual_seed(0), guidance_max_t=0, **kwargs)
@@ -104,6 +114,8 @@ def test_guidance_only_at_timesteps_up_to_guidance_max_t():
         sample(strategy, 1, torch.Generator(), guidance_max_t=-1)
     with pytest.raises(ConfigError, match="'sampling.guidance_max_t' must be at least 0"):
         make("sampling.guidance_max_t=-5")
+    with pytest.raises(ConfigError, match="^guidance_min_t must be at least 0, got -1"):
+        sample(strategy, 1, torch.Generator(), guidance_min_t=-1)
 
 
 def test_bf16_weights_sample_exactly_what_autocast_samples(monkeypatch):

@@ -107,6 +107,73 @@ def test_a_negative_prompt_steers_away_from_its_tag(trained):
     assert colours(away)[1] > 0.7
 
 
+FP32 = {"precision": "fp32"}  # the EMA network itself samples (not a bfloat16 copy)
+FP32_4 = {**FP32, "steps": 4}  # 4 trailing steps: t = 999, 749, 499, 249
+
+
+def guided_batches(net) -> tuple[list[int], object]:
+    """The batch size of each of `net`'s forward passes (2n where guided), and the hook."""
+    calls: list[int] = []
+    return calls, net.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
+
+
+def test_a_prompt_is_guided_harder_at_the_noisy_steps(trained):
+    """With a prompt, guidance is sampling.prompt_guidance_scale from
+    prompt_guidance_min_t (300) up: the steps where a sprite's kind is decided. A guidance
+    option given replaces its part of that, and a draw without a prompt keeps the run's."""
+    strategy = trained
+    palette = Palette.from_tuples(PALETTE)
+    blue = Prompt("blue", ("blue",))
+    calls, hook = guided_batches(strategy.modules["ema"])
+    prompted, _ = sample_raw(strategy, palette, 3, 0, None, FP32_4, prompt=blue)
+    assert calls == [6, 6, 6, 3]  # t = 999, 749, 499 guided; 249 < 300 not
+    calls.clear()
+    sample_raw(strategy, palette, 3, 0, None, FP32_4)
+    assert calls == [3, 3, 6, 6]  # no prompt: the run's guidance, at t <= 700
+    calls.clear()
+    sample_raw(strategy, palette, 3, 0, None, {**FP32_4, "guidance_min_t": 600}, prompt=blue)
+    assert calls == [6, 6, 3, 3]  # the interval's lower end given: the rest the prompt's
+    hook.remove()
+    config = strategy.config.sampling
+    explicit = {
+        **FP32_4,
+        "guidance_scale": config.prompt_guidance_scale,
+        "guidance_min_t": config.prompt_guidance_min_t,
+        "guidance_max_t": 999,
+    }
+    same, _ = sample_raw(strategy, palette, 3, 0, None, explicit, prompt=blue)
+    assert config.prompt_guidance_scale == 4.0 and np.array_equal(prompted, same)
+    harder, _ = sample_raw(
+        strategy, palette, 3, 0, None, {**explicit, "guidance_scale": 9.0}, prompt=blue
+    )
+    rescaled, _ = sample_raw(
+        strategy, palette, 3, 0, None, {**FP32_4, "guidance_scale": 9.0}, prompt=blue
+    )
+    assert np.array_equal(harder, rescaled) and not np.array_equal(harder, prompted)
+
+
+def test_auto_draws_a_prompt_with_the_base_model_once_tuned(trained):
+    """The consistency student learned the run's guidance, not a prompt's: `auto` draws a
+    prompt with DPM-Solver++ and the base model, and a draw without one with the student."""
+    strategy = copy.deepcopy(trained)
+    strategy.consistency_steps = 1
+    strategy.config.sampling.sampler = "auto"
+    palette = Palette.from_tuples(PALETTE)
+    base, base_hook = guided_batches(strategy.modules["ema"])
+    student, student_hook = guided_batches(strategy.modules["consistency_ema"])
+    sample_raw(strategy, palette, 2, 0, None, FP32, prompt=Prompt("red", ("red",)))
+    assert len(base) == 12 and not student  # DPM-Solver++, 12 steps
+    base.clear()
+    sample_raw(strategy, palette, 2, 0, None, FP32)
+    assert len(student) == 2  # consistency 2 steps (and its final base step)
+    student.clear()
+    options = {**FP32, "sampler": "consistency", "steps": 2, "final_step_t": 0}
+    sample_raw(strategy, palette, 2, 0, None, options, prompt=Prompt("red", ("red",)))
+    assert len(student) == 2  # asked for by name: the student, with its learned guidance
+    base_hook.remove()
+    student_hook.remove()
+
+
 def test_edits_take_a_prompt_and_keep_their_kept_pixels(trained):
     strategy = trained
     palette = Palette.from_tuples(PALETTE)
