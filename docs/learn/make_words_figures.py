@@ -11,9 +11,10 @@ from diffusion runs trained on the tagged kenney-arcade sprites.
 Draws, from CHECKPOINT, a row of sprites for each of four prompts above a row of the
 real sprites with that tag (docs/images/prompts.png) and scores every prompt with
 `Run.evaluate_prompts` (the classifier's recognised share against its ceiling, FD,
-pixel statistics and copies per prompt); with `--ab`, scores the two designs' runs
-(trained alike) the same way. Writes docs/learn/words-numbers.json: every number the
-chapter quotes, as it quotes it (tests/test_docs.py checks that it does).
+pixel statistics and copies per prompt), as `pixelgen sample --prompt` draws them and
+again with the consistency student's own guidance ("student"); with `--ab`, scores the
+two designs' runs (trained alike) the same way. Writes docs/learn/words-numbers.json:
+every number the chapter quotes, as it quotes it (tests/test_docs.py checks that it does).
 """
 
 from __future__ import annotations
@@ -57,12 +58,16 @@ def main() -> None:
         runs.update({"bag": args.ab[0], "cross": args.ab[1]})
     numbers: dict = {"checkpoints": runs, "n": args.n, "designs": {}}
     quoted: dict[str, str] = {}
-    for design, checkpoint in runs.items():
-        scored_run = run if design == "run" else pg.open_run("diffusion", checkpoint=checkpoint)
+    scored = [(design, checkpoint, {}) for design, checkpoint in runs.items()]
+    scored.insert(1, ("student", args.checkpoint, {"sampler": "consistency"}))
+    for design, checkpoint, options in scored:
+        same = checkpoint == args.checkpoint
+        scored_run = run if same else pg.open_run("diffusion", checkpoint=checkpoint)
         start = time.perf_counter()
-        result = scored_run.evaluate_prompts(args.n)
+        result = scored_run.evaluate_prompts(args.n, **options)
         summary = result.summary()
         numbers["designs"][design] = {
+            "options": options,
             "seconds": round(time.perf_counter() - start, 1),
             "steps": scored_run.steps,
             "summary": summary,
