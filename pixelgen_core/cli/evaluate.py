@@ -78,9 +78,9 @@ def evaluate() -> None:
 
 
 def refuse_options_that_do_not_apply(prompts: bool) -> None:
-    """`--prompts` draws `--per-prompt` sprites once for each prompt, and the table draws
-    `-n` sprites in each of `--repeats` repeats: an option of the other mode, given on
-    the command line, would be silently ignored, so it is an error instead."""
+    """`--prompts` draws `--per-prompt` sprites once for each prompt, unfiltered, and the
+    table draws `-n` sprites in each of `--repeats` repeats: an option of the other mode,
+    given on the command line, would be silently ignored, so it is an error instead."""
     from click.core import ParameterSource
 
     from pixelgen_core.errors import ConfigError
@@ -91,6 +91,11 @@ def refuse_options_that_do_not_apply(prompts: bool) -> None:
         for param in ctx.command.params
         if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
     }
+    if prompts and "unfiltered" in given:
+        raise ConfigError(
+            "--no-filter does not apply with --prompts: a prompt's draws never go through "
+            "the pixel filter"
+        )
     if prompts:
         wrong = [given[name] for name in ("n", "repeats") if name in given]
         if wrong:
