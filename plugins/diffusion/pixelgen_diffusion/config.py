@@ -84,10 +84,10 @@ class Sampling(Section):
     guidance_max_t: int = setting(700, low=0, help="guide only at timesteps t <= this")
     guidance_min_t: int = setting(0, low=0, help="guide only at timesteps t >= this")
     prompt_guidance_scale: float = setting(
-        4.0, low=0, help="with --prompt and no guidance option: the guidance scale"
+        4.0, low=0, help="with --prompt: the guidance scale, unless --guidance-scale is given"
     )
     prompt_guidance_min_t: int = setting(
-        300, low=0, help="with --prompt and no guidance option: guide at t >= this"
+        300, low=0, help="with --prompt: guide at t >= this, unless --guidance-min-t is given"
     )
     ema: bool = setting(True, help="sample with the EMA weights")
     precision: str = setting("auto", choices=PRECISIONS, help="bf16 where supported")

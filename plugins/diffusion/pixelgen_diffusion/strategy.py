@@ -485,6 +485,7 @@ class DiffusionStrategy(Strategy):
         self._check_unused_options(sampler, eta, spacing, final_step_t)
         if sampler == "consistency":
             self._check_learned_guidance(draw)
+            guidance = self._learned_guidance()  # its final base step too, even for a prompt
             if negative is not None and bool(negative.any()) and not final_step_t:
                 raise SettingError(
                     "the consistency sampler learned its guidance in tuning and cannot steer "
@@ -501,8 +502,8 @@ class DiffusionStrategy(Strategy):
         net = self._sampling_net(which, ema, precision)
         labels = self._labels(n, draw.label, generator, draw.tags)
         # A consistency model learned its guidance while it was tuned: no guidance passes.
-        learned = (1.0, 0, 0) if sampler == "consistency" else guidance
-        predict = self._predictor(net, labels, learned, tileable, generator, negative)
+        passes = (1.0, 0, 0) if sampler == "consistency" else guidance
+        predict = self._predictor(net, labels, passes, tileable, generator, negative)
         x = torch.randn(n, 4, *self.data.shape, generator=generator, device=self.device)
         with autocast(self.device, precision):
             for t in runner.timesteps.tolist():

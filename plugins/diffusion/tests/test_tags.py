@@ -196,6 +196,12 @@ def test_the_consistency_stage_learns_tagged_trajectories(trained):
     options = {"sampler": "consistency", "steps": 2}
     out, _ = sample_raw(strategy, palette, 8, 0, None, options, prompt=Prompt("blue", ("blue",)))
     assert colours(out)[1] > colours(out)[0]
+    # Its final base step (t = 200) is guided by the run's guidance, not a prompt's (from
+    # t = 300 up), so that a negative prompt still steers it.
+    calls, hook = guided_batches(strategy.modules["ema"])
+    sample_raw(strategy, palette, 3, 0, None, {**options, **FP32}, prompt=Prompt("blue", ("blue",)))
+    hook.remove()
+    assert calls == [6]
     with pytest.raises(ConfigError, match="negative prompt"):
         sample_raw(
             strategy,
