@@ -91,12 +91,12 @@ def refuse_options_that_do_not_apply(prompts: bool) -> None:
         for param in ctx.command.params
         if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
     }
-    if prompts and "unfiltered" in given:
-        raise ConfigError(
-            "--no-filter does not apply with --prompts: a prompt's draws never go through "
-            "the pixel filter"
-        )
     if prompts:
+        if "unfiltered" in given:
+            raise ConfigError(
+                "--no-filter does not apply with --prompts: a prompt's draws never go "
+                "through the pixel filter"
+            )
         wrong = [given[name] for name in ("n", "repeats") if name in given]
         if wrong:
             verb = "does" if len(wrong) == 1 else "do"

@@ -377,6 +377,11 @@ class DiffusionStrategy(Strategy):
         s = self.config.sampling
         return (s.guidance_scale, s.guidance_min_t, s.guidance_max_t)
 
+    @staticmethod
+    def _asked_guidance(draw: Draw) -> Guidance:
+        o = draw.options
+        return (o.guidance_scale, o.guidance_min_t, o.guidance_max_t)
+
     def _guidance(self, draw: Draw) -> Guidance:
         """(scale, min_t, max_t) of a draw: the options. With a prompt, each one left at
         the run's value is the prompt's instead: `sampling.prompt_guidance_scale` from
@@ -384,8 +389,7 @@ class DiffusionStrategy(Strategy):
         sprites the model learned on, and guiding the noisy steps, where a sprite's kind
         is decided, makes samples carry its tags more often; guiding below
         prompt_guidance_min_t adds specks (benchmarks/RESULTS.md, 2026-12-04)."""
-        o = draw.options
-        asked = (o.guidance_scale, o.guidance_min_t, o.guidance_max_t)
+        asked = self._asked_guidance(draw)
         if draw.tags is None:
             return asked
         s = self.config.sampling
@@ -433,8 +437,7 @@ class DiffusionStrategy(Strategy):
     def _check_learned_guidance(self, draw: Draw) -> None:
         """A consistency model learned its guidance in tuning; asking for another is an
         error rather than silently ignored."""
-        o = draw.options
-        if (o.guidance_scale, o.guidance_min_t, o.guidance_max_t) != self._learned_guidance():
+        if self._asked_guidance(draw) != self._learned_guidance():
             raise SettingError(
                 "the consistency sampler uses the guidance learned in tuning "
                 f"(consistency.guidance_scale={self.config.consistency.guidance_scale:g}); "
