@@ -27,8 +27,10 @@ class Model(Section):
     )
     groups: int = setting(8, low=1, high=4096, help="GroupNorm groups; must divide every width")
     dropout: float = setting(0.0, low=0, high=1, help="residual-block dropout (0: none)")
-    palette_head: bool = setting(
-        False, help="per-pixel palette logits beside RGBA: samples end on palette colours"
+    palette_head: bool | None = setting(
+        None,
+        help="per-pixel palette logits beside RGBA: samples end on palette colours; "
+        "null: on when the palette has more than 8 colours",
     )
     tag_conditioning: str = setting(
         "bag",

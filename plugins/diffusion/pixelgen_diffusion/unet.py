@@ -18,6 +18,19 @@ from pixelgen_core import ConfigError, DataInfo
 
 WIDTHS = (32, 64, 128, 128, 128, 128)  # level widths: doubling, then capped
 LOWEST_SIDE = 6
+HEAD_COLOURS = 8  # `model.palette_head: null`: a palette head above this many colours
+
+
+def uses_palette_head(model: Any, data: DataInfo) -> bool:
+    """`model.palette_head`, or for null, whether the palette has more than HEAD_COLOURS
+    opaque colours. With many colours some lie close together (greys, skin tones), and
+    an RGBA output between two of them snaps to one or the other pixel by pixel: speckle
+    that a head, which picks one colour per pixel, does not draw (32x32 `kenney-arcade`,
+    16 colours: a quarter of the isolated pixels). On the 7 colours of `kenney-colored` the
+    head drew no fewer stray pixels (benchmarks/RESULTS.md, 2026-12-04)."""
+    if model.palette_head is not None:
+        return bool(model.palette_head)
+    return len(data.palette) - 1 > HEAD_COLOURS
 
 
 def level_widths(height: int, width: int) -> list[int]:
@@ -159,7 +172,7 @@ class UNet(nn.Module):
             data.num_classes,
             model.groups,
             model.dropout,
-            palette_size=len(data.palette) if model.palette_head else 0,
+            palette_size=len(data.palette) if uses_palette_head(model, data) else 0,
             num_tags=len(data.tags),
             tag_conditioning=model.tag_conditioning,
             skips=model.skips,

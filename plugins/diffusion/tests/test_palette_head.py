@@ -13,7 +13,7 @@ FAST = [*TINY, "training.lr=0.003", "consistency.share=0", "sampling.sampler=dpm
 
 
 def make(*overrides: str):
-    """With the head (an option while its A/B is measured), unless overridden."""
+    """With the head (the small test palette would get none by default), unless overridden."""
     overrides = ("model.palette_head=true", *overrides)
     return make_strategy("diffusion", [*FAST, *overrides], DataInfo(16, PALETTE, 3, 8))
 
@@ -23,6 +23,16 @@ def test_the_head_gives_one_logit_per_palette_colour():
     x, t, labels = torch.randn(2, 4, 16, 16), torch.tensor([5, 500]), torch.tensor([0, 3])
     assert with_head.modules["ema"](x, t, labels).shape == (2, 4 + len(PALETTE), 16, 16)
     assert without.modules["ema"](x, t, labels).shape == (2, 4, 16, 16)
+
+
+def test_by_default_a_palette_of_more_than_eight_colours_gets_the_head():
+    grey = [(0, 0, 0, 0)] + [(i / 16, i / 16, i / 16, 1.0) for i in range(1, 17)]
+    for colours, head in ((8, False), (9, True), (16, True)):
+        info = DataInfo(16, tuple(grey[: colours + 1]), 3, 8)
+        for setting, expected in (("null", head), ("true", True), ("false", False)):
+            strategy = make_strategy("diffusion", [*FAST, f"model.palette_head={setting}"], info)
+            has_head = strategy.modules["ema"].palette_out is not None
+            assert has_head is expected, (colours, setting)
 
 
 def test_its_cross_entropy_is_part_of_the_loss_only_below_palette_max_t():
