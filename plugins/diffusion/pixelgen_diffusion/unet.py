@@ -26,8 +26,9 @@ def uses_palette_head(model: Any, data: DataInfo) -> bool:
     opaque colours. With many colours some lie close together (greys, skin tones), and
     an RGBA output between two of them snaps to one or the other pixel by pixel: speckle
     that a head, which picks one colour per pixel, does not draw (32x32 `kenney-arcade`,
-    16 colours: a quarter of the isolated pixels). On the 7 colours of `kenney-colored` the
-    head drew no fewer stray pixels (benchmarks/RESULTS.md, 2026-12-04)."""
+    16 colours: the isolated-pixel distance fell four to nine times). On the 7 colours of
+    `kenney-colored` the head drew no fewer stray pixels (benchmarks/RESULTS.md,
+    2026-12-04)."""
     if model.palette_head is not None:
         return bool(model.palette_head)
     return len(data.palette) - 1 > HEAD_COLOURS
