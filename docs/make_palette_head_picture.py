@@ -4,7 +4,7 @@ the palette head, each drawn as `pixelgen sample` draws it (its `auto` sampler a
 filter, seed 0).
 
     pixelgen train diffusion data.dataset=kenney-arcade training.time_budget_minutes=10 \\
-        training.seed=1 model.palette_head=false            # then again without the last
+        training.seed=1 model.palette_head=false   # then again without this last option
     python docs/make_palette_head_picture.py RGBA_CHECKPOINT HEAD_CHECKPOINT
 
 Writes docs/images/size-32-palette-head.png (about a minute: a filtered sprite of the
