@@ -32,6 +32,11 @@ class Model(Section):
         help="per-pixel palette logits beside RGBA: samples end on palette colours; "
         "null: on when the palette has more than 8 colours",
     )
+    detail: bool = setting(
+        True,
+        help="condition on each sprite's detail level (its isolated pixels: none, 1-4, 5+) "
+        "beside its class, drawn by the data's frequencies: fewer stray pixels",
+    )
     tag_conditioning: str = setting(
         "bag",
         choices=("bag", "cross"),

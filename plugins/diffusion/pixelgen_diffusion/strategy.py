@@ -32,6 +32,7 @@ from pixelgen_core import (
 )
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
+from pixelgen_diffusion.detail import LEVELS, detail_levels, uses_detail
 from pixelgen_diffusion.samplers import (
     SAMPLERS,
     ConsistencySampler,
@@ -107,6 +108,9 @@ class DiffusionStrategy(Strategy):
         self.schedule = NoiseSchedule(d.timesteps, d.schedule, d.prediction)
         self.num_classes = data.num_classes
         self.null_class = data.num_classes  # the extra "no class" embedding
+        # With detail levels the network's condition is the pair class * levels + level,
+        # the null class paired with a level too: guidance drops the class, not the level.
+        self.levels = LEVELS if uses_detail(m, data) else 1
         self.num_tags = len(data.tags)  # with tags, the condition is a bag of them
         # The palette's colours in the network's [-1, 1] range: what the palette head picks from.
         self.colour_values = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
@@ -144,7 +148,8 @@ class DiffusionStrategy(Strategy):
             )
         self.consistency_steps = 0  # steps of the consistency stage trained so far
         self._copying_checked = False
-        self.class_counts = torch.zeros(max(self.num_classes, 1), dtype=torch.float64)
+        # how often training saw each condition (class, or class and detail level)
+        self.class_counts = torch.zeros(max(self.num_classes * self.levels, 1), dtype=torch.float64)
         self.tag_sets = TagSetCounts(self.num_tags)
         # bfloat16 copies of the sampling networks, by (which, ema): (weights_stamp, copy)
         self._bf16_copies: dict[tuple[str, bool], tuple[tuple, nn.Module]] = {}
@@ -189,7 +194,15 @@ class DiffusionStrategy(Strategy):
             return drop_tags(batch.tags, self.config.diffusion.p_uncond)
         if batch.labels is None or not self.num_classes:
             return torch.full((n,), self.null_class, device=device, dtype=torch.long)
-        return drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
+        classes = drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
+        return self._paired(classes, batch)
+
+    def _paired(self, classes: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The network's condition: the class, or with detail levels the pair
+        class * levels + the sprite's level."""
+        if self.levels == 1:
+            return classes
+        return classes * self.levels + detail_levels(batch.indices).to(classes)
 
     def _loss(self, batch: Batch) -> torch.Tensor:
         x0 = batch.images * 2 - 1  # RGBA in [-1, 1]
@@ -293,7 +306,8 @@ class DiffusionStrategy(Strategy):
             self._copying_checked = True
             self._warn_of_copying()
         if batch.labels is not None and self.num_classes:
-            self.class_counts += torch.bincount(batch.labels.cpu(), minlength=self.num_classes)
+            pairs = self._paired(batch.labels, batch).cpu()
+            self.class_counts += torch.bincount(pairs, minlength=len(self.class_counts))
         if batch.tags is not None and self.num_tags:
             self.tag_sets.add(batch.tags)
         if step.stage == "consistency":
@@ -314,7 +328,8 @@ class DiffusionStrategy(Strategy):
 
     def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
         """Runs from before the consistency stage have no student: it starts untrained.
-        Runs from before the palette head have none: their networks lose theirs."""
+        Runs from before the palette head have none: their networks lose theirs. Runs
+        from before detail levels condition on the class alone, as they were trained."""
         modules = state["modules"]
         if "ema" in modules:
             students = {k: modules["ema"] for k in ("consistency", "consistency_ema")}
@@ -323,7 +338,20 @@ class DiffusionStrategy(Strategy):
                 self.config.model.palette_head = False
                 for module in self.modules.values():
                     module.palette_out = None
+            if self._without_detail(modules["ema"]):
+                self.config.model.detail = False
+                self.levels = 1
+                for module in self.modules.values():
+                    module.class_emb = nn.Embedding(
+                        self.null_class + 1, module.class_emb.weight.shape[1]
+                    )
         super().load_state_dict(state, with_optimizers)
+
+    def _without_detail(self, weights: dict) -> bool:
+        """Whether saved weights are of a run from before detail levels (or without them):
+        one class embedding per class, where this strategy expects one per pair."""
+        rows = weights["class_emb.weight"].shape[0]
+        return self.levels > 1 and rows == self.num_classes + 1
 
     def load_extra_state(self, state: dict) -> None:
         if "ema_updates" in state:  # a checkpoint from before core kept the count
@@ -400,15 +428,17 @@ class DiffusionStrategy(Strategy):
 
     def _conditioned(self, labels: torch.Tensor) -> torch.Tensor:
         """Which sprites have a condition to guide towards: a class, or any tag."""
-        return labels.bool().any(dim=1) if self.num_tags else labels != self.null_class
+        if self.num_tags:
+            return labels.bool().any(dim=1)
+        return labels // self.levels != self.null_class
 
     def _unconditioned(
         self, labels: torch.Tensor, negative: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The condition of guidance's unconditional pass for `labels`: the null class, no
         tags, or the negative prompt's tags."""
-        if not self.num_tags:
-            return torch.full_like(labels, self.null_class)
+        if not self.num_tags:  # the null class, with each sprite's detail level
+            return self.null_class * self.levels + labels % self.levels
         if negative is None:
             return torch.zeros_like(labels)
         return negative.to(labels).expand_as(labels)
@@ -429,10 +459,13 @@ class DiffusionStrategy(Strategy):
             return tags.to(self.device, torch.float32).expand(n, -1).contiguous()
         if not self.num_classes:
             return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)
-        if label is not None:
-            return torch.full((n,), int(label), dtype=torch.long, device=self.device)
         weights = self.class_counts.clamp_min(1).float().to(self.device)  # data frequencies
-        return torch.multinomial(weights, n, replacement=True, generator=generator)
+        if label is None:
+            return torch.multinomial(weights, n, replacement=True, generator=generator)
+        # the class asked for, with its detail levels drawn by their frequency in it
+        levels = weights.view(self.num_classes, self.levels)[int(label)]
+        drawn = torch.multinomial(levels, n, replacement=True, generator=generator)
+        return int(label) * self.levels + drawn
 
     def _check_learned_guidance(self, draw: Draw) -> None:
         """A consistency model learned its guidance in tuning; asking for another is an

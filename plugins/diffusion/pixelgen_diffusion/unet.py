@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelgen_core import ConfigError, DataInfo
+from pixelgen_diffusion.detail import LEVELS, uses_detail
 
 WIDTHS = (32, 64, 128, 128, 128, 128)  # level widths: doubling, then capped
 LOWEST_SIDE = 6
@@ -178,6 +179,7 @@ class UNet(nn.Module):
             tag_conditioning=model.tag_conditioning,
             skips=model.skips,
             time_embedding=model.time_embedding,
+            levels=LEVELS if uses_detail(model, data) else 1,
         )
 
     def __init__(
@@ -196,9 +198,11 @@ class UNet(nn.Module):
         time_embedding: bool = True,
         in_channels: int = 4,
         out_channels: int = 4,
+        levels: int = 1,
     ) -> None:
         """`in_channels` and `out_channels` are RGBA's 4 for diffusion; other strategies
-        reuse the network with their own (maskgit: one-hot palette indices in, logits out)."""
+        reuse the network with their own (maskgit: one-hot palette indices in, logits out).
+        `levels`: detail levels paired with each class, the null class included."""
         super().__init__()
         # Both switches exist to measure what each part buys (docs/learn/networks.md).
         # Without skips the up path gets zeros in their place, so the parameters match.
@@ -211,7 +215,9 @@ class UNet(nn.Module):
         self.time_mlp = nn.Sequential(
             nn.Linear(self.base, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
         )
-        self.class_emb = nn.Embedding(num_classes + 1, emb_dim)
+        # one vector per condition: class * levels + detail level, the class num_classes
+        # being the null class (pixelgen_diffusion.detail)
+        self.class_emb = nn.Embedding((num_classes + 1) * levels, emb_dim)
         # A bag of tags: the sum of each present tag's vector (a linear map of the 0/1 row).
         bag = num_tags and tag_conditioning == "bag"
         self.tag_emb = nn.Linear(num_tags, emb_dim, bias=False) if bag else None

@@ -178,9 +178,11 @@ def test_the_teacher_is_guided_for_labelled_sprites_at_low_noise():
     net = strategy.modules["ema"]
     handle = net.register_forward_hook(lambda m, args, out: calls.append(args[2].tolist()))
     x = torch.randn(3, 4, 16, 16)
-    strategy._teacher(x, torch.tensor([999, 400, 100]), torch.tensor([0, 1, 3]))  # 3 = null
+    # conditions are class * 3 + detail level, class 3 the null class: (0, 0), (1, 1), (null, 0)
+    strategy._teacher(x, torch.tensor([999, 400, 100]), torch.tensor([0, 4, 9]))
     handle.remove()
-    assert calls == [[0, 1, 3, 3, 3, 3]]  # one batch: conditional, then unconditional
+    # one batch: conditional, then unconditional (the null class, each sprite's level kept)
+    assert calls == [[0, 4, 9, 9, 10, 9]]
 
 
 def test_consistency_tuning_makes_one_step_land_where_the_ode_ends():

@@ -193,7 +193,7 @@ def test_same_seed_same_sprites_for_every_sampler():
 
 
 def test_ema_warms_up_and_follows_the_weights():
-    strategy = make("diffusion.ema_decay=0.5")
+    strategy = make("diffusion.ema_decay=0.5", "model.detail=false")
     images = torch.rand(4, 4, 16, 16)
     batch = Batch(images, torch.zeros(4, 16, 16, dtype=torch.long), torch.tensor([0, 1, 2, 0]))
     strategy.train_step(batch, "base")

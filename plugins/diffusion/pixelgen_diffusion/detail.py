@@ -1,0 +1,43 @@
+"""Detail levels: a second condition beside the class, how much one-pixel detail a sprite
+has, read from its isolated pixels (opaque pixels with no 4-neighbour of their colour).
+
+Why: real sprites are bimodal in this. Most have no isolated pixel at all, and a few have
+many (one-pixel diagonal lines, dithering). An unconditioned model averages the two and
+adds a speck or two to most sprites, which a pixel artist sees first and which no sampler
+or cleanup removed (benchmarks/RESULTS.md, 2026-12-04). Told each training sprite's level,
+the model draws solid sprites and detailed ones apart, and sampling draws the levels by
+their frequency in the data, beside the class, so the mix of the two is the data's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from pixelgen_core import DataInfo
+
+EDGES = (1, 5)  # isolated pixels: none; 1 to 4; 5 or more
+LEVELS = len(EDGES) + 1
+
+
+def uses_detail(model: Any, data: DataInfo) -> bool:
+    """`model.detail`, for runs conditioned on classes (a run with tags, or without
+    classes, has no class to pair the level with, and keeps its condition as it is)."""
+    return bool(model.detail) and data.num_classes > 0
+
+
+def isolated_pixels(indices: torch.Tensor) -> torch.Tensor:
+    """(N,) per sprite of (N, H, W) palette indices (0 clear): opaque pixels with no
+    4-neighbour of their own colour, as `pixelgen evaluate` counts them."""
+    same = torch.zeros(indices.shape, dtype=torch.int8, device=indices.device)
+    same[:, 1:] += indices[:, 1:] == indices[:, :-1]
+    same[:, :-1] += indices[:, :-1] == indices[:, 1:]
+    same[:, :, 1:] += indices[:, :, 1:] == indices[:, :, :-1]
+    same[:, :, :-1] += indices[:, :, :-1] == indices[:, :, 1:]
+    return ((indices > 0) & (same == 0)).sum(dim=(1, 2))
+
+
+def detail_levels(indices: torch.Tensor) -> torch.Tensor:
+    """(N,) long in [0, LEVELS): each sprite's detail level."""
+    edges = torch.tensor(EDGES, device=indices.device)
+    return torch.bucketize(isolated_pixels(indices), edges, right=True)

@@ -1,0 +1,89 @@
+"""Detail levels: each sprite's count of isolated pixels, paired with its class."""
+
+import io
+
+import torch
+from pixelgen_diffusion.detail import detail_levels, isolated_pixels
+
+from pixelgen_core import Batch, DataInfo
+from pixelgen_core.testing import PALETTE, make_strategy, sample
+
+TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4", "sampling.steps=2"]
+
+
+def make(*overrides, classes=3):
+    return make_strategy("diffusion", [*TINY, *overrides], DataInfo(16, PALETTE, classes, 8))
+
+
+def sprites() -> torch.Tensor:
+    """Three 16x16 sprites: a solid block, a block with one speck of another colour
+    beside it, and a one-pixel diagonal line of six pixels."""
+    out = torch.zeros(3, 16, 16, dtype=torch.long)
+    out[0, 4:10, 4:10] = 1
+    out[1, 4:10, 4:10] = 1
+    out[1, 2, 12] = 2  # alone
+    out[1, 6, 6] = 2  # inside the block: its own colour has no neighbour of its colour
+    for k in range(6):
+        out[2, 3 + k, 3 + k] = 1
+    return out
+
+
+def test_isolated_pixels_are_counted_as_evaluate_counts_them():
+    assert isolated_pixels(sprites()).tolist() == [0, 2, 6]
+    assert detail_levels(sprites()).tolist() == [0, 1, 2]
+    edge = torch.zeros(1, 16, 16, dtype=torch.long)
+    edge[0, 0, :5] = 3  # a line along the border: no pixel of it is alone
+    assert isolated_pixels(edge).tolist() == [0]
+
+
+def test_training_counts_each_class_and_level_pair():
+    strategy = make()
+    assert strategy.levels == 3 and strategy.null_class == 3
+    assert strategy.modules["unet"].class_emb.num_embeddings == 12  # (3 + null) x 3
+    batch = Batch(torch.rand(3, 4, 16, 16), sprites(), torch.tensor([0, 2, 2]))
+    strategy.train_step(batch, "base")
+    # class 0 solid -> 0; class 2 with two specks -> 2 * 3 + 1; class 2 a line -> 2 * 3 + 2
+    assert strategy.class_counts.nonzero().flatten().tolist() == [0, 7, 8]
+
+
+def test_guidance_drops_the_class_and_keeps_the_level():
+    """Guidance pushes towards the class; the level is a plain condition, the same in
+    both passes, so guidance does not exaggerate it."""
+    strategy = make("diffusion.p_uncond=1.0")
+    pairs = torch.tensor([0, 4, 8, 10])  # (0, 0), (1, 1), (2, 2), (null, 1)
+    assert strategy._unconditioned(pairs).tolist() == [9, 10, 11, 10]
+    assert strategy._conditioned(pairs).tolist() == [True, True, True, False]
+    batch = Batch(torch.rand(3, 4, 16, 16), sprites(), torch.tensor([0, 2, 2]))
+    dropped = strategy._training_labels(batch, 3, torch.device("cpu"))
+    assert dropped.tolist() == [9, 10, 11]
+
+
+def test_a_class_asked_for_draws_only_its_own_pairs():
+    strategy = make()
+    strategy.class_counts = torch.zeros(9, dtype=torch.float64)
+    strategy.class_counts[[3, 4, 5, 6]] = torch.tensor([1e6, 1.0, 2e6, 5e5], dtype=torch.float64)
+    drawn = strategy._labels(600, 1, torch.Generator().manual_seed(0))
+    assert set(drawn.tolist()) <= {3, 4, 5}
+    assert (drawn == 5).sum() > (drawn == 3).sum() > 100  # by the class's own frequencies
+    unasked = strategy._labels(600, None, torch.Generator().manual_seed(0))
+    assert set(unasked.tolist()) <= {3, 4, 5, 6} and (unasked == 6).any()
+
+
+def test_without_classes_or_with_detail_off_the_condition_is_the_class():
+    assert make(classes=0).levels == 1
+    off = make("model.detail=false")
+    assert off.levels == 1 and off.null_class == 3
+    assert off.modules["unet"].class_emb.num_embeddings == 4
+
+
+def test_a_run_from_before_detail_levels_loads_and_samples_by_class():
+    old = make("model.detail=false")
+    saved = io.BytesIO()
+    torch.save(old.state_dict(), saved)
+    saved.seek(0)
+    new = make()
+    new.load_state_dict(torch.load(saved, weights_only=False))
+    assert new.levels == 1 and new.null_class == 3 and new.config.model.detail is False
+    a = sample(new, 2, torch.Generator().manual_seed(1), label=2)
+    b = sample(old, 2, torch.Generator().manual_seed(1), label=2)
+    assert torch.equal(a, b)
