@@ -18,6 +18,7 @@ from pixelgen_core import DataInfo
 
 EDGES = (1, 5)  # isolated pixels: none; 1 to 4; 5 or more
 LEVELS = len(EDGES) + 1
+REDRAWS = 8  # times a sprite off its level is drawn again before it is kept as it is
 
 
 def uses_detail(model: Any, data: DataInfo) -> bool:

@@ -3,7 +3,7 @@
 import io
 
 import torch
-from pixelgen_diffusion.detail import detail_levels, isolated_pixels
+from pixelgen_diffusion.detail import REDRAWS, detail_levels, isolated_pixels
 
 from pixelgen_core import Batch, DataInfo
 from pixelgen_core.testing import PALETTE, make_strategy, sample
@@ -39,7 +39,7 @@ def test_isolated_pixels_are_counted_as_evaluate_counts_them():
 def test_training_counts_each_class_and_level_pair():
     strategy = make()
     assert strategy.levels == 3 and strategy.null_class == 3
-    assert strategy.modules["unet"].class_emb.num_embeddings == 12  # (3 + null) x 3
+    assert strategy.modules["unet"].class_emb.num_embeddings == 12  # (3 + null) x 3 levels
     batch = Batch(torch.rand(3, 4, 16, 16), sprites(), torch.tensor([0, 2, 2]))
     strategy.train_step(batch, "base")
     # class 0 solid -> 0; class 2 with two specks -> 2 * 3 + 1; class 2 a line -> 2 * 3 + 2
@@ -60,10 +60,12 @@ def test_guidance_drops_the_class_and_keeps_the_level():
 
 def test_a_class_asked_for_draws_only_its_own_pairs():
     strategy = make()
+    # class 1 at levels 0, 1 and 2 (pairs 3, 4, 5), class 2 at level 0 (pair 6)
     strategy.class_counts = torch.zeros(9, dtype=torch.float64)
-    strategy.class_counts[[3, 4, 5, 6]] = torch.tensor([1e6, 1.0, 2e6, 5e5], dtype=torch.float64)
+    weights = torch.tensor([1e6, 1.0, 2e6, 5e5], dtype=torch.float64)
+    strategy.class_counts[[3, 4, 5, 6]] = weights
     drawn = strategy._labels(600, 1, torch.Generator().manual_seed(0))
-    assert set(drawn.tolist()) <= {3, 4, 5}
+    assert set(drawn.tolist()) <= {3, 4, 5}  # class 1 with each level: 1 * 3 + level
     assert (drawn == 5).sum() > (drawn == 3).sum() > 100  # by the class's own frequencies
     unasked = strategy._labels(600, None, torch.Generator().manual_seed(0))
     assert set(unasked.tolist()) <= {3, 4, 5, 6} and (unasked == 6).any()
@@ -87,3 +89,41 @@ def test_a_run_from_before_detail_levels_loads_and_samples_by_class():
     a = sample(new, 2, torch.Generator().manual_seed(1), label=2)
     b = sample(old, 2, torch.Generator().manual_seed(1), label=2)
     assert torch.equal(a, b)
+
+
+def as_images(indices: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) palette indices -> (N, 4, H, W) RGBA in [0, 1], as `sample` returns."""
+    return torch.tensor(PALETTE, dtype=torch.float32)[indices].permute(0, 3, 1, 2)
+
+
+def test_a_sprite_off_its_level_is_drawn_again_at_it():
+    strategy = make()
+    came = sprites()  # levels 0, 1, 2
+    asked = torch.tensor([0 * 3 + 0, 1 * 3 + 0, 2 * 3 + 2])  # the second was asked solid
+    redrawn = []
+
+    def again(conditions):  # a solid block each time
+        redrawn.append(conditions.tolist())
+        return as_images(sprites()[:1].expand(len(conditions), -1, -1))
+
+    held = strategy._held_to_levels(as_images(came), asked, again)
+    assert redrawn == [[1 * 3 + 0]]  # drawn again with the same condition
+    assert detail_levels(torch.tensor(strategy_snap(held))).tolist() == [0, 0, 2]
+
+
+def test_a_level_never_reached_is_kept_as_drawn_after_the_redraws():
+    strategy = make()
+    calls = []
+
+    def never(labels):
+        calls.append(len(labels))
+        return as_images(sprites()[2:].expand(len(labels), -1, -1))  # always detailed
+
+    held = strategy._held_to_levels(as_images(sprites()[2:]), torch.tensor([0]), never)
+    assert len(calls) == REDRAWS and held.shape == (1, 4, 16, 16)
+
+
+def strategy_snap(images: torch.Tensor):
+    from pixelgen_core import Palette
+
+    return Palette.from_tuples(PALETTE).snap(images.permute(0, 2, 3, 1).numpy())
