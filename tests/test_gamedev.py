@@ -27,6 +27,7 @@ TINY_DIFFUSION = [
     "sampling.steps=4",
     "sampling.resample=1",
     "tracking.enabled=false",
+    "training.choose_sampler=0",  # auto by the strategy's rule: the choice is tested alone
 ]
 
 

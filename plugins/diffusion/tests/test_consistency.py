@@ -162,7 +162,7 @@ def test_the_student_starts_as_the_teacher_and_only_it_moves():
 
 
 def test_consistency_sampling_makes_one_unguided_pass_per_step():
-    strategy = make()
+    strategy = make("model.detail=false")  # one draw: no sprite drawn again for its level
     strategy.consistency_steps = 1
     calls = []
     net = strategy.modules["consistency_ema"]
@@ -236,6 +236,7 @@ def test_tune_a_trained_run_from_the_command_line(tmp_path):
     small = ["data.dataset=kenney-mono", "data.focused=true", "data.num_classes=4"]
     small += ["training.epochs=1", "training.batch_size=256", "training.grid_size=4"]
     small += ["tracking.enabled=false", "sampling.steps=3", *TINY]
+    small += ["training.choose_sampler=0"]  # the choice has its own test, below
     result = invoke("train", "diffusion", "-q", *small, "consistency.share=0")
     assert result.exit_code == 0, result.output
     [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
@@ -312,7 +313,7 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
 
 
 def test_consistency_sampling_ends_with_one_guided_base_step_at_final_step_t():
-    strategy = make()
+    strategy = make("model.detail=false")  # one draw: no sprite drawn again for its level
     strategy.consistency_steps = 1
     calls = []
     net = strategy.modules["ema"]  # the base model's EMA weights: what samples

@@ -70,7 +70,7 @@ def test_config_validation_names_the_problem():
 
 
 def test_guidance_runs_one_batched_forward_pass_per_step():
-    strategy = make()
+    strategy = make("model.detail=false")  # one draw: no sprite drawn again for its level
     calls = []
     net = strategy.modules["ema"]
     handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
@@ -85,7 +85,7 @@ def test_guidance_runs_one_batched_forward_pass_per_step():
 
 
 def test_guidance_only_inside_its_interval():
-    strategy = make()  # 4 trailing steps: 999, 749, 499, 249
+    strategy = make("model.detail=false")  # 4 trailing steps: 999, 749, 499, 249
     calls = []
     net = strategy.modules["ema"]
     handle = net.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
