@@ -6,7 +6,12 @@ many (one-pixel diagonal lines, dithering). An unconditioned model averages the 
 adds a speck or two to most sprites, which a pixel artist sees first and which no sampler
 or cleanup removed (benchmarks/RESULTS.md, 2026-12-04). Told each training sprite's level,
 the model draws solid sprites and detailed ones apart, and sampling draws the levels by
-their frequency in the data, beside the class, so the mix of the two is the data's."""
+their frequency in the data, beside the class, so the mix of the two is the data's.
+
+The sampler then holds each sprite to its level, and to no more opaque colours than any
+training sprite has: a sprite that misses is drawn again (`DiffusionStrategy._held`).
+On the bundled sheet every sprite has one colour, and a short run gave one sprite in
+twelve a second one, which no metric of FD sees and a pixel artist does."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from pixelgen_core import DataInfo
 
 EDGES = (1, 5)  # isolated pixels: none; 1 to 4; 5 or more
 LEVELS = len(EDGES) + 1
-REDRAWS = 8  # times a sprite off its level is drawn again before it is kept as it is
+REDRAWS = 8  # times a sprite that misses is drawn again before it is kept as it is
 
 
 def uses_detail(model: Any, data: DataInfo) -> bool:

@@ -31,6 +31,7 @@ from pixelgen_core import (
     stage_plan,
     uses_bf16,
 )
+from pixelgen_core.evaluation.metrics import opaque_colours
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
 from pixelgen_diffusion.detail import LEVELS, REDRAWS, detail_levels, uses_detail
@@ -152,6 +153,7 @@ class DiffusionStrategy(Strategy):
         # how often training saw each condition (class, or class and detail level)
         self.class_counts = torch.zeros(max(self.num_classes * self.levels, 1), dtype=torch.float64)
         self.tag_sets = TagSetCounts(self.num_tags)
+        self.most_colours = 0  # the most opaque colours a training sprite had (0: unknown)
         # bfloat16 copies of the sampling networks, by (which, ema): (weights_stamp, copy)
         self._bf16_copies: dict[tuple[str, bool], tuple[tuple, nn.Module]] = {}
 
@@ -309,6 +311,9 @@ class DiffusionStrategy(Strategy):
         if batch.labels is not None and self.num_classes:
             pairs = self._paired(batch.labels, batch).cpu()
             self.class_counts += torch.bincount(pairs, minlength=len(self.class_counts))
+        if self.levels > 1:
+            most = opaque_colours(batch.indices.cpu().numpy()).max(initial=0)
+            self.most_colours = max(self.most_colours, int(most))
         if batch.tags is not None and self.num_tags:
             self.tag_sets.add(batch.tags)
         if step.stage == "consistency":
@@ -325,6 +330,7 @@ class DiffusionStrategy(Strategy):
             "class_counts": self.class_counts,
             "tag_sets": self.tag_sets.state(),
             "consistency_steps": self.consistency_steps,
+            "most_colours": self.most_colours,
         }
 
     def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
@@ -358,6 +364,7 @@ class DiffusionStrategy(Strategy):
         if "ema_updates" in state:  # a checkpoint from before core kept the count
             self.ema_updates = int(state["ema_updates"])
         self.consistency_steps = int(state.get("consistency_steps", 0))
+        self.most_colours = int(state.get("most_colours", 0))  # runs from before: no cap
         if "class_counts" in state:
             self.class_counts = state["class_counts"].to(torch.float64)
         if "tag_sets" in state:  # runs from before it sample no prompt unconditionally
@@ -562,23 +569,35 @@ class DiffusionStrategy(Strategy):
         images = make(labels)
         if self.levels == 1 or draw.tags is not None:
             return images
-        return self._held_to_levels(images, labels, make)
+        return self._held(images, labels, make)
 
-    def _held_to_levels(self, images: torch.Tensor, labels: torch.Tensor, make) -> torch.Tensor:
-        """Each sprite that did not come out at the detail level it was asked for is
-        drawn again, at most REDRAWS times, then kept as it is: rejection that holds the
-        data's mix of solid and detailed sprites, which the condition alone does not
-        (asked for no isolated pixel, a short run drew one in two tries of three;
-        benchmarks/RESULTS.md, 2026-12-05)."""
-        palette = Palette.from_tuples(self.data.palette)
-        asked = labels % self.levels
+    def _missed(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Which sprites came out off the detail level they were asked for, or with more
+        opaque colours than any training sprite had (indices into `images`)."""
+        rgba = images.permute(0, 2, 3, 1).cpu().numpy()
+        indices = Palette.from_tuples(self.data.palette).snap(rgba)
+        off = detail_levels(torch.from_numpy(indices)) != (labels.cpu() % self.levels)
+        if self.most_colours:
+            off |= torch.from_numpy(opaque_colours(indices) > self.most_colours)
+        return torch.nonzero(off).flatten()
+
+    def _held(self, images: torch.Tensor, labels: torch.Tensor, make) -> torch.Tensor:
+        """Each sprite that missed (`_missed`) is drawn again, at most REDRAWS times,
+        then kept as it is: rejection that holds the data's mix of solid and detailed
+        sprites, which the condition alone does not (asked for no isolated pixel, a short
+        run drew one in two tries of three; benchmarks/RESULTS.md, 2026-12-05), and its
+        colours per sprite. It stops early when a round brings no sprite in, as for a
+        model too little trained to draw what it is asked."""
+        missed = self._missed(images, labels)
         for _ in range(REDRAWS):
-            rgba = images.permute(0, 2, 3, 1).cpu().numpy()
-            came = detail_levels(torch.from_numpy(palette.snap(rgba))).to(asked.device)
-            missed = torch.nonzero(came != asked).flatten()
             if not len(missed):
                 break
-            images[missed.to(images.device)] = make(labels[missed])
+            at = missed.to(images.device)
+            images[at] = make(labels[at])
+            still = missed[self._missed(images[at], labels[at])]
+            if len(still) == len(missed):
+                break
+            missed = still
         return images
 
     def edit(self, draw: Draw) -> torch.Tensor:

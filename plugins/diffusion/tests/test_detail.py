@@ -106,12 +106,12 @@ def test_a_sprite_off_its_level_is_drawn_again_at_it():
         redrawn.append(conditions.tolist())
         return as_images(sprites()[:1].expand(len(conditions), -1, -1))
 
-    held = strategy._held_to_levels(as_images(came), asked, again)
+    held = strategy._held(as_images(came), asked, again)
     assert redrawn == [[1 * 3 + 0]]  # drawn again with the same condition
     assert detail_levels(torch.tensor(strategy_snap(held))).tolist() == [0, 0, 2]
 
 
-def test_a_level_never_reached_is_kept_as_drawn_after_the_redraws():
+def test_a_level_never_reached_is_kept_as_drawn_once_a_round_brings_none_in():
     strategy = make()
     calls = []
 
@@ -119,8 +119,47 @@ def test_a_level_never_reached_is_kept_as_drawn_after_the_redraws():
         calls.append(len(labels))
         return as_images(sprites()[2:].expand(len(labels), -1, -1))  # always detailed
 
-    held = strategy._held_to_levels(as_images(sprites()[2:]), torch.tensor([0]), never)
-    assert len(calls) == REDRAWS and held.shape == (1, 4, 16, 16)
+    held = strategy._held(as_images(sprites()[2:]), torch.tensor([0]), never)
+    assert calls == [1] and held.shape == (1, 4, 16, 16)
+
+
+def test_the_redraws_go_on_while_each_round_brings_a_sprite_in_at_most_redraws_times():
+    strategy = make()
+    calls = []
+
+    def one_at_a_time(labels):  # the first sprite of each round comes out solid
+        calls.append(len(labels))
+        out = sprites()[2:].expand(len(labels), -1, -1).clone()
+        out[0] = sprites()[0]
+        return as_images(out)
+
+    many = REDRAWS + 3
+    came = as_images(sprites()[2:].expand(many, -1, -1))  # all detailed, all asked solid
+    held = strategy._held(came, torch.zeros(many, dtype=torch.long), one_at_a_time)
+    assert calls == list(range(many, many - REDRAWS, -1))
+    assert (detail_levels(torch.tensor(strategy_snap(held))) == 0).sum() == REDRAWS
+
+
+def test_a_sprite_with_more_colours_than_any_training_sprite_is_drawn_again():
+    strategy = make()
+    one_colour = sprites()[:1].clone()
+    two_colours = one_colour.clone()
+    two_colours[0, 4:10, 4:7] = 2  # a block of two colours, no pixel alone
+    batch = Batch(torch.rand(2, 4, 16, 16), torch.cat([one_colour, one_colour]), None)
+    strategy.train_step(batch, "base")
+    assert strategy.most_colours == 1
+    redrawn = []
+
+    def again(conditions):
+        redrawn.append(conditions.tolist())
+        return as_images(one_colour.expand(len(conditions), -1, -1))
+
+    came = as_images(torch.cat([one_colour, two_colours]))
+    held = strategy._held(came, torch.tensor([0, 3]), again)
+    assert redrawn == [[3]]
+    assert torch.equal(held[1], as_images(one_colour)[0])
+    strategy.most_colours = 0  # a run from before the count: colours are not held
+    assert len(strategy._missed(came, torch.tensor([0, 3]))) == 0
 
 
 def strategy_snap(images: torch.Tensor):
