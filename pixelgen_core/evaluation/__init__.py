@@ -21,6 +21,8 @@ _WHERE = {
     "on_palette": "metrics",
     "colours_per_sprite": "metrics",
     "stray_pixel_rate": "metrics",
+    "opaque_colours": "metrics",
+    "isolated_pixels": "metrics",
     "COLUMNS": "report",
     "PIXEL_STATS": "report",
     "Reference": "report",

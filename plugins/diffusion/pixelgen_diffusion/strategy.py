@@ -31,7 +31,7 @@ from pixelgen_core import (
     stage_plan,
     uses_bf16,
 )
-from pixelgen_core.evaluation.metrics import opaque_colours
+from pixelgen_core.evaluation import opaque_colours
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
 from pixelgen_diffusion.detail import LEVELS, REDRAWS, detail_levels, uses_detail
