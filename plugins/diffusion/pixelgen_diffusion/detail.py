@@ -8,10 +8,8 @@ or cleanup removed (benchmarks/RESULTS.md, 2026-12-04). Told each training sprit
 the model draws solid sprites and detailed ones apart, and sampling draws the levels by
 their frequency in the data, beside the class, so the mix of the two is the data's.
 
-The sampler then holds each sprite to its level, and to no more opaque colours than any
-training sprite has: a sprite that misses is drawn again (`DiffusionStrategy._held`).
-On the bundled sheet every sprite has one colour, and a short run gave one sprite in
-twelve a second one, which no metric of FD sees and a pixel artist does."""
+The sampler then holds each sprite to its level: a sprite that misses is drawn again
+(`DiffusionStrategy._held`)."""
 
 from __future__ import annotations
 

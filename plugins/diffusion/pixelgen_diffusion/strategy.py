@@ -31,7 +31,6 @@ from pixelgen_core import (
     stage_plan,
     uses_bf16,
 )
-from pixelgen_core.evaluation import opaque_colours
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
 from pixelgen_diffusion.detail import LEVELS, REDRAWS, detail_levels, uses_detail
@@ -153,7 +152,6 @@ class DiffusionStrategy(Strategy):
         # how often training saw each condition (class, or class and detail level)
         self.class_counts = torch.zeros(max(self.num_classes * self.levels, 1), dtype=torch.float64)
         self.tag_sets = TagSetCounts(self.num_tags)
-        self.most_colours = 0  # the most opaque colours a training sprite had (0: unknown)
         # bfloat16 copies of the sampling networks, by (which, ema): (weights_stamp, copy)
         self._bf16_copies: dict[tuple[str, bool], tuple[tuple, nn.Module]] = {}
 
@@ -311,9 +309,6 @@ class DiffusionStrategy(Strategy):
         if batch.labels is not None and self.num_classes:
             pairs = self._paired(batch.labels, batch).cpu()
             self.class_counts += torch.bincount(pairs, minlength=len(self.class_counts))
-        if self.levels > 1:
-            most = opaque_colours(batch.indices.cpu().numpy()).max(initial=0)
-            self.most_colours = max(self.most_colours, int(most))
         if batch.tags is not None and self.num_tags:
             self.tag_sets.add(batch.tags)
         if step.stage == "consistency":
@@ -330,7 +325,6 @@ class DiffusionStrategy(Strategy):
             "class_counts": self.class_counts,
             "tag_sets": self.tag_sets.state(),
             "consistency_steps": self.consistency_steps,
-            "most_colours": self.most_colours,
         }
 
     def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
@@ -364,7 +358,6 @@ class DiffusionStrategy(Strategy):
         if "ema_updates" in state:  # a checkpoint from before core kept the count
             self.ema_updates = int(state["ema_updates"])
         self.consistency_steps = int(state.get("consistency_steps", 0))
-        self.most_colours = int(state.get("most_colours", 0))  # runs from before: no cap
         if "class_counts" in state:
             self.class_counts = state["class_counts"].to(torch.float64)
         if "tag_sets" in state:  # runs from before it sample no prompt unconditionally
@@ -572,22 +565,20 @@ class DiffusionStrategy(Strategy):
         return self._held(images, labels, make)
 
     def _missed(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Which sprites came out off the detail level they were asked for, or with more
-        opaque colours than any training sprite had (indices into `images`)."""
+        """Which sprites came out off the detail level they were asked for (indices into
+        `images`)."""
         rgba = images.permute(0, 2, 3, 1).cpu().numpy()
-        indices = Palette.from_tuples(self.data.palette).snap(rgba)
-        off = detail_levels(torch.from_numpy(indices)) != (labels.cpu() % self.levels)
-        if self.most_colours:
-            off |= torch.from_numpy(opaque_colours(indices) > self.most_colours)
-        return torch.nonzero(off).flatten()
+        indices = torch.from_numpy(Palette.from_tuples(self.data.palette).snap(rgba))
+        return torch.nonzero(detail_levels(indices) != (labels.cpu() % self.levels)).flatten()
 
     def _held(self, images: torch.Tensor, labels: torch.Tensor, make) -> torch.Tensor:
         """Each sprite that missed (`_missed`) is drawn again, at most REDRAWS times,
         then kept as it is: rejection that holds the data's mix of solid and detailed
         sprites, which the condition alone does not (asked for no isolated pixel, a short
-        run drew one in two tries of three; benchmarks/RESULTS.md, 2026-12-05), and its
-        colours per sprite. It stops early when a round brings no sprite in, as for a
-        model too little trained to draw what it is asked."""
+        run drew one in two tries of three; benchmarks/RESULTS.md, 2026-12-05). It stops
+        early when a round brings no sprite in, as for a model too little trained to draw
+        what it is asked. Colours per sprite are not held: that trades them for isolated
+        pixels and triples the end-of-training choice (RESULTS, the colour hold)."""
         missed = self._missed(images, labels)
         for _ in range(REDRAWS):
             if not len(missed):

@@ -140,28 +140,6 @@ def test_the_redraws_go_on_while_each_round_brings_a_sprite_in_at_most_redraws_t
     assert (detail_levels(torch.tensor(strategy_snap(held))) == 0).sum() == REDRAWS
 
 
-def test_a_sprite_with_more_colours_than_any_training_sprite_is_drawn_again():
-    strategy = make()
-    one_colour = sprites()[:1].clone()
-    two_colours = one_colour.clone()
-    two_colours[0, 4:10, 4:7] = 2  # a block of two colours, no pixel alone
-    batch = Batch(torch.rand(2, 4, 16, 16), torch.cat([one_colour, one_colour]), None)
-    strategy.train_step(batch, "base")
-    assert strategy.most_colours == 1
-    redrawn = []
-
-    def again(conditions):
-        redrawn.append(conditions.tolist())
-        return as_images(one_colour.expand(len(conditions), -1, -1))
-
-    came = as_images(torch.cat([one_colour, two_colours]))
-    held = strategy._held(came, torch.tensor([0, 3]), again)
-    assert redrawn == [[3]]
-    assert torch.equal(held[1], as_images(one_colour)[0])
-    strategy.most_colours = 0  # a run from before the count: colours are not held
-    assert len(strategy._missed(came, torch.tensor([0, 3]))) == 0
-
-
 def strategy_snap(images: torch.Tensor):
     from pixelgen_core import Palette
 
