@@ -578,7 +578,7 @@ class DiffusionStrategy(Strategy):
         run drew one in two tries of three; benchmarks/RESULTS.md, 2026-12-05). It stops
         early when a round brings no sprite in, as for a model too little trained to draw
         what it is asked. Colours per sprite are not held: that trades them for isolated
-        pixels and triples the end-of-training choice (RESULTS, the colour hold)."""
+        pixels and made the end-of-training choice five times as long (RESULTS)."""
         missed = self._missed(images, labels)
         for _ in range(REDRAWS):
             if not len(missed):
