@@ -564,11 +564,10 @@ class DiffusionStrategy(Strategy):
             return images
         return self._held(images, labels, make)
 
-    def _missed(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def _missed(self, images: torch.Tensor, labels: torch.Tensor, palette: Palette) -> torch.Tensor:
         """Which sprites came out off the detail level they were asked for (indices into
         `images`)."""
-        rgba = images.permute(0, 2, 3, 1).cpu().numpy()
-        indices = torch.from_numpy(Palette.from_tuples(self.data.palette).snap(rgba))
+        indices = torch.from_numpy(palette.snap(images.permute(0, 2, 3, 1).cpu().numpy()))
         return torch.nonzero(detail_levels(indices) != (labels.cpu() % self.levels)).flatten()
 
     def _held(self, images: torch.Tensor, labels: torch.Tensor, make) -> torch.Tensor:
@@ -579,13 +578,14 @@ class DiffusionStrategy(Strategy):
         early when a round brings no sprite in, as for a model too little trained to draw
         what it is asked. Colours per sprite are not held: that trades them for isolated
         pixels and made the end-of-training choice five times as long (RESULTS)."""
-        missed = self._missed(images, labels)
+        palette = Palette.from_tuples(self.data.palette)
+        missed = self._missed(images, labels, palette)
         for _ in range(REDRAWS):
             if not len(missed):
                 break
             at = missed.to(images.device)
             images[at] = make(labels[at])
-            still = missed[self._missed(images[at], labels[at])]
+            still = missed[self._missed(images[at], labels[at], palette)]
             if len(still) == len(missed):
                 break
             missed = still
