@@ -30,18 +30,13 @@ def uses_detail(model: Any, data: DataInfo) -> bool:
     return bool(model.detail) and data.num_classes > 0
 
 
-def isolated_pixels(indices: torch.Tensor) -> torch.Tensor:
-    """(N,) per sprite of (N, H, W) palette indices (0 clear): opaque pixels with no
-    4-neighbour of their own colour, as `pixelgen evaluate` counts them."""
-    same = torch.zeros(indices.shape, dtype=torch.int8, device=indices.device)
-    same[:, 1:] += indices[:, 1:] == indices[:, :-1]
-    same[:, :-1] += indices[:, :-1] == indices[:, 1:]
-    same[:, :, 1:] += indices[:, :, 1:] == indices[:, :, :-1]
-    same[:, :, :-1] += indices[:, :, :-1] == indices[:, :, 1:]
-    return ((indices > 0) & (same == 0)).sum(dim=(1, 2))
-
-
 def detail_levels(indices: torch.Tensor) -> torch.Tensor:
-    """(N,) long in [0, LEVELS): each sprite's detail level."""
-    edges = torch.tensor(EDGES, device=indices.device)
-    return torch.bucketize(isolated_pixels(indices), edges, right=True)
+    """(N,) long in [0, LEVELS): each sprite's detail level, from its isolated pixels
+    counted as `pixelgen evaluate` counts them (`pixelgen_core.evaluation.isolated_pixels`:
+    opaque pixels with no 4-neighbour of their own colour)."""
+    from pixelgen_core.evaluation import isolated_pixels
+
+    counts = isolated_pixels(indices.cpu().numpy()).astype("int64")
+    return torch.bucketize(torch.from_numpy(counts), torch.tensor(EDGES), right=True).to(
+        indices.device
+    )

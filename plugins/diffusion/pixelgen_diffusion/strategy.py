@@ -562,7 +562,7 @@ class DiffusionStrategy(Strategy):
         images = make(labels)
         if self.levels == 1 or draw.tags is not None:
             return images
-        return self._held(images, labels, make)
+        return self._held(images, labels, lambda at: make(labels[at]))
 
     def _missed(self, images: torch.Tensor, labels: torch.Tensor, palette: Palette) -> torch.Tensor:
         """Which sprites came out off the detail level they were asked for (indices into
@@ -570,8 +570,9 @@ class DiffusionStrategy(Strategy):
         indices = torch.from_numpy(palette.snap(images.permute(0, 2, 3, 1).cpu().numpy()))
         return torch.nonzero(detail_levels(indices) != (labels.cpu() % self.levels)).flatten()
 
-    def _held(self, images: torch.Tensor, labels: torch.Tensor, make) -> torch.Tensor:
-        """Each sprite that missed (`_missed`) is drawn again, at most REDRAWS times,
+    def _held(self, images: torch.Tensor, labels: torch.Tensor, redraw) -> torch.Tensor:
+        """Each sprite that missed (`_missed`) is drawn again (`redraw(rows)` returns the
+        rows' sprites drawn anew), at most REDRAWS times,
         then kept as it is: rejection that holds the data's mix of solid and detailed
         sprites, which the condition alone does not (asked for no isolated pixel, a short
         run drew one in two tries of three; benchmarks/RESULTS.md, 2026-12-05). It stops
@@ -584,7 +585,7 @@ class DiffusionStrategy(Strategy):
             if not len(missed):
                 break
             at = missed.to(images.device)
-            images[at] = make(labels[at])
+            images[at] = redraw(at)
             still = missed[self._missed(images[at], labels[at], palette)]
             if len(still) == len(missed):
                 break
@@ -599,10 +600,12 @@ class DiffusionStrategy(Strategy):
         redrawn pixels can agree with the kept ones at the mask's border. `strength`
         starts the trajectory part way, at the input noised to the level of the last
         round(strength * steps) timesteps (image-to-image, as in SDEdit). Whatever the
-        sampler option, the steps are DDIM's (`steps`, `eta`, `timestep_spacing`)."""
+        sampler option, the steps are DDIM's (`steps`, `eta`, `timestep_spacing`). On a
+        run with detail levels each edit asks for its input's level and is held to it
+        (`_held`), so a solid sprite's variations do not come back speckled."""
         o, images, keep, generator = draw.options, draw.images, draw.keep, draw.generator
         sampler, steps, ddim_steps = o.sampler, o.steps, o.ddim_steps
-        ema, precision, resample, strength = o.ema, o.precision, o.resample, draw.strength
+        ema, precision, strength = o.ema, o.precision, draw.strength
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
         if sampler == "consistency":  # dpm++ and ddpm runs edit with DDIM's steps too
@@ -619,10 +622,34 @@ class DiffusionStrategy(Strategy):
             return images.clone()
         net = self._sampling_net("base", ema, precision)
         labels = self._labels(len(images), draw.label, generator, draw.tags)
+        held = self.levels > 1 and draw.tags is None
+        if held:  # an edit asks for the input's detail level, and is held to it below
+            palette = Palette.from_tuples(self.data.palette)
+            given = palette.snap(images.permute(0, 2, 3, 1).cpu().numpy())
+            labels = (
+                labels - labels % self.levels + detail_levels(torch.from_numpy(given)).to(labels)
+            )
         guidance = self._guidance(draw)
-        predict = self._predictor(net, labels, guidance, draw.tileable, generator, draw.negative)
         known = images.to(self.device).float() * 2 - 1
         kept = keep.to(self.device)[:, None].expand_as(known)
+
+        def redraw(rows: torch.Tensor) -> torch.Tensor:
+            """RePaint on the sprites `rows`."""
+            predict = self._predictor(
+                net, labels[rows], guidance, draw.tileable, generator, draw.negative
+            )
+            return self._repaint(runner, timesteps, predict, known[rows], kept[rows], draw)
+
+        edited = redraw(torch.arange(len(images), device=self.device))
+        # Held as `sample` holds a drawn sprite: a solid sprite's variations stay solid, a
+        # dithered one's dithered.
+        return self._held(edited, labels, redraw) if held else edited
+
+    def _repaint(self, runner, timesteps, predict, known, kept, draw: Draw) -> torch.Tensor:
+        """`edit`'s RePaint loop over `timesteps` for sprites `known` (RGBA in [-1, 1]),
+        whose pixels where `kept` come back exactly."""
+        generator, strength = draw.generator, draw.strength
+        resample, precision = draw.options.resample, draw.options.precision
 
         def noised(t: int) -> torch.Tensor:
             if t < 0:

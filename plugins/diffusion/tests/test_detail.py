@@ -3,10 +3,11 @@
 import io
 
 import torch
-from pixelgen_diffusion.detail import REDRAWS, detail_levels, isolated_pixels
+from pixelgen_diffusion.detail import REDRAWS, detail_levels
 
-from pixelgen_core import Batch, DataInfo
-from pixelgen_core.testing import PALETTE, make_strategy, sample
+from pixelgen_core import Batch, DataInfo, Palette
+from pixelgen_core.evaluation import isolated_pixels
+from pixelgen_core.testing import PALETTE, edit_raw, make_strategy, sample
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4", "sampling.steps=2"]
 
@@ -28,12 +29,12 @@ def sprites() -> torch.Tensor:
     return out
 
 
-def test_isolated_pixels_are_counted_as_evaluate_counts_them():
-    assert isolated_pixels(sprites()).tolist() == [0, 2, 6]
+def test_levels_come_from_isolated_pixels_as_evaluate_counts_them():
+    assert isolated_pixels(sprites().numpy()).tolist() == [0, 2, 6]
     assert detail_levels(sprites()).tolist() == [0, 1, 2]
     edge = torch.zeros(1, 16, 16, dtype=torch.long)
     edge[0, 0, :5] = 3  # a line along the border: no pixel of it is alone
-    assert isolated_pixels(edge).tolist() == [0]
+    assert isolated_pixels(edge.numpy()).tolist() == [0]
 
 
 def test_training_counts_each_class_and_level_pair():
@@ -102,9 +103,9 @@ def test_a_sprite_off_its_level_is_drawn_again_at_it():
     asked = torch.tensor([0 * 3 + 0, 1 * 3 + 0, 2 * 3 + 2])  # the second was asked solid
     redrawn = []
 
-    def again(conditions):  # a solid block each time
-        redrawn.append(conditions.tolist())
-        return as_images(sprites()[:1].expand(len(conditions), -1, -1))
+    def again(rows):  # a solid block each time
+        redrawn.append(asked[rows].tolist())
+        return as_images(sprites()[:1].expand(len(rows), -1, -1))
 
     held = strategy._held(as_images(came), asked, again)
     assert redrawn == [[1 * 3 + 0]]  # drawn again with the same condition
@@ -115,9 +116,9 @@ def test_a_level_never_reached_is_kept_as_drawn_once_a_round_brings_none_in():
     strategy = make()
     calls = []
 
-    def never(labels):
-        calls.append(len(labels))
-        return as_images(sprites()[2:].expand(len(labels), -1, -1))  # always detailed
+    def never(rows):
+        calls.append(len(rows))
+        return as_images(sprites()[2:].expand(len(rows), -1, -1))  # always detailed
 
     held = strategy._held(as_images(sprites()[2:]), torch.tensor([0]), never)
     assert calls == [1] and held.shape == (1, 4, 16, 16)
@@ -127,9 +128,9 @@ def test_the_redraws_go_on_while_each_round_brings_a_sprite_in_at_most_redraws_t
     strategy = make()
     calls = []
 
-    def one_at_a_time(labels):  # the first sprite of each round comes out solid
-        calls.append(len(labels))
-        out = sprites()[2:].expand(len(labels), -1, -1).clone()
+    def one_at_a_time(rows):  # the first sprite of each round comes out solid
+        calls.append(len(rows))
+        out = sprites()[2:].expand(len(rows), -1, -1).clone()
         out[0] = sprites()[0]
         return as_images(out)
 
@@ -140,7 +141,25 @@ def test_the_redraws_go_on_while_each_round_brings_a_sprite_in_at_most_redraws_t
     assert (detail_levels(torch.tensor(strategy_snap(held))) == 0).sum() == REDRAWS
 
 
-def strategy_snap(images: torch.Tensor):
-    from pixelgen_core import Palette
+def test_an_edit_asks_for_the_inputs_detail_level_and_is_held_to_it(monkeypatch):
+    """Variations of a solid sprite that come out detailed are drawn again; those of a
+    detailed sprite are not."""
+    strategy = make()
+    palette = Palette.from_tuples(PALETTE)
+    drawn = []
 
+    def repaint(runner, timesteps, predict, known, kept, draw):  # detailed, then solid
+        drawn.append(len(known))
+        return as_images(sprites()[2 if len(drawn) == 1 else 0].expand(len(known), -1, -1))
+
+    monkeypatch.setattr(strategy, "_repaint", repaint)
+    everything = torch.zeros(16, 16, dtype=torch.bool).numpy()
+    solid, _ = edit_raw(strategy, palette, sprites()[0].numpy(), everything, 0.5, 3, seed=0)
+    assert drawn == [3, 3] and detail_levels(torch.from_numpy(solid)).tolist() == [0, 0, 0]
+    drawn.clear()
+    lined, _ = edit_raw(strategy, palette, sprites()[2].numpy(), everything, 0.5, 3, seed=0)
+    assert drawn == [3] and detail_levels(torch.from_numpy(lined)).tolist() == [2, 2, 2]
+
+
+def strategy_snap(images: torch.Tensor):
     return Palette.from_tuples(PALETTE).snap(images.permute(0, 2, 3, 1).numpy())
