@@ -28,9 +28,9 @@ class Model(Section):
     groups: int = setting(8, low=1, high=4096, help="GroupNorm groups; must divide every width")
     dropout: float = setting(0.0, low=0, high=1, help="residual-block dropout (0: none)")
     palette_head: bool | None = setting(
-        None,
+        True,
         help="per-pixel palette logits beside RGBA: samples end on palette colours; "
-        "null: on when the palette has more than 8 colours",
+        "null: on only when the palette has more than 8 colours (the default until 2026-12-05)",
     )
     detail: bool = setting(
         True,

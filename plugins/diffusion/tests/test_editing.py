@@ -46,7 +46,9 @@ def test_tileable_sprites_wrap_around_without_a_seam():
 
 
 def test_inpainting_keeps_pixels_and_changes_the_rest():
-    strategy = trained_on_gradients(40)
+    # RGBA output: with the palette head this tiny model draws the gradient's middle back
+    # exactly (right, but it shows nothing about what is redrawn)
+    strategy = trained_on_gradients(40, "model.palette_head=false")
     palette = Palette.from_tuples(PALETTE)
     sprite = gradient_batch().indices[0].numpy()
     keep = np.ones(sprite.shape, dtype=bool)
