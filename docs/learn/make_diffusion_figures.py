@@ -22,7 +22,7 @@ import pixelgen_core as pg
 
 SAMPLERS = {  # name in the table: sampling options
     "consistency, 1 step": {"sampler": "consistency", "steps": 1},
-    "consistency, 2 steps (default)": {"sampler": "consistency", "steps": 2},
+    "consistency, 2 steps": {"sampler": "consistency", "steps": 2},
     "consistency, 2 steps, no final step": {
         "sampler": "consistency",
         "steps": 2,
@@ -33,6 +33,9 @@ SAMPLERS = {  # name in the table: sampling options
     "DPM-Solver++, 2 steps": {"sampler": "dpm++", "steps": 2},
     "DPM-Solver++, 24 steps": {"sampler": "dpm++", "steps": 24},
     "DDIM, 50 steps": {"sampler": "ddim", "steps": 50},
+    # `pixelgen sample` as it ships: the sampler chosen at the end of training, through
+    # the run's pixel filter (the other rows keep every draw)
+    "the default (chosen sampler + pixel filter)": {},
 }
 GUIDANCE = {  # DPM-Solver++ with 24 steps, the base model's default sampler
     "s = 1 (no guidance)": {"sampler": "dpm++", "guidance_scale": 1.0},
