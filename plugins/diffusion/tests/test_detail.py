@@ -153,11 +153,11 @@ def test_an_edit_asks_for_the_inputs_detail_level_and_is_held_to_it(monkeypatch)
         return as_images(sprites()[2 if len(drawn) == 1 else 0].expand(len(known), -1, -1))
 
     monkeypatch.setattr(strategy, "_repaint", repaint)
-    everything = torch.zeros(16, 16, dtype=torch.bool).numpy()
-    solid, _ = edit_raw(strategy, palette, sprites()[0].numpy(), everything, 0.5, 3, seed=0)
+    keep_none = torch.zeros(16, 16, dtype=torch.bool).numpy()  # every pixel redrawn
+    solid, _ = edit_raw(strategy, palette, sprites()[0].numpy(), keep_none, 0.5, 3, seed=0)
     assert drawn == [3, 3] and detail_levels(torch.from_numpy(solid)).tolist() == [0, 0, 0]
     drawn.clear()
-    lined, _ = edit_raw(strategy, palette, sprites()[2].numpy(), everything, 0.5, 3, seed=0)
+    lined, _ = edit_raw(strategy, palette, sprites()[2].numpy(), keep_none, 0.5, 3, seed=0)
     assert drawn == [3] and detail_levels(torch.from_numpy(lined)).tolist() == [2, 2, 2]
 
 
