@@ -16,16 +16,15 @@ writes docs/default-numbers.json; under "quoted", each number as the README prin
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
+
+from run_numbers import scored, trained, write
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "default-numbers.json"
@@ -58,21 +57,11 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="pixelgen-default-"))
     work.mkdir(parents=True, exist_ok=True)
     output, wall = train(work)
-    steps, seconds = re.search(r"trained diffusion: (\d+) steps in ([\d.]+) s", output).groups()
-    chosen = re.search(r"default sampler \(auto\): (.+?) \(", output).group(1)
+    steps, seconds, chosen = trained(output)
     kept = re.search(r"pixel filter kept: keeps (\d+)% of draws", output)
     checkpoint = re.search(r"checkpoint: (\S+)", output).group(1)
 
-    scored = subprocess.run(
-        [pixelgen(), "evaluate", "diffusion", "-n", "1000", "--json"],
-        cwd=work,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    rows = {row["name"]: row for row in json.loads(scored.stdout)["rows"]}
-    model = rows["diffusion"]
-    data = next(row for name, row in rows.items() if name.startswith("data"))
+    model, data = scored(pixelgen(), work)
     verdict, m = model["verdict"], model["metrics"]
 
     from figures import save
@@ -102,20 +91,17 @@ def main() -> None:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
-    result = {
-        "date": str(date.today()),
-        "commit": commit,
-        "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}",
-        "wall_seconds": wall,
-        "steps": int(steps),
-        "train_seconds": float(seconds),
-        "sampler": chosen,
-        "model": model,
-        "data": data,
-        "quoted": quoted,
-    }
-    OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(quoted, indent=2, ensure_ascii=False))
+    write(
+        OUT,
+        commit,
+        quoted,
+        wall_seconds=wall,
+        steps=steps,
+        train_seconds=seconds,
+        sampler=chosen,
+        model=model,
+        data=data,
+    )
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import re
 import shutil
 import subprocess
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
+
+from run_numbers import scored, trained, write
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "demo-numbers.json"
@@ -61,21 +60,8 @@ def main() -> None:
         ["bash", "scripts/demo.sh"], cwd=clone, check=True, capture_output=True, text=True
     )
     wall = time.perf_counter() - started
-    steps, seconds = re.search(
-        r"trained diffusion: (\d+) steps in ([\d.]+) s", demo.stdout
-    ).groups()
-    chosen = re.search(r"default sampler \(auto\): (.+?) \(", demo.stdout).group(1)
-
-    scored = subprocess.run(
-        [".venv/bin/pixelgen", "evaluate", "diffusion", "-n", "1000", "--json"],
-        cwd=clone,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    rows = {row["name"]: row for row in json.loads(scored.stdout)["rows"]}
-    model = rows["diffusion"]
-    data = next(row for name, row in rows.items() if name.startswith("data"))
+    steps, seconds, chosen = trained(demo.stdout)
+    model, data = scored(".venv/bin/pixelgen", clone)
     verdict = model["verdict"]
     stages = steps_by_stage(clone)
     shutil.copyfile(clone / "samples" / "demo" / "grid.png", PICTURE)
@@ -86,7 +72,7 @@ def main() -> None:
         "wall time": f"{minutes} min {secs} s",
         "base steps": f"{stages.get('base', 0)} base steps",
         "tuning steps": f"{stages.get('consistency', 0)} of consistency tuning",
-        "training seconds": f"{float(seconds):.0f} s",
+        "training seconds": f"{seconds:.0f} s",
         "sampler": chosen,
         "FD": f"FD {m['fd']:.2f} ± {m['fd_sd']:.2f}",
         "data FD": f"{data['metrics']['fd']:.2f}",
@@ -96,21 +82,18 @@ def main() -> None:
         "colours limit": f"{verdict['limits']['colours']:.2f}",
         "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
     }
-    result = {
-        "date": str(date.today()),
-        "commit": commit,
-        "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}",
-        "wall_seconds": wall,
-        "steps": int(steps),
-        "train_seconds": float(seconds),
-        "steps_by_stage": stages,
-        "sampler": chosen,
-        "model": model,
-        "data": data,
-        "quoted": quoted,
-    }
-    OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(quoted, indent=2, ensure_ascii=False))
+    write(
+        OUT,
+        commit,
+        quoted,
+        wall_seconds=wall,
+        steps=steps,
+        train_seconds=seconds,
+        steps_by_stage=stages,
+        sampler=chosen,
+        model=model,
+        data=data,
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""What the README's numbers scripts share: reading `pixelgen train`'s summary, scoring a
+run with `pixelgen evaluate -n 1000`, and writing the numbers file
+(docs/make_demo_numbers.py, docs/make_default_numbers.py)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import subprocess
+from datetime import date
+from pathlib import Path
+
+
+def trained(output: str) -> tuple[int, float, str]:
+    """Steps, training seconds and the chosen sampler, from `pixelgen train`'s output."""
+    steps, seconds = re.search(r"trained diffusion: (\d+) steps in ([\d.]+) s", output).groups()
+    sampler = re.search(r"default sampler \(auto\): (.+?) \(", output).group(1)
+    return int(steps), float(seconds), sampler
+
+
+def scored(pixelgen: str, cwd: Path) -> tuple[dict, dict]:
+    """`pixelgen evaluate diffusion -n 1000 --json` on the latest run in `cwd`'s MLflow
+    store: the model's row and the real held-out data's."""
+    done = subprocess.run(
+        [pixelgen, "evaluate", "diffusion", "-n", "1000", "--json"],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rows = {row["name"]: row for row in json.loads(done.stdout)["rows"]}
+    data = next(row for name, row in rows.items() if name.startswith("data"))
+    return rows["diffusion"], data
+
+
+def write(out: Path, commit: str, quoted: dict[str, str], **measured) -> None:
+    """The numbers file: date, commit, machine, what was measured, and under "quoted"
+    each number as the README prints it; the quoted ones are printed too."""
+    result = {
+        "date": str(date.today()),
+        "commit": commit,
+        "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}",
+        **measured,
+        "quoted": quoted,
+    }
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(quoted, indent=2, ensure_ascii=False))
