@@ -564,11 +564,19 @@ class DiffusionStrategy(Strategy):
             return images
         return self._held(images, labels, lambda at: make(labels[at]))
 
+    @staticmethod
+    def _levels_of(images: torch.Tensor, palette: Palette) -> torch.Tensor:
+        """The detail level (on the CPU) of RGBA sprites (N, 4, H, W) in [0, 1], snapped."""
+        return detail_levels(
+            torch.from_numpy(palette.snap(images.permute(0, 2, 3, 1).cpu().numpy()))
+        )
+
     def _missed(self, images: torch.Tensor, labels: torch.Tensor, palette: Palette) -> torch.Tensor:
         """Which sprites came out off the detail level they were asked for (indices into
         `images`)."""
-        indices = torch.from_numpy(palette.snap(images.permute(0, 2, 3, 1).cpu().numpy()))
-        return torch.nonzero(detail_levels(indices) != (labels.cpu() % self.levels)).flatten()
+        return torch.nonzero(
+            self._levels_of(images, palette) != labels.cpu() % self.levels
+        ).flatten()
 
     def _held(self, images: torch.Tensor, labels: torch.Tensor, redraw) -> torch.Tensor:
         """Each sprite that missed (`_missed`) is drawn again (`redraw(rows)` returns the
@@ -624,11 +632,8 @@ class DiffusionStrategy(Strategy):
         labels = self._labels(len(images), draw.label, generator, draw.tags)
         held = self.levels > 1 and draw.tags is None
         if held:  # an edit asks for the input's detail level, and is held to it below
-            palette = Palette.from_tuples(self.data.palette)
-            given = palette.snap(images.permute(0, 2, 3, 1).cpu().numpy())
-            labels = (
-                labels - labels % self.levels + detail_levels(torch.from_numpy(given)).to(labels)
-            )
+            given = self._levels_of(images, Palette.from_tuples(self.data.palette))
+            labels = labels - labels % self.levels + given.to(labels)
         guidance = self._guidance(draw)
         known = images.to(self.device).float() * 2 - 1
         kept = keep.to(self.device)[:, None].expand_as(known)
