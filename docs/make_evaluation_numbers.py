@@ -29,15 +29,26 @@ from pixelgen_core.evaluation import (
     memorisation,
     side_by_side,
 )
+from pixelgen_core.evaluation.report import LIMIT_SPLITS, pixel_limits
 
 OUT = Path(__file__).resolve().parent / "evaluation-numbers.json"
 PICTURE = Path(__file__).resolve().parent / "images" / "evaluation-speckle.png"
 
 
+def limit_swing(data) -> dict[str, list[float]]:
+    """The parts limit at 256 sprites for data seeds 0-3, from the data row's own 3
+    repeats (the rule before the limits had their own splits) and from LIMIT_SPLITS."""
+    references = [Reference(data, seed=seed, repeats=3) for seed in range(4)]
+    return {
+        "3 repeats": [pixel_limits(r.data_row(256))["components"] for r in references],
+        f"{LIMIT_SPLITS} splits": [r.limits(256)["components"] for r in references],
+    }
+
+
 def main() -> None:
     reference = Reference(pg.prepare_dataset("kenney-colored"), seed=0)
     rows = reference.calibration_rows(1000)
-    judge(rows, rows[0])
+    judge(rows, rows[0], reference.limits(1000))  # as evaluate judges
     print(markdown_table(rows))
     training = reference.training
     palette = reference.data.palette
@@ -78,6 +89,9 @@ def main() -> None:
         quoted[f"speckled {key} W1"] = format_cell(speckled.metrics, f"{key}_w1")
     for key in PIXEL_STATS:
         quoted[f"{key} limit"] = f"{rows[0].verdict.limits[key]:.2f}"
+    swing = limit_swing(reference.data)
+    quoted["parts limit at 3 repeats of 256, lowest"] = f"{min(swing['3 repeats']):.2f}"
+    quoted["parts limit at 3 repeats of 256, highest"] = f"{max(swing['3 repeats']):.2f}"
     for key in ("isolated_per_sprite", "components_per_sprite", "colours_per_sprite"):
         quoted[f"data {key}"] = f"{data[key]:.2f}"
         quoted[f"speckled {key}"] = f"{speckled.metrics[key]:.2f}"
@@ -95,6 +109,7 @@ def main() -> None:
         "copies_fd": {str(held_count): small, "1000": large},
         "old_data_memorised_per_split": half_rates,
         "sheet_near_copy_rate": sheet_rate,
+        "parts_limit_at_256_by_data_seed": swing,
         "quoted": quoted,
     }
     OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -364,11 +364,11 @@ class Trainer:
         record.save()
 
     def _choose_sampling(self) -> None:
-        """Score the strategy's candidate samplers on its data and keep the best
-        pixel-clean one for `auto` sampling, then fit its pixel filter and keep that where
-        it measures cleaner (pixelgen_core.evaluation.choice); rank 0 alone, since only it
-        saves. A dataset too small to evaluate keeps the strategy's own rule."""
-        from pixelgen_core.evaluation.choice import choose_filter, choose_sampling
+        """Score the strategy's candidate samplers on its data, each as it draws and through
+        a pixel filter fitted on its draws, and keep the best pixel-clean row for `auto`
+        sampling (pixelgen_core.evaluation.choice); rank 0 alone, since only it saves. A
+        dataset too small to evaluate keeps the strategy's own rule."""
+        from pixelgen_core.evaluation.choice import choose_sampling
 
         n = self.config.training.choose_sampler
         strategy = self.strategy
@@ -378,17 +378,10 @@ class Trainer:
             candidates = strategy.sampler_candidates()
             if len(candidates) < 2:
                 return
-            self._say("choosing the default sampler: " + ", ".join(candidates) + " ...")
+            names = ", ".join(candidates)
+            self._say(f"choosing the default sampler: {names}, each with a pixel filter ...")
             how = (strategy, self.data.palette, self.settings, self.record.spec.conditional)
-            if strategy.chosen_sampling:  # a resumed run's old filter must not filter the pool
-                strategy.chosen_sampling.pop("filter", None)
             choice = choose_sampling(*how, candidates, n, seed=self.seed)
-            strategy.chosen_sampling = choice.to_dict()
-            self._say(f"default sampler: {choice.name}; fitting its pixel filter ...")
-            try:
-                choose_filter(*how, choice, n, seed=self.seed)
-            except PixelgenError as exc:  # the choice stands without a filter
-                choice.filter_reason = f"pixel filter not fitted: {first_line(exc)}"
         except PixelgenError as exc:  # e.g. fewer sprites than evaluation needs
             self._say(f"default sampler not measured: {first_line(exc)}")
             return

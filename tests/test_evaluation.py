@@ -13,7 +13,14 @@ from pixelgen_core.config import resolve
 from pixelgen_core.data.prepare import prepare
 from pixelgen_core.evaluation import metrics
 from pixelgen_core.evaluation.encoder import WEIGHTS, embed, load_encoder
-from pixelgen_core.evaluation.report import RESOLUTION, Reference, judge, markdown_table
+from pixelgen_core.evaluation.report import (
+    LIMIT_SPLITS,
+    RESOLUTION,
+    Reference,
+    judge,
+    markdown_table,
+    pixel_limits,
+)
 from pixelgen_core.plugins import discover
 
 TINY = ["data.dataset=kenney-mono", "data.focused=true", "training.epochs=1"]
@@ -43,7 +50,7 @@ def test_the_shipped_encoder_is_small_and_standardised():
 @pytest.fixture(scope="module")
 def calibration(reference):
     rows = reference.calibration_rows(300)
-    judge(rows, rows[0])
+    judge(rows, rows[0], reference.limits(300))  # as evaluate judges
     return {row.name: row for row in rows}
 
 
@@ -59,6 +66,20 @@ def test_pixel_verdict_passes_real_sprites_and_catches_speckle(calibration):
         gap = speckled.metrics[f"{key}_w1"] - data.metrics[f"{key}_w1"]
         assert gap > 4 * max(data.metrics[f"{key}_w1_sd"], RESOLUTION[key])
     assert speckled.metrics["colours_per_sprite"] > 2 > data.metrics["colours_per_sprite"]
+
+
+def test_the_limits_are_the_data_rows_spread_over_more_splits_than_the_repeats(reference):
+    """The data row costs no draws, so the verdict's limits are measured over
+    LIMIT_SPLITS half-splits: from three repeats they swing with the data seed (the end of
+    training's choice judged clean draws unclean by it), from twenty they hardly move."""
+    data = reference.data
+    references = [Reference(data, seed=s, repeats=3) for s in range(4)]
+    wide = [r.limits(256)["components"] for r in references]
+    narrow = [pixel_limits(r.data_row(256))["components"] for r in references]
+    assert max(wide) - min(wide) < (max(narrow) - min(narrow)) / 10
+    assert references[0].limits(256) == Reference(data, 0, LIMIT_SPLITS).limits(256)
+    own = pixel_limits(Reference(data, 0, LIMIT_SPLITS).data_row(256))
+    assert references[0].limits(256) == pytest.approx(own)  # the same rule, more splits
 
 
 def test_speckled_sprites_differ_from_the_real_ones_in_two_percent_of_opaque_pixels(reference):

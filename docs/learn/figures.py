@@ -63,7 +63,7 @@ def evaluations(run, settings: dict[str, dict], n: int = 1000) -> tuple[dict, di
         result = run.evaluate(n, calibrate=False, **options)  # only the data row is shown
         if not data:
             row = result.reference.data_row(n)
-            judge([row], row)
+            judge([row], row, result.reference.limits(n))
             data = row.metrics
         scores[name] = {**result.model.metrics, **result.model.extra}
         print(f"{name}: FD {format_cell(scores[name], 'fd')}", flush=True)

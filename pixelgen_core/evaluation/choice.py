@@ -6,9 +6,10 @@ core scores each one on the run's data exactly as `pixelgen evaluate` does, only
 fewer sprites, and keeps the one that passes the pixel-clean verdict with the best FD.
 A fast sampler whose sprites are speckled is never chosen over a clean one.
 
-Then core fits the chosen sampler's pixel filter (`pixelgen_core.pixel_filter`) on a pool
-of its sprites, scores the filtered draws the same way, and keeps the filter only where
-they rank above the unfiltered ones by the same rule.
+Each candidate is scored twice: as it draws, and through a pixel filter
+(`pixelgen_core.pixel_filter`) fitted on a pool of its own sprites. The best of all these
+rows by the same rule gives the sampler, and the filter where its row is the filtered
+one, so a few-step sampler that is clean only through its filter can win too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 from pixelgen_core.evaluation.report import Reference, Row
 
 CHOICE_REPEATS = 3  # sampling seeds and data splits per candidate
-FILTER_POOL = 8  # x the sprites per repeat: the chosen sampler's draws a filter is fitted on
+FILTER_POOL = 8  # x the sprites per repeat: a candidate's draws its filter is fitted on
+FILTERED = " + filter"  # a candidate's row through its filter is named so
 
 
 @dataclass
@@ -33,6 +35,12 @@ class SamplingChoice:
     reference: Reference | None = None  # what the rows were scored against
     filter: dict | None = None  # the kept pixel filter's state (`PixelFilter.to_dict`)
     filter_reason: str = ""
+
+    @property
+    def row(self) -> Row:
+        """The chosen row: the sampler's own, or through its filter where that was kept."""
+        name = f"{self.name}{FILTERED}" if self.filter else self.name
+        return next(row for row in self.rows if row.name == name)
 
     def to_dict(self) -> dict:
         """What the checkpoint and run.json keep: plain data."""
@@ -94,70 +102,67 @@ def choose_sampling(
     seed: int = 0,
 ) -> SamplingChoice:
     """Score each candidate (`n` sprites per repeat, CHOICE_REPEATS repeats, against one
-    reference) and choose."""
+    reference) as it draws and through its own pixel filter, and choose the best row
+    (`rank`). Leaves the choice as the strategy's `chosen_sampling` (on an error, what
+    it was before)."""
     from pixelgen_core.data.prepare import prepare
     from pixelgen_core.evaluation.run import evaluate
 
+    before = strategy.chosen_sampling
     data = prepare(config, conditional, palette, vocabulary=strategy.data.tags)
     reference = Reference(data, seed, CHOICE_REPEATS)
-    rows = []
-    for name, options in candidates.items():
-        evaluation = evaluate(
-            strategy,
-            palette,
-            config,
-            conditional,
-            n,
-            seed,
-            options=options,
-            name=name,
-            calibrate=False,
-            repeats=CHOICE_REPEATS,
-            reference=reference,
-        )
-        rows.append(evaluation.model)
+    how = (strategy, palette, config, conditional)
+    rows, filters, notes = [], {}, {}
+    try:
+        for name, options in candidates.items():
+            rows.append(
+                evaluate(*how, n, seed, options=options, name=name, calibrate=False,
+                         repeats=CHOICE_REPEATS, reference=reference, filtered=False).model
+            )  # fmt: skip
+            strategy.chosen_sampling = {"name": name, "options": dict(options), "filter": None}
+            filtered, filters[name], notes[name] = _through_filter(*how, name, n, seed, reference)
+            rows += [filtered] if filtered is not None else []
+    except BaseException:
+        strategy.chosen_sampling = before
+        raise
     best = rank(rows)[0]
-    return SamplingChoice(best.name, candidates[best.name], explain(best, rows), rows, reference)
+    name = best.name.removesuffix(FILTERED)
+    kept = filters[name] if best.name.endswith(FILTERED) else None
+    choice = SamplingChoice(name, candidates[name], explain(best, rows), rows, reference, kept)
+    if filters[name] is None:
+        choice.filter_reason = notes[name]
+    else:
+        verb = "kept" if kept else "not kept (no cleaner than without it)"
+        choice.filter_reason = f"pixel filter {verb}: {notes[name]}"
+    strategy.chosen_sampling = choice.to_dict()
+    return choice
 
 
-def choose_filter(
-    strategy, palette, config: dict, conditional: bool, choice: SamplingChoice, n: int, seed: int
-) -> None:
-    """Fit the chosen sampler's pixel filter on `FILTER_POOL` x `n` of its sprites against
-    the training sprites, score the filtered draws like the candidates, and keep the filter in
-    `choice` only if they rank above the unfiltered row (`rank`). The strategy must have
-    `choice` as its `chosen_sampling`, so that its default draws are the chosen ones."""
+def _through_filter(
+    strategy, palette, config: dict, conditional: bool, name: str, n: int, seed: int,
+    reference: Reference,
+) -> tuple[Row | None, dict | None, str]:  # fmt: skip
+    """The strategy's default draws (candidate `name`, unfiltered) through a pixel filter
+    fitted on `FILTER_POOL` x `n` of them against the training sprites, scored like the
+    candidates: (row, the filter's state, what it keeps and scores), or (None, None,
+    why not) where no filter could be fitted or drawn through."""
+    from pixelgen_core.errors import PixelgenError, first_line
     from pixelgen_core.evaluation.run import evaluate
     from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter
     from pixelgen_core.sampling import sample_raw
 
-    reference = choice.reference
     pool, _ = sample_raw(strategy, palette, FILTER_POOL * n, seed + 7919, filtered=False)
     try:
         fitted = PixelFilter.fit(reference.training, pool)
     except NoSpriteToKeep as exc:
-        choice.filter_reason = f"pixel filter not kept: {exc}"
-        return
-    strategy.chosen_sampling = {**choice.to_dict(), "filter": fitted.to_dict()}
-    name = f"{choice.name} + filter"
-    filtered = evaluate(
-        strategy,
-        palette,
-        config,
-        conditional,
-        n,
-        seed,
-        name=name,
-        calibrate=False,
-        repeats=CHOICE_REPEATS,
-        reference=reference,
-    ).model
-    plain = next(row for row in choice.rows if row.name == choice.name)
-    choice.rows.append(filtered)
-    kept = rank([plain, filtered])[0] is filtered
-    choice.filter = fitted.to_dict() if kept else None
-    share = f"keeps {fitted.acceptance:.0%} of draws"
-    said = f"FD {filtered.metrics['fd']:.2f}, {filtered.verdict.describe()}"
-    verb = "kept" if kept else "not kept (no cleaner than without it)"
-    choice.filter_reason = f"pixel filter {verb}: {share}; with it {said}"
-    strategy.chosen_sampling = choice.to_dict()
+        return None, None, f"pixel filter not kept: {exc}"
+    strategy.chosen_sampling = {**strategy.chosen_sampling, "filter": fitted.to_dict()}
+    try:
+        row = evaluate(
+            strategy, palette, config, conditional, n, seed, name=f"{name}{FILTERED}",
+            calibrate=False, repeats=CHOICE_REPEATS, reference=reference,
+        ).model  # fmt: skip
+    except PixelgenError as exc:  # e.g. a filter that keeps too few of the draws
+        return None, None, f"pixel filter not fitted: {first_line(exc)}"
+    said = f"FD {row.metrics['fd']:.2f}, {row.verdict.describe()}"
+    return row, fitted.to_dict(), f"keeps {fitted.acceptance:.0%} of draws; with it {said}"

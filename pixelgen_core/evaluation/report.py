@@ -114,6 +114,11 @@ class Verdict:
 
 
 SPREAD_LIMIT = 2.0
+# Half-splits the limits are measured over. The data row costs no draws, so its spread
+# is measured over more splits than a model's repeats: from the choice's 3 repeats of 256
+# sprites the parts limit came out anywhere from 0.46 to 1.53 with the data seed, over
+# 20 splits 0.98 at each (benchmarks/RESULTS.md, 2026-12-05).
+LIMIT_SPLITS = 20
 RESOLUTION = {"isolated": 0.05, "colours": 0.05, "components": 0.05, "palette": 0.01}
 
 
@@ -121,14 +126,16 @@ def pixel_limits(data: Row) -> dict[str, float]:
     """The verdict's limit for each pixel statistic, from the real-data row."""
     m = data.metrics
     return {
-        k: max(m[f"{k}_w1"] + SPREAD_LIMIT * m[f"{k}_w1_sd"], RESOLUTION[k]) for k in PIXEL_STATS
+        k: float(max(m[f"{k}_w1"] + SPREAD_LIMIT * m[f"{k}_w1_sd"], RESOLUTION[k]))
+        for k in PIXEL_STATS
     }
 
 
-def judge(rows: Iterable[Row], data: Row) -> None:
-    """Give each row its verdict against the real-data row's spread, and `pixel_clean`
-    (1 or 0) among its metrics, so the verdict goes wherever the metrics go."""
-    limits = pixel_limits(data)
+def judge(rows: Iterable[Row], data: Row, limits: dict[str, float] | None = None) -> None:
+    """Give each row its verdict against the real-data row's spread (`limits`, where the
+    caller measured them over more splits: `Reference.limits`), and `pixel_clean` (1 or 0)
+    among its metrics, so the verdict goes wherever the metrics go."""
+    limits = pixel_limits(data) if limits is None else limits
     for row in rows:
         values = {k: row.metrics[f"{k}_w1"] for k in PIXEL_STATS}
         row.verdict = Verdict(limits, values)
@@ -166,6 +173,7 @@ class Reference:
     splits: Splits = field(init=False)
     features: np.ndarray = field(init=False)
     _data_rows: dict[int, Row] = field(init=False, default_factory=dict, repr=False)
+    _limits: dict[int, dict[str, float]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.data)
@@ -241,11 +249,31 @@ class Reference:
     def pixel_distances(self, stats: dict[str, np.ndarray], r: int) -> dict[str, float]:
         """The 1-D Wasserstein distance between each per-sprite statistic of a set and of
         split `r`'s reference half."""
-        reference = self.splits[r][1]
+        return self._distances(stats, self.splits[r][1])
+
+    def _distances(self, stats: dict[str, np.ndarray], reference: np.ndarray) -> dict[str, float]:
         return {
             f"{k}_w1": metrics.wasserstein(stats[k], self._training_stats[k][reference])
             for k in PIXEL_STATS
         }
+
+    def limits(self, n: int) -> dict[str, float]:
+        """The verdict's limits at `count(n)` sprites: the real-data row's pixel distances
+        (`pixel_limits`), their spread measured over max(repeats, LIMIT_SPLITS) half-splits,
+        the first ones this reference's own. Measured once per count."""
+        m = self.count(n)
+        if m not in self._limits:
+            splits = Splits(len(self.data), self.seed, max(self.repeats, LIMIT_SPLITS))
+            per_split = []
+            for held, reference in splits:
+                stats = {k: v[held[:m]] for k, v in self._training_stats.items()}
+                per_split.append(self._distances(stats, reference))
+            spread = {}
+            for key in per_split[0]:
+                values = [d[key] for d in per_split]
+                spread[key], spread[f"{key}_sd"] = np.mean(values), np.std(values, ddof=1)
+            self._limits[m] = pixel_limits(Row("data (spread)", spread))
+        return self._limits[m]
 
     def score(self, draw: Draw, n: int) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
         """Every metric for a generator: `count(n)` sprites per repeat, set metrics and

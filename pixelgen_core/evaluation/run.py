@@ -99,5 +99,5 @@ def evaluate(
             model.extra[f"strategy/{key}"] = float(value)
     data_row = reference.data_row(n)  # the verdict's yardstick, calibrated or not
     calibration = reference.calibration_rows(n, data_row) if calibrate else []
-    judge([model, *calibration], data_row)
+    judge([model, *calibration], data_row, reference.limits(n))
     return Evaluation(model, calibration, palette.to_rgba(indices), reference)
