@@ -27,9 +27,9 @@ from pixelgen_core.evaluation import (
     judge,
     markdown_table,
     memorisation,
+    pixel_limits,
     side_by_side,
 )
-from pixelgen_core.evaluation.report import LIMIT_SPLITS, pixel_limits
 
 OUT = Path(__file__).resolve().parent / "evaluation-numbers.json"
 PICTURE = Path(__file__).resolve().parent / "images" / "evaluation-speckle.png"
@@ -37,11 +37,11 @@ PICTURE = Path(__file__).resolve().parent / "images" / "evaluation-speckle.png"
 
 def limit_swing(data) -> dict[str, list[float]]:
     """The parts limit at 256 sprites for data seeds 0-3, from the data row's own 3
-    repeats (the rule before the limits had their own splits) and from LIMIT_SPLITS."""
+    repeats (the rule before the limits had their own splits) and from `Reference.limits`."""
     references = [Reference(data, seed=seed, repeats=3) for seed in range(4)]
     return {
         "3 repeats": [pixel_limits(r.data_row(256))["components"] for r in references],
-        f"{LIMIT_SPLITS} splits": [r.limits(256)["components"] for r in references],
+        "own splits": [r.limits(256)["components"] for r in references],
     }
 
 

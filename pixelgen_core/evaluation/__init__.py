@@ -29,6 +29,7 @@ _WHERE = {
     "Row": "report",
     "format_cell": "report",
     "judge": "report",
+    "pixel_limits": "report",
     "markdown_table": "report",
     "side_by_side": "sheet",
 }
