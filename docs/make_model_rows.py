@@ -2,7 +2,7 @@
 training seeds, each scored like `pixelgen evaluate NAME -n 1000` (five splits and
 sampling seeds).
 
-    python docs/make_model_rows.py [--workdir DIR] [--strategies vae vqvae ...]
+    python docs/make_model_rows.py [--workdir DIR] [--strategies vae vqvae ...] [--train-missing]
 
 About 90 minutes on a 2-core CPU (maskgit's three runs are half of it). The trained runs
 stay in DIR (default /tmp/pixelgen-model-rows), and a run already scored there is not
@@ -11,7 +11,8 @@ docs/model-rows.json: per strategy, every seed's metrics, and one row whose FD a
 spread covers training seeds as well as splits and sampling seeds; under "quoted", each
 number as the page prints it (tests/test_docs.py checks that the page quotes them); and
 docs/images/compare.png, the README's picture: real sprites, then 16 sprites of each
-strategy's seed-0 run with its default sampler.
+strategy's seed-0 run with its default sampler (drawn when every seed-0 run is in DIR;
+`--train-missing` trains the missing ones again with seed 0 for it, unscored).
 
 Why three training runs: one run's ± covers only what changes between evaluations of
 the same weights. A second training seed moves the weights, and with them FD, by an
@@ -82,18 +83,23 @@ def combine(name: str, seeds: dict[int, dict]) -> Row:
     return Row(name, metrics)
 
 
-def picture(result: dict) -> None:
+def picture(result: dict, train_missing: bool = False) -> None:
     """Real sprites, then each strategy's seed-0 run, 16 sprites each (seed 0). Drawn
     only when every seed-0 run is in the work folder, so that a measurement of one
-    strategy in a new folder does not leave the others out of the picture."""
+    strategy in a new folder does not leave the others out of the picture; with
+    `train_missing`, a strategy whose run is not there is trained again with seed 0 for
+    the picture alone (not scored: its table row stays the measured one)."""
     real = pg.open_dataset("kenney-colored").sprites
     rows = [("real", real[np.random.default_rng(0).choice(len(real), 16, replace=False)])]
     for name, entry in result["strategies"].items():
         try:
             run = pg.open_run(name, run_id=entry["seeds"]["0"]["run"])  # in workdir
         except pg.PixelgenError:
-            print(f"{PICTURE.name} kept as it is: {name}'s seed-0 run is not in this folder")
-            return
+            if not train_missing:
+                print(f"{PICTURE.name} kept as it is: {name}'s seed-0 run is not in this folder")
+                return
+            print(f"training {name} with seed 0 again, for the picture", flush=True)
+            run = pg.train(name, overrides={"training.seed": 0}, progress=False)
         rows.append((name, np.asarray(run.sample(16, seed=0))))
     side_by_side(rows, scale=3).save(PICTURE)
 
@@ -102,6 +108,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/pixelgen-model-rows"))
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+    parser.add_argument(
+        "--train-missing",
+        action="store_true",
+        help="for the picture, train a seed-0 run that is not in DIR (not scored)",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.chdir(args.workdir)  # the runs and their MLflow store live here
@@ -134,7 +145,7 @@ def main() -> None:
         quoted[f"{name} isolated W1"] = f"{entry['row']['isolated_w1']:.2f}"
     result["quoted"] = quoted
     OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    picture(result)
+    picture(result, args.train_missing)
     print(markdown_table(rows))
     print(json.dumps(quoted, indent=2, ensure_ascii=False))
 
