@@ -80,7 +80,7 @@ def rank(rows: list[Row]) -> list[Row]:
 
 
 def explain(best: Row, rows: list[Row]) -> str:
-    """One line: what was chosen, and what the others scored."""
+    """One line: the sampler chosen, its row, and what the others scored."""
 
     def said(row: Row) -> str:
         return f"{row.name}: FD {row.metrics['fd']:.2f}, {row.verdict.describe()}"
@@ -89,7 +89,8 @@ def explain(best: Row, rows: list[Row]) -> str:
     head = "the best FD of the pixel-clean" if best.verdict.clean else "none is pixel-clean;"
     if not best.verdict.clean:
         head += " the cleanest"
-    return f"{best.name} ({head}: {said(best)})" + (f"; {others}" if others else "")
+    sampler = best.name.removesuffix(FILTERED)  # the filter has its own line
+    return f"{sampler} ({head}: {said(best)})" + (f"; {others}" if others else "")
 
 
 def choose_sampling(
