@@ -16,7 +16,7 @@ def trained(output: str) -> tuple[int, float, str]:
     """Steps, training seconds and the chosen sampler, from `pixelgen train`'s output."""
     steps, seconds = re.search(r"trained diffusion: (\d+) steps in ([\d.]+) s", output).groups()
     sampler = re.search(r"default sampler \(auto\): (.+?) \(", output).group(1)
-    return int(steps), float(seconds), sampler
+    return int(steps), float(seconds), sampler.removesuffix(" + filter")  # from a run of 23b2e28
 
 
 def scored(pixelgen: str, cwd: Path) -> tuple[dict, dict]:
