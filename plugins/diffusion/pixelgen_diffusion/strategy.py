@@ -565,36 +565,54 @@ class DiffusionStrategy(Strategy):
         return self._held(images, labels, lambda at: make(labels[at]))
 
     @staticmethod
-    def _levels_of(images: torch.Tensor, palette: Palette) -> torch.Tensor:
-        """The detail level (on the CPU) of RGBA sprites (N, 4, H, W) in [0, 1], snapped."""
-        return detail_levels(
-            torch.from_numpy(palette.snap(images.permute(0, 2, 3, 1).cpu().numpy()))
-        )
+    def _snapped(images: torch.Tensor, palette: Palette) -> torch.Tensor:
+        """Palette indices (on the CPU) of RGBA sprites (N, 4, H, W) in [0, 1]."""
+        return torch.from_numpy(palette.snap(images.permute(0, 2, 3, 1).cpu().numpy()))
 
-    def _missed(self, images: torch.Tensor, labels: torch.Tensor, palette: Palette) -> torch.Tensor:
-        """Which sprites came out off the detail level they were asked for (indices into
-        `images`)."""
-        return torch.nonzero(
-            self._levels_of(images, palette) != labels.cpu() % self.levels
-        ).flatten()
+    def _missed(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        palette: Palette,
+        colours: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Which sprites came out off the detail level they were asked for, or with more
+        opaque colours than `colours` (an edit's input's, per sprite), as indices into
+        `images`."""
+        from pixelgen_core.evaluation import opaque_colours
 
-    def _held(self, images: torch.Tensor, labels: torch.Tensor, redraw) -> torch.Tensor:
+        indices = self._snapped(images, palette)
+        off = detail_levels(indices) != labels.cpu() % self.levels
+        if colours is not None:
+            off |= torch.from_numpy(opaque_colours(indices.numpy())) > colours
+        return torch.nonzero(off).flatten()
+
+    def _held(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        redraw,
+        colours: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Each sprite that missed (`_missed`) is drawn again (`redraw(rows)` returns the
         rows' sprites drawn anew), at most REDRAWS times,
         then kept as it is: rejection that holds the data's mix of solid and detailed
         sprites, which the condition alone does not (asked for no isolated pixel, a short
         run drew one in two tries of three; benchmarks/RESULTS.md, 2026-12-05). It stops
         early when a round brings no sprite in, as for a model too little trained to draw
-        what it is asked. Colours per sprite are not held: that trades them for isolated
-        pixels and made the end-of-training choice five times as long (RESULTS)."""
+        what it is asked. Colours per sprite are not held when sampling: that trades them
+        for isolated pixels and made the end-of-training choice five times as long
+        (RESULTS); an edit, a few sprites, is held to its input's `colours`, so that a
+        one-colour sprite's variations do not come back with a speck of another."""
         palette = Palette.from_tuples(self.data.palette)
-        missed = self._missed(images, labels, palette)
+        missed = self._missed(images, labels, palette, colours)
         for _ in range(REDRAWS):
             if not len(missed):
                 break
             at = missed.to(images.device)
             images[at] = redraw(at)
-            still = missed[self._missed(images[at], labels[at], palette)]
+            allowed = None if colours is None else colours[missed]
+            still = missed[self._missed(images[at], labels[at], palette, allowed)]
             if len(still) == len(missed):
                 break
             missed = still
@@ -609,8 +627,9 @@ class DiffusionStrategy(Strategy):
         starts the trajectory part way, at the input noised to the level of the last
         round(strength * steps) timesteps (image-to-image, as in SDEdit). Whatever the
         sampler option, the steps are DDIM's (`steps`, `eta`, `timestep_spacing`). On a
-        run with detail levels each edit asks for its input's level and is held to it
-        (`_held`), so a solid sprite's variations do not come back speckled."""
+        run with detail levels each edit asks for its input's level and is held to it and
+        to the input's colours (`_held`), so a solid sprite's variations do not come back
+        speckled."""
         o, images, keep, generator = draw.options, draw.images, draw.keep, draw.generator
         sampler, steps, ddim_steps = o.sampler, o.steps, o.ddim_steps
         ema, precision, strength = o.ema, o.precision, draw.strength
@@ -632,8 +651,11 @@ class DiffusionStrategy(Strategy):
         labels = self._labels(len(images), draw.label, generator, draw.tags)
         held = self.levels > 1 and draw.tags is None
         if held:  # an edit asks for the input's detail level, and is held to it below
-            given = self._levels_of(images, Palette.from_tuples(self.data.palette))
-            labels = labels - labels % self.levels + given.to(labels)
+            from pixelgen_core.evaluation import opaque_colours
+
+            given = self._snapped(images, Palette.from_tuples(self.data.palette))
+            labels = labels - labels % self.levels + detail_levels(given).to(labels)
+            colours = torch.from_numpy(opaque_colours(given.numpy()))
         guidance = self._guidance(draw)
         known = images.to(self.device).float() * 2 - 1
         kept = keep.to(self.device)[:, None].expand_as(known)
@@ -647,8 +669,8 @@ class DiffusionStrategy(Strategy):
 
         edited = redraw(torch.arange(len(images), device=self.device))
         # Held as `sample` holds a drawn sprite: a solid sprite's variations stay solid, a
-        # dithered one's dithered.
-        return self._held(edited, labels, redraw) if held else edited
+        # dithered one's dithered; and to no more colours than the input has.
+        return self._held(edited, labels, redraw, colours) if held else edited
 
     def _repaint(self, runner, timesteps, predict, known, kept, draw: Draw) -> torch.Tensor:
         """`edit`'s RePaint loop over `timesteps` for sprites `known` (RGBA in [-1, 1]),

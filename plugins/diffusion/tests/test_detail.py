@@ -163,3 +163,30 @@ def test_an_edit_asks_for_the_inputs_detail_level_and_is_held_to_it(monkeypatch)
 
 def strategy_snap(images: torch.Tensor):
     return Palette.from_tuples(PALETTE).snap(images.permute(0, 2, 3, 1).numpy())
+
+
+def test_an_edit_is_held_to_no_more_colours_than_its_input():
+    """A one-colour sprite's variation that comes back with a speck of a second colour,
+    at the input's detail level, is drawn again."""
+    from pixelgen_core.evaluation import opaque_colours
+
+    strategy = make()
+    palette = Palette.from_tuples(PALETTE)
+    one_colour = sprites()[0].clone()
+    one_colour[2, 12] = 1  # one isolated pixel of its own colour: level 1, as sprites()[1]
+    two_colours = sprites()[1]  # level 1 too, with a second colour
+    assert detail_levels(torch.stack([one_colour, two_colours])).tolist() == [1, 1]
+    drawn = []
+
+    def repaint(runner, timesteps, predict, known, kept, draw):  # two colours, then one
+        drawn.append(len(known))
+        came = two_colours if len(drawn) == 1 else one_colour
+        return as_images(came.expand(len(known), -1, -1))
+
+    strategy._repaint = repaint
+    keep_none = torch.zeros(16, 16, dtype=torch.bool).numpy()
+    edited, _ = edit_raw(strategy, palette, one_colour.numpy(), keep_none, 0.5, 3, seed=0)
+    assert drawn == [3, 3] and opaque_colours(edited).tolist() == [1, 1, 1]
+    drawn.clear()
+    edited, _ = edit_raw(strategy, palette, two_colours.numpy(), keep_none, 0.5, 3, seed=0)
+    assert drawn == [3]  # two colours in, two out: kept
