@@ -36,12 +36,6 @@ class SamplingChoice:
     filter: dict | None = None  # the kept pixel filter's state (`PixelFilter.to_dict`)
     filter_reason: str = ""
 
-    @property
-    def row(self) -> Row:
-        """The chosen row: the sampler's own, or through its filter where that was kept."""
-        name = f"{self.name}{FILTERED}" if self.filter else self.name
-        return next(row for row in self.rows if row.name == name)
-
     def to_dict(self) -> dict:
         """What the checkpoint and run.json keep: plain data."""
         return {
