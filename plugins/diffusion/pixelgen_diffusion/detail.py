@@ -22,6 +22,7 @@ from pixelgen_core import DataInfo
 EDGES = (1, 5)  # isolated pixels: none; 1 to 4; 5 or more
 LEVELS = len(EDGES) + 1
 REDRAWS = 8  # times a sprite that misses is drawn again before it is kept as it is
+PATIENCE = 2  # rounds in a row that bring no sprite in before the redraws stop
 
 
 def uses_detail(model: Any, data: DataInfo) -> bool:

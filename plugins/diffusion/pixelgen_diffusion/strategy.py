@@ -33,7 +33,7 @@ from pixelgen_core import (
 )
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
-from pixelgen_diffusion.detail import LEVELS, REDRAWS, detail_levels, uses_detail
+from pixelgen_diffusion.detail import LEVELS, PATIENCE, REDRAWS, detail_levels, uses_detail
 from pixelgen_diffusion.samplers import (
     SAMPLERS,
     ConsistencySampler,
@@ -599,22 +599,24 @@ class DiffusionStrategy(Strategy):
         then kept as it is: rejection that holds the data's mix of solid and detailed
         sprites, which the condition alone does not (asked for no isolated pixel, a short
         run drew one in two tries of three; benchmarks/RESULTS.md, 2026-12-05). It stops
-        early when a round brings no sprite in, as for a model too little trained to draw
-        what it is asked. Colours per sprite are not held when sampling: that trades them
-        for isolated pixels and made the end-of-training choice five times as long
-        (RESULTS); an edit, a few sprites, is held to its input's `colours`, so that a
-        one-colour sprite's variations do not come back with a speck of another."""
+        early when PATIENCE rounds in a row bring no sprite in, as for a model too little
+        trained to draw what it is asked (one round was too few for an edit's one missed
+        variation, which came back with its speck). Colours per sprite are not held when
+        sampling: that trades them for isolated pixels and made the end-of-training choice
+        five times as long (RESULTS); an edit, a few sprites, is held to its input's
+        `colours`, so that a one-colour sprite's variations do not come back with a speck
+        of another."""
         palette = Palette.from_tuples(self.data.palette)
         missed = self._missed(images, labels, palette, colours)
+        fruitless = 0  # rounds in a row that brought no sprite in
         for _ in range(REDRAWS):
-            if not len(missed):
+            if not len(missed) or fruitless == PATIENCE:
                 break
             at = missed.to(images.device)
             images[at] = redraw(at)
             allowed = None if colours is None else colours[missed]
             still = missed[self._missed(images[at], labels[at], palette, allowed)]
-            if len(still) == len(missed):
-                break
+            fruitless = fruitless + 1 if len(still) == len(missed) else 0
             missed = still
         return images
 

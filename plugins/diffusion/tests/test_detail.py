@@ -3,7 +3,7 @@
 import io
 
 import torch
-from pixelgen_diffusion.detail import REDRAWS, detail_levels
+from pixelgen_diffusion.detail import PATIENCE, REDRAWS, detail_levels
 
 from pixelgen_core import Batch, DataInfo, Palette
 from pixelgen_core.evaluation import isolated_pixels
@@ -112,7 +112,7 @@ def test_a_sprite_off_its_level_is_drawn_again_at_it():
     assert detail_levels(torch.tensor(strategy_snap(held))).tolist() == [0, 0, 2]
 
 
-def test_a_level_never_reached_is_kept_as_drawn_once_a_round_brings_none_in():
+def test_a_level_never_reached_is_kept_as_drawn_once_rounds_in_a_row_bring_none_in():
     strategy = make()
     calls = []
 
@@ -121,7 +121,19 @@ def test_a_level_never_reached_is_kept_as_drawn_once_a_round_brings_none_in():
         return as_images(sprites()[2:].expand(len(rows), -1, -1))  # always detailed
 
     held = strategy._held(as_images(sprites()[2:]), torch.tensor([0]), never)
-    assert calls == [1] and held.shape == (1, 4, 16, 16)
+    assert calls == [1] * PATIENCE and held.shape == (1, 4, 16, 16)
+
+
+def test_one_fruitless_round_does_not_end_the_redraws():
+    strategy = make()
+    calls = []
+
+    def second_time_lucky(rows):  # detailed, then solid
+        calls.append(len(rows))
+        return as_images(sprites()[2 if len(calls) == 1 else 0].expand(len(rows), -1, -1))
+
+    held = strategy._held(as_images(sprites()[2:]), torch.tensor([0]), second_time_lucky)
+    assert calls == [1, 1] and detail_levels(torch.tensor(strategy_snap(held))).tolist() == [0]
 
 
 def test_the_redraws_go_on_while_each_round_brings_a_sprite_in_at_most_redraws_times():
