@@ -87,6 +87,7 @@ def main() -> None:
         "copies": f"{m['memorised']:.1%} near-copies",
         "data copies": f"own {data['metrics']['memorised']:.1%}",
         "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
+        "speed": f"{model['extra']['sample_ms_per_sprite']:.0f} ms a sprite",
     }
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
