@@ -16,7 +16,8 @@ def trained(output: str) -> tuple[int, float, str]:
     """Steps, training seconds and the chosen sampler, from `pixelgen train`'s output."""
     steps, seconds = re.search(r"trained diffusion: (\d+) steps in ([\d.]+) s", output).groups()
     sampler = re.search(r"default sampler \(auto\): (.+?) \(", output).group(1)
-    return int(steps), float(seconds), sampler.removesuffix(" + filter")  # from a run of 23b2e28
+    # a train.log written at 23b2e28 named the filtered row there ("consistency 2 + filter")
+    return int(steps), float(seconds), sampler.removesuffix(" + filter")
 
 
 def scored(pixelgen: str, cwd: Path) -> tuple[dict, dict]:

@@ -387,7 +387,7 @@ class Trainer:
             return
         finally:
             strategy.train()
-        strategy.chosen_sampling = choice.to_dict()
+        # choose_sampling left the choice as the strategy's chosen_sampling;
         # run.json keeps what was chosen and why; the filter's table stays in the checkpoint
         self.run_record.sampling = {k: v for k, v in choice.to_dict().items() if k != "filter"}
         self.tracker.set_tags({"pixelgen.auto_sampler": choice.name})  # a resume may change it
