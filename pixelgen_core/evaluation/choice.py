@@ -10,11 +10,6 @@ Each candidate is scored twice: as it draws, and through a pixel filter
 (`pixelgen_core.pixel_filter`) fitted on a pool of its own sprites. The best of all these
 rows by the same rule gives the sampler, and the filter where its row is the filtered
 one, so a few-step sampler that is clean only through its filter can win too.
-
-Sampling is nearly all of the choice's time (97% of it, profiled on the main job's run),
-so no sprite is drawn twice: the pool starts with the sprites the candidate's plain row
-scored, and the filtered row draws with other seeds, so that it is not scored on
-sprites its filter was fitted on.
 """
 
 from __future__ import annotations
@@ -22,15 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from pixelgen_core.evaluation.report import Reference, Row
 
 CHOICE_REPEATS = 3  # sampling seeds and data splits per candidate
 FILTER_POOL = 8  # x the sprites per repeat: a candidate's draws its filter is fitted on
 FILTERED = " + filter"  # a candidate's row through its filter is named so
-POOL_SEED = 7919  # offsets from the choice's seed: the pool's extra draws,
-FILTERED_SEED = 104729  # and the filtered row's draws (each repeat adds its number)
 
 
 @dataclass
@@ -119,15 +110,12 @@ def choose_sampling(
     rows, filters, notes = [], {}, {}
     try:
         for name, options in candidates.items():
-            plain = evaluate(
-                *how, n, seed, options=options, name=name, calibrate=False,
-                repeats=CHOICE_REPEATS, reference=reference, filtered=False,
+            rows.append(
+                evaluate(*how, n, seed, options=options, name=name, calibrate=False,
+                         repeats=CHOICE_REPEATS, reference=reference, filtered=False).model
             )  # fmt: skip
-            rows.append(plain.model)
             strategy.chosen_sampling = {"name": name, "options": dict(options), "filter": None}
-            filtered, filters[name], notes[name] = _through_filter(
-                *how, name, n, seed, reference, plain.indices
-            )
+            filtered, filters[name], notes[name] = _through_filter(*how, name, n, seed, reference)
             rows += [filtered] if filtered is not None else []
     except BaseException:
         strategy.chosen_sampling = before
@@ -147,24 +135,18 @@ def choose_sampling(
 
 def _through_filter(
     strategy, palette, config: dict, conditional: bool, name: str, n: int, seed: int,
-    reference: Reference, drawn: np.ndarray,
+    reference: Reference,
 ) -> tuple[Row | None, dict | None, str]:  # fmt: skip
     """The strategy's default draws (candidate `name`, unfiltered) through a pixel filter
-    fitted on `FILTER_POOL` x `n` of them against the training sprites (`drawn`, the
-    plain row's, and as many more as that takes), scored like the candidates: (row, the
-    filter's state, what it keeps and scores), or (None, None, why not) where no filter
-    could be fitted or drawn through."""
+    fitted on `FILTER_POOL` x `n` of them against the training sprites, scored like the
+    candidates: (row, the filter's state, what it keeps and scores), or (None, None,
+    why not) where no filter could be fitted or drawn through."""
     from pixelgen_core.errors import PixelgenError, first_line
     from pixelgen_core.evaluation.run import evaluate
     from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter
     from pixelgen_core.sampling import sample_raw
 
-    pool = drawn[: FILTER_POOL * n]
-    if len(pool) < FILTER_POOL * n:
-        more, _ = sample_raw(
-            strategy, palette, FILTER_POOL * n - len(pool), seed + POOL_SEED, filtered=False
-        )
-        pool = np.concatenate([pool, more])
+    pool, _ = sample_raw(strategy, palette, FILTER_POOL * n, seed + 7919, filtered=False)
     try:
         fitted = PixelFilter.fit(reference.training, pool)
     except NoSpriteToKeep as exc:
@@ -172,9 +154,8 @@ def _through_filter(
     strategy.chosen_sampling = {**strategy.chosen_sampling, "filter": fitted.to_dict()}
     try:
         row = evaluate(
-            strategy, palette, config, conditional, n, seed + FILTERED_SEED,
-            name=f"{name}{FILTERED}", calibrate=False, repeats=CHOICE_REPEATS,
-            reference=reference,
+            strategy, palette, config, conditional, n, seed, name=f"{name}{FILTERED}",
+            calibrate=False, repeats=CHOICE_REPEATS, reference=reference,
         ).model  # fmt: skip
     except PixelgenError as exc:  # e.g. a filter that keeps too few of the draws
         return None, None, f"pixel filter not fitted: {first_line(exc)}"

@@ -26,7 +26,6 @@ class Evaluation:
     calibration: list[Row]
     samples: np.ndarray  # RGBA uint8 (repeats x n, H, W, 4), what was scored
     reference: Reference
-    indices: np.ndarray | None = None  # the same sprites as palette indices
 
     @property
     def rows(self) -> list[Row]:
@@ -101,4 +100,4 @@ def evaluate(
     data_row = reference.data_row(n)  # the verdict's yardstick, calibrated or not
     calibration = reference.calibration_rows(n, data_row) if calibrate else []
     judge([model, *calibration], data_row, reference.limits(n))
-    return Evaluation(model, calibration, palette.to_rgba(indices), reference, indices)
+    return Evaluation(model, calibration, palette.to_rgba(indices), reference)
