@@ -12,7 +12,8 @@ spread covers training seeds as well as splits and sampling seeds; under "quoted
 number as the page prints it (tests/test_docs.py checks that the page quotes them); and
 docs/images/compare.png, the README's picture: real sprites, then 16 sprites of each
 strategy's seed-0 run with its default sampler (drawn when every seed-0 run is in DIR;
-`--train-missing` trains the missing ones again with seed 0 for it, unscored).
+`--train-missing` trains the missing ones again with seed 0 for it, unscored, or takes
+one it trained before).
 
 Why three training runs: one run's ± covers only what changes between evaluations of
 the same weights. A second training seed moves the weights, and with them FD, by an
