@@ -10,12 +10,6 @@ DEFAULT_STEPS = {"consistency": 2, "dpm++": 24, "ddim": 24, "ddpm": 24}
 # `auto`'s DPM-Solver++ steps for a prompt: its samples carry their tags as often as with
 # 24 steps, with fewer isolated pixels, in half the time (benchmarks/RESULTS.md, 2026-12-04).
 PROMPT_STEPS = 12
-# The steps `auto`'s end-of-training choice scores each sampler at. DPM-Solver++ at 12
-# steps scored the FD of 24 within their spreads (the default run at 1000 sprites a
-# repeat: 2.72 +- 0.18 against 2.59 +- 0.55, with the same pixel statistics), in half
-# the time, and its draws are nearly all of the choice's cost (benchmarks/RESULTS.md,
-# 2026-12-06). `--sampler dpm++` alone still takes 24 (DEFAULT_STEPS).
-CHOICE_STEPS = {"consistency": 2, "dpm++": 12}
 
 
 @dataclass

@@ -32,12 +32,7 @@ from pixelgen_core import (
     uses_bf16,
 )
 from pixelgen_diffusion import consistency
-from pixelgen_diffusion.config import (
-    CHOICE_STEPS,
-    DEFAULT_STEPS,
-    PROMPT_STEPS,
-    DiffusionConfig,
-)
+from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
 from pixelgen_diffusion.detail import LEVELS, PATIENCE, REDRAWS, detail_levels, uses_detail
 from pixelgen_diffusion.samplers import (
     SAMPLERS,
@@ -386,15 +381,14 @@ class DiffusionStrategy(Strategy):
     def sampler_candidates(self) -> dict[str, dict]:
         """What `auto` may choose at the end of training: the base model's DPM-Solver++
         and, once tuned, two consistency steps (core keeps the pixel-clean one with the
-        best FD), at CHOICE_STEPS."""
-        samplers = ("consistency", "dpm++") if self.consistency_steps else ("dpm++",)
-        return {
-            f"{sampler} {CHOICE_STEPS[sampler]}": {
-                "sampler": sampler,
-                "steps": CHOICE_STEPS[sampler],
-            }
-            for sampler in samplers
-        }
+        best FD)."""
+        found = {}
+        if self.consistency_steps:
+            steps = DEFAULT_STEPS["consistency"]
+            found[f"consistency {steps}"] = {"sampler": "consistency", "steps": steps}
+        steps = DEFAULT_STEPS["dpm++"]
+        found[f"dpm++ {steps}"] = {"sampler": "dpm++", "steps": steps}
+        return found
 
     def auto_sampler(self, steps: int, guidance: Guidance | None = None) -> tuple[str, int]:
         """`--sampler auto`: the sampler chosen by measurement at the end of training,

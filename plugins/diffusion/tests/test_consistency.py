@@ -282,10 +282,10 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
         json.loads((folder / "run.json").read_text())["mlflow_run_id"]
     )
     assert mlflow_run.data.tags["pixelgen.auto_sampler"] == chosen["name"]
-    assert {"choice/consistency_2/fd", "choice/dpmpp_12/pixel_clean"} <= set(
+    assert {"choice/consistency_2/fd", "choice/dpmpp_24/pixel_clean"} <= set(
         mlflow_run.data.metrics
     )
-    candidates = {"consistency 2", "dpm++ 12"}  # each as it draws and through its filter
+    candidates = {"consistency 2", "dpm++ 24"}  # each as it draws and through its filter
     assert candidates <= set(chosen["scores"]) <= candidates | {f"{c} + filter" for c in candidates}
     assert chosen["name"] in chosen["scores"] and chosen["reason"].startswith(chosen["name"])
     assert f"default sampler (auto): {chosen['reason']}" in result.output
