@@ -128,6 +128,12 @@ class Consistency(Section):
         2.0, low=0, help="the teacher's guidance, learned by the student (1 = none)"
     )
     mid_t: int = setting(800, low=1, help="where the second consistency step starts")
+    palette: float = setting(
+        0.0,
+        low=0,
+        help="weight of the student's palette-head loss: its palette logits learn the "
+        "clean end too, so its last step lands on palette colours (0 = not taught)",
+    )
 
 
 @dataclass

@@ -148,6 +148,8 @@ class DiffusionStrategy(Strategy):
                 stacklevel=2,
             )
         self.consistency_steps = 0  # steps of the consistency stage trained so far
+        # whether the student's palette head learned its clean end (consistency.palette)
+        self.student_palette = False
         self._copying_checked = False
         # how often training saw each condition (class, or class and detail level)
         self.class_counts = torch.zeros(max(self.num_classes * self.levels, 1), dtype=torch.float64)
@@ -269,13 +271,20 @@ class DiffusionStrategy(Strategy):
                 self.schedule, self._teacher(x_t, t, labels), x_t, t
             ).clamp(-1, 1)
             x_r = consistency.ddim_jump(self.schedule, teacher_x0, x_t, t, r)
-            at_r = self.modules["consistency_ema"].eval()(x_r, r.clamp(min=0), labels)
-            at_r = at_r[:, :4].float()
-            target = consistency.x0_from_v(self.schedule, at_r, x_r, r.clamp(min=0)).clamp(-1, 1)
-            target = torch.where((r < 0).view(-1, 1, 1, 1), x_r, target)  # f(x_0, clean) = x_0
-        v = student(x_t, t, labels)[:, :4].float()
-        f_t = consistency.x0_from_v(self.schedule, v, x_t, t)
-        return consistency.pseudo_huber(f_t - target, self.config.consistency.huber).mean()
+            at_r = self.modules["consistency_ema"].eval()(x_r, r.clamp(min=0), labels).float()
+            target = consistency.x0_from_v(self.schedule, at_r[:, :4], x_r, r.clamp(min=0))
+            target = torch.where((r < 0).view(-1, 1, 1, 1), x_r, target.clamp(-1, 1))
+        out = student(x_t, t, labels).float()
+        f_t = consistency.x0_from_v(self.schedule, out[:, :4], x_t, t)
+        loss = consistency.pseudo_huber(f_t - target, self.config.consistency.huber).mean()
+        weight, logits = self.config.consistency.palette, out[:, 4:]
+        if not weight or logits.shape[1] == 0:
+            return loss
+        # The palette head learns f's colours as f learns its RGBA: the palette the
+        # student's own EMA gives at x_r (at the clean end, x_r read at t = 0).
+        self.student_palette = True
+        taught = F.cross_entropy(logits, at_r[:, 4:].softmax(dim=1), reduction="none")
+        return loss + weight * taught.mean()
 
     def _warn_of_copying(self) -> None:
         """Without mirror images a long run starts to copy training sprites: on the bundled
@@ -301,6 +310,7 @@ class DiffusionStrategy(Strategy):
         if stage == "consistency" and self.consistency_steps == 0:
             for key in ("consistency", "consistency_ema"):
                 self.modules[key].load_state_dict(self.modules["ema"].state_dict())
+            self.student_palette = False  # its head is the base model's again
 
     def loss(self, batch: Batch, step: Step) -> torch.Tensor:
         if not self._copying_checked:  # once per training process, resumes included
@@ -325,6 +335,7 @@ class DiffusionStrategy(Strategy):
             "class_counts": self.class_counts,
             "tag_sets": self.tag_sets.state(),
             "consistency_steps": self.consistency_steps,
+            "student_palette": self.student_palette,
         }
 
     def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
@@ -358,6 +369,7 @@ class DiffusionStrategy(Strategy):
         if "ema_updates" in state:  # a checkpoint from before core kept the count
             self.ema_updates = int(state["ema_updates"])
         self.consistency_steps = int(state.get("consistency_steps", 0))
+        self.student_palette = bool(state.get("student_palette", False))
         if "class_counts" in state:
             self.class_counts = state["class_counts"].to(torch.float64)
         if "tag_sets" in state:  # runs from before it sample no prompt unconditionally
@@ -555,7 +567,7 @@ class DiffusionStrategy(Strategy):
                     finish = LowNoiseStep(self.schedule, final_step_t)
                     x = finish.noise(x.float().clamp(-1, 1), generator)
                     x = finish.step(predict(x, final_step_t), final_step_t, x, generator)
-            if which == "base" or final_step_t:
+            if which == "base" or final_step_t or self.student_palette:
                 x = self._on_palette(x, predict)
             return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
 

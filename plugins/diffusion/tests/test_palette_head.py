@@ -4,7 +4,7 @@ let the sampler end on palette colours; and runs from before it still load."""
 import numpy as np
 import torch
 
-from pixelgen_core import DataInfo, Palette
+from pixelgen_core import DataInfo, Palette, Step
 from pixelgen_core.evaluation import on_palette
 from pixelgen_core.testing import PALETTE, blocky_batch, edit_raw, make_strategy, sample, sample_raw
 
@@ -108,3 +108,52 @@ def test_a_run_from_before_the_head_loads_and_samples_as_before():
     a = sample(old, 3, torch.Generator().manual_seed(0))
     b = sample(new, 3, torch.Generator().manual_seed(0))
     assert torch.equal(a, b)
+
+
+def tuned(weight: float):
+    """A few base steps on blocks of palette colour, then a few consistency steps with
+    `consistency.palette` at `weight`."""
+    strategy = make(f"consistency.palette={weight}", "consistency.share=0.5")
+    batch = blocky_batch(16, 3)
+    torch.manual_seed(0)
+    strategy.train()
+    for _ in range(20):
+        strategy.train_step(batch, "base")
+    for _ in range(10):
+        strategy.train_step(batch, "consistency")
+    return strategy
+
+
+def test_the_students_palette_head_learns_only_with_consistency_palette():
+    """Its logits are in the tuning's loss only where asked: without, no gradient of the
+    loss reaches the student's head."""
+    reached = {}
+    for weight in (0.0, 1.0):
+        strategy = tuned(weight)
+        assert strategy.student_palette is (weight > 0)
+        head = strategy.modules["consistency"].palette_out.weight
+        head.grad = None
+        strategy._consistency_loss(blocky_batch(16, 3), Step("consistency", 5, 10, 0)).backward()
+        reached[weight] = head.grad is not None and bool(head.grad.abs().sum() > 0)
+    assert reached == {0.0: False, 1.0: True}
+
+
+def test_a_taught_student_ends_on_the_palette_without_the_base_step():
+    """With `final_step_t=0` the student's last step is the sample: a taught head puts
+    every pixel on a palette colour, and the run remembers that it was taught."""
+    palette = Palette.from_tuples(PALETTE)
+    table = np.array(PALETTE) * 255
+    shares = {}
+    for weight in (0.0, 1.0):
+        strategy = tuned(weight)
+        options = {"sampler": "consistency", "final_step_t": 0}
+        _, raw = sample_raw(strategy, palette, 16, 0, options=options, filtered=False)
+        shares[weight] = on_palette(raw, table, tolerance=1e-6).mean()
+        again = make(f"consistency.palette={weight}")
+        again.load_extra_state(strategy.extra_state())
+        assert again.student_palette is (weight > 0)
+    assert shares[1.0] == 1.0
+    assert shares[0.0] < 0.9
+    old = make()  # a run from before the setting: its student was never taught
+    old.load_extra_state({"consistency_steps": 10})
+    assert old.student_palette is False
