@@ -63,6 +63,7 @@ def register_strategies(register):
                 ),
                 Option("precision", config_key="sampling.precision"),
                 Option("final_step_t", config_key="sampling.final_step_t"),
+                Option("colours", config_key="sampling.colours"),
                 Option("resample", config_key="sampling.resample"),
             ),
         )

@@ -107,6 +107,13 @@ class Sampling(Section):
         low=0,
         help="consistency: end with one base-model step from this timestep (0 = none)",
     )
+    colours: int = setting(
+        0,
+        low=0,
+        high=1024,
+        help="the most opaque colours a sprite gets, the palette head's likeliest over the "
+        "sprite (0 = any); runs with the palette head only",
+    )
 
 
 @dataclass

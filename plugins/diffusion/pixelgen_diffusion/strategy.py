@@ -32,6 +32,7 @@ from pixelgen_core import (
     uses_bf16,
 )
 from pixelgen_diffusion import consistency
+from pixelgen_diffusion.colours import fewest_colours, most_colours
 from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
 from pixelgen_diffusion.detail import LEVELS, PATIENCE, REDRAWS, detail_levels, uses_detail
 from pixelgen_diffusion.samplers import (
@@ -150,6 +151,7 @@ class DiffusionStrategy(Strategy):
         self.consistency_steps = 0  # steps of the consistency stage trained so far
         # whether the student's palette head learned its clean end (consistency.palette)
         self.student_palette = False
+        self.colours_seen = 0  # the most opaque colours of a training sprite
         self._copying_checked = False
         # how often training saw each condition (class, or class and detail level)
         self.class_counts = torch.zeros(max(self.num_classes * self.levels, 1), dtype=torch.float64)
@@ -321,6 +323,9 @@ class DiffusionStrategy(Strategy):
             self.class_counts += torch.bincount(pairs, minlength=len(self.class_counts))
         if batch.tags is not None and self.num_tags:
             self.tag_sets.add(batch.tags)
+        self.colours_seen = max(
+            self.colours_seen, most_colours(batch.indices, len(self.data.palette))
+        )
         if step.stage == "consistency":
             self.consistency_steps += 1
             return self._consistency_loss(batch, step)
@@ -336,6 +341,7 @@ class DiffusionStrategy(Strategy):
             "tag_sets": self.tag_sets.state(),
             "consistency_steps": self.consistency_steps,
             "student_palette": self.student_palette,
+            "colours_seen": self.colours_seen,
         }
 
     def load_state_dict(self, state: dict, with_optimizers: bool = True) -> None:
@@ -370,6 +376,7 @@ class DiffusionStrategy(Strategy):
             self.ema_updates = int(state["ema_updates"])
         self.consistency_steps = int(state.get("consistency_steps", 0))
         self.student_palette = bool(state.get("student_palette", False))
+        self.colours_seen = int(state.get("colours_seen", 0))
         if "class_counts" in state:
             self.class_counts = state["class_counts"].to(torch.float64)
         if "tag_sets" in state:  # runs from before it sample no prompt unconditionally
@@ -393,11 +400,20 @@ class DiffusionStrategy(Strategy):
     def sampler_candidates(self) -> dict[str, dict]:
         """What `auto` may choose at the end of training: the base model's DPM-Solver++
         and, once tuned, two consistency steps (core keeps the pixel-clean one with the
-        best FD)."""
+        best FD). A student taught its palette (`consistency.palette`) adds its two steps
+        alone, without the final base step, held to the training sprites' most colours:
+        half the network evaluations (benchmarks/RESULTS.md, 2026-12-06)."""
         found = {}
         if self.consistency_steps:
             steps = DEFAULT_STEPS["consistency"]
             found[f"consistency {steps}"] = {"sampler": "consistency", "steps": steps}
+        if self.consistency_steps and self.student_palette:
+            found[f"consistency {steps} alone"] = {
+                "sampler": "consistency",
+                "steps": steps,
+                "final_step_t": 0,
+                "colours": self.colours_seen,
+            }
         steps = DEFAULT_STEPS["dpm++"]
         found[f"dpm++ {steps}"] = {"sampler": "dpm++", "steps": steps}
         return found
@@ -413,6 +429,19 @@ class DiffusionStrategy(Strategy):
         if chosen and chosen["sampler"] in SAMPLERS:
             return chosen["sampler"], steps or int(chosen["steps"])
         return ("consistency" if self.consistency_steps else "dpm++"), steps
+
+    def _chosen_extras(self, sampler: str, final_step_t: int, colours: int) -> tuple[int, int]:
+        """`auto`'s final_step_t and colours: the chosen candidate's, where it has them and
+        it is the sampler drawing, unless the user asked for others than the config's."""
+        chosen = (self.chosen_sampling or {}).get("options") or {}
+        if chosen.get("sampler") != sampler:
+            return final_step_t, colours
+        s = self.config.sampling
+        if final_step_t == s.final_step_t:
+            final_step_t = int(chosen.get("final_step_t", final_step_t))
+        if colours == s.colours:
+            colours = int(chosen.get("colours", colours))
+        return final_step_t, colours
 
     def _learned_guidance(self) -> Guidance:
         s = self.config.sampling
@@ -528,8 +557,10 @@ class DiffusionStrategy(Strategy):
         ema, precision, tileable = o.ema, o.precision, draw.tileable
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
+        colours = o.colours
         if sampler == "auto":
             sampler, steps = self.auto_sampler(steps, guidance if draw.tags is not None else None)
+            final_step_t, colours = self._chosen_extras(sampler, final_step_t, colours)
         steps = steps or DEFAULT_STEPS[sampler]
         self._check_unused_options(sampler, eta, spacing, final_step_t)
         if sampler == "consistency":
@@ -548,6 +579,14 @@ class DiffusionStrategy(Strategy):
                 )
         runner = self.make_sampler(sampler, steps, eta, spacing)
         which = "consistency" if sampler == "consistency" else "base"
+        on_head = which == "base" or bool(final_step_t) or self.student_palette
+        head = self.modules["ema"].palette_out is not None
+        if o.colours != self.config.sampling.colours and not (head and on_head):
+            raise SettingError(
+                "{colours} picks among the palette head's colours, and this draw does not end "
+                "on it: the run has no palette head, or its consistency student was not taught "
+                "one (consistency.palette) and {final_step_t} is 0"
+            )
         net = self._sampling_net(which, ema, precision)
         labels = self._labels(n, draw.label, generator, draw.tags)
 
@@ -567,8 +606,8 @@ class DiffusionStrategy(Strategy):
                     finish = LowNoiseStep(self.schedule, final_step_t)
                     x = finish.noise(x.float().clamp(-1, 1), generator)
                     x = finish.step(predict(x, final_step_t), final_step_t, x, generator)
-            if which == "base" or final_step_t or self.student_palette:
-                x = self._on_palette(x, predict)
+            if on_head:
+                x = self._on_palette(x, predict, colours)
             return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
 
         images = make(labels)
@@ -708,7 +747,7 @@ class DiffusionStrategy(Strategy):
                 for round_ in range(resample):
                     x_prev = runner.step(predict(x, t), t, x, generator).float()
                     if prev < 0:
-                        x_prev = self._on_palette(x_prev, predict)
+                        x_prev = self._on_palette(x_prev, predict, draw.options.colours)
                     x_prev = torch.where(kept, noised(prev), x_prev)
                     if round_ + 1 == resample or prev < 0:
                         x = x_prev
@@ -736,15 +775,19 @@ class DiffusionStrategy(Strategy):
             kept = self._bf16_copies[which, ema] = (stamp, bf16_weights(net))
         return kept[1]
 
-    def _on_palette(self, x0: torch.Tensor, predict: Predictor) -> torch.Tensor:
+    def _on_palette(self, x0: torch.Tensor, predict: Predictor, colours: int = 0) -> torch.Tensor:
         """The sampler's clean result with each pixel replaced by its most likely palette
         colour, by the palette head at the last network evaluation, where that was at a
         timestep the head learned (t < diffusion.palette_max_t). The RGBA x_0 is a mean
         over the sprites the input could become, so an unsure pixel lands between colours
-        and snaps to a stray one; the head's choice is one of the colours it could be."""
+        and snaps to a stray one; the head's choice is one of the colours it could be.
+        With `colours`, only each sprite's likeliest that many opaque colours are allowed
+        (`fewest_colours`)."""
         logits, t = predict.logits, predict.timestep
         if logits is None or logits.shape[1] == 0 or t >= self.config.diffusion.palette_max_t:
             return x0
+        if colours:
+            logits = fewest_colours(logits, colours)
         return self.colour_values[logits.argmax(dim=1)].permute(0, 3, 1, 2).to(x0.dtype)
 
     def _predictor(
