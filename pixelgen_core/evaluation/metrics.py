@@ -219,7 +219,7 @@ def isolated_pixels(indices: np.ndarray) -> np.ndarray:
 
 def opaque_colours(indices: np.ndarray) -> np.ndarray:
     """Per sprite: how many distinct opaque palette colours it uses (index 0 is clear)."""
-    flat = indices.reshape(len(indices), -1).astype(np.int64)
+    flat = indices.reshape(len(indices), int(np.prod(indices.shape[1:]))).astype(np.int64)
     present = np.zeros((len(flat), int(flat.max(initial=0)) + 1), dtype=bool)
     present[np.arange(len(flat))[:, None], flat] = True
     return present[:, 1:].sum(axis=1).astype(np.float64)

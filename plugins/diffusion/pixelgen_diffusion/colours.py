@@ -1,5 +1,4 @@
-"""Colours per sprite: how many a training sprite has, and decoding the palette head's
-logits into at most that many.
+"""Colours per sprite: decoding the palette head's logits into at most so many.
 
 A real sprite set often has few colours a sprite (every sprite of the bundled Kenney
 sheet has exactly one). A model that decodes each pixel on its own puts a second colour
@@ -10,16 +9,6 @@ without redrawing it."""
 from __future__ import annotations
 
 import torch
-
-
-def most_colours(indices: torch.Tensor, palette_size: int) -> int:
-    """The most opaque colours any sprite of `indices` (N, H, W palette indices, 0 clear)
-    has."""
-    if not len(indices):
-        return 0
-    present = torch.zeros(len(indices), palette_size, dtype=torch.bool, device=indices.device)
-    present.scatter_(1, indices.flatten(1).long(), True)
-    return int(present[:, 1:].sum(dim=1).max())
 
 
 def fewest_colours(logits: torch.Tensor, colours: int) -> torch.Tensor:

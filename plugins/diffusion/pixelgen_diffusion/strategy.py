@@ -31,8 +31,9 @@ from pixelgen_core import (
     stage_plan,
     uses_bf16,
 )
+from pixelgen_core.evaluation import opaque_colours
 from pixelgen_diffusion import consistency
-from pixelgen_diffusion.colours import fewest_colours, most_colours
+from pixelgen_diffusion.colours import fewest_colours
 from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
 from pixelgen_diffusion.detail import LEVELS, PATIENCE, REDRAWS, detail_levels, uses_detail
 from pixelgen_diffusion.samplers import (
@@ -323,9 +324,8 @@ class DiffusionStrategy(Strategy):
             self.class_counts += torch.bincount(pairs, minlength=len(self.class_counts))
         if batch.tags is not None and self.num_tags:
             self.tag_sets.add(batch.tags)
-        self.colours_seen = max(
-            self.colours_seen, most_colours(batch.indices, len(self.data.palette))
-        )
+        seen = opaque_colours(batch.indices.cpu().numpy()).max(initial=0)
+        self.colours_seen = max(self.colours_seen, int(seen))
         if step.stage == "consistency":
             self.consistency_steps += 1
             return self._consistency_loss(batch, step)
@@ -630,8 +630,6 @@ class DiffusionStrategy(Strategy):
         """Which sprites came out off the detail level they were asked for, or with more
         opaque colours than `colours` (an edit's input's, per sprite), as indices into
         `images`."""
-        from pixelgen_core.evaluation import opaque_colours
-
         indices = self._snapped(images, palette)
         off = detail_levels(indices) != labels.cpu() % self.levels
         if colours is not None:
@@ -704,8 +702,6 @@ class DiffusionStrategy(Strategy):
         labels = self._labels(len(images), draw.label, generator, draw.tags)
         held = self.levels > 1 and draw.tags is None
         if held:  # an edit asks for the input's detail level, and is held to it below
-            from pixelgen_core.evaluation import opaque_colours
-
             given = self._snapped(images, Palette.from_tuples(self.data.palette))
             labels = labels - labels % self.levels + detail_levels(given).to(labels)
             colours = torch.from_numpy(opaque_colours(given.numpy()))
