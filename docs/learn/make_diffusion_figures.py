@@ -2,7 +2,7 @@
 checkpoint (base stage and consistency tuning, as `pixelgen train diffusion` makes it).
 
     pixelgen train diffusion
-    python docs/learn/make_diffusion_figures.py runs/diffusion/RUN/checkpoint.pt   # ~6 min
+    python docs/learn/make_diffusion_figures.py runs/diffusion/RUN/checkpoint.pt   # ~20 min
 
 Writes docs/images/diffusion-*.png and docs/learn/diffusion-numbers.json: each sampler
 and guidance setting scored like every model (`Run.evaluate`, five repeats) beside the
