@@ -520,6 +520,19 @@ class DiffusionStrategy(Strategy):
                 "{sampler} dpm++"
             )
 
+    def _check_colours(self, colours: int, on_head: bool) -> None:
+        """`--colours` decodes the palette head's logits at the draw's end: asked for (a
+        value other than the config's) where the draw does not end on a head it is an
+        error, not silently ignored. `on_head`: the draw's last network has a taught
+        head (the base model, or a student taught one by consistency.palette)."""
+        head = self.modules["ema"].palette_out is not None
+        if colours != self.config.sampling.colours and not (head and on_head):
+            raise SettingError(
+                "{colours} picks among the palette head's colours, and this draw does not end "
+                "on it: the run has no palette head, or its consistency student was not taught "
+                "one (consistency.palette) and {final_step_t} is 0"
+            )
+
     def _check_unused_options(
         self, sampler: str, eta: float, spacing: str, final_step_t: int = 0
     ) -> None:
@@ -580,13 +593,7 @@ class DiffusionStrategy(Strategy):
         runner = self.make_sampler(sampler, steps, eta, spacing)
         which = "consistency" if sampler == "consistency" else "base"
         on_head = which == "base" or bool(final_step_t) or self.student_palette
-        head = self.modules["ema"].palette_out is not None
-        if o.colours != self.config.sampling.colours and not (head and on_head):
-            raise SettingError(
-                "{colours} picks among the palette head's colours, and this draw does not end "
-                "on it: the run has no palette head, or its consistency student was not taught "
-                "one (consistency.palette) and {final_step_t} is 0"
-            )
+        self._check_colours(o.colours, on_head)
         net = self._sampling_net(which, ema, precision)
         labels = self._labels(n, draw.label, generator, draw.tags)
 
@@ -694,6 +701,7 @@ class DiffusionStrategy(Strategy):
         runner = self.make_sampler(
             "ddim", steps or DEFAULT_STEPS["ddim"], o.eta, o.timestep_spacing
         )
+        self._check_colours(o.colours, on_head=True)
         timesteps = runner.timesteps.tolist()
         timesteps = timesteps[len(timesteps) - round(len(timesteps) * strength) :]
         if not timesteps:

@@ -9,7 +9,14 @@ from pixelgen_diffusion.colours import fewest_colours
 
 from pixelgen_core import DataInfo, Palette, SettingError
 from pixelgen_core.evaluation import opaque_colours
-from pixelgen_core.testing import PALETTE, blocky_batch, make_strategy, sample, sample_raw
+from pixelgen_core.testing import (
+    PALETTE,
+    blocky_batch,
+    edit_raw,
+    make_strategy,
+    sample,
+    sample_raw,
+)
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
 
@@ -85,6 +92,10 @@ def test_colours_without_the_palette_head_is_a_one_line_error():
     strategy = make("model.palette_head=false", "consistency.share=0")
     with pytest.raises(SettingError, match="palette head"):
         sample(strategy, 2, torch.Generator().manual_seed(0), sampler="dpm++", colours=1)
+    sprite, keep = np.zeros((16, 16), dtype=np.int64), np.zeros((16, 16), dtype=bool)
+    palette = Palette.from_tuples(PALETTE)
+    with pytest.raises(SettingError, match="palette head"):  # an edit does not ignore it
+        edit_raw(strategy, palette, sprite, keep, 0.5, 1, 0, options={"colours": 1})
     untaught = make()
     untaught.consistency_steps = 1
     with pytest.raises(SettingError, match="consistency.palette"):
