@@ -460,13 +460,20 @@ class DiffusionStrategy(Strategy):
         is decided, makes samples carry its tags more often; guiding below
         prompt_guidance_min_t adds specks (benchmarks/RESULTS.md, 2026-12-04)."""
         asked = self._asked_guidance(draw)
-        if draw.tags is None:
-            return asked
-        s = self.config.sampling
         last = self.schedule.num_train_timesteps - 1
-        prompt = (s.prompt_guidance_scale, s.prompt_guidance_min_t, last)
-        run = self._learned_guidance()
-        return tuple(p if a == r else a for a, r, p in zip(asked, run, prompt, strict=True))
+        if draw.tags is not None:
+            s = self.config.sampling
+            prompt = (s.prompt_guidance_scale, s.prompt_guidance_min_t, last)
+            run = self._learned_guidance()
+            asked = tuple(p if a == r else a for a, r, p in zip(asked, run, prompt, strict=True))
+        scale, min_t, max_t = asked
+        if scale != 1.0 and min_t > min(max_t, last):  # guidance asked for, and never given
+            raise SettingError(
+                f"guidance from t = {min_t} to {max_t} guides no timestep (they run from "
+                f"0 to {last}): lower {{guidance_min_t}}, raise {{guidance_max_t}}, or give "
+                "{guidance_scale} 1 to sample unguided"
+            )
+        return asked
 
     def _conditioned(self, labels: torch.Tensor) -> torch.Tensor:
         """Which sprites have a condition to guide towards: a class, or any tag."""

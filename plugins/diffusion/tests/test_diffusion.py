@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning
+from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning, SettingError
 from pixelgen_core.testing import (
     PALETTE,
     StrategyContract,
@@ -116,6 +116,11 @@ def test_guidance_only_inside_its_interval():
         make("sampling.guidance_max_t=-5")
     with pytest.raises(ConfigError, match="^guidance_min_t must be at least 0, got -1"):
         sample(strategy, 1, torch.Generator(), guidance_min_t=-1)
+    # an empty interval would guide nothing: said, not ignored
+    for window in ({"guidance_min_t": 800, "guidance_max_t": 700}, {"guidance_min_t": 1000}):
+        with pytest.raises(SettingError, match="guides no timestep"):
+            sample(strategy, 1, torch.Generator(), **kwargs, **window)
+    sample(strategy, 1, torch.Generator(), label=1, guidance_scale=1.0, guidance_min_t=1000)
 
 
 def test_bf16_weights_sample_exactly_what_autocast_samples(monkeypatch):
