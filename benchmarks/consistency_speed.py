@@ -1,7 +1,7 @@
 """What the consistency stage costs and saves, on the default diffusion config (issue 14
 item 3). Run by hand from an activated .venv:
 
-    python benchmarks/consistency_speed.py [--repeat 15]
+    python benchmarks/consistency_speed.py [--repeat 15] [--checkpoint RUN/checkpoint.pt]
 
 1. Training: seconds per step of the base stage and of the tuning stage (batch 64 of the
    bundled sprites), so a tuning length can be put against the base stage's time (the
@@ -12,8 +12,12 @@ item 3). Run by hand from an activated .venv:
    sampling.final_step_t, guided; 2 steps also without it) and DPM-Solver++ 24 steps
    (guided at t <= 700), each with
    the bfloat16 copy of the weights kept between calls (as `Run.sample` now does) and
-   made again at every call (as it did before). The weights are untrained: the time
-   does not depend on their values.
+   made again at every call (as it did before). The weights are untrained and the run
+   has no detail levels (`model.detail=false`): an untrained model misses every level it
+   is asked for, and the hold's redraws would be timed instead of one draw.
+3. With `--checkpoint RUN/checkpoint.pt`, the same draws on that trained run as a user
+   gets them: its detail levels and the hold's redraws included (the pixel filter is
+   not: `strategy.sample` draws, core filters).
 
 Each variant runs in blocks of --repeat calls, in three rounds so drift hits every
 variant alike (calls of different variants interleaved one by one slowed the cheapest
@@ -36,12 +40,43 @@ ROUNDS = 3
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--checkpoint", default=None, help="also time a trained run's draws")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    run = pg.new_run("diffusion", overrides=["tracking.enabled=false"], device="cpu")
+    overrides = ["tracking.enabled=false", "model.detail=false"]  # one draw, no redraws
+    run = pg.new_run("diffusion", overrides=overrides, device="cpu")
+    run.strategy.consistency_steps = 1  # as if tuned, so the consistency sampler may run
+    steps = step_seconds(run, args.repeat)
+    base_epochs = run.strategy.stages()[0].epochs  # the run's own split of training.epochs
+    bf16 = pg.bf16_supported(torch.device("cpu"))
+    print(f"threads: {torch.get_num_threads()}, bf16 on this CPU: {bf16}\n")
+    print("| training step, batch 64 | s (median) | × base step |\n|---|---|---|")
+    for name, value in steps.items():
+        print(f"| {name} | {value:.3f} | {value / steps['base']:.2f} |")
+    ratio = steps["consistency"] / steps["base"]
+    print(
+        f"\nTuning for E epochs costs E x {ratio:.2f} / {base_epochs} of the base stage's time.\n"
+    )
+    print_draw_times("16 guided sprites, one draw", draw_times(run, args.repeat))
+    if args.checkpoint:
+        trained = pg.open_run("diffusion", checkpoint=args.checkpoint, device="cpu")
+        print_draw_times(
+            "16 guided sprites, a trained run's draws", draw_times(trained, args.repeat)
+        )
+
+
+def print_draw_times(title: str, medians: dict[str, float]) -> None:
+    reference = medians["DPM-Solver++, 24 steps, copy kept"]
+    print(f"\n| {title} | model s (median) | × DPM-Solver++ 24 |\n|---|---|---|")
+    for name, value in medians.items():
+        print(f"| {name} | {value:.4f} | {value / reference:.3f} |")
+
+
+def draw_times(run: pg.Run, repeat: int) -> dict[str, float]:
+    """Median seconds of `strategy.sample` for 16 sprites with each sampler, the bf16
+    copy kept between calls and made per call."""
     strategy = run.strategy
-    strategy.consistency_steps = 1  # as if tuned, so the consistency sampler may run
 
     def draw(kept: bool, **given):
         def go() -> None:
@@ -53,8 +88,6 @@ def main() -> None:
 
         return go
 
-    steps = step_seconds(run, args.repeat)
-    base_epochs = strategy.stages()[0].epochs  # the run's own split of training.epochs
     variants = {}
     for name, given in (
         ("consistency, 1 step", {"sampler": "consistency", "steps": 1}),
@@ -68,24 +101,11 @@ def main() -> None:
     for _ in range(ROUNDS):  # rounds of blocks, so drift hits every variant alike
         for name, fn in variants.items():
             fn()  # warm-up: oneDNN primitives, the allocator
-            for _ in range(args.repeat):
+            for _ in range(repeat):
                 start = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    reference = medians["DPM-Solver++, 24 steps, copy kept"]
-    bf16 = pg.bf16_supported(torch.device("cpu"))
-    print(f"threads: {torch.get_num_threads()}, bf16 on this CPU: {bf16}\n")
-    print("| training step, batch 64 | s (median) | × base step |\n|---|---|---|")
-    for name, value in steps.items():
-        print(f"| {name} | {value:.3f} | {value / steps['base']:.2f} |")
-    ratio = steps["consistency"] / steps["base"]
-    print(
-        f"\nTuning for E epochs costs E x {ratio:.2f} / {base_epochs} of the base stage's time.\n"
-    )
-    print("| 16 guided sprites | model s (median) | × DPM-Solver++ 24 |\n|---|---|---|")
-    for name, value in medians.items():
-        print(f"| {name} | {value:.4f} | {value / reference:.3f} |")
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def step_seconds(run: pg.Run, repeat: int) -> dict[str, float]:
