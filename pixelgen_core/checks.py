@@ -10,6 +10,7 @@ from __future__ import annotations
 from pixelgen_core.errors import SettingError
 
 MIN_SAMPLES = 16  # evaluation's k-NN metrics use k = 5; fewer samples make them meaningless
+MIN_DATASET = 2 * MIN_SAMPLES  # evaluation splits the data in halves of MIN_SAMPLES or more
 
 
 def count(n: int) -> None:

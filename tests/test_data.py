@@ -195,3 +195,22 @@ def test_a_folder_skips_link_loops_and_linked_folders(tmp_path):
     (root / "sub" / "again").symlink_to(root, target_is_directory=True)
     data = load_dataset(str(root))
     assert data.names == ["sub/s0", "sub/s1"]
+
+
+def test_a_dataset_too_small_to_measure_is_said_when_training_starts(tmp_path):
+    """A handful of sprites trains (a user may want copies of them), but not silently:
+    the model learns them by heart and evaluation needs MIN_DATASET."""
+    from pixelgen_core.checks import MIN_DATASET
+    from pixelgen_core.data.prepare import prepare
+
+    sprite = np.zeros((16, 16, 4), dtype=np.uint8)
+    sprite[4:12, 4:12] = (200, 50, 50, 255)
+    write_png(sprite, tmp_path / "a.png")
+    data = prepare({"data": {"dataset": str(tmp_path)}}, conditional=False)
+    assert len(data) == 1 and data.dataset.describe().endswith(": 1 sprite of 16x16")
+    assert data.notes == (
+        f"only 1 sprite: the model will learn it by heart and draw copies, and pixelgen "
+        f"evaluate needs at least {MIN_DATASET} (a few hundred train well)",
+    )
+    bundled = prepare({"data": {"dataset": "kenney-mono"}}, conditional=False)
+    assert len(bundled) >= MIN_DATASET and bundled.notes == ()

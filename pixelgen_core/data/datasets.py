@@ -80,7 +80,8 @@ class SpriteSet:
 
     def describe(self) -> str:
         height, width = self.shape
-        text = f"{self.name}: {len(self)} sprites of {width}x{height}"
+        sprites = "sprite" if len(self) == 1 else "sprites"
+        text = f"{self.name}: {len(self)} {sprites} of {width}x{height}"
         if self.focused:
             lo, hi = FOCUSED_RANGE
             text += f" (focused: kept {len(self)} of {self.total} with opaque share {lo}-{hi})"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from pixelgen_core.checks import MIN_DATASET
 from pixelgen_core.data.augment import hflip, palette_swap
 from pixelgen_core.data.datasets import SpriteSet, load_dataset
 from pixelgen_core.data.labels import class_labels
@@ -98,7 +99,7 @@ def prepare(
     height, width = dataset.shape
     info = DataInfo(height, palette.as_tuples(), num_classes, len(dataset), width)
     if tagged is None:
-        return TrainingData(dataset, palette, indices, labels, info)
+        return TrainingData(dataset, palette, indices, labels, info, notes=few_sprites(info))
     matrix, vocab, notes = tagged
     counts = tuple(int(c) for c in matrix.sum(axis=0))
     implies = tag_implications(matrix, vocab)
@@ -108,8 +109,21 @@ def prepare(
         tag_counts=counts,
         tag_implies=tuple(implies.get(t, ()) for t in vocab),
     )
-    return TrainingData(
-        dataset, palette, indices, None, info, torch.from_numpy(matrix), tuple(notes)
+    notes = (*notes, *few_sprites(info))
+    return TrainingData(dataset, palette, indices, None, info, torch.from_numpy(matrix), notes)
+
+
+def few_sprites(info: DataInfo) -> tuple[str, ...]:
+    """What to tell the user about a dataset too small to learn from or to measure: a
+    model learns a handful of sprites by heart (it draws copies), and evaluation and the
+    end-of-training sampler choice need MIN_DATASET. Training goes on: copying one's own
+    few sprites can be what a user wants, but not without knowing it."""
+    if info.num_sprites >= MIN_DATASET:
+        return ()
+    sprites, them = ("sprite", "it") if info.num_sprites == 1 else ("sprites", "them")
+    return (
+        f"only {info.num_sprites} {sprites}: the model will learn {them} by heart and draw "
+        f"copies, and pixelgen evaluate needs at least {MIN_DATASET} (a few hundred train well)",
     )
 
 

@@ -27,7 +27,7 @@ from pixelgen_core.errors import PixelgenError
 from pixelgen_core.evaluation import REPEATS, metrics
 from pixelgen_core.evaluation.encoder import embed
 
-MIN_DATASET = 2 * checks.MIN_SAMPLES  # each half holds at least MIN_SAMPLES sprites
+MIN_DATASET = checks.MIN_DATASET  # each half holds at least MIN_SAMPLES sprites
 BASELINE_CLUSTERS = 16
 # Per-sprite pixel statistics, compared with the real sprites' as distributions (1-D
 # Wasserstein distance, `KEY_w1`): what FD barely sees and a pixel artist sees first.
