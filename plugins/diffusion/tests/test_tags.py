@@ -34,14 +34,19 @@ def tagged_batch() -> Batch:
     return Batch(images, indices, None, tags)
 
 
+TRAINED_STEPS = 300
+
+
 @pytest.fixture(scope="module")
 def trained():
-    """Trained once for the module (150 steps); a test that trains on copies it."""
+    """Trained once for the module (300 steps); a test that trains on copies it. At 150
+    steps the tags were learned on one CPU and not on another (a negative prompt's
+    colour share 0.93 against 0.49: float kernels differ by CPU), so the margin is wide."""
     strategy = make_strategy("diffusion", [*FAST, "consistency.share=0.5"], INFO)
     batch = tagged_batch()
     torch.manual_seed(0)
     strategy.train()
-    for _ in range(150):
+    for _ in range(TRAINED_STEPS):
         strategy.train_step(batch, "base")
     return strategy
 
@@ -279,7 +284,7 @@ def test_no_prompt_draws_the_datas_tag_sets_by_their_counts(trained):
     batch = tagged_batch()
     sets = {tuple(row.nonzero().flatten().tolist()) for row in batch.tags}
     assert set(trained.tag_sets.counts) == sets  # (red|blue) x (tall|wide)
-    assert all(count == 150 * 2 for count in trained.tag_sets.counts.values())
+    assert all(count == TRAINED_STEPS * 2 for count in trained.tag_sets.counts.values())
     drawn = trained._labels(4000, None, torch.Generator().manual_seed(0))
     rows = [tuple(row.nonzero().flatten().tolist()) for row in drawn]
     assert set(rows) == sets
