@@ -62,6 +62,11 @@ def register_strategies(register):
                     config_key="sampling.ema",
                 ),
                 Option("precision", config_key="sampling.precision"),
+                Option(
+                    "mid_t",
+                    help="consistency: where the second step starts",
+                    config_key="consistency.mid_t",
+                ),
                 Option("final_step_t", config_key="sampling.final_step_t"),
                 Option("colours", config_key="sampling.colours"),
                 Option("resample", config_key="sampling.resample"),

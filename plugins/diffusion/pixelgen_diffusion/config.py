@@ -10,6 +10,11 @@ DEFAULT_STEPS = {"consistency": 2, "dpm++": 24, "ddim": 24, "ddpm": 24}
 # `auto`'s DPM-Solver++ steps for a prompt: its samples carry their tags as often as with
 # 24 steps, with fewer isolated pixels, in half the time (benchmarks/RESULTS.md, 2026-12-04).
 PROMPT_STEPS = 12
+# Where the student's two steps alone (no final base step) take their second step, as a
+# share of diffusion.timesteps: from t = 700 the full default drew as much detail as
+# real sprites have and passed the pixel verdict, from consistency.mid_t = 800 (the
+# best start before a final base step) too few regions (benchmarks/RESULTS.md, 2026-12-06).
+ALONE_MID_SHARE = 0.7
 
 
 @dataclass
@@ -135,8 +140,11 @@ class Consistency(Section):
         2.0, low=0, help="the teacher's guidance, learned by the student (1 = none)"
     )
     mid_t: int = setting(800, low=1, help="where the second consistency step starts")
+    # On since 2026-12-06: it costs no training time, does not harm the final base
+    # step's path, and gives the end-of-training choice the student's two steps alone
+    # as a candidate (benchmarks/RESULTS.md).
     palette: float = setting(
-        0.0,
+        0.1,
         low=0,
         help="weight of the student's palette-head loss: its palette logits learn the "
         "clean end too, so its last step lands on palette colours (0 = not taught)",

@@ -34,7 +34,12 @@ from pixelgen_core import (
 from pixelgen_core.evaluation import opaque_colours
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.colours import fewest_colours
-from pixelgen_diffusion.config import DEFAULT_STEPS, PROMPT_STEPS, DiffusionConfig
+from pixelgen_diffusion.config import (
+    ALONE_MID_SHARE,
+    DEFAULT_STEPS,
+    PROMPT_STEPS,
+    DiffusionConfig,
+)
 from pixelgen_diffusion.detail import LEVELS, PATIENCE, REDRAWS, detail_levels, uses_detail
 from pixelgen_diffusion.samplers import (
     SAMPLERS,
@@ -383,14 +388,23 @@ class DiffusionStrategy(Strategy):
             self.tag_sets.load(state["tag_sets"])
 
     # -- sampling -------------------------------------------------------------------------
-    def make_sampler(self, sampler: str, steps: int, eta: float = 0.0, spacing: str = "trailing"):
-        """The named sampler with its timesteps set, every one built the same way."""
+    def make_sampler(
+        self,
+        sampler: str,
+        steps: int,
+        eta: float = 0.0,
+        spacing: str = "trailing",
+        mid_t: int | None = None,
+    ):
+        """The named sampler with its timesteps set, every one built the same way
+        (`mid_t`: the consistency sampler's second timestep; None: consistency.mid_t)."""
         if sampler == "consistency" and self.consistency_steps == 0:
             raise NotReady(
                 "this diffusion run has no consistency tuning; add it by training with "
                 "{training.stage}=consistency and {resume} (this run)"
             )
-        made = SAMPLERS[sampler].create(self.schedule, eta, self.config.consistency.mid_t)
+        mid_t = self.config.consistency.mid_t if mid_t is None else mid_t
+        made = SAMPLERS[sampler].create(self.schedule, eta, mid_t)
         most, bound = made.max_steps
         if not 1 <= steps <= most:
             raise SettingError(f"{{steps}} must be between 1 and {most} ({bound}), got {steps}")
@@ -401,8 +415,9 @@ class DiffusionStrategy(Strategy):
         """What `auto` may choose at the end of training: the base model's DPM-Solver++
         and, once tuned, two consistency steps (core keeps the pixel-clean one with the
         best FD). A student taught its palette (`consistency.palette`) adds its two steps
-        alone, without the final base step, held to the training sprites' most colours:
-        half the network evaluations (benchmarks/RESULTS.md, 2026-12-06)."""
+        alone, without the final base step, held to the training sprites' most colours,
+        the second from ALONE_MID_SHARE of the way: half the network evaluations
+        (benchmarks/RESULTS.md, 2026-12-06)."""
         found = {}
         if self.consistency_steps:
             steps = DEFAULT_STEPS["consistency"]
@@ -413,6 +428,7 @@ class DiffusionStrategy(Strategy):
                 "steps": steps,
                 "final_step_t": 0,
                 "colours": self.colours_seen,
+                "mid_t": round(ALONE_MID_SHARE * self.schedule.num_train_timesteps),
             }
         steps = DEFAULT_STEPS["dpm++"]
         found[f"dpm++ {steps}"] = {"sampler": "dpm++", "steps": steps}
@@ -430,18 +446,20 @@ class DiffusionStrategy(Strategy):
             return chosen["sampler"], steps or int(chosen["steps"])
         return ("consistency" if self.consistency_steps else "dpm++"), steps
 
-    def _chosen_extras(self, sampler: str, final_step_t: int, colours: int) -> tuple[int, int]:
-        """`auto`'s final_step_t and colours: the chosen candidate's, where it has them and
-        it is the sampler drawing, unless the user asked for others than the config's."""
+    def _chosen_extras(self, sampler: str, *given: int) -> tuple[int, ...]:
+        """`auto`'s final_step_t, colours and mid_t (`given` in that order): the chosen
+        candidate's, where it has them and it is the sampler drawing, each unless the
+        user asked for another value than the config's."""
         chosen = (self.chosen_sampling or {}).get("options") or {}
         if chosen.get("sampler") != sampler:
-            return final_step_t, colours
+            return given
         s = self.config.sampling
-        if final_step_t == s.final_step_t:
-            final_step_t = int(chosen.get("final_step_t", final_step_t))
-        if colours == s.colours:
-            colours = int(chosen.get("colours", colours))
-        return final_step_t, colours
+        configured = (s.final_step_t, s.colours, self.config.consistency.mid_t)
+        keys = ("final_step_t", "colours", "mid_t")
+        return tuple(
+            int(chosen.get(key, value)) if value == default else value
+            for key, value, default in zip(keys, given, configured, strict=True)
+        )
 
     def _learned_guidance(self) -> Guidance:
         s = self.config.sampling
@@ -541,7 +559,12 @@ class DiffusionStrategy(Strategy):
             )
 
     def _check_unused_options(
-        self, sampler: str, eta: float, spacing: str, final_step_t: int = 0
+        self,
+        sampler: str,
+        eta: float,
+        spacing: str,
+        final_step_t: int = 0,
+        mid_t: int | None = None,
     ) -> None:
         """An option the chosen sampler would ignore is not dropped in silence (a value
         other than the config's counts as asked for). `--eta` is refused by the samplers it
@@ -555,6 +578,11 @@ class DiffusionStrategy(Strategy):
         if sampler != "consistency" and final_step_t != self.config.sampling.final_step_t:
             raise SettingError(
                 f"{{final_step_t}} ends the consistency sampler's steps; {{sampler}} {sampler} "
+                "has none"
+            )
+        if sampler != "consistency" and mid_t not in (None, self.config.consistency.mid_t):
+            raise SettingError(
+                f"{{mid_t}} is the consistency sampler's second timestep; {{sampler}} {sampler} "
                 "has none"
             )
         if sampler == "consistency" and spacing != self.config.sampling.spacing:
@@ -577,12 +605,14 @@ class DiffusionStrategy(Strategy):
         ema, precision, tileable = o.ema, o.precision, draw.tileable
         if ddim_steps is not None:
             sampler, steps = "ddim", ddim_steps
-        colours = o.colours
+        colours, mid_t = o.colours, o.mid_t
         if sampler == "auto":
             sampler, steps = self.auto_sampler(steps, guidance if draw.tags is not None else None)
-            final_step_t, colours = self._chosen_extras(sampler, final_step_t, colours)
+            final_step_t, colours, mid_t = self._chosen_extras(
+                sampler, final_step_t, colours, mid_t
+            )
         steps = steps or DEFAULT_STEPS[sampler]
-        self._check_unused_options(sampler, eta, spacing, final_step_t)
+        self._check_unused_options(sampler, eta, spacing, final_step_t, mid_t)
         if sampler == "consistency":
             self._check_learned_guidance(draw)
             guidance = self._learned_guidance()  # its final base step too, even for a prompt
@@ -592,12 +622,17 @@ class DiffusionStrategy(Strategy):
                     "away from a negative prompt without its final base step: use "
                     "{sampler} dpm++ or a {final_step_t} above 0"
                 )
-            if final_step_t >= self.schedule.num_train_timesteps:
+            last = self.schedule.num_train_timesteps - 1
+            if final_step_t > last:
                 raise SettingError(
-                    f"{{final_step_t}} must be below {self.schedule.num_train_timesteps} "
-                    f"(diffusion.timesteps), got {final_step_t}"
+                    f"{{final_step_t}} must be below {last + 1} (diffusion.timesteps), "
+                    f"got {final_step_t}"
                 )
-        runner = self.make_sampler(sampler, steps, eta, spacing)
+            if mid_t >= last and mid_t != self.config.consistency.mid_t:
+                raise SettingError(
+                    f"{{mid_t}} must be below the first step's timestep ({last}), got {mid_t}"
+                )
+        runner = self.make_sampler(sampler, steps, eta, spacing, mid_t)
         which = "consistency" if sampler == "consistency" else "base"
         on_head = which == "base" or bool(final_step_t) or self.student_palette
         self._check_colours(o.colours, on_head)

@@ -130,7 +130,9 @@ def test_a_taught_student_adds_its_two_steps_alone_to_the_choice_and_auto_draws_
     strategy.student_palette, strategy.colours_seen = True, 1
     candidates = strategy.sampler_candidates()
     alone = candidates["consistency 2 alone"]
-    assert alone == {"sampler": "consistency", "steps": 2, "final_step_t": 0, "colours": 1}
+    assert alone == {
+        "sampler": "consistency", "steps": 2, "final_step_t": 0, "colours": 1, "mid_t": 700
+    }  # fmt: skip
     strategy.chosen_sampling = {"name": "consistency 2 alone", "options": alone, "filter": None}
     palette = Palette.from_tuples(PALETTE)
     auto, _ = sample_raw(strategy, palette, 6, 1)
@@ -140,5 +142,8 @@ def test_a_taught_student_adds_its_two_steps_alone_to_the_choice_and_auto_draws_
     assert not np.array_equal(auto, base_step)
     # an option the user gives (a value other than the config's) stays theirs
     mine, _ = sample_raw(strategy, palette, 6, 1, options={"final_step_t": 100})
-    theirs = {"sampler": "consistency", "final_step_t": 100, "colours": 1}
+    theirs = {"sampler": "consistency", "final_step_t": 100, "colours": 1, "mid_t": 700}
+    assert np.array_equal(mine, sample_raw(strategy, palette, 6, 1, options=theirs)[0])
+    mine, _ = sample_raw(strategy, palette, 6, 1, options={"mid_t": 500})
+    theirs = {**alone, "mid_t": 500}
     assert np.array_equal(mine, sample_raw(strategy, palette, 6, 1, options=theirs)[0])

@@ -285,7 +285,8 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
     assert {"choice/consistency_2/fd", "choice/dpmpp_24/pixel_clean"} <= set(
         mlflow_run.data.metrics
     )
-    candidates = {"consistency 2", "dpm++ 24"}  # each as it draws and through its filter
+    # each as it draws and through its filter; the student's palette is taught by default
+    candidates = {"consistency 2", "consistency 2 alone", "dpm++ 24"}
     assert candidates <= set(chosen["scores"]) <= candidates | {f"{c} + filter" for c in candidates}
     assert chosen["name"] in chosen["scores"] and chosen["reason"].startswith(chosen["name"])
     assert f"default sampler (auto): {chosen['reason']}" in result.output
@@ -334,6 +335,25 @@ def test_consistency_sampling_ends_with_one_guided_base_step_at_final_step_t():
         sample(strategy, 2, torch.Generator(), sampler="dpm++", final_step_t=100)
     with pytest.raises(ConfigError, match="final_step_t must be below 1000"):
         sample(strategy, 2, torch.Generator(), sampler="consistency", final_step_t=1000)
+
+
+def test_mid_t_sets_the_students_second_timestep_for_one_draw():
+    strategy = make("model.detail=false")
+    strategy.consistency_steps = 1
+    calls = []
+    net = strategy.modules["consistency_ema"]  # the student's EMA weights: what samples
+    handle = net.register_forward_hook(lambda m, args, out: calls.append(args[1].tolist()))
+    options = {"sampler": "consistency", "steps": 2, "final_step_t": 0}
+    sample(strategy, 2, torch.Generator().manual_seed(0), **options)
+    assert calls == [[999, 999], [800, 800]]  # consistency.mid_t
+    calls.clear()
+    sample(strategy, 2, torch.Generator().manual_seed(0), mid_t=650, **options)
+    handle.remove()
+    assert calls == [[999, 999], [650, 650]]
+    with pytest.raises(ConfigError, match="mid_t is the consistency sampler's second"):
+        sample(strategy, 2, torch.Generator(), sampler="dpm++", mid_t=650)
+    with pytest.raises(ConfigError, match=r"mid_t must be below the first step's timestep \(999\)"):
+        sample(strategy, 2, torch.Generator(), mid_t=999, **options)
 
 
 def test_a_low_noise_step_noises_to_its_timestep_and_returns_x0_from_a_true_prediction():

@@ -166,8 +166,10 @@ def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     sample(strategy, 1, torch.Generator(), ddim_steps=7)
     sample(strategy, 1, torch.Generator(), sampler="ddpm", steps=1000)
     sample(strategy, 1, torch.Generator())  # the config's: dpm++, sampling.steps=4
-    assert calls == [("ddim", 7, 0.0, "trailing"), ("ddpm", 1000, 0.0, "trailing")] + [
-        ("dpm++", 4, 0.0, "trailing")
+    assert calls == [
+        ("ddim", 7, 0.0, "trailing", 800),  # consistency.mid_t: used by consistency alone
+        ("ddpm", 1000, 0.0, "trailing", 800),
+        ("dpm++", 4, 0.0, "trailing", 800),
     ]
     assert type(real("ddim", 7)).__name__ == "DDIMSampler"
     assert len(real("ddpm", 1000).timesteps) == 1000
@@ -183,7 +185,7 @@ def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     strategy.consistency_steps = 1
     calls.clear()
     sample(strategy, 1, torch.Generator(), eta=0.5)  # auto: consistency once tuned, eta kept
-    assert calls == [("consistency", 4, 0.5, "trailing")]  # make(): sampling.steps=4
+    assert calls == [("consistency", 4, 0.5, "trailing", 800)]  # make(): sampling.steps=4
     assert real("consistency", 2, 0.5).eta == 0.5
     with pytest.warns(PixelgenWarning, match="--timestep-spacing is ignored"):
         sample(strategy, 1, torch.Generator(), sampler="consistency", timestep_spacing="leading")
