@@ -9,7 +9,8 @@ item 3). Run by hand from an activated .venv:
 2. Sampling: model time of 16 guided sprites (the target: at most 0.03 s). Times
    `strategy.sample` alone (inference mode; no palette snapping, no image files) for
    consistency 1 and 2 steps (each ending with the default base-model step at
-   sampling.final_step_t, guided; 2 steps also without it) and DPM-Solver++ 24 steps
+   sampling.final_step_t, guided; 2 steps also without it, from t = 800 and from
+   t = 700, the end-of-training choice's third candidate) and DPM-Solver++ 24 steps
    (guided at t <= 700), each with
    the bfloat16 copy of the weights kept between calls (as `Run.sample` now does) and
    made again at every call (as it did before). The weights are untrained and the run
@@ -93,6 +94,10 @@ def draw_times(run: pg.Run, repeat: int) -> dict[str, float]:
         ("consistency, 1 step", {"sampler": "consistency", "steps": 1}),
         ("consistency, 2 steps", {"sampler": "consistency", "steps": 2}),
         ("consistency, 2 steps, no final step", {"sampler": "consistency", "final_step_t": 0}),
+        (
+            "consistency, 2 steps alone from t = 700",  # the choice's third candidate
+            {"sampler": "consistency", "final_step_t": 0, "mid_t": 700},
+        ),
         ("DPM-Solver++, 24 steps", {"sampler": "dpm++", "steps": 24}),
     ):
         variants[f"{name}, copy kept"] = draw(True, **given)

@@ -255,12 +255,12 @@ NOT_MEASURED = {
     "docs/learn/vae.md": {"5.7"},  # sqrt(32)
     "docs/learn/vqvae.md": {"0.444", "0.99"},
     # cosine, EMA, an exercise's arithmetic, a paper's section, log(0.01), logit-normal
-    # tails; RESULTS' model time of two student steps; the choice's scores at 256 a
+    # tails; RESULTS' model times of two student steps; the choice's scores at 256 a
     # repeat and its filter's keep rate (the run's train log); the long config's
     # parameter count, in millions
     "docs/learn/diffusion.md": {
         *("0.008", "1.008", "0.999", "0.49", "0.20", "3.1", "4.6", "4.5%"),
-        *("0.022", "3.86", "3.43", "26%", "2.1"),
+        *("0.028", "3.63", "3.20", "27%", "2.1"),
     },
     "docs/learn/maskgit.md": {"0.8"},
     "docs/learn/networks.md": {"1.2", "2.1"},  # parameter counts, in millions

@@ -28,6 +28,15 @@ SAMPLERS = {  # name in the table: sampling options
         "steps": 2,
         "final_step_t": 0,
     },
+    # the choice's third candidate: the taught student's palette head, one colour a
+    # sprite (every bundled sprite has one), its second step from t = 700
+    "consistency, 2 steps alone from t = 700, one colour": {
+        "sampler": "consistency",
+        "steps": 2,
+        "final_step_t": 0,
+        "mid_t": 700,
+        "colours": 1,
+    },
     "consistency, 4 steps": {"sampler": "consistency", "steps": 4},
     "consistency, 2 steps, fresh noise (eta 1)": {"sampler": "consistency", "steps": 2, "eta": 1.0},
     "DPM-Solver++, 2 steps": {"sampler": "dpm++", "steps": 2},
