@@ -422,13 +422,15 @@ class DiffusionStrategy(Strategy):
         if self.consistency_steps:
             steps = DEFAULT_STEPS["consistency"]
             found[f"consistency {steps}"] = {"sampler": "consistency", "steps": steps}
-        if self.consistency_steps and self.student_palette:
+        timesteps = self.schedule.num_train_timesteps
+        mid_t = min(round(ALONE_MID_SHARE * timesteps), timesteps - 2)  # below the first
+        if self.consistency_steps and self.student_palette and mid_t >= 1:
             found[f"consistency {steps} alone"] = {
                 "sampler": "consistency",
                 "steps": steps,
                 "final_step_t": 0,
                 "colours": self.colours_seen,
-                "mid_t": round(ALONE_MID_SHARE * self.schedule.num_train_timesteps),
+                "mid_t": mid_t,
             }
         steps = DEFAULT_STEPS["dpm++"]
         found[f"dpm++ {steps}"] = {"sampler": "dpm++", "steps": steps}

@@ -147,3 +147,7 @@ def test_a_taught_student_adds_its_two_steps_alone_to_the_choice_and_auto_draws_
     mine, _ = sample_raw(strategy, palette, 6, 1, options={"mid_t": 500})
     theirs = {**alone, "mid_t": 500}
     assert np.array_equal(mine, sample_raw(strategy, palette, 6, 1, options=theirs)[0])
+    # the second step's share of the way holds for another number of timesteps
+    short = make("consistency.palette=0.1", "diffusion.timesteps=500")
+    short.consistency_steps, short.student_palette = 10, True
+    assert short.sampler_candidates()["consistency 2 alone"]["mid_t"] == 350
