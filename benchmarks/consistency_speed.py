@@ -32,10 +32,13 @@ import statistics
 import time
 
 import torch
+from pixelgen_diffusion.config import ALONE_MID_SHARE
 
 import pixelgen_core as pg
 
 ROUNDS = 3
+# where the choice's third candidate takes its second step on the default 1000 timesteps
+ALONE_MID_T = round(ALONE_MID_SHARE * 1000)
 
 
 def main() -> None:
@@ -95,8 +98,8 @@ def draw_times(run: pg.Run, repeat: int) -> dict[str, float]:
         ("consistency, 2 steps", {"sampler": "consistency", "steps": 2}),
         ("consistency, 2 steps, no final step", {"sampler": "consistency", "final_step_t": 0}),
         (
-            "consistency, 2 steps alone from t = 700",  # the choice's third candidate
-            {"sampler": "consistency", "final_step_t": 0, "mid_t": 700},
+            f"consistency, 2 steps alone from t = {ALONE_MID_T}",  # the choice's third candidate
+            {"sampler": "consistency", "final_step_t": 0, "mid_t": ALONE_MID_T},
         ),
         ("DPM-Solver++, 24 steps", {"sampler": "dpm++", "steps": 24}),
     ):

@@ -27,7 +27,6 @@ from pixelgen_core.errors import PixelgenError
 from pixelgen_core.evaluation import REPEATS, metrics
 from pixelgen_core.evaluation.encoder import embed
 
-MIN_DATASET = checks.MIN_DATASET  # each half holds at least MIN_SAMPLES sprites
 BASELINE_CLUSTERS = 16
 # Per-sprite pixel statistics, compared with the real sprites' as distributions (1-D
 # Wasserstein distance, `KEY_w1`): what FD barely sees and a pixel artist sees first.
@@ -177,8 +176,10 @@ class Reference:
 
     def __post_init__(self) -> None:
         n = len(self.data)
-        if n < MIN_DATASET:
-            raise PixelgenError(f"the dataset has {n} sprites; evaluation needs {MIN_DATASET}")
+        if n < checks.MIN_DATASET:
+            raise PixelgenError(
+                f"the dataset has {n} sprites; evaluation needs {checks.MIN_DATASET}"
+            )
         if self.repeats < 1:
             raise PixelgenError("evaluation needs at least one repeat")
         self.splits = Splits(n, self.seed, self.repeats)
