@@ -210,11 +210,15 @@ def _same_colour_neighbours(indices: np.ndarray) -> np.ndarray:
     return same
 
 
+def isolated_mask(indices: np.ndarray) -> np.ndarray:
+    """(N, H, W) bool: the opaque pixels with no 4-neighbour of their own colour."""
+    return (indices > 0) & (_same_colour_neighbours(indices) == 0)
+
+
 def isolated_pixels(indices: np.ndarray) -> np.ndarray:
     """Per sprite: opaque pixels with no 4-neighbour of their own colour. A one-pixel
     diagonal line counts too, so real sprites have some; specks add more."""
-    lonely = (indices > 0) & (_same_colour_neighbours(indices) == 0)
-    return lonely.sum(axis=(1, 2)).astype(np.float64)
+    return isolated_mask(indices).sum(axis=(1, 2)).astype(np.float64)
 
 
 def opaque_colours(indices: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 import io
 
 import torch
-from pixelgen_diffusion.detail import PATIENCE, REDRAWS, detail_levels
+from pixelgen_diffusion.detail import REDRAWS, detail_levels
 
 from pixelgen_core import Batch, DataInfo, Palette
 from pixelgen_core.evaluation import isolated_pixels
@@ -97,65 +97,78 @@ def as_images(indices: torch.Tensor) -> torch.Tensor:
     return torch.tensor(PALETTE, dtype=torch.float32)[indices].permute(0, 3, 1, 2)
 
 
+def test_a_sprite_asked_solid_that_came_with_specks_is_mended_not_drawn_again():
+    strategy = make()
+    asked = torch.tensor([0 * 3 + 0, 1 * 3 + 0])  # both asked solid
+
+    def never(rows):
+        raise AssertionError("a mended sprite is not drawn again")
+
+    held = strategy._held(as_images(sprites()[:2]), asked, never)
+    # the lone speck beside the block is cleared, the one inside takes the block's colour
+    assert (strategy_snap(held) == sprites()[0].numpy()).all()
+
+
 def test_a_sprite_off_its_level_is_drawn_again_at_it():
     strategy = make()
-    came = sprites()  # levels 0, 1, 2
-    asked = torch.tensor([0 * 3 + 0, 1 * 3 + 0, 2 * 3 + 2])  # the second was asked solid
+    came = sprites()[[0, 0, 2]]  # levels 0, 0, 2
+    asked = torch.tensor([0 * 3 + 0, 1 * 3 + 2, 2 * 3 + 2])  # the second was asked detailed
     redrawn = []
 
-    def again(rows):  # a solid block each time
+    def again(rows):  # a diagonal line each time
         redrawn.append(asked[rows].tolist())
-        return as_images(sprites()[:1].expand(len(rows), -1, -1))
+        return as_images(sprites()[2:].expand(len(rows), -1, -1))
 
     held = strategy._held(as_images(came), asked, again)
-    assert redrawn == [[1 * 3 + 0]]  # drawn again with the same condition
-    assert detail_levels(torch.tensor(strategy_snap(held))).tolist() == [0, 0, 2]
+    assert redrawn == [[1 * 3 + 2]]  # drawn again with the same condition
+    assert detail_levels(torch.tensor(strategy_snap(held))).tolist() == [0, 2, 2]
 
 
-def test_a_level_never_reached_is_kept_as_drawn_once_rounds_in_a_row_bring_none_in():
+def test_a_solid_ask_that_came_detailed_is_drawn_again_not_emptied():
+    """Five or more isolated pixels make a drawing (a diagonal line here), not a solid
+    sprite with specks: mending would clear all of it."""
+    strategy = make()
+
+    def solid(rows):
+        return as_images(sprites()[:1].expand(len(rows), -1, -1))
+
+    held = strategy._held(as_images(sprites()[2:]), torch.tensor([0]), solid)
+    assert (strategy_snap(held) == sprites()[0].numpy()).all()
+
+
+def test_a_level_never_reached_is_kept_as_drawn_after_redraws_rounds():
     strategy = make()
     calls = []
 
     def never(rows):
         calls.append(len(rows))
-        return as_images(sprites()[2:].expand(len(rows), -1, -1))  # always detailed
+        return as_images(sprites()[:1].expand(len(rows), -1, -1))  # always solid
 
-    held = strategy._held(as_images(sprites()[2:]), torch.tensor([0]), never)
-    assert calls == [1] * PATIENCE and held.shape == (1, 4, 16, 16)
+    came = as_images(sprites()[:1].expand(2, -1, -1))
+    held = strategy._held(came, torch.tensor([2, 2]), never)  # asked detailed
+    assert calls == [2] * REDRAWS and held.shape == (2, 4, 16, 16)
 
 
-def test_one_fruitless_round_does_not_end_the_redraws():
+def test_each_round_draws_again_only_the_sprites_still_off_their_level():
     strategy = make()
     calls = []
 
-    def second_time_lucky(rows):  # detailed, then solid
+    def one_at_a_time(rows):  # the first sprite of each round comes out detailed
         calls.append(len(rows))
-        return as_images(sprites()[2 if len(calls) == 1 else 0].expand(len(rows), -1, -1))
-
-    held = strategy._held(as_images(sprites()[2:]), torch.tensor([0]), second_time_lucky)
-    assert calls == [1, 1] and detail_levels(torch.tensor(strategy_snap(held))).tolist() == [0]
-
-
-def test_the_redraws_go_on_while_each_round_brings_a_sprite_in_at_most_redraws_times():
-    strategy = make()
-    calls = []
-
-    def one_at_a_time(rows):  # the first sprite of each round comes out solid
-        calls.append(len(rows))
-        out = sprites()[2:].expand(len(rows), -1, -1).clone()
-        out[0] = sprites()[0]
+        out = sprites()[:1].expand(len(rows), -1, -1).clone()
+        out[0] = sprites()[2]
         return as_images(out)
 
     many = REDRAWS + 3
-    came = as_images(sprites()[2:].expand(many, -1, -1))  # all detailed, all asked solid
-    held = strategy._held(came, torch.zeros(many, dtype=torch.long), one_at_a_time)
+    came = as_images(sprites()[:1].expand(many, -1, -1))  # all solid, all asked detailed
+    held = strategy._held(came, torch.full((many,), 2), one_at_a_time)
     assert calls == list(range(many, many - REDRAWS, -1))
-    assert (detail_levels(torch.tensor(strategy_snap(held))) == 0).sum() == REDRAWS
+    assert (detail_levels(torch.tensor(strategy_snap(held))) == 2).sum() == REDRAWS
 
 
 def test_an_edit_asks_for_the_inputs_detail_level_and_is_held_to_it(monkeypatch):
-    """Variations of a solid sprite that come out detailed are drawn again; those of a
-    detailed sprite are not."""
+    """Variations of a solid sprite that come out detailed (a line of single pixels) are
+    drawn again; those of a detailed sprite are not."""
     strategy = make()
     palette = Palette.from_tuples(PALETTE)
     drawn = []
@@ -202,3 +215,18 @@ def test_an_edit_is_held_to_no_more_colours_than_its_input():
     drawn.clear()
     edited, _ = edit_raw(strategy, palette, two_colours.numpy(), keep_none, 0.5, 3, seed=0)
     assert drawn == [3]  # two colours in, two out: kept
+
+
+def test_an_edits_variation_of_a_solid_sprite_with_a_speck_is_mended(monkeypatch):
+    strategy = make()
+    palette = Palette.from_tuples(PALETTE)
+    drawn = []
+
+    def repaint(runner, timesteps, predict, known, kept, draw):  # the block with two specks
+        drawn.append(len(known))
+        return as_images(sprites()[1].expand(len(known), -1, -1))
+
+    monkeypatch.setattr(strategy, "_repaint", repaint)
+    keep_none = torch.zeros(16, 16, dtype=torch.bool).numpy()
+    solid, _ = edit_raw(strategy, palette, sprites()[0].numpy(), keep_none, 0.5, 2, seed=0)
+    assert drawn == [2] and (solid == sprites()[0].numpy()).all()

@@ -1,0 +1,47 @@
+"""specks.mend: a sprite's isolated pixels recoloured as a pixel artist would."""
+
+import numpy as np
+
+from pixelgen_core.evaluation import isolated_pixels
+from pixelgen_core.specks import mend
+
+
+def block() -> np.ndarray:
+    out = np.zeros((1, 8, 8), dtype=np.int64)
+    out[0, 2:6, 2:6] = 1
+    return out
+
+
+def test_a_dot_beside_the_shape_is_cleared_and_the_shape_kept():
+    dotted = block()
+    dotted[0, 0, 7] = 1
+    assert np.array_equal(mend(dotted), block())
+
+
+def test_a_speck_of_another_colour_takes_the_shapes_colour():
+    inside, edge = block(), block()
+    inside[0, 3, 3] = 2  # all four neighbours are the block
+    edge[0, 2, 4] = 2  # on the top edge: two of the block's colour, one clear above
+    assert np.array_equal(mend(inside), block())
+    assert np.array_equal(mend(edge), block())
+
+
+def test_an_opaque_colour_wins_a_tie_with_clear():
+    corner = block()
+    corner[0, 2, 2] = 3  # the corner: two neighbours clear, two of the block
+    assert np.array_equal(mend(corner), block())
+
+
+def test_sprites_without_isolated_pixels_come_back_unchanged():
+    two_shapes = block()
+    two_shapes[0, 0, 0:3] = 2  # a line of three touches nothing of its colour but itself
+    assert isolated_pixels(two_shapes).tolist() == [0]
+    assert np.array_equal(mend(two_shapes), two_shapes)
+
+
+def test_no_sprite_keeps_an_isolated_pixel_even_with_specks_side_by_side():
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 4, size=(200, 8, 8))  # specks everywhere, many touching
+    assert isolated_pixels(noise).sum() > 1000
+    mended = mend(noise)
+    assert isolated_pixels(mended).tolist() == [0] * 200
