@@ -69,6 +69,7 @@ def register_strategies(register):
                 ),
                 Option("final_step_t", config_key="sampling.final_step_t"),
                 Option("colours", config_key="sampling.colours"),
+                Option("mend", config_key="sampling.mend"),
                 Option("resample", config_key="sampling.resample"),
             ),
         )

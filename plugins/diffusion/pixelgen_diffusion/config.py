@@ -119,6 +119,11 @@ class Sampling(Section):
         help="the most opaque colours a sprite gets, the palette head's likeliest over the "
         "sprite (0 = any); runs with the palette head only",
     )
+    mend: bool = setting(
+        True,
+        help="a sprite asked for no isolated pixel that came with a speck or a few has "
+        "them recoloured to their neighbours' colour (--no-mend: drawn again)",
+    )
 
 
 @dataclass

@@ -10,7 +10,7 @@ their frequency in the data, beside the class, so the mix of the two is the data
 
 The sampler then holds each sprite to its level (`DiffusionStrategy._held`): a sprite asked
 for no isolated pixel that came with a speck or a few (level 1) has them mended
-(`pixelgen_core.specks`), and any other that misses is drawn again."""
+(`pixelgen_core.specks`; `sampling.mend`), and any other that misses is drawn again."""
 
 from __future__ import annotations
 
@@ -22,11 +22,14 @@ from pixelgen_core import DataInfo
 
 EDGES = (1, 5)  # isolated pixels: none; 1 to 4; 5 or more
 LEVELS = len(EDGES) + 1
-# Times a sprite that still misses its level is drawn again before it is kept as it is. Of
-# the default run's two-step sprites one in seven missed in the first draw, one in 25
-# after one round and one in 57 after two (RESULTS, 2026-12-06); each round is a model
-# call of its own, which on a CPU costs about as much for a few sprites as for sixteen.
-REDRAWS = 2
+# Times a sprite that still misses its level is drawn again before it is kept as it is.
+# With mending (`sampling.mend`), of the default run's two-step sprites one in seven
+# missed in the first draw, one in 25 after one round and one in 57 after two (RESULTS,
+# 2026-12-06); each round is a model call of its own, which on a CPU costs about as much
+# for a few sprites as for sixteen. Without it, the solid sprites' redraws need more.
+REDRAWS_MENDED = 2
+REDRAWS = 8
+PATIENCE = 2  # rounds in a row that bring no sprite in before the redraws stop
 
 
 def uses_detail(model: Any, data: DataInfo) -> bool:

@@ -3,7 +3,7 @@
 import io
 
 import torch
-from pixelgen_diffusion.detail import REDRAWS, detail_levels
+from pixelgen_diffusion.detail import PATIENCE, REDRAWS, REDRAWS_MENDED, detail_levels
 
 from pixelgen_core import Batch, DataInfo, Palette
 from pixelgen_core.evaluation import isolated_pixels
@@ -136,7 +136,7 @@ def test_a_solid_ask_that_came_detailed_is_drawn_again_not_emptied():
     assert (strategy_snap(held) == sprites()[0].numpy()).all()
 
 
-def test_a_level_never_reached_is_kept_as_drawn_after_redraws_rounds():
+def test_a_level_never_reached_is_kept_as_drawn_after_the_rounds():
     strategy = make()
     calls = []
 
@@ -146,7 +146,7 @@ def test_a_level_never_reached_is_kept_as_drawn_after_redraws_rounds():
 
     came = as_images(sprites()[:1].expand(2, -1, -1))
     held = strategy._held(came, torch.tensor([2, 2]), never)  # asked detailed
-    assert calls == [2] * REDRAWS and held.shape == (2, 4, 16, 16)
+    assert calls == [2] * min(REDRAWS_MENDED, PATIENCE) and held.shape == (2, 4, 16, 16)
 
 
 def test_each_round_draws_again_only_the_sprites_still_off_their_level():
@@ -159,11 +159,52 @@ def test_each_round_draws_again_only_the_sprites_still_off_their_level():
         out[0] = sprites()[2]
         return as_images(out)
 
-    many = REDRAWS + 3
-    came = as_images(sprites()[:1].expand(many, -1, -1))  # all solid, all asked detailed
-    held = strategy._held(came, torch.full((many,), 2), one_at_a_time)
-    assert calls == list(range(many, many - REDRAWS, -1))
-    assert (detail_levels(torch.tensor(strategy_snap(held))) == 2).sum() == REDRAWS
+    for mend, rounds in ((True, REDRAWS_MENDED), (False, REDRAWS)):
+        calls.clear()
+        many = rounds + 3
+        came = as_images(sprites()[:1].expand(many, -1, -1))  # all solid, asked detailed
+        held = strategy._held(came, torch.full((many,), 2), one_at_a_time, mend=mend)
+        assert calls == list(range(many, many - rounds, -1))
+        assert (detail_levels(torch.tensor(strategy_snap(held))) == 2).sum() == rounds
+
+
+def test_without_mending_a_solid_ask_with_specks_is_drawn_again():
+    """`--no-mend`: the hold of before, rejection alone."""
+    strategy = make()
+    redrawn = []
+
+    def solid(rows):
+        redrawn.append(len(rows))
+        return as_images(sprites()[:1].expand(len(rows), -1, -1))
+
+    held = strategy._held(as_images(sprites()[1:2]), torch.tensor([0]), solid, mend=False)
+    assert redrawn == [1] and (strategy_snap(held) == sprites()[0].numpy()).all()
+
+
+def test_without_mending_redraws_stop_once_rounds_in_a_row_bring_none_in():
+    strategy = make()
+    calls = []
+
+    def never(rows):
+        calls.append(len(rows))
+        return as_images(sprites()[1:2].expand(len(rows), -1, -1))  # always a speck
+
+    strategy._held(as_images(sprites()[1:2]), torch.tensor([0]), never, mend=False)
+    assert calls == [1] * PATIENCE
+
+
+def test_mend_is_a_sample_option_that_reaches_the_hold(monkeypatch):
+    strategy = make()
+    seen = []
+
+    def held(images, labels, redraw, colours=None, mend=True):
+        seen.append(mend)
+        return images
+
+    monkeypatch.setattr(strategy, "_held", held)
+    sample(strategy, 2, torch.Generator().manual_seed(0))
+    sample(strategy, 2, torch.Generator().manual_seed(0), mend=False)
+    assert seen == [True, False]
 
 
 def test_an_edit_asks_for_the_inputs_detail_level_and_is_held_to_it(monkeypatch):
