@@ -84,8 +84,13 @@ API = (
 )
 
 
-# Author-kit names loaded on first use (reading a checkpoint imports zipfile and more).
-LAZY_KIT = {"Checkpoint": "Checkpoint", "read_checkpoint": "read"}
+# Author-kit names loaded on first use (reading a checkpoint imports zipfile and more;
+# mending specks, numpy): name -> (module, attribute).
+LAZY_KIT = {
+    "Checkpoint": ("checkpoint", "Checkpoint"),
+    "read_checkpoint": ("checkpoint", "read"),
+    "mend_specks": ("specks", "mend"),
+}
 
 
 def __getattr__(name: str):
@@ -96,9 +101,10 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     if name in LAZY_KIT:
-        from pixelgen_core import checkpoint
+        import importlib
 
-        return getattr(checkpoint, LAZY_KIT[name])
+        module, attribute = LAZY_KIT[name]
+        return getattr(importlib.import_module(f"pixelgen_core.{module}"), attribute)
     raise AttributeError(f"module 'pixelgen_core' has no attribute {name!r}")
 
 
@@ -108,6 +114,7 @@ __all__ = [
     "Average",
     "Checkpoint",
     "read_checkpoint",
+    "mend_specks",
     "Modules",
     "Step",
     "autocast",

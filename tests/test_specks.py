@@ -45,3 +45,9 @@ def test_no_sprite_keeps_an_isolated_pixel_even_with_specks_side_by_side():
     assert isolated_pixels(noise).sum() > 1000
     mended = mend(noise)
     assert isolated_pixels(mended).tolist() == [0] * 200
+
+
+def test_plugins_get_it_from_the_public_surface():
+    import pixelgen_core
+
+    assert pixelgen_core.mend_specks is mend and "mend_specks" in pixelgen_core.__all__

@@ -740,11 +740,11 @@ class DiffusionStrategy(Strategy):
         return images
 
     def _mended(self, images: torch.Tensor, labels: torch.Tensor, palette: Palette) -> torch.Tensor:
-        """`images` with the isolated pixels recoloured (`pixelgen_core.specks.mend`) in
+        """`images` with the isolated pixels recoloured (`pixelgen_core.mend_specks`) in
         each sprite asked for none that came with a few (level 1); every other pixel
         stays as the model drew it. A sprite with more is a detailed drawing, not a
         solid one with specks, and is drawn again instead."""
-        from pixelgen_core.specks import mend
+        from pixelgen_core import mend_specks
 
         indices = self._snapped(images, palette)
         asked_solid = labels.cpu() % self.levels == 0
@@ -752,7 +752,7 @@ class DiffusionStrategy(Strategy):
         if not len(rows):
             return images
         specked = indices[rows].numpy()
-        mended = mend(specked)
+        mended = mend_specks(specked)
         changed = torch.from_numpy(mended != specked)[:, None].to(images.device)
         colour = (self.colour_values[torch.from_numpy(mended).to(self.device)] + 1) / 2
         at = rows.to(images.device)
