@@ -10,7 +10,7 @@ their frequency in the data, beside the class, so the mix of the two is the data
 
 The sampler then holds each sprite to its level (`DiffusionStrategy._held`): a sprite asked
 for no isolated pixel that came with a speck or a few (level 1) has them mended
-(`pixelgen_core.specks`; `sampling.mend`), and any other that misses is drawn again."""
+(`pixelgen_core.mend_specks`; `sampling.mend`), and any other that misses is drawn again."""
 
 from __future__ import annotations
 
