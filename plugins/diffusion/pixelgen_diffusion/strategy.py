@@ -679,16 +679,11 @@ class DiffusionStrategy(Strategy):
         return torch.from_numpy(palette.snap(images.permute(0, 2, 3, 1).cpu().numpy()))
 
     def _missed(
-        self,
-        images: torch.Tensor,
-        labels: torch.Tensor,
-        palette: Palette,
-        colours: torch.Tensor | None = None,
+        self, indices: torch.Tensor, labels: torch.Tensor, colours: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Which sprites came out off the detail level they were asked for, or with more
-        opaque colours than `colours` (an edit's input's, per sprite), as indices into
-        `images`."""
-        indices = self._snapped(images, palette)
+        """Which sprites (`indices`, snapped) came out off the detail level they were asked
+        for, or with more opaque colours than `colours` (an edit's input's, per sprite),
+        as indices into them."""
         off = detail_levels(indices) != labels.cpu() % self.levels
         if colours is not None:
             off |= torch.from_numpy(opaque_colours(indices.numpy())) > colours
@@ -722,43 +717,48 @@ class DiffusionStrategy(Strategy):
         variations do not come back with a speck of another."""
         palette = Palette.from_tuples(self.data.palette)
 
-        def mended(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-            return self._mended(images, labels, palette) if mend else images
+        def checked(images, labels, allowed) -> tuple[torch.Tensor, torch.Tensor]:
+            """The sprites, mended where asked, and which of them missed (snapped once)."""
+            indices = self._snapped(images, palette)
+            if mend:
+                images, indices = self._mended(images, indices, labels)
+            return images, self._missed(indices, labels, allowed)
 
-        images = mended(images, labels)
-        missed = self._missed(images, labels, palette, colours)
+        images, missed = checked(images, labels, colours)
         fruitless = 0  # rounds in a row that brought no sprite in
         for _ in range(REDRAWS_MENDED if mend else REDRAWS):
             if not len(missed) or fruitless == PATIENCE:
                 break
             at = missed.to(images.device)
-            images[at] = mended(redraw(at), labels[at])
             allowed = None if colours is None else colours[missed]
-            still = missed[self._missed(images[at], labels[at], palette, allowed)]
+            images[at], missed_again = checked(redraw(at), labels[at], allowed)
+            still = missed[missed_again]
             fruitless = fruitless + 1 if len(still) == len(missed) else 0
             missed = still
         return images
 
-    def _mended(self, images: torch.Tensor, labels: torch.Tensor, palette: Palette) -> torch.Tensor:
-        """`images` with the isolated pixels recoloured (`pixelgen_core.mend_specks`) in
-        each sprite asked for none that came with a few (level 1); every other pixel
-        stays as the model drew it. A sprite with more is a detailed drawing, not a
-        solid one with specks, and is drawn again instead."""
+    def _mended(
+        self, images: torch.Tensor, indices: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`images` and their snapped `indices` with the isolated pixels recoloured
+        (`pixelgen_core.mend_specks`) in each sprite asked for none that came with a few
+        (level 1); every other pixel stays as the model drew it. A sprite with more is a
+        detailed drawing, not a solid one with specks, and is drawn again instead."""
         from pixelgen_core import mend_specks
 
-        indices = self._snapped(images, palette)
         asked_solid = labels.cpu() % self.levels == 0
         rows = torch.nonzero(asked_solid & (detail_levels(indices) == 1)).flatten()
         if not len(rows):
-            return images
+            return images, indices
         specked = indices[rows].numpy()
-        mended = mend_specks(specked)
-        changed = torch.from_numpy(mended != specked)[:, None].to(images.device)
-        colour = (self.colour_values[torch.from_numpy(mended).to(self.device)] + 1) / 2
+        mended = torch.from_numpy(mend_specks(specked))
+        changed = (mended != indices[rows])[:, None].to(images.device)
+        colour = (self.colour_values[mended.to(self.device)] + 1) / 2
         at = rows.to(images.device)
-        out = images.clone()
+        out, out_indices = images.clone(), indices.clone()
         out[at] = torch.where(changed, colour.permute(0, 3, 1, 2).to(images), images[at])
-        return out
+        out_indices[rows] = mended
+        return out, out_indices
 
     def edit(self, draw: Draw) -> torch.Tensor:
         """Inpainting and variations with the base model's DDIM sampler, as in RePaint
