@@ -201,15 +201,18 @@ def draw_request(
 
 
 def pixel_filter_for(strategy: Strategy, request: DrawRequest) -> PixelFilter | None:
-    """The run's pixel filter, where it was measured to apply: a draw with no edit, class,
+    """The run's pixel filter, where it was measured to apply: a draw with no edit,
     prompt or tileable sprites, with the run's default sample options (the draws it was
-    fitted on). None where the run has none or the request opts out."""
+    fitted on), of any class or a class asked for. A class's sprites share the run's
+    mistakes (a second colour, a speck), which the filter's odds weigh whatever the
+    class: on the full default, class draws through it lost every second colour and came
+    closer to their class's real sprites on each pixel statistic and FD (RESULTS,
+    2026-12-06). None where the run has none or the request opts out."""
     from pixelgen_core.pixel_filter import PixelFilter
 
     state = (strategy.chosen_sampling or {}).get("filter")
     plain = not (request.is_edit or request.tileable)
-    unconditioned = request.label is None and request.prompt is None
-    if state is None or not (request.filtered and plain and unconditioned):
+    if state is None or not (request.filtered and plain and request.prompt is None):
         return None
     if options_for(strategy, dict(request.options)) != options_for(strategy, {}):
         return None

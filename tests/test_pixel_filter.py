@@ -117,16 +117,39 @@ def test_a_plain_draw_goes_through_the_filter_and_keeps_its_seed(filtered_prior)
     assert np.array_equal(sheet[2:], sample_raw(strategy, palette, 1, seed=7, separate=True)[0])
 
 
-def test_a_class_or_other_options_are_drawn_unfiltered(filtered_prior):
-    """The filter was fitted on the run's default draws, and applies to those alone."""
+def test_a_class_asked_for_goes_through_the_filter(filtered_prior):
+    """A class's sprites share the run's mistakes, so `--class` draws are filtered too
+    (the plugin's prior ignores the class: the same "real" sprites are the target)."""
     from pixelgen_core.sampling import sample_raw
 
+    strategy, palette, real_mean = filtered_prior
+    kept, _ = sample_raw(strategy, palette, 64, seed=1, label=1)
+    plain, _ = sample_raw(strategy, palette, 64, seed=1, label=1, filtered=False)
+    off = [abs(metrics.isolated_pixels(made).mean() - real_mean) for made in (kept, plain)]
+    assert off[0] < off[1] / 3
+    assert np.array_equal(kept, sample_raw(strategy, palette, 64, seed=1, label=1)[0])
+
+
+def test_other_options_tiles_prompts_and_edits_are_drawn_unfiltered(filtered_prior):
+    """The filter was fitted on the run's default draws, and applies to those alone."""
+    from pixelgen_core.prompts import Prompt
+    from pixelgen_core.request import DrawRequest
+    from pixelgen_core.sampling import pixel_filter_for, sample_raw
+
     strategy, palette, _ = filtered_prior
-    for how in ({"label": 1}, {"options": {"temperature": 0.9}}):
-        assert np.array_equal(
-            sample_raw(strategy, palette, 16, seed=3, **how)[0],
-            sample_raw(strategy, palette, 16, seed=3, filtered=False, **how)[0],
-        )
+    assert np.array_equal(
+        sample_raw(strategy, palette, 16, seed=3, options={"temperature": 0.9})[0],
+        sample_raw(strategy, palette, 16, seed=3, filtered=False, options={"temperature": 0.9})[0],
+    )
+    sprite = np.zeros((16, 16), dtype=np.int64)
+    assert pixel_filter_for(strategy, DrawRequest(4, label=1)) is not None
+    for unfiltered in (
+        DrawRequest(4, label=1, tileable=True),
+        DrawRequest(4, prompt=Prompt("robot", ("robot",))),
+        DrawRequest(4, image=sprite, keep=sprite > 0),
+        DrawRequest(4, label=1, filtered=False),
+    ):
+        assert pixel_filter_for(strategy, unfiltered) is None
 
 
 def test_a_filter_that_passes_too_few_still_gives_n_sprites(filtered_prior, monkeypatch):
