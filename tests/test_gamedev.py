@@ -299,8 +299,9 @@ def test_edit_refuses_bad_input_in_one_line(checkpoint, tmp_path):
         (["--columns", 0, "--sheet"], "--columns must be at least 1"),
         (["--spacing", -1], "--spacing and --margin must be 0 or more"),
         (["--sampler", "consistency"], "cannot edit"),  # a config error: exit 2
+        (["--mid-t", 500], "--final-step-t and --mid-t steer the consistency sampler"),
     ]:
-        code = 2 if "--sampler" in extra else 1
+        code = 2 if extra[0] in ("--sampler", "--mid-t") else 1
         assert_user_error(run(*base, *extra, "--out", "bad"), message, code)
         assert not (tmp_path / "bad").exists()
     missing = ["edit", "diffusion", "--checkpoint", checkpoint, "--image", "none.png"]

@@ -81,3 +81,6 @@ def test_edit_refuses_samplers_it_cannot_use():
     keep = np.zeros(sprite.shape, dtype=bool)
     with pytest.raises(ConfigError, match="the consistency sampler cannot edit"):
         edit_raw(strategy, palette, sprite, keep, 0.5, 1, 0, options={"sampler": "consistency"})
+    for option in ({"mid_t": 500}, {"final_step_t": 50}):  # not ignored in silence
+        with pytest.raises(ConfigError, match="edit draws with the base model's DDIM steps"):
+            edit_raw(strategy, palette, sprite, keep, 0.5, 1, 0, options=option)
