@@ -18,7 +18,9 @@ item 3). Run by hand from an activated .venv:
    is asked for, and the hold's redraws would be timed instead of one draw.
 3. With `--checkpoint RUN/checkpoint.pt`, the same draws on that trained run as a user
    gets them: its detail levels and the hold's redraws included (the pixel filter is
-   not: `strategy.sample` draws, core filters).
+   not: `strategy.sample` draws, core filters). Each call of a variant draws from the
+   next sampling seed (0, 1, 2, ...; every variant the same seeds), since how many
+   sprites miss their level, and so how many are drawn again, changes with the seed.
 
 Each variant runs in blocks of --repeat calls, in three rounds so drift hits every
 variant alike (calls of different variants interleaved one by one slowed the cheapest
@@ -28,6 +30,7 @@ by up to half); prints medians as markdown for benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -83,12 +86,15 @@ def draw_times(run: pg.Run, repeat: int) -> dict[str, float]:
     strategy = run.strategy
 
     def draw(kept: bool, **given):
+        seeds = itertools.count()
+
         def go() -> None:
             if not kept:
                 strategy._bf16_copies.clear()
             options = run.sample_options(**given)
+            generator = torch.Generator().manual_seed(next(seeds))
             with torch.inference_mode():
-                strategy.sample(pg.Draw(16, torch.Generator().manual_seed(0), options))
+                strategy.sample(pg.Draw(16, generator, options))
 
         return go
 
