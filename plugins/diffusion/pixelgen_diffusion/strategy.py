@@ -782,11 +782,9 @@ class DiffusionStrategy(Strategy):
                 "edit draws with the base model's DDIM sampler (RePaint); the consistency "
                 "sampler cannot edit: leave {sampler} at auto"
             )
-        consistency = self.config.consistency
-        if o.final_step_t != self.config.sampling.final_step_t or o.mid_t not in (
-            None,
-            consistency.mid_t,
-        ):  # not dropped in silence: an edit has no consistency step to steer
+        steered = o.final_step_t != self.config.sampling.final_step_t
+        steered |= o.mid_t not in (None, self.config.consistency.mid_t)
+        if steered:  # not dropped in silence: an edit has no consistency step to steer
             raise SettingError(
                 "{final_step_t} and {mid_t} steer the consistency sampler's steps; edit "
                 "draws with the base model's DDIM steps (RePaint) and has none"
