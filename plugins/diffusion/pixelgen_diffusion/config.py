@@ -40,7 +40,7 @@ class Model(Section):
     detail: bool = setting(
         True,
         help="condition on each sprite's detail level (its isolated pixels: none, 1-4, 5+) "
-        "beside its class; sampling draws levels by the data's frequencies and draws "
+        "beside its class or tags; sampling draws levels by the data's frequencies and draws "
         "again a sprite that misses its level",
     )
     tag_conditioning: str = setting(

@@ -6,7 +6,7 @@ many (one-pixel diagonal lines, dithering). An unconditioned model averages the 
 adds a speck or two to most sprites, which a pixel artist sees first and which no sampler
 or cleanup removed (benchmarks/RESULTS.md, 2026-12-04). Told each training sprite's level,
 the model draws solid sprites and detailed ones apart, and sampling draws the levels by
-their frequency in the data, beside the class, so the mix of the two is the data's.
+their frequency in the data, beside the class or tags, so the mix of the two is the data's.
 
 The sampler then holds each sprite to its level (`DiffusionStrategy._held`): a sprite asked
 for no isolated pixel that came with a speck or a few (level 1) has them mended
@@ -33,9 +33,9 @@ PATIENCE = 2  # rounds in a row that bring no sprite in before the redraws stop
 
 
 def uses_detail(model: Any, data: DataInfo) -> bool:
-    """`model.detail`, for runs conditioned on classes (a run with tags, or without
-    classes, has no class to pair the level with, and keeps its condition as it is)."""
-    return bool(model.detail) and data.num_classes > 0
+    """`model.detail`, for runs conditioned on classes or on tags (a run with neither
+    keeps its condition, the null class, as it is)."""
+    return bool(model.detail) and (data.num_classes > 0 or len(data.tags) > 0)
 
 
 def detail_levels(indices: torch.Tensor) -> torch.Tensor:

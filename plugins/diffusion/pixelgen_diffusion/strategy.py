@@ -125,8 +125,9 @@ class DiffusionStrategy(Strategy):
         self.null_class = data.num_classes  # the extra "no class" embedding
         # With detail levels the network's condition is the pair class * levels + level,
         # the null class paired with a level too: guidance drops the class, not the level.
+        # With tags it is the bag of them, and with detail levels the level after them.
         self.levels = LEVELS if uses_detail(m, data) else 1
-        self.num_tags = len(data.tags)  # with tags, the condition is a bag of them
+        self.num_tags = len(data.tags)
         # The palette's colours in the network's [-1, 1] range: what the palette head picks from.
         self.colour_values = torch.tensor(data.palette, dtype=torch.float32, device=device) * 2 - 1
         unet = UNet.from_config(m, data).to(device)
@@ -168,7 +169,7 @@ class DiffusionStrategy(Strategy):
         self._copying_checked = False
         # how often training saw each condition (class, or class and detail level)
         self.class_counts = torch.zeros(max(self.num_classes * self.levels, 1), dtype=torch.float64)
-        self.tag_sets = TagSetCounts(self.num_tags)
+        self.tag_sets = TagSetCounts(self.num_tags, self.levels)
         # bfloat16 copies of the sampling networks, by (which, ema): (weights_stamp, copy)
         self._bf16_copies: dict[tuple[str, bool], tuple[tuple, nn.Module]] = {}
 
@@ -208,19 +209,34 @@ class DiffusionStrategy(Strategy):
         set and of each tag (classifier-free guidance for prompts and for each tag)."""
         if self.num_tags:
             if batch.tags is None:
-                return torch.zeros(n, self.num_tags, device=device)
-            return drop_tags(batch.tags, self.config.diffusion.p_uncond)
+                return self._paired(torch.zeros(n, self.num_tags, device=device), batch)
+            return self._paired(drop_tags(batch.tags, self.config.diffusion.p_uncond), batch)
         if batch.labels is None or not self.num_classes:
             return torch.full((n,), self.null_class, device=device, dtype=torch.long)
         classes = drop_labels(batch.labels, self.config.diffusion.p_uncond, self.null_class)
         return self._paired(classes, batch)
 
     def _paired(self, classes: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """The network's condition: the class, or with detail levels the pair
-        class * levels + the sprite's level."""
+        """The network's condition: the class (or tags), or with detail levels the pair
+        class * levels + the sprite's level (the tags and a last column of the level)."""
         if self.levels == 1:
             return classes
-        return classes * self.levels + detail_levels(batch.indices).to(classes)
+        levels = detail_levels(batch.indices).to(classes)
+        if classes.dim() == 2:
+            return torch.cat([classes, levels[:, None]], dim=1)
+        return classes * self.levels + levels
+
+    def _with_levels(self, labels: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        """Conditions `labels` of a run with detail levels asking for `levels` instead."""
+        if labels.dim() == 2:
+            return torch.cat([labels[:, : self.num_tags], levels.to(labels)[:, None]], dim=1)
+        return labels - labels % self.levels + levels.to(labels)
+
+    def _asked_levels(self, labels: torch.Tensor) -> torch.Tensor:
+        """The detail level each condition in `labels` asks for, (N,) long on the CPU."""
+        if labels.dim() == 2:
+            return labels[:, self.num_tags].long().cpu()
+        return labels.cpu() % self.levels
 
     def _loss(self, batch: Batch) -> torch.Tensor:
         x0 = batch.images * 2 - 1  # RGBA in [-1, 1]
@@ -335,7 +351,8 @@ class DiffusionStrategy(Strategy):
             pairs = self._paired(batch.labels, batch).cpu()
             self.class_counts += torch.bincount(pairs, minlength=len(self.class_counts))
         if batch.tags is not None and self.num_tags:
-            self.tag_sets.add(batch.tags)
+            levels = detail_levels(batch.indices) if self.levels > 1 else None
+            self.tag_sets.add(batch.tags, levels)
         seen = opaque_colours(batch.indices.cpu().numpy()).max(initial=0)
         self.colours_seen = max(self.colours_seen, int(seen))
         if step.stage == "consistency":
@@ -370,7 +387,7 @@ class DiffusionStrategy(Strategy):
                     module.palette_out = None
             if self._without_detail(modules["ema"]):
                 self.config.model.detail = False
-                self.levels = 1
+                self.levels = self.tag_sets.levels = 1
                 for module in self.modules.values():
                     module.class_emb = nn.Embedding(
                         self.null_class + 1, module.class_emb.weight.shape[1]
@@ -505,19 +522,22 @@ class DiffusionStrategy(Strategy):
     def _conditioned(self, labels: torch.Tensor) -> torch.Tensor:
         """Which sprites have a condition to guide towards: a class, or any tag."""
         if self.num_tags:
-            return labels.bool().any(dim=1)
+            return labels[:, : self.num_tags].bool().any(dim=1)
         return labels // self.levels != self.null_class
 
     def _unconditioned(
         self, labels: torch.Tensor, negative: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The condition of guidance's unconditional pass for `labels`: the null class, no
-        tags, or the negative prompt's tags."""
-        if not self.num_tags:  # the null class, with each sprite's detail level
+        tags, or the negative prompt's tags; each with the sprite's own detail level."""
+        if not self.num_tags:
             return self.null_class * self.levels + labels % self.levels
-        if negative is None:
-            return torch.zeros_like(labels)
-        return negative.to(labels).expand_as(labels)
+        none = torch.zeros_like(labels)
+        if negative is not None:
+            none[:, : self.num_tags] = negative.to(labels)
+        if self.levels > 1:
+            none[:, self.num_tags] = labels[:, self.num_tags]
+        return none
 
     def _labels(
         self,
@@ -528,11 +548,15 @@ class DiffusionStrategy(Strategy):
     ) -> torch.Tensor:
         """The condition of `n` sprites: the prompt's tags, or tag sets drawn by their
         data frequencies, for a run with tags; else the class asked for, or classes drawn
-        by their data frequencies."""
+        by their data frequencies. With detail levels, each sprite's level is drawn by its
+        frequency in the class, the tag set, or the sprites holding the prompt's tags."""
         if self.num_tags:
             if tags is None:
-                return self.tag_sets.draw(n, generator, self.device)
-            return tags.to(self.device, torch.float32).expand(n, -1).contiguous()
+                drawn, levels = self.tag_sets.draw(n, generator, self.device)
+            else:
+                drawn = tags.to(self.device, torch.float32).expand(n, -1).contiguous()
+                levels = self.tag_sets.draw_levels(tags, n, generator, self.device)
+            return drawn if self.levels == 1 else torch.cat([drawn, levels[:, None].to(drawn)], 1)
         if not self.num_classes:
             return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)
         weights = self.class_counts.clamp_min(1).float().to(self.device)  # data frequencies
@@ -669,7 +693,7 @@ class DiffusionStrategy(Strategy):
             return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
 
         images = make(labels)
-        if self.levels == 1 or draw.tags is not None:
+        if self.levels == 1:
             return images
         return self._held(images, labels, lambda at: make(labels[at]), mend=mend)
 
@@ -684,7 +708,7 @@ class DiffusionStrategy(Strategy):
         """Which sprites (`indices`, snapped) came out off the detail level they were asked
         for, or with more opaque colours than `colours` (an edit's input's, per sprite),
         as indices into them."""
-        off = detail_levels(indices) != labels.cpu() % self.levels
+        off = detail_levels(indices) != self._asked_levels(labels)
         if colours is not None:
             off |= torch.from_numpy(opaque_colours(indices.numpy())) > colours
         return torch.nonzero(off).flatten()
@@ -746,7 +770,7 @@ class DiffusionStrategy(Strategy):
         detailed drawing, not a solid one with specks, and is drawn again instead."""
         from pixelgen_core import mend_specks
 
-        asked_solid = labels.cpu() % self.levels == 0
+        asked_solid = self._asked_levels(labels) == 0
         rows = torch.nonzero(asked_solid & (detail_levels(indices) == 1)).flatten()
         if not len(rows):
             return images, indices
@@ -799,10 +823,10 @@ class DiffusionStrategy(Strategy):
             return images.clone()
         net = self._sampling_net("base", ema, precision)
         labels = self._labels(len(images), draw.label, generator, draw.tags)
-        held = self.levels > 1 and draw.tags is None
+        held = self.levels > 1
         if held:  # an edit asks for the input's detail level, and is held to it below
             given = self._snapped(images, Palette.from_tuples(self.data.palette))
-            labels = labels - labels % self.levels + detail_levels(given).to(labels)
+            labels = self._with_levels(labels, detail_levels(given))
             colours = torch.from_numpy(opaque_colours(given.numpy()))
         guidance = self._guidance(draw)
         known = images.to(self.device).float() * 2 - 1

@@ -158,7 +158,8 @@ class UNet(nn.Module):
     the "null" class used for classifier-free guidance; or, with `num_tags`, a bag of
     tags, (N, T) 0/1 floats, whose learned embeddings are summed into the time embedding
     (`tag_conditioning="bag"`) or attended to at the lowest resolution ("cross"); no tag
-    at all is the unconditional model.
+    at all is the unconditional model. With `levels` (detail levels) a tag run's rows carry
+    the sprite's level after the tags, as a number, which picks one of `levels` vectors.
     The palette head reads the same last features as the RGBA output: trained with
     cross-entropy against each pixel's palette index, it lets a sampler end on the most
     likely palette colour of each pixel instead of the mean of the colours it could be.
@@ -213,12 +214,13 @@ class UNet(nn.Module):
         check_shape(size, channels, groups)
         self.base = channels[0]
         emb_dim = 4 * self.base
-        self.num_classes = num_classes
+        self.num_classes, self.num_tags = num_classes, num_tags
         self.time_mlp = nn.Sequential(
             nn.Linear(self.base, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
         )
         # one vector per condition: class * levels + detail level, the class num_classes
-        # being the null class (pixelgen_diffusion.detail)
+        # being the null class (pixelgen_diffusion.detail); a tag run's level picks among
+        # the null class's
         self.class_emb = nn.Embedding((num_classes + 1) * levels, emb_dim)
         # A bag of tags: the sum of each present tag's vector (a linear map of the 0/1 row).
         bag = num_tags and tag_conditioning == "bag"
@@ -267,6 +269,9 @@ class UNet(nn.Module):
         if not self.time_embedding:  # the network must tell the noise level from x_t
             emb = torch.zeros_like(emb)
         if labels.dim() == 2:
+            labels, level = labels[:, : self.num_tags], labels[:, self.num_tags :]
+            if level.shape[1]:  # the detail level after the tags
+                emb = emb + self.class_emb(level[:, 0].long())
             if self.tag_emb is not None:
                 emb = emb + self.tag_emb(labels.to(emb.dtype))
         else:

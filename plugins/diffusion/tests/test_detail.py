@@ -5,9 +5,9 @@ import io
 import torch
 from pixelgen_diffusion.detail import PATIENCE, REDRAWS, REDRAWS_MENDED, detail_levels
 
-from pixelgen_core import Batch, DataInfo, Palette
+from pixelgen_core import Batch, DataInfo, Palette, Prompt
 from pixelgen_core.evaluation import isolated_pixels
-from pixelgen_core.testing import PALETTE, edit_raw, make_strategy, sample
+from pixelgen_core.testing import PALETTE, edit_raw, make_strategy, sample, sample_raw
 
 TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4", "sampling.steps=2"]
 
@@ -271,3 +271,91 @@ def test_an_edits_variation_of_a_solid_sprite_with_a_speck_is_mended(monkeypatch
     keep_none = torch.zeros(16, 16, dtype=torch.bool).numpy()
     solid, _ = edit_raw(strategy, palette, sprites()[0].numpy(), keep_none, 0.5, 2, seed=0)
     assert drawn == [2] and (solid == sprites()[0].numpy()).all()
+
+
+# -- runs with tags: the level after the tags --------------------------------------------
+TAGS = ("red", "blue", "tall")
+
+
+def make_tagged(*overrides):
+    info = DataInfo(16, PALETTE, 0, 8, tags=TAGS, tag_counts=(4, 4, 4))
+    return make_strategy("diffusion", [*TINY, *overrides], info)
+
+
+def tagged(levels: list[int], *tag_rows: list[float]) -> torch.Tensor:
+    return torch.cat([torch.tensor(tag_rows), torch.tensor(levels, dtype=torch.float)[:, None]], 1)
+
+
+def test_a_tag_run_conditions_on_its_tags_and_each_sprites_level():
+    strategy = make_tagged("diffusion.p_uncond=1.0")
+    net = strategy.modules["unet"]
+    assert strategy.levels == 3 and net.class_emb.num_embeddings == 3  # the levels' vectors
+    tags = torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 1, 0]])
+    batch = Batch(torch.rand(3, 4, 16, 16), sprites(), None, tags)
+    strategy.train_step(batch, "base")
+    # every tag dropped (p_uncond 1), each sprite's level kept: guidance drops the tags
+    dropped = strategy._training_labels(batch, 3, torch.device("cpu"))
+    assert dropped.tolist() == tagged([0, 1, 2], [0, 0, 0], [0, 0, 0], [0, 0, 0]).tolist()
+    assert strategy.tag_sets.level_counts == {(0, 2): [1, 0, 0], (1,): [0, 1, 1]}
+    x, t = torch.randn(2, 4, 16, 16), torch.tensor([10, 10])
+    with torch.no_grad():
+        torch.nn.init.normal_(net.conv_out.weight)
+        torch.nn.init.normal_(net.class_emb.weight)
+        out = net(x, t, tagged([0, 2], [1, 0, 1], [1, 0, 1]))
+    assert not torch.allclose(out[0], out[1])  # the level reaches the output
+
+
+def test_a_tag_runs_guidance_keeps_the_level_and_its_negative_prompt():
+    strategy = make_tagged()
+    labels = tagged([0, 2], [1, 0, 1], [0, 0, 0])
+    assert strategy._unconditioned(labels).tolist() == tagged([0, 2], [0, 0, 0], [0, 0, 0]).tolist()
+    negative = torch.tensor([0.0, 1, 0])
+    away = strategy._unconditioned(labels, negative)
+    assert away.tolist() == tagged([0, 2], [0, 1, 0], [0, 1, 0]).tolist()
+    assert strategy._conditioned(labels).tolist() == [True, False]
+
+
+def test_a_tag_run_draws_each_sets_levels_and_a_prompts_by_its_sprites():
+    strategy = make_tagged()
+    strategy.tag_sets.add(
+        torch.tensor([[1.0, 0, 1]] * 3 + [[0, 1, 0]] * 3), torch.tensor([0] * 3 + [2] * 3)
+    )
+    drawn = strategy._labels(400, None, torch.Generator().manual_seed(0))
+    red_tall = drawn[:, 0] == 1
+    assert 100 < int(red_tall.sum()) < 300
+    assert (drawn[red_tall, 3] == 0).all() and (drawn[~red_tall, 3] == 2).all()
+    prompt = torch.tensor([0.0, 1, 0])  # "blue": only the detailed set holds it
+    asked = strategy._labels(50, None, torch.Generator().manual_seed(0), prompt)
+    assert (asked[:, :3] == prompt).all() and (asked[:, 3] == 2).all()
+    unknown = strategy._labels(400, None, torch.Generator().manual_seed(0), torch.ones(3))
+    assert set(unknown[:, 3].tolist()) == {0.0, 2.0}  # no set holds all three: every sprite's
+
+
+def test_a_tag_runs_draws_and_prompts_are_held_to_their_levels(monkeypatch):
+    strategy = make_tagged()
+    seen = []
+
+    def held(images, labels, redraw, colours=None, mend=True):
+        seen.append(strategy._asked_levels(labels).tolist())
+        return images
+
+    monkeypatch.setattr(strategy, "_held", held)
+    strategy.tag_sets.add(torch.tensor([[1.0, 0, 1]] * 2), torch.tensor([2, 2]))
+    sample(strategy, 2, torch.Generator().manual_seed(0))
+    palette = Palette.from_tuples(PALETTE)
+    sample_raw(strategy, palette, 2, 0, None, {"sampler": "dpm++"}, prompt=Prompt("red", ("red",)))
+    assert seen == [[2, 2], [2, 2]]
+
+
+def test_a_tag_run_from_before_detail_levels_loads_and_draws_as_it_did():
+    old = make_tagged("model.detail=false")
+    old.tag_sets.add(torch.tensor([[1.0, 0, 1], [0, 1, 0]]))
+    saved = io.BytesIO()
+    torch.save(old.state_dict(), saved)
+    saved.seek(0)
+    new = make_tagged()
+    new.load_state_dict(torch.load(saved, weights_only=False))
+    assert new.levels == 1 and new.tag_sets.levels == 1 and new.config.model.detail is False
+    a = sample(new, 2, torch.Generator().manual_seed(1))
+    b = sample(old, 2, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
