@@ -221,13 +221,13 @@ class DiffusionStrategy(Strategy):
         class * levels + the sprite's level (the tags and a last column of the level)."""
         if self.levels == 1:
             return classes
-        levels = detail_levels(batch.indices).to(classes)
-        if classes.dim() == 2:
-            return torch.cat([classes, levels[:, None]], dim=1)
-        return classes * self.levels + levels
+        if classes.dim() == 1:
+            classes = classes * self.levels  # the pair at level 0
+        return self._with_levels(classes, detail_levels(batch.indices))
 
     def _with_levels(self, labels: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-        """Conditions `labels` of a run with detail levels asking for `levels` instead."""
+        """Conditions `labels` of a run with detail levels (tags with or without their
+        level column) asking for `levels` instead."""
         if labels.dim() == 2:
             return torch.cat([labels[:, : self.num_tags], levels.to(labels)[:, None]], dim=1)
         return labels - labels % self.levels + levels.to(labels)
@@ -556,7 +556,7 @@ class DiffusionStrategy(Strategy):
             else:
                 drawn = tags.to(self.device, torch.float32).expand(n, -1).contiguous()
                 levels = self.tag_sets.draw_levels(tags, n, generator, self.device)
-            return drawn if self.levels == 1 else torch.cat([drawn, levels[:, None].to(drawn)], 1)
+            return drawn if self.levels == 1 else self._with_levels(drawn, levels)
         if not self.num_classes:
             return torch.full((n,), self.null_class, dtype=torch.long, device=self.device)
         weights = self.class_counts.clamp_min(1).float().to(self.device)  # data frequencies

@@ -24,8 +24,13 @@ class TagSetCounts:
     def __init__(self, num_tags: int, levels: int = 1) -> None:
         self.num_tags = num_tags
         self.levels = levels
-        self.counts: dict[tuple[int, ...], float] = {}
+        # each set's count of sprites at each level (all at level 0 without levels)
         self.level_counts: dict[tuple[int, ...], list[float]] = {}
+
+    @property
+    def counts(self) -> dict[tuple[int, ...], float]:
+        """Each set's count of sprites, whatever their levels."""
+        return {key: sum(per_level) for key, per_level in self.level_counts.items()}
 
     def add(self, tags: torch.Tensor, levels: torch.Tensor | None = None) -> None:
         """Count a batch's tag sets, `tags` 0/1 of shape (N, num_tags), with each
@@ -37,7 +42,6 @@ class TagSetCounts:
         unique, counts = torch.unique(pairs, dim=0, return_counts=True)
         for row, count in zip(unique, counts.tolist(), strict=True):
             key = tuple(row[:-1].nonzero().flatten().tolist())
-            self.counts[key] = self.counts.get(key, 0.0) + count
             per_level = self.level_counts.setdefault(key, [0.0] * self.levels)
             per_level[min(int(row[-1]), self.levels - 1)] += count
 
@@ -47,7 +51,7 @@ class TagSetCounts:
         """`n` tag sets drawn by their counts, 0/1 of shape (n, num_tags), and for each
         a detail level drawn by that set's counts of them, (n,) long; none counted (a run
         from before the counts): no tags, the unconditional model, at level 0."""
-        if not self.counts:
+        if not self.level_counts:
             return torch.zeros(n, self.num_tags, device=device), self._none(n, device)
         state = self.state()
         weights = state["counts"].to(device)
@@ -63,7 +67,7 @@ class TagSetCounts:
     ) -> torch.Tensor:
         """`n` detail levels for a prompt's `tags` (num_tags,) 0/1: by their counts among
         the sprites whose tag sets hold every tag asked for (all sprites where none do)."""
-        if self.levels == 1 or not self.counts:
+        if self.levels == 1 or not self.level_counts:
             return self._none(n, device)
         state = self.state()
         asked = tags.detach().cpu().bool()
@@ -80,23 +84,19 @@ class TagSetCounts:
     def state(self) -> dict[str, torch.Tensor]:
         """The sets as 0/1 rows in a fixed order (so a seed draws the same sets), their
         counts, and each set's counts of each detail level."""
-        sets = sorted(self.counts)
+        sets = sorted(self.level_counts)
         table = torch.zeros(len(sets), self.num_tags, dtype=torch.uint8)
         for i, tag_set in enumerate(sets):
             table[i, list(tag_set)] = 1
-        counts = torch.tensor([self.counts[s] for s in sets], dtype=torch.float64)
-        levels = [
-            self.level_counts.get(s, [self.counts[s]] + [0.0] * (self.levels - 1)) for s in sets
-        ]
+        levels = [self.level_counts[s] for s in sets]
         per_level = torch.tensor(levels, dtype=torch.float64).reshape(len(sets), self.levels)
-        return {"sets": table, "counts": counts, "levels": per_level}
+        return {"sets": table, "counts": per_level.sum(dim=1), "levels": per_level}
 
     def load(self, state: dict[str, torch.Tensor]) -> None:
         """A checkpoint's counts; one from before levels were counted (or with another
         number of them) counts every sprite at level 0."""
         table, counts = state["sets"], state["counts"]
         keys = [tuple(row.nonzero().flatten().tolist()) for row in table]
-        self.counts = {k: float(c) for k, c in zip(keys, counts.tolist(), strict=True)}
         levels = state.get("levels")
         if levels is None or levels.shape[1:] != (self.levels,):
             levels = torch.zeros(len(keys), self.levels, dtype=torch.float64)
