@@ -207,7 +207,10 @@ def pixel_filter_for(strategy: Strategy, request: DrawRequest) -> PixelFilter | 
     mistakes (a second colour, a speck), which the filter's odds weigh whatever the
     class: on the full default, class draws through it lost every second colour and came
     closer to their class's real sprites on each pixel statistic and FD (RESULTS,
-    2026-12-06). None where the run has none or the request opts out."""
+    2026-12-06). Prompted and tileable draws came out with more isolated pixels and
+    broken regions through it (odds fitted on plain draws against all the data; RESULTS,
+    2026-12-06), so they are drawn as they come. None where the run has none or the
+    request opts out."""
     from pixelgen_core.pixel_filter import PixelFilter
 
     state = (strategy.chosen_sampling or {}).get("filter")
