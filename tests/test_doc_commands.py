@@ -5,9 +5,9 @@ them: its `train` commands make the runs that its `sample`, `edit` and `evaluate
 commands then open. Two things differ from a reader's terminal, so that the whole
 batch takes a minute or two:
 
-- a command that trains gets a small model and one epoch, appended as overrides
-  (`SMALL`), and one that evaluates scores fewer sprites (`FEWER`); everything else
-  runs as written;
+- a command that trains gets a small model, one epoch and, for diffusion, 4 sampling
+  steps by default, appended as overrides (`SMALL`), and one that evaluates scores
+  fewer sprites (`FEWER`); everything else runs as written;
 - the files a reader would bring (a tilesheet, `hero.png`, a tagged `my-sprites/`
   folder, `my.yaml`) are made first, from the bundled sprites.
 
@@ -49,6 +49,10 @@ SMALL = {
         "model.blocks_per_level=1",
         "model.groups=4",
         "training.choose_sampler=0",
+        "sampling.steps=4",  # its draws: 4 denoising steps unless a command gives --steps
+        # one epoch misses every detail level it is asked for, and the hold would draw
+        # each sprite three times over (the hold has its own tests)
+        "model.detail=false",
     ],
     "maskgit": ["model.unet_channels=[8,16]"],
 }
