@@ -17,8 +17,11 @@ import time
 import numpy as np
 import torch
 from figures import BG, evaluations, save, scores_table, seconds, write_numbers
+from pixelgen_diffusion.config import ALONE_MID_SHARE
 
 import pixelgen_core as pg
+
+ALONE_T = round(ALONE_MID_SHARE * 1000)  # the choice's third candidate's second step, 700
 
 SAMPLERS = {  # name in the table: sampling options
     "consistency, 1 step": {"sampler": "consistency", "steps": 1},
@@ -29,12 +32,12 @@ SAMPLERS = {  # name in the table: sampling options
         "final_step_t": 0,
     },
     # the choice's third candidate: the taught student's palette head, one colour a
-    # sprite (every bundled sprite has one), its second step from t = 700
-    "consistency, 2 steps alone from t = 700, one colour": {
+    # sprite (every bundled sprite has one), its second step from ALONE_T
+    f"consistency, 2 steps alone from t = {ALONE_T}, one colour": {
         "sampler": "consistency",
         "steps": 2,
         "final_step_t": 0,
-        "mid_t": 700,
+        "mid_t": ALONE_T,
         "colours": 1,
     },
     "consistency, 4 steps": {"sampler": "consistency", "steps": 4},
