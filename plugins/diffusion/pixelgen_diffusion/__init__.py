@@ -43,7 +43,7 @@ def register_strategies(register):
                 ),
                 Option(
                     "steps",
-                    help="denoising steps (0: 2 for consistency, else 24; 12 for a prompt)",
+                    help="denoising steps (0: consistency 2, else 24; 12: a prompt, 32x32 sprites)",
                     config_key="sampling.steps",
                 ),
                 Option("ddim_steps", int, None, "shortcut for --sampler ddim --steps N"),

@@ -10,6 +10,12 @@ DEFAULT_STEPS = {"consistency": 2, "dpm++": 24, "ddim": 24, "ddpm": 24}
 # `auto`'s DPM-Solver++ steps for a prompt: its samples carry their tags as often as with
 # 24 steps, with fewer isolated pixels, in half the time (benchmarks/RESULTS.md, 2026-12-04).
 PROMPT_STEPS = 12
+# DPM-Solver++'s own steps on sprites of LARGE_SPRITE_PIXELS and more: on two 32x32
+# kenney-arcade runs, 12 steps through their pixel filter scored a better or equal FD
+# than 24, pixel-clean, at about half the time a sprite; on the 16x16 full default 24
+# scored clearly better (benchmarks/RESULTS.md, 2026-12-06).
+LARGE_SPRITE_PIXELS = 32 * 32
+LARGE_SPRITE_DPM_STEPS = 12
 # Where the student's two steps alone (no final base step) take their second step, as a
 # share of diffusion.timesteps: from t = 700 the full default drew as much detail as
 # real sprites have and passed the pixel verdict, from consistency.mid_t = 800 (the
@@ -87,7 +93,10 @@ class Sampling(Section):
         help="auto: consistency once the run is tuned, else dpm++",
     )
     steps: int = setting(
-        0, low=0, high=100_000, help="denoising steps; 0: the sampler's own (24; consistency 2)"
+        0,
+        low=0,
+        high=100_000,
+        help="denoising steps; 0: the sampler's own (24, dpm++ 12 at 32x32; consistency 2)",
     )
     eta: float = setting(
         0.0, low=0, high=1, help="DDIM and consistency noise: 0 deterministic, 1 DDPM-like"

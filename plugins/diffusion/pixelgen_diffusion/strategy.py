@@ -37,6 +37,8 @@ from pixelgen_diffusion.colours import fewest_colours
 from pixelgen_diffusion.config import (
     ALONE_MID_SHARE,
     DEFAULT_STEPS,
+    LARGE_SPRITE_DPM_STEPS,
+    LARGE_SPRITE_PIXELS,
     PROMPT_STEPS,
     DiffusionConfig,
 )
@@ -444,7 +446,7 @@ class DiffusionStrategy(Strategy):
         (benchmarks/RESULTS.md, 2026-12-06)."""
         found = {}
         if self.consistency_steps:
-            steps = DEFAULT_STEPS["consistency"]
+            steps = self._default_steps("consistency")
             found[f"consistency {steps}"] = {"sampler": "consistency", "steps": steps}
         timesteps = self.schedule.num_train_timesteps
         mid_t = min(round(ALONE_MID_SHARE * timesteps), timesteps - 2)  # below the first
@@ -456,9 +458,18 @@ class DiffusionStrategy(Strategy):
                 "colours": self.colours_seen,
                 "mid_t": mid_t,
             }
-        steps = DEFAULT_STEPS["dpm++"]
+        steps = self._default_steps("dpm++")
         found[f"dpm++ {steps}"] = {"sampler": "dpm++", "steps": steps}
         return found
+
+    def _default_steps(self, sampler: str) -> int:
+        """A sampler's steps where none are asked for: DEFAULT_STEPS, except DPM-Solver++
+        on sprites of LARGE_SPRITE_PIXELS or more, which drew as well in 12 steps as in
+        24 there, in half the time (benchmarks/RESULTS.md, 2026-12-06)."""
+        height, width = self.data.shape
+        if sampler == "dpm++" and height * width >= LARGE_SPRITE_PIXELS:
+            return LARGE_SPRITE_DPM_STEPS
+        return DEFAULT_STEPS[sampler]
 
     def auto_sampler(self, steps: int, guidance: Guidance | None = None) -> tuple[str, int]:
         """`--sampler auto`: the sampler chosen by measurement at the end of training,
@@ -644,7 +655,7 @@ class DiffusionStrategy(Strategy):
             final_step_t, colours, mid_t = self._chosen_extras(
                 sampler, final_step_t, colours, mid_t
             )
-        steps = steps or DEFAULT_STEPS[sampler]
+        steps = steps or self._default_steps(sampler)
         self._check_unused_options(sampler, eta, spacing, final_step_t, mid_t)
         if sampler == "consistency":
             self._check_learned_guidance(draw)

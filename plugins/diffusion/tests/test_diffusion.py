@@ -158,6 +158,24 @@ def test_the_bf16_copy_is_kept_until_the_weights_change():
     assert strategy._sampling_net("base", True, "fp32") is strategy.modules["ema"]
 
 
+def test_dpm_solver_takes_12_steps_of_its_own_on_32x32_sprites_and_24_below():
+    """Where no steps are asked for; measured in benchmarks/RESULTS.md, 2026-12-06."""
+    for size, steps in ((16, 24), (32, 12)):
+        strategy = make("sampling.steps=0", "model.detail=false", classes=0, size=size)
+        assert strategy.sampler_candidates() == {
+            f"dpm++ {steps}": {"sampler": "dpm++", "steps": steps}
+        }
+        calls = []
+        real = strategy.make_sampler
+        strategy.make_sampler = lambda *args, calls=calls, real=real: (
+            calls.append(args) or real(*args)
+        )
+        sample(strategy, 1, torch.Generator(), sampler="dpm++")
+        sample(strategy, 1, torch.Generator(), sampler="ddim")  # the others keep theirs
+        sample(strategy, 1, torch.Generator(), sampler="dpm++", steps=5)  # asked: as asked
+        assert [args[:2] for args in calls] == [("dpm++", steps), ("ddim", 24), ("dpm++", 5)]
+
+
 def test_ddim_steps_option_selects_ddim_and_sets_its_steps():
     strategy = make()
     calls = []
