@@ -465,7 +465,7 @@ class DiffusionStrategy(Strategy):
     def _default_steps(self, sampler: str) -> int:
         """A sampler's steps where none are asked for: DEFAULT_STEPS, except DPM-Solver++
         on sprites of LARGE_SPRITE_PIXELS or more, which drew as well in 12 steps as in
-        24 there, in half the time (benchmarks/RESULTS.md, 2026-12-06)."""
+        24 there, in half the network calls (benchmarks/RESULTS.md, 2026-12-06)."""
         height, width = self.data.shape
         if sampler == "dpm++" and height * width >= LARGE_SPRITE_PIXELS:
             return LARGE_SPRITE_DPM_STEPS
