@@ -825,7 +825,7 @@ class DiffusionStrategy(Strategy):
                 "draws with the base model's DDIM steps (RePaint) and has none"
             )
         runner = self.make_sampler(
-            "ddim", steps or DEFAULT_STEPS["ddim"], o.eta, o.timestep_spacing
+            "ddim", steps or self._default_steps("ddim"), o.eta, o.timestep_spacing
         )
         self._check_colours(o.colours, on_head=True)
         timesteps = runner.timesteps.tolist()
