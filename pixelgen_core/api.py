@@ -382,7 +382,9 @@ class Run:
         """The sampler `auto` draws with, chosen at the end of training by measurement:
         {"name", "options", "reason", "scores", "filter", "filter_reason"} (None for a
         strategy with one way to draw, or a run trained before the choice existed);
-        "filter" is the pixel filter's state where one was kept, else None."""
+        "filter" is the pixel filter's state where one was kept, else None; on a run
+        with tags that kept one, "prompt_reference" holds what a prompt's own filter is
+        fitted against (`pixelgen_core.prompt_filter`)."""
         return self.strategy.chosen_sampling
 
     @property
@@ -621,11 +623,14 @@ class Run:
             filtered=filtered,
         )
 
-    def evaluate_prompts(self, n: int = 32, *, seed: int = 0, **options) -> PromptEvaluation:
+    def evaluate_prompts(
+        self, n: int = 32, *, seed: int = 0, filtered: bool = True, **options
+    ) -> PromptEvaluation:
         """How well the run's samples follow prompts of its tags: for every tag, and for
         pairs of tags the data has together and never has, the share of `n` samples a tag
         classifier (trained on half the data) recognises, beside its share on held-out
-        real sprites (the ceiling), with FD, pixel statistics and copies per prompt."""
+        real sprites (the ceiling), with FD, pixel statistics and copies per prompt.
+        Drawn as `sample` draws a prompt; `filtered=False` skips the prompt's filter."""
         from pixelgen_core.evaluation.prompts import evaluate_prompts
 
         if not self.info.tags:
@@ -639,7 +644,10 @@ class Run:
         indices = data.indices.numpy().astype(np.int64)
 
         def draw(tags: tuple[str, ...], count: int, draw_seed: int):
-            rgba = np.asarray(self.sample(count, seed=draw_seed, prompt=", ".join(tags), **options))
+            asked = ", ".join(tags)
+            rgba = np.asarray(
+                self.sample(count, seed=draw_seed, prompt=asked, filtered=filtered, **options)
+            )
             return rgba, self.palette.snap(rgba)
 
         return evaluate_prompts(

@@ -92,7 +92,14 @@ class PixelFilter:
         One factor per cell of each statistic, rather than a ratio per joint cell, is what
         a thousand real sprites can estimate; and the verdict compares exactly these
         per-statistic distributions."""
-        real, drawn = statistics(data), statistics(pool)
+        return cls.fit_statistics(statistics(data), statistics(pool), cap_quantile)
+
+    @classmethod
+    def fit_statistics(
+        cls, real: np.ndarray, drawn: np.ndarray, cap_quantile: float = CAP_QUANTILE
+    ) -> PixelFilter:
+        """`fit` from the (N, 5) `statistics` of the real sprites and of the pool: a
+        checkpoint keeps the real sprites' statistics, not the sprites."""
         both = np.concatenate([real, drawn])
         edges = tuple(cell_edges(both[:, k]) for k in range(both.shape[1]))
         real_cells, pool_cells = _cells(edges, real), _cells(edges, drawn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -192,7 +193,10 @@ def draw_request(
         chunk_draw = Draw(count, generator, Options(options), request.label, **how)
         return call_strategy(strategy, chunk_draw)
 
-    keep = pixel_filter_for(strategy, request)
+    def draw_pool(count: int, pool_seed: int) -> np.ndarray:
+        return _draw(strategy, palette, count, pool_seed, draw_chunk, chunk, False)[0]
+
+    keep = pixel_filter_for(strategy, request, draw_pool)
     if keep is not None:
         return _draw_filtered(
             strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate, keep
@@ -200,26 +204,37 @@ def draw_request(
     return _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
 
 
-def pixel_filter_for(strategy: Strategy, request: DrawRequest) -> PixelFilter | None:
-    """The run's pixel filter, where it was measured to apply: a draw with no edit,
-    prompt or tileable sprites, with the run's default sample options (the draws it was
-    fitted on), of any class or a class asked for. A class's sprites share the run's
-    mistakes (a second colour, a speck), which the filter's odds weigh whatever the
-    class: on the full default, class draws through it lost every second colour and came
-    closer to their class's real sprites on each pixel statistic and FD (RESULTS,
-    2026-12-06). Prompted and tileable draws came out with more isolated pixels and
-    broken regions through it (odds fitted on plain draws against all the data; RESULTS,
-    2026-12-06), so they are drawn as they come. None where the run has none or the
-    request opts out."""
+def pixel_filter_for(
+    strategy: Strategy,
+    request: DrawRequest,
+    draw_pool: Callable[[int, int], np.ndarray] | None = None,
+) -> PixelFilter | None:
+    """The pixel filter a draw goes through, where the run kept one and it was measured to
+    apply: a draw with no edit and no tileable sprites, with the run's default sample
+    options (the draws it was fitted on). A class's sprites share the run's mistakes (a
+    second colour, a speck), which the filter's odds weigh whatever the class: on the full
+    default, class draws through it lost every second colour and came closer to their
+    class's real sprites on each pixel statistic and FD (RESULTS, 2026-12-06). A prompt's
+    draws get a filter of their own (`prompt_filter`), fitted on `draw_pool(count, seed)`,
+    the prompt's draws as palette indices: through the run's odds they came out worse.
+    Tileable draws came out with more isolated pixels and broken regions through the
+    run's filter (RESULTS, 2026-12-06), so they are drawn as they come. None where the
+    run has none or the request opts out."""
     from pixelgen_core.pixel_filter import PixelFilter
+    from pixelgen_core.prompt_filter import prompt_filter
 
     state = (strategy.chosen_sampling or {}).get("filter")
     plain = not (request.is_edit or request.tileable)
-    if state is None or not (request.filtered and plain and request.prompt is None):
+    if state is None or not (request.filtered and plain):
         return None
-    if options_for(strategy, dict(request.options)) != options_for(strategy, {}):
+    options = options_for(strategy, dict(request.options))
+    if options != options_for(strategy, {}):
         return None
-    return PixelFilter.from_dict(state)
+    if request.prompt is None:
+        return PixelFilter.from_dict(state)
+    if draw_pool is None:
+        return None
+    return prompt_filter(strategy, request.prompt, options, draw_pool)
 
 
 FILTER_DRAWS = 8  # a filtered draw gives up after n / acceptance x this many sprites

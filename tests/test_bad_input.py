@@ -235,7 +235,6 @@ def test_evaluate_with_absurd_repeats_is_refused_before_memory_fills(tmp_path, c
         (["--prompts", "-n", 64], "-n does not apply with --prompts"),
         (["--prompts", "--repeats", 2, "-n", 64], "-n and --repeats do not apply with --prompts"),
         (["--per-prompt", 8], "--per-prompt applies only with --prompts"),
-        (["--prompts", "--no-filter"], "--no-filter does not apply with --prompts"),
     ],
 )
 def test_evaluate_refuses_an_option_its_mode_would_ignore(tmp_path, ckpt, args, message):

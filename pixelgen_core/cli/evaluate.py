@@ -78,8 +78,8 @@ def evaluate() -> None:
 
 
 def refuse_options_that_do_not_apply(prompts: bool) -> None:
-    """`--prompts` draws `--per-prompt` sprites once for each prompt, unfiltered, and the
-    table draws `-n` sprites in each of `--repeats` repeats: an option of the other mode,
+    """`--prompts` draws `--per-prompt` sprites once for each prompt, and the table
+    draws `-n` sprites in each of `--repeats` repeats: an option of the other mode,
     given on the command line, would be silently ignored, so it is an error instead."""
     from click.core import ParameterSource
 
@@ -92,11 +92,6 @@ def refuse_options_that_do_not_apply(prompts: bool) -> None:
         if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
     }
     if prompts:
-        if "unfiltered" in given:
-            raise ConfigError(
-                "--no-filter does not apply with --prompts: a prompt's draws never go "
-                "through the pixel filter"
-            )
         wrong = [given[name] for name in ("n", "repeats") if name in given]
         if wrong:
             verb = "does" if len(wrong) == 1 else "do"
@@ -128,7 +123,7 @@ def run_evaluate(
     if prompts:
         run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
         given = {k: v for k, v in options.items() if v is not None}
-        result = run.evaluate_prompts(per_prompt, seed=seed, **given)
+        result = run.evaluate_prompts(per_prompt, seed=seed, filtered=not unfiltered, **given)
         out = out or new_folder(Path("evaluations"), f"{record.spec.name}-prompts-")
         files = result.save(out)
         logged_to = run.log_prompt_evaluation(result, files)

@@ -250,6 +250,7 @@ def create_app(studio: Studio) -> FastAPI:
         with lock:
             options = run.sample_options()
         spec = run.record.spec
+        choice = run.sampling_choice or {}
         return {
             "id": run_id,
             "strategy": run.name,
@@ -258,7 +259,8 @@ def create_app(studio: Studio) -> FastAPI:
             "tags": run.tags,
             "palette": list(run.palette.hex()),
             "capabilities": list(spec.capabilities),
-            "sampling": run.sampling_choice,
+            # the page shows the choice; the sprites' statistics stay on the server
+            "sampling": {k: v for k, v in choice.items() if k != "prompt_reference"} or None,
             "options": [describe_option(o, options.get(o.name)) for o in spec.sample_options],
         }
 

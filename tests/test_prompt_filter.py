@@ -1,0 +1,230 @@
+"""A prompt's own pixel filter: fitted on its draws against the real sprites with its tags."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pixelgen_core import prompt_filter
+from pixelgen_core.pixel_filter import PixelFilter, statistics
+from pixelgen_core.prompts import Prompt
+from pixelgen_core.request import DrawRequest
+
+TAGS = ("robot", "tile", "red")
+ROBOT, TILE = Prompt("robot", ("robot",)), Prompt("tile", ("tile",))
+
+
+def blocks(n: int, seed: int, specks: int = 0, colour: int | None = None) -> np.ndarray:
+    """One-colour blocks of a random size in 16x16, with `specks` stray pixels of
+    another colour each."""
+    rng = np.random.default_rng(seed)
+    made = np.zeros((n, 16, 16), dtype=np.int64)
+    for i in range(n):
+        h, w = rng.integers(4, 14, size=2)
+        made[i, 1 : 1 + h, 1 : 1 + w] = colour or 1 + rng.integers(0, 3)
+        for _ in range(specks):
+            y, x = rng.integers(0, 16, size=2)
+            made[i, y, x] = 5
+    return made
+
+
+@pytest.fixture
+def tagged():
+    """A strategy whose run kept a filter, with a reference of 60 clean "robot" sprites
+    (a third also "red") and 30 speckled "tile" ones; and a pool that counts its draws."""
+    from pixelgen_core.strategy import DataInfo
+    from pixelgen_core.testing import PALETTE, make_strategy
+
+    strategy = make_strategy("pixel-prior", info=DataInfo(16, PALETTE, 0, 8, tags=TAGS))
+    robots, tiles = blocks(60, 0), blocks(30, 1, specks=4)
+    carried = np.zeros((90, 3))
+    carried[:60, 0], carried[60:, 1], carried[:20, 2] = 1, 1, 1
+    pool = np.concatenate([blocks(100, 2), blocks(100, 3, specks=1)])
+    run_filter = PixelFilter.fit(robots, pool).to_dict()
+    strategy.chosen_sampling = {
+        "filter": run_filter,
+        prompt_filter.KEY: prompt_filter.reference(np.concatenate([robots, tiles]), carried),
+    }
+    pools: list[int] = []
+
+    def draw_pool(count: int, seed: int) -> np.ndarray:
+        pools.append(seed)
+        half = count // 2  # half clean, half speckled: the prompt's filter tells them apart
+        return np.concatenate([blocks(half, 10), blocks(count - half, 11, specks=3)])
+
+    return strategy, draw_pool, pools
+
+
+def for_prompt(strategy, prompt: Prompt, draw_pool, **request):
+    from pixelgen_core.sampling import pixel_filter_for
+
+    return pixel_filter_for(strategy, DrawRequest(4, prompt=prompt, **request), draw_pool)
+
+
+def test_the_reference_picks_the_sprites_with_every_tag_and_no_negative_one(tagged):
+    strategy, _, _ = tagged
+    kept = strategy.chosen_sampling[prompt_filter.KEY]
+    assert len(kept["statistics"]) == len(kept["tags"]) == 90
+    assert kept["tags"][0] == [0, 2] and kept["tags"][60] == [1]
+    pick = prompt_filter.real_statistics
+    assert len(pick(kept, ROBOT, TAGS)) == 60
+    assert len(pick(kept, Prompt("red robot", ("red", "robot")), TAGS)) == 20
+    assert len(pick(kept, Prompt("robot", ("robot",), ("red",)), TAGS)) == 40
+    assert np.array_equal(pick(kept, TILE, TAGS), statistics(blocks(30, 1, specks=4)))
+
+
+def cached() -> list[Path]:
+    return list((Path(os.environ["PIXELGEN_CACHE_DIR"]) / "prompt-filters").glob("*.json"))
+
+
+def test_a_prompt_gets_a_filter_of_its_own_fitted_once(tagged):
+    strategy, draw_pool, pools = tagged
+    robot = for_prompt(strategy, ROBOT, draw_pool)
+    assert pools == [prompt_filter.POOL_SEED]  # one pool, whatever the request's seed
+    clean, speckled = blocks(50, 20), blocks(50, 21, specks=3)
+    odds = [robot.keep_probability(s).mean() for s in (clean, speckled)]
+    assert odds[0] > 5 * odds[1]  # "robot" sprites are clean: its filter drops specks
+    # kept: in memory, and on disk for the next process
+    assert for_prompt(strategy, ROBOT, draw_pool, seed=9) is not None and len(pools) == 1
+    prompt_filter._fitted.clear()
+    again = for_prompt(strategy, ROBOT, draw_pool)
+    assert len(pools) == 1 and again.to_dict() == robot.to_dict()
+    assert len(cached()) == 1
+    # another prompt, negative prompt or model gets its own
+    tile = for_prompt(strategy, TILE, draw_pool)
+    assert len(pools) == 2  # "tile" sprites are speckled: its filter keeps specks
+    assert tile.keep_probability(speckled).mean() > tile.keep_probability(clean).mean()
+    for_prompt(strategy, Prompt("robot", ("robot",), ("red",)), draw_pool)
+    assert len(pools) == 3
+    import torch
+
+    with torch.no_grad():
+        strategy.modules["prior"].logits[0, 0] += 1
+    for_prompt(strategy, ROBOT, draw_pool)
+    assert len(pools) == 4
+
+
+def test_no_filter_without_enough_real_sprites_a_reference_or_the_run_filter(tagged):
+    strategy, draw_pool, pools = tagged
+    assert for_prompt(strategy, Prompt("red tile", ("red", "tile")), draw_pool) is None
+    assert for_prompt(strategy, ROBOT, draw_pool, filtered=False) is None
+    assert for_prompt(strategy, ROBOT, draw_pool, tileable=True) is None
+    sprite = np.zeros((16, 16), dtype=np.int64)
+    assert for_prompt(strategy, ROBOT, draw_pool, image=sprite, keep=sprite > 0) is None
+    assert for_prompt(strategy, ROBOT, draw_pool, options={"temperature": 0.9}) is None
+    strategy.chosen_sampling = {**strategy.chosen_sampling, "filter": None}
+    assert for_prompt(strategy, ROBOT, draw_pool) is None
+    strategy.chosen_sampling = {"filter": {"cap": 1}}  # a run trained before the reference
+    assert for_prompt(strategy, ROBOT, draw_pool) is None
+    assert pools == []
+
+
+def test_a_cache_that_cannot_be_read_or_written_only_costs_a_new_fit(tagged, monkeypatch, tmp_path):
+    strategy, draw_pool, pools = tagged
+    for_prompt(strategy, ROBOT, draw_pool)
+    [written] = cached()
+    written.write_text("{not json")
+    prompt_filter._fitted.clear()
+    assert for_prompt(strategy, ROBOT, draw_pool) is not None and len(pools) == 2
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("PIXELGEN_CACHE_DIR", str(blocked))  # its folder cannot be made
+    prompt_filter._fitted.clear()
+    assert for_prompt(strategy, ROBOT, draw_pool) is not None and len(pools) == 3
+
+
+BARS = ("red", "blue", "tall", "wide")
+
+
+def bars_folder(folder: Path, n: int = 64) -> None:
+    """Bars of colour 1 ("red") or 2 ("blue"), standing ("tall") or lying ("wide")."""
+    from pixelgen_core import write_png
+    from pixelgen_core.testing import PALETTE
+
+    table = (np.array(PALETTE) * 255).astype(np.uint8)
+    for i in range(n):
+        colour, tall = 1 + i % 2, (i // 2) % 2 == 0
+        bar = np.zeros((16, 16), dtype=np.int64)
+        (bar[2:14, 6:10] if tall else bar[6:10, 2:14])[...] = colour
+        write_png(table[bar], folder / BARS[colour - 1] / f"{BARS[2 + (not tall)]}{i}.png")
+
+
+@pytest.fixture
+def tagged_run(tmp_path):
+    """A small diffusion run trained (one epoch) on a folder of tagged bars."""
+    import pixelgen_core as pg
+    from pixelgen_core.testing import invoke
+
+    bars_folder(tmp_path / "set")
+    small = ["data.dataset=set", "training.epochs=1", "training.grid_size=4"]
+    small += ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
+    small += ["tracking.enabled=false", "training.choose_sampler=0", "consistency.share=0"]
+    small += ["model.detail=false", "sampling.sampler=dpm++", "sampling.steps=3"]
+    result = invoke("train", "diffusion", "-q", *small)
+    assert result.exit_code == 0, result.output
+    [ckpt] = list(tmp_path.glob("runs/diffusion/*/checkpoint.pt"))
+    return pg.open_run("diffusion", checkpoint=ckpt)
+
+
+def test_the_choice_keeps_the_reference_where_a_tagged_run_keeps_a_filter(tagged_run, monkeypatch):
+    """An untrained model draws nothing like bars, so the filters here are fitted against
+    the model's own pool, and the filtered row ranked first: what is tested is that
+    the choice keeps the training sprites' statistics and tags for the prompts."""
+    from pixelgen_core.evaluation import choice
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    run = tagged_run
+    ranked = choice.rank
+    monkeypatch.setattr(
+        choice, "rank", lambda rows: sorted(ranked(rows), key=lambda r: "filter" not in r.name)
+    )
+    own = PixelFilter.fit_statistics
+    monkeypatch.setattr(
+        PixelFilter,
+        "fit",
+        classmethod(lambda cls, data, pool: own(statistics(pool), statistics(pool))),
+    )
+    how = (run.strategy, run.palette, run.settings, True, {"dpm++ 3": {"steps": 3}}, 16)
+    made = choice.choose_sampling(*how)
+    assert made.filter is not None and made.to_dict().keys() == {
+        "name", "options", "reason", "filter", "filter_reason", "scores"
+    }  # fmt: skip
+    kept = run.sampling_choice[prompt_filter.KEY]
+    assert len(kept["statistics"]) == len(kept["tags"]) == 64
+    named = {frozenset(run.info.tags[i] for i in carried) for carried in kept["tags"]}
+    assert named == {frozenset((c, s)) for c in BARS[:2] for s in BARS[2:]}
+    monkeypatch.setattr(  # the unfiltered row first: no filter kept, no reference
+        choice, "rank", lambda rows: sorted(ranked(rows), key=lambda r: "filter" in r.name)
+    )
+    assert choice.choose_sampling(*how).filter is None
+    assert prompt_filter.KEY not in run.sampling_choice
+
+
+def test_a_prompt_is_drawn_through_its_own_filter_the_same_for_the_same_seed(
+    tagged_run, monkeypatch
+):
+    """Through `Run.sample`: the prompt's pool is drawn once and its filter cached; the
+    same seed gives the same sprites, and they differ from the unfiltered draw. The
+    "real" sprites are the model's own draws for the prompt, so that an untrained model
+    has some to keep."""
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    run = tagged_run
+    monkeypatch.setattr(prompt_filter, "POOL", 64)
+    own = run.palette.snap(np.asarray(run.sample(64, seed=50, prompt="red", filtered=False)))
+    tags = np.zeros((64, len(run.info.tags)))
+    tags[:, run.info.tags.index("red")] = 1
+    run.strategy.chosen_sampling = {
+        "name": "dpm++ 3",
+        "options": {},
+        "filter": PixelFilter.fit(own, own).to_dict(),
+        prompt_filter.KEY: prompt_filter.reference(own, tags),
+    }
+    red = run.sample(8, seed=2, prompt="red")
+    assert len(cached()) == 1
+    assert np.array_equal(red.rgba, run.sample(8, seed=2, prompt="red").rgba)
+    assert not np.array_equal(red.rgba, run.sample(8, seed=2, prompt="red", filtered=False).rgba)
+    assert len(cached()) == 1
+    run.sample(2, prompt="blue")  # no real sprite has "blue" alone here: unfiltered
+    assert len(cached()) == 1
