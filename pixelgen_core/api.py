@@ -382,9 +382,9 @@ class Run:
         """The sampler `auto` draws with, chosen at the end of training by measurement:
         {"name", "options", "reason", "scores", "filter", "filter_reason"} (None for a
         strategy with one way to draw, or a run trained before the choice existed);
-        "filter" is the pixel filter's state where one was kept, else None; on a run
-        with tags that kept one, "prompt_reference" holds what a prompt's own filter is
-        fitted against (`pixelgen_core.prompt_filter`)."""
+        "filter" is the pixel filter's state where one was kept, else None; where one
+        was, "sprite_statistics" holds what the filters of prompts and tileable draws are fitted
+        against (`pixelgen_core.request_filter`)."""
         return self.strategy.chosen_sampling
 
     @property
@@ -596,13 +596,15 @@ class Run:
         calibrate: bool = True,
         repeats: int | None = None,
         filtered: bool = True,
+        tileable: bool = False,
         **options,
     ) -> Evaluation:
         """Score `n` samples per sampling seed (`repeats` seeds, n capped at half the
         dataset) against the run's dataset, beside calibration rows measured the same
         way (real held-out sprites, speckled ones, palette noise, cluster means, training
         copies); every row has its pixel-clean `verdict` against the real sprites.
-        `filtered=False` scores the model's draws without the run's pixel filter."""
+        `filtered=False` scores the model's draws without the run's pixel filter;
+        `tileable=True` scores tileable sprites (logged under ``eval_tileable/``)."""
         from pixelgen_core.evaluation import REPEATS
         from pixelgen_core.evaluation.run import evaluate
 
@@ -617,10 +619,11 @@ class Run:
             n,
             seed,
             options,
-            name=self.name,
+            name=f"{self.name} tileable" if tileable else self.name,
             calibrate=calibrate,
             repeats=repeats,
             filtered=filtered,
+            tileable=tileable,
         )
 
     def evaluate_prompts(
@@ -662,7 +665,8 @@ class Run:
         from pixelgen_core.tracking import log_to_run
 
         model = evaluation.model
-        values = {f"eval/{k}": v for k, v in {**model.metrics, **model.extra}.items()}
+        head = "eval_tileable" if evaluation.tileable else "eval"  # beside, not over, eval/
+        values = {f"{head}/{k}": v for k, v in {**model.metrics, **model.extra}.items()}
         for row in evaluation.calibration:
             slug = row.name.split(" (")[0].replace(" ", "_")
             values.update({f"eval_baseline/{slug}/{k}": v for k, v in row.metrics.items()})

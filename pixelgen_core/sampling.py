@@ -209,32 +209,29 @@ def pixel_filter_for(
     request: DrawRequest,
     draw_pool: Callable[[int, int], np.ndarray] | None = None,
 ) -> PixelFilter | None:
-    """The pixel filter a draw goes through, where the run kept one and it was measured to
-    apply: a draw with no edit and no tileable sprites, with the run's default sample
-    options (the draws it was fitted on). A class's sprites share the run's mistakes (a
-    second colour, a speck), which the filter's odds weigh whatever the class: on the full
-    default, class draws through it lost every second colour and came closer to their
-    class's real sprites on each pixel statistic and FD (RESULTS, 2026-12-06). A prompt's
-    draws get a filter of their own (`prompt_filter`), fitted on `draw_pool(count, seed)`,
-    the prompt's draws as palette indices: through the run's odds they came out worse.
-    Tileable draws came out with more isolated pixels and broken regions through the
-    run's filter (RESULTS, 2026-12-06), so they are drawn as they come. None where the
-    run has none or the request opts out."""
+    """The pixel filter a draw goes through, where the run kept one: a draw with no
+    edit, with the run's default sample options (the draws it was fitted on). A class's
+    sprites share the run's mistakes (a second colour, a speck), which the run's filter
+    weighs whatever the class: on the full default, class draws through it lost every
+    second colour and came closer to their class's real sprites on each pixel statistic
+    and FD (RESULTS, 2026-12-06). Prompted and tileable draws came out worse through it
+    (RESULTS, 2026-12-06), so they get a filter of their own (`request_filter`), fitted
+    on `draw_pool(count, seed)`, such draws as palette indices. None where the run has
+    none or the request opts out."""
     from pixelgen_core.pixel_filter import PixelFilter
-    from pixelgen_core.prompt_filter import prompt_filter
+    from pixelgen_core.request_filter import request_filter
 
     state = (strategy.chosen_sampling or {}).get("filter")
-    plain = not (request.is_edit or request.tileable)
-    if state is None or not (request.filtered and plain):
+    if state is None or not request.filtered or request.is_edit:
         return None
     options = options_for(strategy, dict(request.options))
     if options != options_for(strategy, {}):
         return None
-    if request.prompt is None:
+    if request.prompt is None and not request.tileable:
         return PixelFilter.from_dict(state)
     if draw_pool is None:
         return None
-    return prompt_filter(strategy, request.prompt, options, draw_pool)
+    return request_filter(strategy, request.prompt, request.tileable, options, draw_pool)
 
 
 FILTER_DRAWS = 8  # a filtered draw gives up after n / acceptance x this many sprites

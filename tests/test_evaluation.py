@@ -223,6 +223,37 @@ def test_evaluate_prints_logs_to_mlflow_and_writes_a_report(tmp_path):
     assert "vae: pixel-clean" in table or "vae: not pixel-clean: " in table
 
 
+def test_evaluate_scores_tileable_sprites_beside_the_plain_ones(tmp_path):
+    """`--tileable` scores what `sample --tileable` draws, logged under eval_tileable/
+    so that it does not overwrite the plain evaluation; a strategy that cannot make
+    tileable sprites says so."""
+    small = [*TINY, "model.blocks_per_level=1", "model.groups=4", "model.detail=false"]
+    small += ["consistency.share=0", "training.choose_sampler=0", "sampling.steps=3"]
+    result = run("train", "diffusion", "-q", *small)
+    assert result.exit_code == 0, result.output
+    run_id = result.output.split("MLflow run: ")[1].split()[0]
+    result = run("evaluate", "diffusion", "-n", 16, "--repeats", 1, "--tileable", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["tileable"] and report["rows"][0]["name"] == "diffusion tileable"
+    from mlflow.tracking import MlflowClient
+
+    logged = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(run_id).data.metrics
+    assert logged["eval_tileable/fd"] == pytest.approx(report["rows"][0]["metrics"]["fd"])
+    assert "eval/fd" not in logged
+    # the same seeds without --tileable draw other sprites: the flag reaches the strategy
+    plain = run("evaluate", "diffusion", "-n", 16, "--repeats", 1, "--json")
+    assert json.loads(plain.output)["rows"][0]["metrics"]["fd"] != pytest.approx(
+        report["rows"][0]["metrics"]["fd"]
+    )
+    assert run("train", "vae", "-q", *TINY).exit_code == 0
+    result = run("evaluate", "vae", "-n", 16, "--tileable")
+    assert result.exit_code == 1 and "tileable" in result.output
+    assert "Traceback" not in result.output
+    result = run("evaluate", "diffusion", "--prompts", "--tileable")
+    assert result.exit_code == 2 and "--tileable does not apply with --prompts" in result.output
+
+
 def test_evaluate_bad_input(tmp_path):
     result = run("evaluate", "vae", "-n", 5, "--checkpoint", "x.pt")
     assert result.exit_code == 1 and "at least 16 samples" in result.output

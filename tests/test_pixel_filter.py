@@ -130,8 +130,10 @@ def test_a_class_asked_for_goes_through_the_filter(filtered_prior):
     assert np.array_equal(kept, sample_raw(strategy, palette, 64, seed=1, label=1)[0])
 
 
-def test_other_options_tiles_prompts_and_edits_are_drawn_unfiltered(filtered_prior):
-    """The filter was fitted on the run's default draws, and applies to those alone."""
+def test_other_options_tiles_prompts_and_edits_do_not_go_through_the_run_filter(filtered_prior):
+    """The filter was fitted on the run's default draws, and applies to those alone
+    (prompts and tileable draws get filters of their own: test_request_filter.py; this
+    run keeps no sprite statistics for them)."""
     from pixelgen_core.prompts import Prompt
     from pixelgen_core.request import DrawRequest
     from pixelgen_core.sampling import pixel_filter_for, sample_raw

@@ -33,6 +33,12 @@ class EvaluateGroup(StrategyGroup):
             ),
             repeats_option(),
             unfiltered_option(),
+            click.Option(
+                ["--tileable"],
+                is_flag=True,
+                help="Score tileable sprites, as `sample --tileable` draws them "
+                "(strategies that can).",
+            ),
             *checkpoint_options(),
             click.Option(["--json", "as_json"], is_flag=True, help="Print JSON, not a table."),
             click.Option(
@@ -92,7 +98,7 @@ def refuse_options_that_do_not_apply(prompts: bool) -> None:
         if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
     }
     if prompts:
-        wrong = [given[name] for name in ("n", "repeats") if name in given]
+        wrong = [given[name] for name in ("n", "repeats", "tileable") if name in given]
         if wrong:
             verb = "does" if len(wrong) == 1 else "do"
             raise ConfigError(
@@ -116,6 +122,7 @@ def run_evaluate(
     prompts: bool = False,
     per_prompt: int = 32,
     unfiltered: bool = False,
+    tileable: bool = False,
     **options,
 ) -> None:
     from pixelgen_core import api
@@ -136,7 +143,8 @@ def run_evaluate(
     checks.evaluation(n, repeats)
     run = api.open_run(record.spec.name, run_id=run_id, checkpoint=checkpoint, device=device)
     given = {k: v for k, v in options.items() if v is not None}
-    result = run.evaluate(n, seed=seed, repeats=repeats, filtered=not unfiltered, **given)
+    how = {"filtered": not unfiltered, "tileable": tileable}
+    result = run.evaluate(n, seed=seed, repeats=repeats, **how, **given)
     out = out or new_folder(Path("evaluations"), f"{record.spec.name}-")
     files = result.save(out)
     logged_to = run.log_evaluation(result, files)
@@ -178,6 +186,7 @@ def to_json(result, run, seed: int, logged_to: str | None) -> dict:
         "n": result.count,
         "repeats": result.reference.repeats,
         "seed": seed,
+        "tileable": result.tileable,
         "rows": [r.to_dict() for r in result.rows],
     }
 

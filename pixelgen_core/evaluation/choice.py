@@ -100,7 +100,7 @@ def choose_sampling(
     reference) as it draws and through its own pixel filter, and choose the best row
     (`rank`). Leaves the choice as the strategy's `chosen_sampling` (on an error, what
     it was before)."""
-    from pixelgen_core import prompt_filter
+    from pixelgen_core import request_filter
     from pixelgen_core.data.prepare import prepare
     from pixelgen_core.evaluation.run import evaluate
 
@@ -131,10 +131,12 @@ def choose_sampling(
         verb = "kept" if kept else "not kept (no cleaner than without it)"
         choice.filter_reason = f"pixel filter {verb}: {notes[name]}"
     strategy.chosen_sampling = choice.to_dict()
-    if kept is not None and data.tags is not None and strategy.data.tags:
-        # what a prompt's own filter is fitted against, so drawing needs no dataset
-        indices, tags = data.indices.long().numpy(), data.tags.numpy()
-        strategy.chosen_sampling[prompt_filter.KEY] = prompt_filter.reference(indices, tags)
+    if kept is not None:
+        # what the filters of prompts and tileable draws are fitted against: drawing
+        # needs no dataset
+        tags = data.tags.numpy() if data.tags is not None else None
+        kept_sprites = request_filter.reference(data.indices.long().numpy(), tags)
+        strategy.chosen_sampling[request_filter.KEY] = kept_sprites
     return choice
 
 

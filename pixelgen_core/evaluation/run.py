@@ -26,6 +26,7 @@ class Evaluation:
     calibration: list[Row]
     samples: np.ndarray  # RGBA uint8 (repeats x n, H, W, 4), what was scored
     reference: Reference
+    tileable: bool = False  # the model row's sprites were drawn tileable
 
     @property
     def rows(self) -> list[Row]:
@@ -61,6 +62,7 @@ def evaluate(
     repeats: int = REPEATS,
     reference: Reference | None = None,
     filtered: bool = True,
+    tileable: bool = False,
 ) -> Evaluation:
     """Score a strategy against the dataset of its run's `config`: `repeats` sampling
     seeds (seed, seed+1, ...) of `n` sprites each, capped at half the dataset so the
@@ -68,7 +70,8 @@ def evaluate(
     (skipped with `calibrate=False`, when a caller already has them). A caller scoring
     several samplers of one run passes the `reference` (made with the same seed and
     repeats), so the data is embedded and its row measured once. `filtered`: draw through
-    the run's pixel filter where it applies (`sampling.pixel_filter_for`)."""
+    the run's pixel filter where it applies (`sampling.pixel_filter_for`). `tileable`:
+    score tileable sprites (strategies with that capability)."""
     if reference is None:
         data = prepare(config, conditional, palette, vocabulary=strategy.data.tags)
         reference = Reference(data, seed, repeats)
@@ -82,14 +85,28 @@ def evaluate(
     def draw(r: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal seconds
         start = time.perf_counter()
-        made = sample_raw(strategy, palette, count, seed + r, options=options, filtered=filtered)
+        made = sample_raw(
+            strategy,
+            palette,
+            count,
+            seed + r,
+            options=options,
+            filtered=filtered,
+            tileable=tileable,
+        )
         seconds += time.perf_counter() - start
         return made
 
     scores, indices, _ = reference.score(draw, n)
     model = Row(name, scores)
     model.extra["sample_ms_per_sprite"] = 1000 * seconds / len(indices)
-    keep = pixel_filter_for(strategy, DrawRequest(1, options=options or {}, filtered=filtered))
+
+    def draw_pool(count: int, pool_seed: int) -> np.ndarray:  # a tileable filter is kept by now
+        return sample_raw(strategy, palette, count, pool_seed, options=options, filtered=False,
+                          tileable=tileable)[0]  # fmt: skip
+
+    asked = DrawRequest(1, options=options or {}, tileable=tileable, filtered=filtered)
+    keep = pixel_filter_for(strategy, asked, draw_pool)
     if keep is not None:
         model.extra["filter_keeps"] = keep.acceptance
     rows = torch.arange(min(len(data), 256))
@@ -100,4 +117,4 @@ def evaluate(
     data_row = reference.data_row(n)  # the verdict's yardstick, calibrated or not
     calibration = reference.calibration_rows(n, data_row) if calibrate else []
     judge([model, *calibration], data_row, reference.limits(n))
-    return Evaluation(model, calibration, palette.to_rgba(indices), reference)
+    return Evaluation(model, calibration, palette.to_rgba(indices), reference, tileable)

@@ -260,7 +260,7 @@ def create_app(studio: Studio) -> FastAPI:
             "palette": list(run.palette.hex()),
             "capabilities": list(spec.capabilities),
             # the page shows the choice; the sprites' statistics stay on the server
-            "sampling": {k: v for k, v in choice.items() if k != "prompt_reference"} or None,
+            "sampling": {k: v for k, v in choice.items() if k != "sprite_statistics"} or None,
             "options": [describe_option(o, options.get(o.name)) for o in spec.sample_options],
         }
 

@@ -1,16 +1,18 @@
-"""A pixel filter of a prompt's own: its draws weighed against the real sprites with its tags.
+"""A pixel filter of a request's own: for a prompt, or tileable sprites, unlike plain draws.
 
-The run's pixel filter (`pixel_filter`) holds plain draws to the statistics of all the
-data. A prompt's draws are another distribution (tiles are solid, items small and
-round), and through the run's odds they came out worse (RESULTS, "The pixel filter on
-prompts and tileable sprites"). Fitted on a pool of the prompt's own draws against the
-training sprites that carry every tag of the prompt and none of its negative ones, a
-filter brought the draws of the commonest tags close to those sprites (RESULTS, "A pixel
-filter fitted per prompt"). The training sprites' statistics and tags are kept in the
-checkpoint at the end of training (`reference`), so drawing needs no dataset. The cap sits
-at the pool's 90th percentile, not the 99th: it keeps three times as many draws at nearly
-the same gain. A fitted filter is kept, in memory and in the user's cache, under a digest
-of the model's weights, the run's filter and the prompt, so a prompt's pool is drawn once.
+The run's pixel filter (`pixel_filter`) holds the run's plain draws to the statistics of
+all the data. A prompt's draws are another distribution (tiles are solid, items small
+and round), and so are tileable ones (shapes cut at the edges), and through the run's
+odds both came out worse (RESULTS, "The pixel filter on prompts and tileable sprites").
+So each gets a filter of its own, fitted on a pool of its own draws against the training
+sprites it should look like: those with every tag of the prompt and none of its negative
+ones, or all of them. Through their own filters the draws came close to those sprites
+(RESULTS, "A prompt's own pixel filter" and "Tileable sprites through a filter of their
+own"). The training sprites' statistics and tags are kept in the checkpoint at the end
+of training (`reference`), so drawing needs no dataset. The cap sits at the pool's 90th
+percentile, not the 99th: it keeps three times as many draws at nearly the same gain. A
+fitted filter is kept, in memory and in the user's cache, under a digest of the model's
+weights, the run's filter and the request, so a pool is drawn once.
 """
 
 from __future__ import annotations
@@ -30,29 +32,33 @@ if TYPE_CHECKING:
     from pixelgen_core.prompts import Prompt
     from pixelgen_core.strategy import Strategy
 
-POOL = 256  # of the prompt's draws, the filter is fitted on
-POOL_SEED = 7919  # the pool's, whatever the request's seed: one filter per prompt
+POOL = 256  # of the request's draws, the filter is fitted on
+POOL_SEED = 7919  # the pool's, whatever the request's seed: one filter per request
 CAP_QUANTILE = 0.9
-MIN_REAL = 20  # training sprites with the prompt's tags a filter needs: fewer draw unfiltered
-KEY = "prompt_reference"  # of `Strategy.chosen_sampling`
+MIN_REAL = 20  # training sprites a filter needs: a prompt carried by fewer draws unfiltered
+KEY = "sprite_statistics"  # of `Strategy.chosen_sampling`: what `reference` returns
 
 _fitted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # strategy -> {digest: filter}
 
 
-def reference(indices: np.ndarray, tags: np.ndarray) -> dict:
-    """What the checkpoint keeps to fit a prompt's filter: the (N, 5) `statistics` of the
+def reference(indices: np.ndarray, tags: np.ndarray | None) -> dict:
+    """What the checkpoint keeps to fit a request's filter: the (N, 5) `statistics` of the
     training sprites (palette indices (N, H, W)) and, per sprite, the indices of the tags
-    it carries ((N, T) 0/1 `tags`). Plain lists: `torch.load(weights_only=True)` reads them."""
-    carried = np.asarray(tags).astype(bool)
+    it carries ((N, T) 0/1 `tags`; None for a run without tags). Plain lists:
+    `torch.load(weights_only=True)` reads them."""
+    carried = np.zeros((len(indices), 0), bool) if tags is None else np.asarray(tags, bool)
     return {
         "statistics": statistics(indices).astype(np.int64).tolist(),
         "tags": [np.flatnonzero(row).tolist() for row in carried],
     }
 
 
-def real_statistics(kept: dict, prompt: Prompt, vocabulary: tuple[str, ...]) -> np.ndarray:
+def real_statistics(kept: dict, prompt: Prompt | None, vocabulary: tuple[str, ...]) -> np.ndarray:
     """The statistics of the training sprites with every tag of `prompt` and none of its
-    negative ones."""
+    negative ones (all of them without a prompt)."""
+    every = np.asarray(kept["statistics"], dtype=np.float64).reshape(-1, 5)
+    if prompt is None:
+        return every
     wanted = {vocabulary.index(t) for t in prompt.tags}
     unwanted = {vocabulary.index(t) for t in prompt.negative}
     rows = [
@@ -60,25 +66,27 @@ def real_statistics(kept: dict, prompt: Prompt, vocabulary: tuple[str, ...]) -> 
         for i, carried in enumerate(kept["tags"])
         if wanted <= set(carried) and not unwanted & set(carried)
     ]
-    return np.asarray(kept["statistics"], dtype=np.float64).reshape(-1, 5)[rows]
+    return every[rows]
 
 
-def prompt_filter(
+def request_filter(
     strategy: Strategy,
-    prompt: Prompt,
+    prompt: Prompt | None,
+    tileable: bool,
     options: dict[str, Any],
     draw_pool: Callable[[int, int], np.ndarray],
 ) -> PixelFilter | None:
-    """The prompt's filter, fitted on `draw_pool(POOL, POOL_SEED)` (the prompt's draws as
-    palette indices) where the run kept a filter of its own and a reference; None where it
-    did not, or where too few training sprites carry the prompt's tags to fit one."""
+    """The filter of a draw of `prompt` (or none) and `tileable`, fitted on
+    `draw_pool(POOL, POOL_SEED)` (such draws as palette indices) where the run kept a
+    filter of its own and a reference; None where it did not, or where too few training
+    sprites carry the prompt's tags to fit one."""
     chosen = strategy.chosen_sampling or {}
     if chosen.get("filter") is None or not chosen.get(KEY):
         return None
     real = real_statistics(chosen[KEY], prompt, strategy.data.tags)
     if len(real) < MIN_REAL:
         return None
-    digest = _digest(strategy, prompt, options)
+    digest = _digest(strategy, prompt, tileable, options)
     cache = _fitted.setdefault(strategy, {})
     if digest not in cache:
         cache[digest] = _read(digest) or _fit(real, draw_pool, digest)
@@ -97,15 +105,17 @@ def _fit(real: np.ndarray, draw_pool: Callable[[int, int], np.ndarray], digest: 
     return fitted
 
 
-def _digest(strategy: Strategy, prompt: Prompt, options: dict[str, Any]) -> str:
+def _digest(strategy: Strategy, prompt: Prompt | None, tileable: bool, options: dict) -> str:
     """Names the model's weights, the run's filter and reference, and what is asked."""
     hashed = hashlib.sha256()
     for name, module in sorted(strategy.modules.items()):
         for key, value in module.state_dict().items():
             hashed.update(f"{name}.{key}".encode())
-            hashed.update(value.detach().cpu().contiguous().numpy().tobytes())
+            hashed.update(value.detach().cpu().float().contiguous().numpy().tobytes())
     chosen = strategy.chosen_sampling or {}
-    asked = [chosen.get("filter"), chosen.get(KEY), sorted(prompt.tags), sorted(prompt.negative)]
+    asked = [chosen.get("filter"), chosen.get(KEY), bool(tileable)]
+    if prompt is not None:
+        asked += [sorted(prompt.tags), sorted(prompt.negative)]
     asked += [sorted((k, repr(v)) for k, v in options.items()), POOL, POOL_SEED, CAP_QUANTILE]
     hashed.update(json.dumps(asked, sort_keys=True).encode())
     return hashed.hexdigest()[:32]
@@ -114,7 +124,7 @@ def _digest(strategy: Strategy, prompt: Prompt, options: dict[str, Any]) -> str:
 def _path(digest: str):
     from pixelgen_core.files import user_cache
 
-    return user_cache() / "prompt-filters" / f"{digest}.json"
+    return user_cache() / "request-filters" / f"{digest}.json"
 
 
 def _read(digest: str) -> PixelFilter | None:

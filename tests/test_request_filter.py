@@ -1,4 +1,5 @@
-"""A prompt's own pixel filter: fitted on its draws against the real sprites with its tags."""
+"""A request's own pixel filter: a prompt's or tileable draws', fitted on a pool of them
+against the training sprites they should look like."""
 
 import os
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pixelgen_core import prompt_filter
+from pixelgen_core import request_filter
 from pixelgen_core.pixel_filter import PixelFilter, statistics
 from pixelgen_core.prompts import Prompt
 from pixelgen_core.request import DrawRequest
@@ -44,7 +45,7 @@ def tagged():
     run_filter = PixelFilter.fit(robots, pool).to_dict()
     strategy.chosen_sampling = {
         "filter": run_filter,
-        prompt_filter.KEY: prompt_filter.reference(np.concatenate([robots, tiles]), carried),
+        request_filter.KEY: request_filter.reference(np.concatenate([robots, tiles]), carried),
     }
     pools: list[int] = []
 
@@ -56,7 +57,7 @@ def tagged():
     return strategy, draw_pool, pools
 
 
-def for_prompt(strategy, prompt: Prompt, draw_pool, **request):
+def for_prompt(strategy, prompt: Prompt | None, draw_pool, **request):
     from pixelgen_core.sampling import pixel_filter_for
 
     return pixel_filter_for(strategy, DrawRequest(4, prompt=prompt, **request), draw_pool)
@@ -64,10 +65,10 @@ def for_prompt(strategy, prompt: Prompt, draw_pool, **request):
 
 def test_the_reference_picks_the_sprites_with_every_tag_and_no_negative_one(tagged):
     strategy, _, _ = tagged
-    kept = strategy.chosen_sampling[prompt_filter.KEY]
+    kept = strategy.chosen_sampling[request_filter.KEY]
     assert len(kept["statistics"]) == len(kept["tags"]) == 90
     assert kept["tags"][0] == [0, 2] and kept["tags"][60] == [1]
-    pick = prompt_filter.real_statistics
+    pick = request_filter.real_statistics
     assert len(pick(kept, ROBOT, TAGS)) == 60
     assert len(pick(kept, Prompt("red robot", ("red", "robot")), TAGS)) == 20
     assert len(pick(kept, Prompt("robot", ("robot",), ("red",)), TAGS)) == 40
@@ -75,19 +76,19 @@ def test_the_reference_picks_the_sprites_with_every_tag_and_no_negative_one(tagg
 
 
 def cached() -> list[Path]:
-    return list((Path(os.environ["PIXELGEN_CACHE_DIR"]) / "prompt-filters").glob("*.json"))
+    return list((Path(os.environ["PIXELGEN_CACHE_DIR"]) / "request-filters").glob("*.json"))
 
 
 def test_a_prompt_gets_a_filter_of_its_own_fitted_once(tagged):
     strategy, draw_pool, pools = tagged
     robot = for_prompt(strategy, ROBOT, draw_pool)
-    assert pools == [prompt_filter.POOL_SEED]  # one pool, whatever the request's seed
+    assert pools == [request_filter.POOL_SEED]  # one pool, whatever the request's seed
     clean, speckled = blocks(50, 20), blocks(50, 21, specks=3)
     odds = [robot.keep_probability(s).mean() for s in (clean, speckled)]
     assert odds[0] > 5 * odds[1]  # "robot" sprites are clean: its filter drops specks
     # kept: in memory, and on disk for the next process
     assert for_prompt(strategy, ROBOT, draw_pool, seed=9) is not None and len(pools) == 1
-    prompt_filter._fitted.clear()
+    request_filter._fitted.clear()
     again = for_prompt(strategy, ROBOT, draw_pool)
     assert len(pools) == 1 and again.to_dict() == robot.to_dict()
     assert len(cached()) == 1
@@ -105,11 +106,27 @@ def test_a_prompt_gets_a_filter_of_its_own_fitted_once(tagged):
     assert len(pools) == 4
 
 
+def test_tileable_draws_get_a_filter_of_their_own_against_all_the_sprites(tagged):
+    strategy, draw_pool, pools = tagged
+    tiles = for_prompt(strategy, None, draw_pool, tileable=True)
+    assert pools == [request_filter.POOL_SEED]
+    real = request_filter.real_statistics(strategy.chosen_sampling[request_filter.KEY], None, TAGS)
+    assert len(real) == 90  # every training sprite, clean robots and speckled tiles
+    fitted = PixelFilter.fit_statistics(
+        real, statistics(draw_pool(request_filter.POOL, 0)), request_filter.CAP_QUANTILE
+    )
+    assert tiles.to_dict() == fitted.to_dict()
+    robot_tiles = for_prompt(strategy, ROBOT, draw_pool, tileable=True)  # a third pool
+    assert len(pools) == 3 and robot_tiles.to_dict() != tiles.to_dict()
+    for_prompt(strategy, None, draw_pool, tileable=True, seed=5)
+    assert len(pools) == 3  # kept
+
+
 def test_no_filter_without_enough_real_sprites_a_reference_or_the_run_filter(tagged):
     strategy, draw_pool, pools = tagged
     assert for_prompt(strategy, Prompt("red tile", ("red", "tile")), draw_pool) is None
     assert for_prompt(strategy, ROBOT, draw_pool, filtered=False) is None
-    assert for_prompt(strategy, ROBOT, draw_pool, tileable=True) is None
+    assert for_prompt(strategy, None, draw_pool, tileable=True, filtered=False) is None
     sprite = np.zeros((16, 16), dtype=np.int64)
     assert for_prompt(strategy, ROBOT, draw_pool, image=sprite, keep=sprite > 0) is None
     assert for_prompt(strategy, ROBOT, draw_pool, options={"temperature": 0.9}) is None
@@ -125,12 +142,12 @@ def test_a_cache_that_cannot_be_read_or_written_only_costs_a_new_fit(tagged, mon
     for_prompt(strategy, ROBOT, draw_pool)
     [written] = cached()
     written.write_text("{not json")
-    prompt_filter._fitted.clear()
+    request_filter._fitted.clear()
     assert for_prompt(strategy, ROBOT, draw_pool) is not None and len(pools) == 2
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     monkeypatch.setenv("PIXELGEN_CACHE_DIR", str(blocked))  # its folder cannot be made
-    prompt_filter._fitted.clear()
+    request_filter._fitted.clear()
     assert for_prompt(strategy, ROBOT, draw_pool) is not None and len(pools) == 3
 
 
@@ -190,7 +207,7 @@ def test_the_choice_keeps_the_reference_where_a_tagged_run_keeps_a_filter(tagged
     assert made.filter is not None and made.to_dict().keys() == {
         "name", "options", "reason", "filter", "filter_reason", "scores"
     }  # fmt: skip
-    kept = run.sampling_choice[prompt_filter.KEY]
+    kept = run.sampling_choice[request_filter.KEY]
     assert len(kept["statistics"]) == len(kept["tags"]) == 64
     named = {frozenset(run.info.tags[i] for i in carried) for carried in kept["tags"]}
     assert named == {frozenset((c, s)) for c in BARS[:2] for s in BARS[2:]}
@@ -198,7 +215,7 @@ def test_the_choice_keeps_the_reference_where_a_tagged_run_keeps_a_filter(tagged
         choice, "rank", lambda rows: sorted(ranked(rows), key=lambda r: "filter" in r.name)
     )
     assert choice.choose_sampling(*how).filter is None
-    assert prompt_filter.KEY not in run.sampling_choice
+    assert request_filter.KEY not in run.sampling_choice
 
 
 def test_a_prompt_is_drawn_through_its_own_filter_the_same_for_the_same_seed(
@@ -211,7 +228,7 @@ def test_a_prompt_is_drawn_through_its_own_filter_the_same_for_the_same_seed(
     from pixelgen_core.pixel_filter import PixelFilter
 
     run = tagged_run
-    monkeypatch.setattr(prompt_filter, "POOL", 64)
+    monkeypatch.setattr(request_filter, "POOL", 64)
     own = run.palette.snap(np.asarray(run.sample(64, seed=50, prompt="red", filtered=False)))
     tags = np.zeros((64, len(run.info.tags)))
     tags[:, run.info.tags.index("red")] = 1
@@ -219,7 +236,7 @@ def test_a_prompt_is_drawn_through_its_own_filter_the_same_for_the_same_seed(
         "name": "dpm++ 3",
         "options": {},
         "filter": PixelFilter.fit(own, own).to_dict(),
-        prompt_filter.KEY: prompt_filter.reference(own, tags),
+        request_filter.KEY: request_filter.reference(own, tags),
     }
     red = run.sample(8, seed=2, prompt="red")
     assert len(cached()) == 1
