@@ -73,20 +73,22 @@ def request_filter(
     strategy: Strategy,
     prompt: Prompt | None,
     tileable: bool,
+    label: int | None,
     options: dict[str, Any],
     draw_pool: Callable[[int, int], np.ndarray],
 ) -> PixelFilter | None:
-    """The filter of a draw of `prompt` (or none) and `tileable`, fitted on
-    `draw_pool(POOL, POOL_SEED)` (such draws as palette indices) where the run kept a
-    filter of its own and a reference; None where it did not, or where too few training
-    sprites carry the prompt's tags to fit one."""
+    """The filter of a draw of `prompt` (or none), `tileable` and class `label` (or
+    none), fitted on `draw_pool(POOL, POOL_SEED)` (such draws as palette indices) where
+    the run kept a filter of its own and a reference; None where it did not, or where too
+    few training sprites carry the prompt's tags to fit one. (A class's draws are held to
+    all the sprites, as the run's filter holds them: the reference keeps no classes.)"""
     chosen = strategy.chosen_sampling or {}
     if chosen.get("filter") is None or not chosen.get(KEY):
         return None
     real = real_statistics(chosen[KEY], prompt, strategy.data.tags)
     if len(real) < MIN_REAL:
         return None
-    digest = _digest(strategy, prompt, tileable, options)
+    digest = _digest(strategy, prompt, tileable, label, options)
     cache = _fitted.setdefault(strategy, {})
     if digest not in cache:
         cache[digest] = _read(digest) or _fit(real, draw_pool, digest)
@@ -105,7 +107,9 @@ def _fit(real: np.ndarray, draw_pool: Callable[[int, int], np.ndarray], digest: 
     return fitted
 
 
-def _digest(strategy: Strategy, prompt: Prompt | None, tileable: bool, options: dict) -> str:
+def _digest(
+    strategy: Strategy, prompt: Prompt | None, tileable: bool, label: int | None, options: dict
+) -> str:
     """Names the model's weights, the run's filter and reference, and what is asked."""
     hashed = hashlib.sha256()
     for name, module in sorted(strategy.modules.items()):
@@ -113,7 +117,7 @@ def _digest(strategy: Strategy, prompt: Prompt | None, tileable: bool, options: 
             hashed.update(f"{name}.{key}".encode())
             hashed.update(value.detach().cpu().float().contiguous().numpy().tobytes())
     chosen = strategy.chosen_sampling or {}
-    asked = [chosen.get("filter"), chosen.get(KEY), bool(tileable)]
+    asked = [chosen.get("filter"), chosen.get(KEY), bool(tileable), label]
     if prompt is not None:
         asked += [sorted(prompt.tags), sorted(prompt.negative)]
     asked += [sorted((k, repr(v)) for k, v in options.items()), POOL, POOL_SEED, CAP_QUANTILE]

@@ -231,7 +231,8 @@ def pixel_filter_for(
         return PixelFilter.from_dict(state)
     if draw_pool is None:
         return None
-    return request_filter(strategy, request.prompt, request.tileable, options, draw_pool)
+    how = (request.prompt, request.tileable, request.label)
+    return request_filter(strategy, *how, options, draw_pool)
 
 
 FILTER_DRAWS = 8  # a filtered draw gives up after n / acceptance x this many sprites

@@ -120,6 +120,8 @@ def test_tileable_draws_get_a_filter_of_their_own_against_all_the_sprites(tagged
     assert len(pools) == 3 and robot_tiles.to_dict() != tiles.to_dict()
     for_prompt(strategy, None, draw_pool, tileable=True, seed=5)
     assert len(pools) == 3  # kept
+    for_prompt(strategy, None, draw_pool, tileable=True, label=1)  # a class's own pool
+    assert len(pools) == 4
 
 
 def test_no_filter_without_enough_real_sprites_a_reference_or_the_run_filter(tagged):
