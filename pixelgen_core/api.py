@@ -383,8 +383,8 @@ class Run:
         {"name", "options", "reason", "scores", "filter", "filter_reason"} (None for a
         strategy with one way to draw, or a run trained before the choice existed);
         "filter" is the pixel filter's state where one was kept, else None; where one
-        was, "sprite_statistics" holds what the filters of prompts and tileable draws are fitted
-        against (`pixelgen_core.request_filter`)."""
+        was, "sprite_statistics" holds what the filters of prompts and tileable draws
+        are fitted against (`pixelgen_core.request_filter`)."""
         return self.strategy.chosen_sampling
 
     @property

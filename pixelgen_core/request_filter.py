@@ -91,17 +91,20 @@ def request_filter(
     digest = _digest(strategy, prompt, tileable, label, options)
     cache = _fitted.setdefault(strategy, {})
     if digest not in cache:
-        cache[digest] = _read(digest) or _fit(real, draw_pool, digest)
+        found = _read(digest)
+        cache[digest] = _fit(real, draw_pool, digest) if found is None else found
     return cache[digest] or None
 
 
 def _fit(real: np.ndarray, draw_pool: Callable[[int, int], np.ndarray], digest: str):
-    """A new filter, written to the cache; False where none could be fitted."""
+    """A new filter, written to the cache; False where none could be fitted (noted in
+    the cache too, so that the next process does not draw the pool again)."""
     try:
         fitted = PixelFilter.fit_statistics(
             real, statistics(draw_pool(POOL, POOL_SEED)), CAP_QUANTILE
         )
     except NoSpriteToKeep:
+        _write(digest, None)
         return False
     _write(digest, fitted)
     return fitted
@@ -131,18 +134,21 @@ def _path(digest: str):
     return user_cache() / "request-filters" / f"{digest}.json"
 
 
-def _read(digest: str) -> PixelFilter | None:
-    """The cached filter, or None where there is none (or it cannot be read: fit anew)."""
+def _read(digest: str) -> PixelFilter | bool | None:
+    """The cached filter (False: none could be fitted), or None where nothing is cached
+    (or it cannot be read: fit anew)."""
     try:
-        return PixelFilter.from_dict(json.loads(_path(digest).read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
+        state = json.loads(_path(digest).read_text())
+        return False if state.get("unfit") else PixelFilter.from_dict(state)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _write(digest: str, fitted: PixelFilter) -> None:
+def _write(digest: str, fitted: PixelFilter | None) -> None:
     """Atomically; a cache that cannot be written (read-only home, full disk) is skipped."""
     from pixelgen_core.errors import PixelgenError
     from pixelgen_core.files import write_text
 
+    state = {"unfit": True} if fitted is None else fitted.to_dict()
     with contextlib.suppress(PixelgenError):
-        write_text(_path(digest), json.dumps(fitted.to_dict()))
+        write_text(_path(digest), json.dumps(state))

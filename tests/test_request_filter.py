@@ -139,6 +139,19 @@ def test_no_filter_without_enough_real_sprites_a_reference_or_the_run_filter(tag
     assert pools == []
 
 
+def test_a_pool_with_nothing_like_the_sprites_draws_unfiltered_and_is_not_drawn_again(tagged):
+    strategy, _, pools = tagged
+
+    def speckled_pool(count: int, seed: int) -> np.ndarray:
+        pools.append(seed)
+        return blocks(count, 12, specks=12)  # every one speckled; "robot" sprites never are
+
+    assert for_prompt(strategy, ROBOT, speckled_pool) is None and len(pools) == 1
+    request_filter._fitted.clear()
+    assert for_prompt(strategy, ROBOT, speckled_pool) is None and len(pools) == 1
+    assert [p.read_text() for p in cached()] == ['{"unfit": true}']
+
+
 def test_a_cache_that_cannot_be_read_or_written_only_costs_a_new_fit(tagged, monkeypatch, tmp_path):
     strategy, draw_pool, pools = tagged
     for_prompt(strategy, ROBOT, draw_pool)
