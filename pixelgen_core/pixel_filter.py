@@ -37,7 +37,8 @@ def statistics(indices: np.ndarray) -> np.ndarray:
     )
 
     flat = indices.reshape(len(indices), -1)
-    counts = np.zeros((len(flat), int(flat.max(initial=0)) + 1), dtype=np.int64)
+    # at least one colour column: a batch of empty sprites has a main colour too (1)
+    counts = np.zeros((len(flat), max(int(flat.max(initial=0)), 1) + 1), dtype=np.int64)
     np.add.at(counts, (np.arange(len(flat))[:, None], flat), 1)
     main = counts[:, 1:].argmax(axis=1) + 1  # index 0 is clear
     return np.stack(
@@ -121,9 +122,13 @@ class PixelFilter:
         return cls(edges, tuple(factors), cap, acceptance)
 
     def keep_probability(self, indices: np.ndarray) -> np.ndarray:
-        """Per sprite, the chance it is kept."""
+        """Per sprite, the chance it is kept. Never an empty sprite (no opaque pixel):
+        no sprite of a dataset is empty (slicing drops empty tiles), yet a rare value's
+        cell merges with its neighbour's, so an empty draw shares the odds of small
+        one-colour sprites; in a sheet it is a blank frame."""
         cells = _cells(self.edges, statistics(indices))
-        return np.minimum(_product(self.factors, cells) / self.cap, 1.0)
+        odds = np.minimum(_product(self.factors, cells) / self.cap, 1.0)
+        return np.where((indices > 0).reshape(len(indices), -1).any(axis=1), odds, 0.0)
 
     def to_dict(self) -> dict:
         """Plain data, for the checkpoint (`torch.load(weights_only=True)` reads it)."""

@@ -57,6 +57,18 @@ def test_kept_sprites_follow_the_data_statistics_better_than_the_draws():
         assert after < before / 4, stat.__name__
 
 
+def test_an_empty_sprite_is_never_kept():
+    from pixelgen_core.pixel_filter import _cells, _product
+
+    data = sprites(300, 0)
+    pool = np.concatenate([sprites(150, 1), sprites(150, 2, specks=1)])
+    pool[:3] = 0  # a few empty draws: their statistics' cells are the small clean sprites'
+    keep = PixelFilter.fit(data, pool)
+    odds = keep.keep_probability(pool)
+    assert (odds[:3] == 0).all() and odds[3:].max() > 0
+    assert (_product(keep.factors, _cells(keep.edges, statistics(pool[:3]))) > 0).all()
+
+
 def test_real_sprites_are_not_filtered_away():
     """Fitted on a pool of the data's own kind, it keeps most of it, and no kind of real
     sprite is all but dropped."""
