@@ -297,8 +297,11 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
     )
     run = pg.open_run("diffusion", checkpoint=folder / "checkpoint.pt")
     kept = run.sampling_choice.pop("filter")  # its table is in the checkpoint, not run.json
+    # and so are, where a filter is kept, the sprites' statistics for tiles and prompts
+    statistics = run.sampling_choice.pop("sprite_statistics", None)
     assert run.sampling_choice == chosen  # kept in the checkpoint too
     assert (kept is not None) == chosen["filter_reason"].startswith("pixel filter kept")
+    assert (statistics is not None) == (kept is not None)
     auto = run.sample(4, seed=3, filtered=False).rgba
     assert np.array_equal(auto, run.sample(4, seed=3, **chosen["options"]).rgba)
     row = chosen["name"] + (" + filter" if kept is not None else "")
