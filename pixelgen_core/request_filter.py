@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -92,13 +93,21 @@ def request_filter(
     cache = _fitted.setdefault(strategy, {})
     if digest not in cache:
         found = _read(digest)
-        cache[digest] = _fit(real, draw_pool, digest) if found is None else found
+        what = "tileable sprites" if tileable and prompt is None else "this prompt"
+        if tileable and prompt is not None:
+            what = "this prompt's tileable sprites"
+        cache[digest] = _fit(real, draw_pool, digest, what) if found is None else found
     return cache[digest] or None
 
 
-def _fit(real: np.ndarray, draw_pool: Callable[[int, int], np.ndarray], digest: str):
+def _fit(real: np.ndarray, draw_pool: Callable[[int, int], np.ndarray], digest: str, what: str):
     """A new filter, written to the cache; False where none could be fitted (noted in
-    the cache too, so that the next process does not draw the pool again)."""
+    the cache too, so that the next process does not draw the pool again). Says so on
+    the "pixelgen" logger (the command line prints it): the pool is most of the wait."""
+    logging.getLogger("pixelgen").info(
+        f"fitting a pixel filter for {what}: {POOL} draws, once for this run "
+        "(kept in the cache; --no-filter skips it)"
+    )
     try:
         fitted = PixelFilter.fit_statistics(
             real, statistics(draw_pool(POOL, POOL_SEED)), CAP_QUANTILE

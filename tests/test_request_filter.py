@@ -79,10 +79,17 @@ def cached() -> list[Path]:
     return list((Path(os.environ["PIXELGEN_CACHE_DIR"]) / "request-filters").glob("*.json"))
 
 
-def test_a_prompt_gets_a_filter_of_its_own_fitted_once(tagged):
+def test_a_prompt_gets_a_filter_of_its_own_fitted_once(tagged, caplog):
     strategy, draw_pool, pools = tagged
-    robot = for_prompt(strategy, ROBOT, draw_pool)
+    with caplog.at_level("INFO", logger="pixelgen"):
+        robot = for_prompt(strategy, ROBOT, draw_pool)
+        for_prompt(strategy, ROBOT, draw_pool)
     assert pools == [request_filter.POOL_SEED]  # one pool, whatever the request's seed
+    said = [r.getMessage() for r in caplog.records if r.name == "pixelgen"]
+    assert said == [
+        "fitting a pixel filter for this prompt: 256 draws, once for this run (kept in the "
+        "cache; --no-filter skips it)"
+    ]  # the command line prints it: most of the first draw's wait
     clean, speckled = blocks(50, 20), blocks(50, 21, specks=3)
     odds = [robot.keep_probability(s).mean() for s in (clean, speckled)]
     assert odds[0] > 5 * odds[1]  # "robot" sprites are clean: its filter drops specks

@@ -6,6 +6,8 @@ Command modules import torch, MLflow and rich inside their functions, so
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from pixelgen_core import __version__
@@ -19,6 +21,10 @@ class PixelgenGroup(click.Group):
     def invoke(self, ctx: click.Context):
         import warnings
 
+        said = logging.getLogger("pixelgen")  # what core says while it works, e.g. a fit
+        handler, level = _Stderr(), said.level
+        said.addHandler(handler)
+        said.setLevel(logging.INFO)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             try:
@@ -31,6 +37,16 @@ class PixelgenGroup(click.Group):
             except Exception as exc:
                 _report_bug(exc)
                 raise click.exceptions.Exit(1) from None
+            finally:
+                said.removeHandler(handler)
+                said.setLevel(level)
+
+
+class _Stderr(logging.Handler):
+    """Prints each message of pixelgen's logger as one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
 
 
 def _in_flags(exc: PixelgenError) -> str:
