@@ -267,3 +267,26 @@ def test_a_prompt_is_drawn_through_its_own_filter_the_same_for_the_same_seed(
     assert len(cached()) == 1
     run.sample(2, prompt="blue")  # no real sprite has "blue" alone here: unfiltered
     assert len(cached()) == 1
+
+
+def test_evaluate_prompts_draws_as_sample_does_and_no_filter_reaches_it(tagged_run, monkeypatch):
+    """`evaluate --prompts` scores the default path (each prompt through its filter);
+    `--no-filter` scores the prompts as the model draws them."""
+    import pixelgen_core as pg
+    from pixelgen_core.testing import invoke
+
+    asked: list[bool] = []
+    sample = pg.Run.sample
+
+    def noted(self, *args, filtered=True, **kwargs):
+        asked.append(filtered)
+        return sample(self, *args, filtered=filtered, **kwargs)
+
+    monkeypatch.setattr(pg.Run, "sample", noted)
+    scored = ["evaluate", "diffusion", "--checkpoint", tagged_run.checkpoint, "--prompts"]
+    scored += ["--per-prompt", 2, "--out", "e"]
+    assert invoke(*scored).exit_code == 0
+    assert asked and all(asked)
+    asked.clear()
+    assert invoke(*scored[:-2], "--no-filter", "--out", "f").exit_code == 0
+    assert asked and not any(asked)
