@@ -106,7 +106,7 @@ def _fit(real: np.ndarray, draw_pool: Callable[[int, int], np.ndarray], digest: 
     the "pixelgen" logger (the command line prints it): the pool is most of the wait."""
     logging.getLogger("pixelgen").info(
         f"fitting a pixel filter for {what}: {POOL} draws, once for this run "
-        "(kept in the cache; --no-filter skips it)"
+        "(then kept in the cache)"
     )
     try:
         fitted = PixelFilter.fit_statistics(

@@ -87,8 +87,8 @@ def test_a_prompt_gets_a_filter_of_its_own_fitted_once(tagged, caplog):
     assert pools == [request_filter.POOL_SEED]  # one pool, whatever the request's seed
     said = [r.getMessage() for r in caplog.records if r.name == "pixelgen"]
     assert said == [
-        "fitting a pixel filter for this prompt: 256 draws, once for this run (kept in the "
-        "cache; --no-filter skips it)"
+        "fitting a pixel filter for this prompt: 256 draws, once for this run (then kept "
+        "in the cache)"
     ]  # the command line prints it: most of the first draw's wait
     clean, speckled = blocks(50, 20), blocks(50, 21, specks=3)
     odds = [robot.keep_probability(s).mean() for s in (clean, speckled)]
