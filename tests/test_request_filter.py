@@ -16,14 +16,14 @@ TAGS = ("robot", "tile", "red")
 ROBOT, TILE = Prompt("robot", ("robot",)), Prompt("tile", ("tile",))
 
 
-def blocks(n: int, seed: int, specks: int = 0, colour: int | None = None) -> np.ndarray:
+def blocks(n: int, seed: int, specks: int = 0) -> np.ndarray:
     """One-colour blocks of a random size in 16x16, with `specks` stray pixels of
     another colour each."""
     rng = np.random.default_rng(seed)
     made = np.zeros((n, 16, 16), dtype=np.int64)
     for i in range(n):
         h, w = rng.integers(4, 14, size=2)
-        made[i, 1 : 1 + h, 1 : 1 + w] = colour or 1 + rng.integers(0, 3)
+        made[i, 1 : 1 + h, 1 : 1 + w] = 1 + rng.integers(0, 3)
         for _ in range(specks):
             y, x = rng.integers(0, 16, size=2)
             made[i, y, x] = 5
