@@ -82,18 +82,14 @@ def evaluate(
     check_output_size(count * repeats, *data.info.shape, asked=asked)
     seconds = 0.0
 
+    def drawn(count: int, draw_seed: int, through_filter: bool) -> tuple:
+        how = {"options": options, "filtered": through_filter, "tileable": tileable}
+        return sample_raw(strategy, palette, count, draw_seed, **how)
+
     def draw(r: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal seconds
         start = time.perf_counter()
-        made = sample_raw(
-            strategy,
-            palette,
-            count,
-            seed + r,
-            options=options,
-            filtered=filtered,
-            tileable=tileable,
-        )
+        made = drawn(count, seed + r, filtered)
         seconds += time.perf_counter() - start
         return made
 
@@ -102,8 +98,7 @@ def evaluate(
     model.extra["sample_ms_per_sprite"] = 1000 * seconds / len(indices)
 
     def draw_pool(count: int, pool_seed: int) -> np.ndarray:  # a tileable filter is kept by now
-        return sample_raw(strategy, palette, count, pool_seed, options=options, filtered=False,
-                          tileable=tileable)[0]  # fmt: skip
+        return drawn(count, pool_seed, False)[0]
 
     asked = DrawRequest(1, options=options or {}, tileable=tileable, filtered=filtered)
     keep = pixel_filter_for(strategy, asked, draw_pool)
