@@ -222,7 +222,7 @@ def test_the_choice_keeps_the_reference_where_a_tagged_run_keeps_a_filter(tagged
     monkeypatch.setattr(
         PixelFilter,
         "fit",
-        classmethod(lambda cls, data, pool: own(statistics(pool), statistics(pool))),
+        classmethod(lambda cls, data, pool, cap: own(statistics(pool), statistics(pool), cap)),
     )
     how = (run.strategy, run.palette, run.settings, True, {"dpm++ 3": {"steps": 3}}, 16)
     made = choice.choose_sampling(*how)

@@ -1,7 +1,11 @@
 """`auto` sampling: the ranking that picks a run's default sampler, and the Trainer's choice."""
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
+from pixelgen_core.evaluation import choice
 from pixelgen_core.evaluation.choice import explain, rank
 from pixelgen_core.evaluation.report import Row, Verdict
 
@@ -47,3 +51,44 @@ def test_when_none_is_clean_the_cleanest_wins_then_fd():
 def test_never_a_failing_sampler_while_another_passes(clean_fd):
     rows = [row("speckled", 0.5, isolated=0.51), row("clean", clean_fd)]
     assert rank(rows)[0].name == "clean"
+
+
+@pytest.mark.parametrize(
+    "isolated, kept_cap, note",
+    [
+        ({0.9: 0.0, 0.99: 0.0}, 0.9, ""),  # the cheaper cap holds clean: the only one tried
+        ({0.9: 0.7, 0.99: 0.0}, 0.99, "a cap keeping 50% of draws was not pixel-clean"),
+        ({0.9: 0.6, 0.99: 0.9}, 0.9, "a cap keeping 20% of draws was not pixel-clean"),
+    ],
+)
+def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
+    monkeypatch, isolated, kept_cap, note
+):
+    """`CAP_QUANTILES` in turn: the stricter cap is drawn through only where the cheaper
+    one's row fails the verdict, and where both fail the cleaner row is kept."""
+    from pixelgen_core import sampling
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    scored: list[float] = []
+    monkeypatch.setattr(sampling, "sample_raw", lambda *a, **k: (np.zeros((8, 4, 4)), None))
+    acceptance = {0.9: 0.5, 0.99: 0.2}
+    monkeypatch.setattr(
+        PixelFilter,
+        "fit",
+        classmethod(lambda cls, data, pool, cap: cls((), (), cap, acceptance[cap])),
+    )
+
+    def score(strategy, *how):
+        cap = strategy.chosen_sampling["filter"]["cap"]  # drawn through, while scored
+        scored.append(cap)
+        return row("dpm++ 3 + filter", 2.0, isolated=isolated[cap]), ""
+
+    monkeypatch.setattr(choice, "_score_filter", score)
+    strategy = SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None})
+    how = (strategy, None, {}, False, "dpm++ 3", 4, 0, SimpleNamespace(training=None))
+    made, state, said = choice._through_filter(*how)
+    assert scored == ([0.9] if kept_cap == 0.9 and not note else [0.9, 0.99])
+    assert state["cap"] == kept_cap and made.verdict.clean == (isolated[kept_cap] == 0)
+    assert said.startswith(f"keeps {acceptance[kept_cap]:.0%} of draws; with it FD 2.00")
+    assert said.endswith(f"({note})" if note else "pixel-clean")
+    assert strategy.chosen_sampling == {"name": "dpm++ 3", "filter": None}
