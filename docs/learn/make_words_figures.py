@@ -13,8 +13,10 @@ real sprites with that tag (docs/images/prompts.png) and scores every prompt wit
 `Run.evaluate_prompts` (the classifier's recognised share against its ceiling, FD,
 pixel statistics and copies per prompt), as `pixelgen sample --prompt` draws them and
 again with the consistency student's own guidance ("student"); with `--ab`, scores the
-two designs' runs (trained alike) the same way. Writes docs/learn/words-numbers.json:
-every number the chapter quotes, as it quotes it (tests/test_docs.py checks that it does).
+two designs' runs (trained alike) the same way; without it, keeps the A/B's numbers
+from the file as they were (with the date and commit they were scored at). Writes
+docs/learn/words-numbers.json: every number the chapter quotes, as it quotes it
+(tests/test_docs.py checks that it does).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import pixelgen_core as pg
 NUMBERS = Path(__file__).resolve().parent / "words-numbers.json"
 PROMPTS = ("robot", "coin", "grass", "planet")
 COLUMNS = 8
+AB = ("bag", "cross")  # the design A/B's runs
 
 
 def main() -> None:
@@ -56,9 +59,20 @@ def main() -> None:
     runs = {"run": args.checkpoint}
     if args.ab:
         runs.update({"bag": args.ab[0], "cross": args.ab[1]})
-    numbers: dict = {"checkpoints": runs, "n": args.n, "designs": {}}
+    numbers: dict = {"date": time.strftime("%Y-%m-%d"), "checkpoints": runs, "n": args.n}
+    numbers["designs"] = {}
     quoted: dict[str, str] = {}
-    scored = [(design, checkpoint, {}) for design, checkpoint in runs.items()]
+    if not args.ab and NUMBERS.exists():  # the A/B as it was scored, with its date
+        before = json.loads(NUMBERS.read_text())
+        for design in AB:
+            numbers["designs"][design] = {
+                "scored": before.get("ab_scored", before.get("date", "2026-12-04")),
+                **before["designs"][design],
+            }
+            runs[design] = before["checkpoints"][design]
+            quoted.update({k: v for k, v in before["quoted"].items() if k.startswith(design)})
+        numbers["ab_scored"] = numbers["designs"][AB[0]]["scored"]
+    scored = [(d, checkpoint, {}) for d, checkpoint in runs.items() if d not in numbers["designs"]]
     scored.insert(1, ("student", args.checkpoint, {"sampler": "consistency"}))
     for design, checkpoint, options in scored:
         same = checkpoint == args.checkpoint
