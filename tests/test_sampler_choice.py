@@ -72,6 +72,7 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
     scored: list[float] = []
     monkeypatch.setattr(sampling, "sample_raw", lambda *a, **k: (np.zeros((8, 4, 4)), None))
     acceptance = {0.9: 0.5, 0.99: 0.2}
+    # a stand-in filter whose cap is its quantile (a real one's is a ratio), to tell them apart
     monkeypatch.setattr(
         PixelFilter,
         "fit",

@@ -14,7 +14,7 @@ real sprites with that tag (docs/images/prompts.png) and scores every prompt wit
 pixel statistics and copies per prompt), as `pixelgen sample --prompt` draws them and
 again with the consistency student's own guidance ("student"); with `--ab`, scores the
 two designs' runs (trained alike) the same way; without it, keeps the A/B's numbers
-from the file as they were (with the date and commit they were scored at). Writes
+from the file as they were (with the date they were scored on). Writes
 docs/learn/words-numbers.json: every number the chapter quotes, as it quotes it
 (tests/test_docs.py checks that it does).
 """

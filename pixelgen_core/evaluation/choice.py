@@ -27,8 +27,8 @@ FILTER_POOL = 8  # x the sprites per repeat: a candidate's draws its filter is f
 FILTERED = " + filter"  # a candidate's row through its filter is named so
 # The filter's cap, as a quantile of its pool's ratios, in the order tried: a lower cap
 # keeps more of the draws (about half instead of a quarter at 16x16, where it held
-# pixel-clean with a better FD) but steers them less, which did not hold clean at 32x32
-# (benchmarks/RESULTS.md, "The pixel filter's cap at the 90th percentile").
+# pixel-clean with a better FD) but steers them less, which held clean on one 32x32 run
+# and not on another (benchmarks/RESULTS.md, "The pixel filter's cap ...").
 CAP_QUANTILES = (0.9, 0.99)
 
 
