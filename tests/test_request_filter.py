@@ -221,8 +221,8 @@ def test_the_choice_keeps_the_reference_where_a_tagged_run_keeps_a_filter(tagged
     own = PixelFilter.fit_statistics
     monkeypatch.setattr(
         PixelFilter,
-        "fit",
-        classmethod(lambda cls, data, pool, cap: own(statistics(pool), statistics(pool), cap)),
+        "fit_statistics",
+        classmethod(lambda cls, real, drawn, cap: own(drawn, drawn, cap)),
     )
     how = (run.strategy, run.palette, run.settings, True, {"dpm++ 3": {"steps": 3}}, 16)
     made = choice.choose_sampling(*how)

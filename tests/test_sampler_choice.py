@@ -70,13 +70,14 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
     from pixelgen_core.pixel_filter import PixelFilter
 
     scored: list[float] = []
-    monkeypatch.setattr(sampling, "sample_raw", lambda *a, **k: (np.zeros((8, 4, 4)), None))
+    pool = np.zeros((8, 4, 4), dtype=np.int64)
+    monkeypatch.setattr(sampling, "sample_raw", lambda *a, **k: (pool, None))
     acceptance = {0.9: 0.5, 0.99: 0.2}
     # a stand-in filter whose cap is its quantile (a real one's is a ratio), to tell them apart
     monkeypatch.setattr(
         PixelFilter,
-        "fit",
-        classmethod(lambda cls, data, pool, cap: cls((), (), cap, acceptance[cap])),
+        "fit_statistics",
+        classmethod(lambda cls, real, drawn, cap: cls((), (), cap, acceptance[cap])),
     )
 
     def score(strategy, *how):
@@ -86,7 +87,8 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
 
     monkeypatch.setattr(choice, "_score_filter", score)
     strategy = SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None})
-    how = (strategy, None, {}, False, "dpm++ 3", 4, 0, SimpleNamespace(training=None))
+    training = SimpleNamespace(training=np.zeros((8, 4, 4), dtype=np.int64))
+    how = (strategy, None, {}, False, "dpm++ 3", 4, 0, training)
     made, state, said = choice._through_filter(*how)
     assert scored == ([0.9] if kept_cap == 0.9 and not note else [0.9, 0.99])
     assert state["cap"] == kept_cap and made.verdict.clean == (isolated[kept_cap] == 0)

@@ -157,15 +157,16 @@ def _through_filter(
     candidates: (row, the filter's state, what it keeps and scores), or (None, None,
     why not) where no filter could be fitted or drawn through. Each cap of
     `CAP_QUANTILES` in turn, until one's row is pixel-clean; else the best row (`rank`)."""
-    from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter
+    from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter, statistics
     from pixelgen_core.sampling import sample_raw
 
     pool, _ = sample_raw(strategy, palette, FILTER_POOL * n, seed + 7919, filtered=False)
+    real, drawn = statistics(reference.training), statistics(pool)  # once, for every cap
     unfiltered = strategy.chosen_sampling
     tried: list[tuple[PixelFilter, Row]] = []
     for cap in CAP_QUANTILES:
         try:
-            fitted = PixelFilter.fit(reference.training, pool, cap)
+            fitted = PixelFilter.fit_statistics(real, drawn, cap)
         except NoSpriteToKeep as exc:  # from the ratios, before any cap: so for all
             return None, None, f"pixel filter not kept: {exc}"
         strategy.chosen_sampling = {**unfiltered, "filter": fitted.to_dict()}
