@@ -64,14 +64,11 @@ def main() -> None:
     quoted: dict[str, str] = {}
     if not args.ab and NUMBERS.exists():  # the A/B as it was scored, with its date
         before = json.loads(NUMBERS.read_text())
-        for design in AB:
-            numbers["designs"][design] = {
-                "scored": before.get("ab_scored", before.get("date", "2026-12-04")),
-                **before["designs"][design],
-            }
+        for design in AB:  # a design carried over before keeps its own "scored"
+            scored_on = {"scored": before.get("date", "2026-12-04")}
+            numbers["designs"][design] = {**scored_on, **before["designs"][design]}
             runs[design] = before["checkpoints"][design]
             quoted.update({k: v for k, v in before["quoted"].items() if k.startswith(design)})
-        numbers["ab_scored"] = numbers["designs"][AB[0]]["scored"]
     scored = [(d, checkpoint, {}) for d, checkpoint in runs.items() if d not in numbers["designs"]]
     scored.insert(1, ("student", args.checkpoint, {"sampler": "consistency"}))
     for design, checkpoint, options in scored:
