@@ -84,7 +84,7 @@ def main() -> None:
     for row in rows:
         quoted[f"{row.name} FD"] = format_cell(row.metrics, "fd")
     speckled = next(row for row in rows if row.name.startswith("speckled"))
-    for key in PIXEL_STATS[:3]:  # the palette share is exact for both
+    for key in (k for k in PIXEL_STATS if k != "palette"):  # the palette share: exact for both
         quoted[f"data {key} W1"] = format_cell(data, f"{key}_w1")
         quoted[f"speckled {key} W1"] = format_cell(speckled.metrics, f"{key}_w1")
     for key in PIXEL_STATS:
@@ -92,7 +92,8 @@ def main() -> None:
     swing = limit_swing(reference.data)
     quoted["parts limit at 3 repeats of 256, lowest"] = f"{min(swing['3 repeats']):.2f}"
     quoted["parts limit at 3 repeats of 256, highest"] = f"{max(swing['3 repeats']):.2f}"
-    for key in ("isolated_per_sprite", "components_per_sprite", "colours_per_sprite"):
+    for key in ("isolated", "floating", "components", "colours"):
+        key = f"{key}_per_sprite"
         quoted[f"data {key}"] = f"{data[key]:.2f}"
         quoted[f"speckled {key}"] = f"{speckled.metrics[key]:.2f}"
     held = reference.training[reference.splits[0][0][:12]]

@@ -22,16 +22,20 @@ import numpy as np
 MIN_CELL = 25  # pooled sprites a statistic's cell holds at least (the top cells merge)
 CAP_QUANTILE = 0.99  # of the pool's ratios: the ratio above which a sprite is always kept
 ROUNDS = 100  # of iterative proportional fitting; it settles in a few dozen
+FLOATING = 5  # the column of `statistics` that counts floating pixels
 
 
 def statistics(indices: np.ndarray) -> np.ndarray:
-    """(N, 5) per sprite: the statistics of the pixel-clean verdict (isolated pixels,
-    opaque colours, one-colour regions: `pixelgen_core.evaluation.metrics`), and two that
+    """(N, 6) per sprite: the statistics of the pixel-clean verdict (isolated pixels,
+    opaque colours, one-colour regions: `pixelgen_core.evaluation.metrics`), two that
     keep what is drawn as the data has it (its main colour, its opaque pixels), since a
     model's mistakes are not spread evenly: without them, the kinds of sprite it draws
-    less cleanly (one colour more than another) would be dropped more often."""
+    less cleanly (one colour more than another) would be dropped more often; and last
+    the verdict's floating pixels, added after the others so that a filter or a
+    reference kept with five columns (a run made before it) reads as it did."""
     from pixelgen_core.evaluation.metrics import (
         colour_components,
+        floating_pixels,
         isolated_pixels,
         opaque_colours,
     )
@@ -48,6 +52,7 @@ def statistics(indices: np.ndarray) -> np.ndarray:
             colour_components(indices),
             main.astype(np.float64),
             (flat > 0).sum(axis=1) // 8.0,  # in steps of 8 pixels: cells, not single pixels
+            floating_pixels(indices),
         ],
         axis=1,
     )
@@ -99,8 +104,11 @@ class PixelFilter:
     def fit_statistics(
         cls, real: np.ndarray, drawn: np.ndarray, cap_quantile: float = CAP_QUANTILE
     ) -> PixelFilter:
-        """`fit` from the (N, 5) `statistics` of the real sprites and of the pool: a
-        checkpoint keeps the real sprites' statistics, not the sprites."""
+        """`fit` from the `statistics` of the real sprites and of the pool: a checkpoint
+        keeps the real sprites' statistics, not the sprites. Where the real ones have
+        fewer columns (kept by a run made before the last statistic was added), the
+        filter weighs those columns alone."""
+        drawn = drawn[:, : real.shape[1]]
         both = np.concatenate([real, drawn])
         edges = tuple(cell_edges(both[:, k]) for k in range(both.shape[1]))
         real_cells, pool_cells = _cells(edges, real), _cells(edges, drawn)

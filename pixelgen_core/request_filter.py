@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter, statistics
+from pixelgen_core.pixel_filter import FLOATING, NoSpriteToKeep, PixelFilter, statistics
 
 if TYPE_CHECKING:
     from pixelgen_core.prompts import Prompt
@@ -43,7 +43,7 @@ _fitted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # strategy -> 
 
 
 def reference(indices: np.ndarray, tags: np.ndarray | None) -> dict:
-    """What the checkpoint keeps to fit a request's filter: the (N, 5) `statistics` of the
+    """What the checkpoint keeps to fit a request's filter: the (N, 6) `statistics` of the
     training sprites (palette indices (N, H, W)) and, per sprite, the indices of the tags
     it carries ((N, T) 0/1 `tags`; None for a run without tags). Plain lists:
     `torch.load(weights_only=True)` reads them."""
@@ -57,7 +57,10 @@ def reference(indices: np.ndarray, tags: np.ndarray | None) -> dict:
 def real_statistics(kept: dict, prompt: Prompt | None, vocabulary: tuple[str, ...]) -> np.ndarray:
     """The statistics of the training sprites with every tag of `prompt` and none of its
     negative ones (all of them without a prompt)."""
-    every = np.asarray(kept["statistics"], dtype=np.float64).reshape(-1, 5)
+    # (N, 6); (N, 5) where the run was made before floating pixels were weighed
+    every = np.asarray(kept["statistics"], dtype=np.float64)
+    if every.ndim != 2:  # no sprite at all
+        every = every.reshape(0, 6)
     if prompt is None:
         return every
     wanted = {vocabulary.index(t) for t in prompt.tags}
@@ -98,6 +101,20 @@ def request_filter(
             what = "this prompt's tileable sprites"
         cache[digest] = _fit(real, draw_pool, digest, what) if found is None else found
     return cache[digest] or None
+
+
+def erases_floating(strategy: Strategy, prompt: Prompt | None) -> bool:
+    """Whether a prompt's draws that go through no filter of their own (too few training
+    sprites carry it, or none could be fitted) lose their floating specks
+    (`specks.erase_floating`): where the run kept a reference and none of the prompt's
+    real sprites has one. A rare tag's draws are where the model sprinkles most (four
+    robots in five on the words run, none of its 13 real robots) and a filter would
+    have to drop nearly every draw; erasing is what the pixel artist would do."""
+    chosen = strategy.chosen_sampling or {}
+    if prompt is None or not chosen.get(KEY):
+        return False
+    real = real_statistics(chosen[KEY], prompt, strategy.data.tags)
+    return len(real) > 0 and real.shape[1] > FLOATING and not real[:, FLOATING].any()
 
 
 def _fit(real: np.ndarray, draw_pool: Callable[[int, int], np.ndarray], digest: str, what: str):

@@ -24,7 +24,9 @@ from pixelgen_core.palette import Palette, unblend
 from pixelgen_core.plugins import StrategyRecord, registry
 from pixelgen_core.prompts import Prompt
 from pixelgen_core.request import Draw, DrawRequest, Options
+from pixelgen_core.request_filter import erases_floating
 from pixelgen_core.runs import written_by_trainer
+from pixelgen_core.specks import erase_floating
 from pixelgen_core.strategy import DataInfo, Option, Strategy, StrategySpec
 
 if TYPE_CHECKING:
@@ -201,7 +203,10 @@ def draw_request(
         return _draw_filtered(
             strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate, keep
         )
-    return _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
+    drawn = _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
+    if request.filtered and not request.is_edit and erases_floating(strategy, request.prompt):
+        return erase_floating(drawn[0]), drawn[1]  # the raw output stays as the model drew it
+    return drawn
 
 
 def pixel_filter_for(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixelgen_core.evaluation.metrics import isolated_mask
+from pixelgen_core.evaluation.metrics import floating_mask, isolated_mask
 
 
 def mend(indices: np.ndarray) -> np.ndarray:
@@ -44,3 +44,10 @@ def mend(indices: np.ndarray) -> np.ndarray:
         chosen = np.take_along_axis(around, votes.argmax(-1)[..., None], axis=-1)[..., 0]
         out = np.where(lonely, chosen, out)
     return out
+
+
+def erase_floating(indices: np.ndarray) -> np.ndarray:
+    """(N, H, W) palette indices -> the same with each floating speck (`floating_mask`: a
+    group of one or two pixels touching nothing else) made clear, as a pixel artist
+    erases a dot beside the shape. Only for sprites whose real examples have none."""
+    return np.where(floating_mask(indices), 0, indices)

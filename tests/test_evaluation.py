@@ -198,7 +198,13 @@ def test_evaluate_prints_logs_to_mlflow_and_writes_a_report(tmp_path):
     # the verdict, with what it measured against, for every row
     assert model["metrics"]["pixel_clean"] in (0.0, 1.0)
     assert model["verdict"]["clean"] == bool(model["metrics"]["pixel_clean"])
-    assert set(model["verdict"]["limits"]) == {"isolated", "colours", "components", "palette"}
+    assert set(model["verdict"]["limits"]) == {
+        "isolated",
+        "floating",
+        "colours",
+        "components",
+        "palette",
+    }
     assert report["rows"][1]["verdict"]["clean"]  # the real data, against its own spread
     assert not report["rows"][3]["verdict"]["clean"]  # palette noise
     assert "strategy/kl" in model["extra"]  # the strategy's own metrics hook

@@ -131,6 +131,19 @@ def test_isolated_pixels_count_opaque_pixels_without_a_4_neighbour_of_their_colo
     assert metrics.isolated_pixels(image).tolist() == [2, 3]
 
 
+def test_floating_pixels_are_specks_cut_off_from_the_shape_not_detail_on_it():
+    image = np.zeros((3, 8, 8), dtype=np.int64)
+    image[:, 2:6, 2:6] = 1  # a block
+    image[0, 1, 1] = 2  # on a corner, diagonally, another colour: detail, not floating
+    image[0, 3, 3] = 2  # inside the shape: isolated, not floating
+    image[1, 0, 7] = 1  # a lone speck in the corner
+    image[1, 7, 0:2] = 3  # a two-pixel speck
+    image[2, 0, 0:3] = 1  # three pixels make a stroke: not a speck
+    assert metrics.floating_pixels(image).tolist() == [0, 3, 0]
+    assert metrics.isolated_pixels(image)[0] == 2  # what isolated counts, floating leaves
+    assert metrics.floating_pixels(np.zeros((2, 4, 4), dtype=np.int64)).tolist() == [0, 0]
+
+
 def test_colours_and_components_per_sprite():
     image = np.zeros((3, 6, 6), dtype=np.int64)
     image[0, :2, :2] = 1

@@ -57,6 +57,38 @@ def test_kept_sprites_follow_the_data_statistics_better_than_the_draws():
         assert after < before / 4, stat.__name__
 
 
+def dotted(n: int, seed: int, floating: bool) -> np.ndarray:
+    """One-colour blocks with up to four dots of their colour, each diagonal to one of
+    the block's corners (one-pixel detail on the shape) or, with `floating`, one pixel
+    further out (specks off it): the same isolated pixels, regions and colours either
+    way."""
+    rng = np.random.default_rng(seed)
+    made = np.zeros((n, 16, 16), dtype=np.int64)
+    for i in range(n):
+        h, w = rng.integers(4, 11, size=2)
+        made[i, 2 : 2 + h, 2 : 2 + w] = 1
+        step = 2 if floating else 1
+        corners = [(2 - step, 2 - step), (2 - step, 1 + w + step), (1 + h + step, 2 - step)]
+        corners.append((1 + h + step, 1 + w + step))
+        for y, x in corners[: rng.integers(0, 5)]:
+            made[i, y, x] = 1
+    return made
+
+
+def test_floating_specks_are_dropped_where_the_other_statistics_see_nothing():
+    data = dotted(800, 0, floating=False)
+    pool = np.concatenate([dotted(1000, 1, floating=False), dotted(1000, 2, floating=True)])
+    on, off = dotted(300, 3, floating=False), dotted(300, 3, floating=True)  # same blocks
+    assert np.array_equal(statistics(on)[:, :5], statistics(off)[:, :5])
+    keep = PixelFilter.fit(data, pool)
+    dots = metrics.floating_pixels(off) > 0
+    assert keep.keep_probability(on).mean() > 0.5 and keep.keep_probability(off[dots]).max() < 0.01
+    # a filter fitted on five columns (a run made before floating pixels) cannot see them
+    five = PixelFilter.fit_statistics(statistics(data)[:, :5], statistics(pool))
+    assert len(five.edges) == 5
+    assert np.array_equal(five.keep_probability(off), five.keep_probability(on))
+
+
 def test_an_empty_sprite_is_never_kept():
     from pixelgen_core.pixel_filter import _cells, _product
 
@@ -88,7 +120,7 @@ def test_state_round_trips_through_plain_data():
     again = PixelFilter.from_dict(keep.to_dict())
     probe = np.concatenate([sprites(50, 2), sprites(50, 4, specks=1)])
     assert np.array_equal(again.keep_probability(probe), keep.keep_probability(probe))
-    assert again.acceptance == keep.acceptance and statistics(probe).shape == (100, 5)
+    assert again.acceptance == keep.acceptance and statistics(probe).shape == (100, 6)
 
 
 @pytest.fixture(scope="module")

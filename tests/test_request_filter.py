@@ -290,3 +290,48 @@ def test_evaluate_prompts_draws_as_sample_does_and_no_filter_reaches_it(tagged_r
     asked.clear()
     assert invoke(*scored[:-2], "--no-filter", "--out", "f").exit_code == 0
     assert asked and not any(asked)
+
+
+def test_a_prompt_with_no_filter_of_its_own_loses_the_specks_its_sprites_never_have(
+    tagged_run, monkeypatch
+):
+    """Too few "red" sprites for a filter (fewer than MIN_REAL), none with a floating
+    speck: the default draw erases the model's and leaves the rest of each sprite as
+    drawn. `filtered=False`, an edit, or real sprites with a speck of their own keep
+    every pixel. (The model draws blocks with a lone dot beside them in most sprites.)"""
+    import torch
+
+    from pixelgen_core.evaluation.metrics import floating_pixels
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    def specky(draw) -> torch.Tensor:
+        seed = int(torch.randint(0, 2**31, (1,), generator=draw.generator))
+        made = blocks(draw.n, seed)
+        dots = np.random.default_rng(seed).random(draw.n) < 0.7
+        made[dots, 15, 15] = 2
+        return torch.from_numpy(made)
+
+    run = tagged_run
+    monkeypatch.setattr(run.strategy, "sample", specky)
+    bars = blocks(request_filter.MIN_REAL - 1, 5)
+    tags = np.zeros((len(bars), len(run.info.tags)))
+    tags[:, run.info.tags.index("red")] = 1
+    own = run.palette.snap(np.asarray(run.sample(64, seed=50, filtered=False)))
+    run.strategy.chosen_sampling = {
+        "name": "dpm++ 3",
+        "options": {},
+        "filter": PixelFilter.fit(own, own).to_dict(),
+        request_filter.KEY: request_filter.reference(bars, tags),
+    }
+    cleaned = run.palette.snap(run.sample(16, seed=2, prompt="red").rgba)
+    drawn = run.palette.snap(run.sample(16, seed=2, prompt="red", filtered=False).rgba)
+    assert floating_pixels(drawn).sum() > 5 and floating_pixels(cleaned).sum() == 0
+    # the specks went clear, and nothing else changed
+    assert np.array_equal(cleaned[cleaned > 0], drawn[cleaned > 0])
+    assert (drawn != cleaned).sum() == floating_pixels(drawn).sum()
+    sprite = drawn[np.argmax(floating_pixels(drawn))]
+    edited = run.edit(run.palette.to_rgba(sprite), strength=0.0, prompt="red", seed=2)
+    assert np.array_equal(run.palette.snap(edited.rgba)[0], sprite)  # an edit keeps specks
+    bars[:, 15, 15] = 1  # every real sprite has a lone dot in its corner
+    run.strategy.chosen_sampling[request_filter.KEY] = request_filter.reference(bars, tags)
+    assert np.array_equal(run.palette.snap(run.sample(16, seed=2, prompt="red").rgba), drawn)

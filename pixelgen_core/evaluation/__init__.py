@@ -23,6 +23,7 @@ _WHERE = {
     "stray_pixel_rate": "metrics",
     "opaque_colours": "metrics",
     "isolated_pixels": "metrics",
+    "floating_pixels": "metrics",
     "COLUMNS": "report",
     "PIXEL_STATS": "report",
     "Reference": "report",

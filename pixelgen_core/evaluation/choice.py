@@ -64,7 +64,7 @@ class SamplingChoice:
         }
 
 
-SEEN = ("isolated", "colours", "components")  # what a pixel artist sees in the sprites
+SEEN = ("isolated", "floating", "colours", "components")  # what a pixel artist sees in the sprites
 
 
 def rank(rows: list[Row]) -> list[Row]:

@@ -249,6 +249,30 @@ def colour_components(indices: np.ndarray) -> np.ndarray:
     return counts
 
 
+FLOATING_GROUP = 2  # opaque pixels: a group this small, touching nothing else, is a speck
+
+
+def floating_mask(indices: np.ndarray) -> np.ndarray:
+    """(N, H, W) bool: opaque pixels in a group of at most FLOATING_GROUP that touches
+    no other opaque pixel, not even diagonally: a speck cut off from the shape."""
+    from scipy import ndimage
+
+    structure = np.zeros((3, 3, 3), dtype=bool)
+    structure[1] = True  # 8-connectivity within a sprite, none across sprites
+    labels, _ = ndimage.label(indices > 0, structure)
+    sizes = np.bincount(labels.ravel())
+    small = (sizes <= FLOATING_GROUP) & (np.arange(len(sizes)) > 0)
+    return small[labels]
+
+
+def floating_pixels(indices: np.ndarray) -> np.ndarray:
+    """Per sprite: its `floating_mask` pixels. Isolated pixels mix such specks with
+    one-pixel detail on the shape (a diagonal stroke, an eye), which real sprites have
+    plenty of; floating ones few sprites have (a dotted line, a star), and a model
+    sprinkles them around its shapes."""
+    return floating_mask(indices).reshape(len(indices), -1).sum(axis=1).astype(np.float64)
+
+
 def on_palette_shares(
     raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1
 ) -> np.ndarray:

@@ -92,16 +92,16 @@ def markdown(result: PromptEvaluation) -> str:
 
     lines = [
         "| prompt | kind | real sprites | ceiling | recognised | FD | isolated W1 | "
-        "colours W1 | parts W1 | memorised |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "floating W1 | colours W1 | parts W1 | memorised |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result.rows:
         s = row.scores
         lines.append(
             f"| {row.prompt} | {row.kind} | {row.real} | {cell(row.ceiling)} | "
             f"{cell(row.recognised)} | {cell(s.get('fd'))} | {cell(s.get('isolated_w1'))} | "
-            f"{cell(s.get('colours_w1'))} | {cell(s.get('components_w1'))} | "
-            f"{cell(s['memorised'])} |"
+            f"{cell(s.get('floating_w1'))} | {cell(s.get('colours_w1'))} | "
+            f"{cell(s.get('components_w1'))} | {cell(s['memorised'])} |"
         )
     means = result.summary()
     said = []
@@ -118,6 +118,7 @@ def markdown(result: PromptEvaluation) -> str:
 
 STATISTICS = {
     "isolated": metrics.isolated_pixels,
+    "floating": metrics.floating_pixels,
     "colours": metrics.opaque_colours,
     "components": metrics.colour_components,
 }

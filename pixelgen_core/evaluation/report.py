@@ -30,7 +30,7 @@ from pixelgen_core.evaluation.encoder import embed
 BASELINE_CLUSTERS = 16
 # Per-sprite pixel statistics, compared with the real sprites' as distributions (1-D
 # Wasserstein distance, `KEY_w1`): what FD barely sees and a pixel artist sees first.
-PIXEL_STATS = ("isolated", "colours", "components", "palette")
+PIXEL_STATS = ("isolated", "floating", "colours", "components", "palette")
 SPREAD = ("fd", "kid", *(f"{k}_w1" for k in PIXEL_STATS))  # reported with their spread
 SPECKLE = 0.02  # the speckled calibration row recolours this share of opaque pixels
 
@@ -46,6 +46,7 @@ COLUMNS = [
     ("nn_distance_median", "NN dist ≈", "{:.3f}", "data"),
     ("palette_fidelity", "palette ↑", "{:.1%}", "high"),
     ("isolated_w1", "isolated W1 ↓", "{:.2f}", "low"),
+    ("floating_w1", "floating W1 ↓", "{:.2f}", "low"),
     ("colours_w1", "colours W1 ↓", "{:.2f}", "low"),
     ("components_w1", "parts W1 ↓", "{:.2f}", "low"),
     ("opaque_share", "opaque ≈", "{:.2f}", "data"),
@@ -118,7 +119,13 @@ SPREAD_LIMIT = 2.0
 # sprites the parts limit came out anywhere from 0.46 to 1.53 with the data seed, over
 # 20 splits 0.98 at each (benchmarks/RESULTS.md, 2026-12-05).
 LIMIT_SPLITS = 20
-RESOLUTION = {"isolated": 0.05, "colours": 0.05, "components": 0.05, "palette": 0.01}
+RESOLUTION = {
+    "isolated": 0.05,
+    "floating": 0.05,
+    "colours": 0.05,
+    "components": 0.05,
+    "palette": 0.01,
+}
 
 
 def pixel_limits(data: Row) -> dict[str, float]:
@@ -225,6 +232,7 @@ class Reference:
             "palette_fidelity": float(stats["palette"].mean()),
             "colours_per_sprite": float(stats["colours"].mean()),
             "isolated_per_sprite": float(stats["isolated"].mean()),
+            "floating_per_sprite": float(stats["floating"].mean()),
             "components_per_sprite": float(stats["components"].mean()),
             "stray_pixels": metrics.stray_pixel_rate(indices),
             "opaque_share": metrics.opaque_share(indices),
@@ -236,6 +244,7 @@ class Reference:
         palette = self.data.palette.rgba
         return {
             "isolated": metrics.isolated_pixels(indices),
+            "floating": metrics.floating_pixels(indices),
             "colours": metrics.opaque_colours(indices),
             "components": metrics.colour_components(indices),
             "palette": np.ones(len(indices))
