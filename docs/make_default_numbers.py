@@ -81,6 +81,7 @@ def main() -> None:
         "data FD": f"the real sprites {data['metrics']['fd']:.2f}",
         "isolated W1": f"isolated-pixel distance {values['isolated']:.2f}",
         "isolated limit": f"allows {limits['isolated']:.2f}",
+        "floating W1": f"floating {values['floating']:.2f} ({limits['floating']:.2f})",
         "colours W1": f"colours {values['colours']:.2f} ({limits['colours']:.2f})",
         "parts W1": f"regions {values['components']:.2f} ({limits['components']:.2f})",
         "palette W1": f"palette {values['palette']:.2f} ({limits['palette']:.2f})",

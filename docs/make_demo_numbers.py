@@ -77,9 +77,11 @@ def main() -> None:
         "FD": f"FD {m['fd']:.2f} ± {m['fd_sd']:.2f}",
         "data FD": f"{data['metrics']['fd']:.2f}",
         "isolated W1": f"isolated-pixel distance {verdict['values']['isolated']:.2f}",
+        "floating W1": f"floating-pixel distance {verdict['values']['floating']:.2f}",
         "colours W1": f"colour distance {verdict['values']['colours']:.2f}",
         "isolated limit": f"{verdict['limits']['isolated']:.2f}",
         "colours limit": f"{verdict['limits']['colours']:.2f}",
+        "floating limit": f"{verdict['limits']['floating']:.2f}",
         "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
     }
     write(

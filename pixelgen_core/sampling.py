@@ -205,7 +205,8 @@ def draw_request(
         )
     drawn = _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
     if request.filtered and not request.is_edit and erases_floating(strategy, request.prompt):
-        return erase_floating(drawn[0]), drawn[1]  # the raw output stays as the model drew it
+        # the raw output stays as the model drew it
+        return erase_floating(drawn[0], request.tileable), drawn[1]
     return drawn
 
 

@@ -46,8 +46,14 @@ def mend(indices: np.ndarray) -> np.ndarray:
     return out
 
 
-def erase_floating(indices: np.ndarray) -> np.ndarray:
+def erase_floating(indices: np.ndarray, tileable: bool = False) -> np.ndarray:
     """(N, H, W) palette indices -> the same with each floating speck (`floating_mask`: a
     group of one or two pixels touching nothing else) made clear, as a pixel artist
-    erases a dot beside the shape. Only for sprites whose real examples have none."""
-    return np.where(floating_mask(indices), 0, indices)
+    erases a dot beside the shape. Only for sprites whose real examples have none.
+    `tileable` sprites are judged as tiled: a pixel on one edge touching a shape that
+    goes on from the opposite edge is no speck."""
+    if not tileable:
+        return np.where(floating_mask(indices), 0, indices)
+    height, width = indices.shape[-2:]
+    around = floating_mask(np.tile(indices, (1, 3, 3)))  # the sprite amid its copies
+    return np.where(around[:, height : 2 * height, width : 2 * width], 0, indices)

@@ -1,9 +1,9 @@
-"""specks.mend: a sprite's isolated pixels recoloured as a pixel artist would."""
+"""specks: isolated pixels recoloured, floating specks erased, as a pixel artist would."""
 
 import numpy as np
 
 from pixelgen_core.evaluation import isolated_pixels
-from pixelgen_core.specks import mend
+from pixelgen_core.specks import erase_floating, mend
 
 
 def block() -> np.ndarray:
@@ -51,3 +51,25 @@ def test_plugins_get_it_from_the_public_surface():
     import pixelgen_core
 
     assert pixelgen_core.mend_specks is mend and "mend_specks" in pixelgen_core.__all__
+
+
+def test_floating_specks_are_erased_and_detail_on_the_shape_kept():
+    sprite = np.zeros((1, 8, 8), dtype=np.int64)
+    sprite[0, 2:6, 2:6] = 1
+    sprite[0, 1, 1] = 2  # diagonal to the corner: on the shape
+    shape = sprite.copy()
+    sprite[0, 7, 7] = 1  # a lone speck
+    sprite[0, 0, 6:8] = 3  # a two-pixel speck
+    assert np.array_equal(erase_floating(sprite), shape)
+    assert np.array_equal(erase_floating(shape), shape)
+
+
+def test_a_tileable_sprite_keeps_a_pixel_that_goes_on_across_the_edge():
+    tile = np.zeros((1, 8, 8), dtype=np.int64)
+    tile[0, 3, 1:8] = 1  # a line from column 1 to the right edge ...
+    tile[0, 3, 0] = 1  # ... and on, across it: one pixel at the left edge touches it
+    tile[0, 3, 1] = 0  # cut here, the left pixel is alone but for the tiled neighbour
+    tile[0, 6, 4] = 2  # a lone speck in the middle
+    erased = erase_floating(tile, tileable=True)
+    assert erased[0, 3, 0] == 1 and erased[0, 6, 4] == 0
+    assert erase_floating(tile)[0, 3, 0] == 0  # as a lone sprite it is a speck
