@@ -276,3 +276,45 @@ def test_prompt_adherence_scores_every_tag_and_seen_and_novel_pairs():
     assert rows["red"].scores["memorised"] == 1.0  # drawn straight from the data
     assert rows["blue, wide"].kind == "novel pair" and rows["blue, wide"].ceiling is None
     assert result.summary()["prompts/tag/recognised"] == 1.0
+
+
+def test_a_prompt_with_enough_real_sprites_gets_a_pixel_verdict_that_sees_specks():
+    """Real sprites drawn back pass their prompt's verdict; the same with two specks off
+    the shape fail it on floating pixels; a tag with under MIN_JUDGED real sprites is
+    not judged (its halves would be too few to give a spread)."""
+    from pixelgen_core.evaluation.prompts import MIN_JUDGED, evaluate_prompts, markdown
+
+    rng = np.random.default_rng(0)
+    names = ("crate", "gem")
+    tags = np.array([[1, 0]] * (MIN_JUDGED + 20) + [[0, 1]] * (MIN_JUDGED - 8))
+    indices = np.zeros((len(tags), 8, 8), np.int64)
+    for i, row in enumerate(tags):  # one colour each: crates blocks, gems small diamonds
+        if row[0]:
+            h, w = rng.integers(3, 6, 2)
+            indices[i, 1 : 1 + h, 1 : 1 + w] = 1
+        else:
+            indices[i, 3:5, 2:6] = 2
+            indices[i, 2:6, 3:5] = 2
+    colours = np.array([[0, 0, 0, 0], [200, 120, 40, 255], [40, 200, 220, 255]], np.uint8)
+
+    def drawer(specks: bool):
+        def draw(asked, n, seed):
+            rows = np.flatnonzero(np.all([tags[:, names.index(t)] for t in asked], 0))
+            picked = indices[np.random.default_rng(seed).choice(rows, n)].copy()
+            if specks:  # two pixels in the far corner, touching nothing
+                picked[:, 7, 7] = picked[:, 7, 5] = 1
+            return colours[picked], picked
+
+        return draw
+
+    clean = evaluate_prompts(drawer(False), colours[indices], indices, tags, names, n=32)
+    speckled = evaluate_prompts(drawer(True), colours[indices], indices, tags, names, n=32)
+    crate, gem = clean.rows[0], clean.rows[1]
+    assert (crate.prompt, gem.prompt) == ("crate", "gem")
+    assert crate.clean is True and gem.clean is None and gem.verdict is None
+    assert speckled.rows[0].clean is False and "floating" in speckled.rows[0].verdict.failed
+    assert clean.summary()["prompts/tag/clean"] == 1.0
+    assert speckled.summary()["prompts/tag/clean"] == 0.0
+    assert speckled.to_dict()["rows"][0]["pixel_clean"] is False
+    table = markdown(speckled)
+    assert "| no: " in table and "floating" in table and "pixel-clean 0 of 1 judged" in table

@@ -11,10 +11,11 @@ from diffusion runs trained on the tagged kenney-arcade sprites.
 Draws, from CHECKPOINT, a row of sprites for each of four prompts above a row of the
 real sprites with that tag (docs/images/prompts.png) and scores every prompt with
 `Run.evaluate_prompts` (the classifier's recognised share against its ceiling, FD,
-pixel statistics and copies per prompt), as `pixelgen sample --prompt` draws them and
-again with the consistency student's own guidance ("student"); with `--ab`, scores the
-two designs' runs (trained alike) the same way; without it, keeps the A/B's numbers
-from the file as they were (with the date they were scored on). Writes
+pixel statistics, copies and a pixel verdict per prompt), as `pixelgen sample
+--prompt` draws them and again with the consistency student's own guidance
+("student"); with `--ab`, scores the two designs' runs (trained alike) the same way;
+without it, keeps the A/B's numbers from the file as they were (with the date they
+were scored on). Writes
 docs/learn/words-numbers.json: every number the chapter quotes, as it quotes it
 (tests/test_docs.py checks that it does).
 """
@@ -85,7 +86,12 @@ def main() -> None:
             "rows": [r.to_dict() for r in result.rows],
         }
         for key, value in summary.items():
-            quoted[f"{design} {key}"] = f"{value:.2f}"
+            if key.endswith("/judged"):  # quoted with the clean share, as "k of n"
+                continue
+            if key.endswith("/clean"):
+                judged = summary[key.replace("/clean", "/judged")]
+                value = f"{round(value * judged)} of {judged:.0f}"
+            quoted[f"{design} {key}"] = value if isinstance(value, str) else f"{value:.2f}"
         for row in result.rows:
             if row.prompt in PROMPTS and design == "run":
                 quoted[f"{row.prompt} recognised"] = f"{row.recognised:.2f}"

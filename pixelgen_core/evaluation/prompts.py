@@ -10,6 +10,8 @@ that even on real sprites. Prompts are every tag, the commonest pairs of tags th
 has together ("seen"), and pairs it never has together ("novel", where there is no
 ceiling). Each prompt also gets FD, the pixel statistics against the real sprites with
 its tags, and the share of its samples that copy a training sprite (rare tags copy).
+A prompt with at least MIN_JUDGED such sprites also gets a pixel verdict against their
+own spread (`judge_prompt`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,13 @@ import numpy as np
 from pixelgen_core.data.labels import features as pixel_features
 from pixelgen_core.evaluation import metrics
 from pixelgen_core.evaluation.encoder import embed
+from pixelgen_core.evaluation.report import LIMIT_SPLITS, RESOLUTION, SPREAD_LIMIT, Verdict
 
 MIN_HELD = 2  # a tag needs this many held-out sprites (and training ones) to be scored
 PAIRS = 8  # seen and novel pairs of tags scored, each
+# Real sprites a prompt needs for a pixel verdict: halves of 10 at least, so that the
+# spread between two halves of them says something (the prompt filter's own minimum).
+MIN_JUDGED = 20
 
 
 @dataclass
@@ -36,6 +42,11 @@ class PromptRow:
     ceiling: float | None  # share of held-out such sprites the classifier recognises
     recognised: float  # share of samples it recognises
     scores: dict[str, float] = field(default_factory=dict)  # fd, *_w1, memorised
+    verdict: Verdict | None = None  # with MIN_JUDGED real sprites or more (`judge_prompt`)
+
+    @property
+    def clean(self) -> bool | None:
+        return None if self.verdict is None else self.verdict.clean
 
     def to_dict(self) -> dict:
         return {
@@ -45,6 +56,8 @@ class PromptRow:
             "ceiling": self.ceiling,
             "recognised": self.recognised,
             **self.scores,
+            "pixel_clean": self.clean,
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
         }
 
 
@@ -54,7 +67,8 @@ class PromptEvaluation:
     n: int
 
     def summary(self) -> dict[str, float]:
-        """Per kind: mean recognised share, and mean ceiling where there is one."""
+        """Per kind: mean recognised share, mean ceiling where there is one, and the share
+        of the judged prompts (`judge_prompt`) that are pixel-clean where any are."""
         out: dict[str, float] = {}
         for kind in ("tag", "seen pair", "novel pair"):
             rows = [r for r in self.rows if r.kind == kind]
@@ -66,6 +80,10 @@ class PromptEvaluation:
             if ceilings:
                 out[f"prompts/{key}/ceiling"] = float(np.mean(ceilings))
             out[f"prompts/{key}/memorised"] = float(np.mean([r.scores["memorised"] for r in rows]))
+            judged = [r.clean for r in rows if r.clean is not None]
+            if judged:
+                out[f"prompts/{key}/clean"] = float(np.mean(judged))
+                out[f"prompts/{key}/judged"] = float(len(judged))
         return out
 
     def to_dict(self) -> dict:
@@ -90,10 +108,15 @@ def markdown(result: PromptEvaluation) -> str:
     def cell(value, digits: int = 2) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
+    def clean(row: PromptRow) -> str:
+        if row.verdict is None:
+            return "-"
+        return "yes" if row.verdict.clean else "no: " + ", ".join(row.verdict.failed)
+
     lines = [
         "| prompt | kind | real sprites | ceiling | recognised | FD | isolated W1 | "
-        "floating W1 | colours W1 | parts W1 | memorised |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "floating W1 | colours W1 | parts W1 | memorised | clean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result.rows:
         s = row.scores
@@ -101,7 +124,7 @@ def markdown(result: PromptEvaluation) -> str:
             f"| {row.prompt} | {row.kind} | {row.real} | {cell(row.ceiling)} | "
             f"{cell(row.recognised)} | {cell(s.get('fd'))} | {cell(s.get('isolated_w1'))} | "
             f"{cell(s.get('floating_w1'))} | {cell(s.get('colours_w1'))} | "
-            f"{cell(s.get('components_w1'))} | {cell(s['memorised'])} |"
+            f"{cell(s.get('components_w1'))} | {cell(s['memorised'])} | {clean(row)} |"
         )
     means = result.summary()
     said = []
@@ -111,7 +134,12 @@ def markdown(result: PromptEvaluation) -> str:
             text = (
                 f"{kind.replace('_', ' ')}s: recognised {means[f'prompts/{kind}/recognised']:.2f}"
             )
-            said.append(text + (f" (ceiling {ceiling:.2f})" if ceiling is not None else ""))
+            text += f" (ceiling {ceiling:.2f})" if ceiling is not None else ""
+            judged = means.get(f"prompts/{kind}/judged")
+            if judged:
+                clean = round(means[f"prompts/{kind}/clean"] * judged)
+                text += f", pixel-clean {clean} of {judged:.0f} judged"
+            said.append(text)
     lines += ["", "Means: " + "; ".join(said) + "."]
     return "\n".join(lines)
 
@@ -122,6 +150,32 @@ STATISTICS = {
     "colours": metrics.opaque_colours,
     "components": metrics.colour_components,
 }
+
+
+def judge_prompt(drawn: dict[str, np.ndarray], real: dict[str, np.ndarray], seed: int) -> Verdict:
+    """A prompt's pixel verdict against the spread of its own real sprites, measured like
+    with like as `evaluate`'s verdict is: over LIMIT_SPLITS random halves A and B of the
+    real sprites, m = min(samples, |A|) sprites of A against B give the data's distance
+    (the limit: mean + SPREAD_LIMIT standard deviations, at least RESOLUTION), and m of
+    the samples against the same B the prompt's (its value: the mean). `drawn` and
+    `real` map each of STATISTICS to per-sprite counts."""
+    rng = np.random.default_rng(seed)
+    n, count = len(next(iter(drawn.values()))), len(next(iter(real.values())))
+    m = min(n, count // 2)
+    data: dict[str, list[float]] = {k: [] for k in STATISTICS}
+    model: dict[str, list[float]] = {k: [] for k in STATISTICS}
+    for _ in range(LIMIT_SPLITS):
+        order = rng.permutation(count)
+        held, reference = order[:m], order[count // 2 :]
+        samples = rng.choice(n, m, replace=False)
+        for k in STATISTICS:
+            data[k].append(metrics.wasserstein(real[k][held], real[k][reference]))
+            model[k].append(metrics.wasserstein(drawn[k][samples], real[k][reference]))
+    limits = {
+        k: float(max(np.mean(v) + SPREAD_LIMIT * np.std(v, ddof=1), RESOLUTION[k]))
+        for k, v in data.items()
+    }
+    return Verdict(limits, {k: float(np.mean(v)) for k, v in model.items()})
 
 
 def sprite_features(sprites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -219,10 +273,15 @@ def evaluate_prompts(
             ceiling = float(classifier.recognises(real_features[held_with], list(columns)).mean())
         scores = {"memorised": metrics.memorisation(drawn, indices)["memorised"]}
         reference = np.flatnonzero(with_all)
+        verdict = None
         if len(reference) >= MIN_HELD:
             scores["fd"] = metrics.frechet_distance(embedded, real_embedded[reference])
-            for name, stat in STATISTICS.items():
-                scores[f"{name}_w1"] = metrics.wasserstein(stat(drawn), real_stats[name][reference])
+            drawn_stats = {name: stat(drawn) for name, stat in STATISTICS.items()}
+            real_with = {name: real_stats[name][reference] for name in STATISTICS}
+            for name in STATISTICS:
+                scores[f"{name}_w1"] = metrics.wasserstein(drawn_stats[name], real_with[name])
+            if len(reference) >= MIN_JUDGED:
+                verdict = judge_prompt(drawn_stats, real_with, seed + i)
         rows.append(
             PromptRow(
                 ", ".join(names),
@@ -231,6 +290,7 @@ def evaluate_prompts(
                 ceiling,
                 float(classifier.recognises(features, list(columns)).mean()),
                 scores,
+                verdict,
             )
         )
     return PromptEvaluation(rows, n)
