@@ -104,12 +104,14 @@ def request_filter(
 
 
 def erases_floating(strategy: Strategy, prompt: Prompt | None) -> bool:
-    """Whether a prompt's draws that go through no filter of their own (too few training
-    sprites carry it, or none could be fitted) lose their floating specks
-    (`specks.erase_floating`): where the run kept a reference and none of the prompt's
-    real sprites has one. A rare tag's draws are where the model sprinkles most (four
-    robots in five on the words run, none of its 13 real robots) and a filter would
-    have to drop nearly every draw; erasing is what the pixel artist would do."""
+    """Whether a prompt's draws lose their floating specks (`specks.erase_floating`):
+    where the run kept a reference and none of the prompt's real sprites has one. A rare
+    tag's draws are where the model sprinkles most (four robots in five on the words
+    run, none of its 13 real robots) and a filter would have to drop nearly every draw;
+    erasing is what the pixel artist would do. A common tag's draws go through its own
+    filter first, which weighs floating pixels among five other statistics and let
+    some through (`character`: 0.19 floating W1 against a limit of 0.05 on the words
+    run, benchmarks/RESULTS.md), so they are erased after it too."""
     chosen = strategy.chosen_sampling or {}
     if prompt is None or not chosen.get(KEY):
         return False

@@ -199,11 +199,11 @@ def draw_request(
         return _draw(strategy, palette, count, pool_seed, draw_chunk, chunk, False)[0]
 
     keep = pixel_filter_for(strategy, request, draw_pool)
+    n, seed, separate = request.n, request.seed, request.separate
     if keep is not None:
-        return _draw_filtered(
-            strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate, keep
-        )
-    drawn = _draw(strategy, palette, request.n, request.seed, draw_chunk, chunk, request.separate)
+        drawn = _draw_filtered(strategy, palette, n, seed, draw_chunk, chunk, separate, keep)
+    else:
+        drawn = _draw(strategy, palette, n, seed, draw_chunk, chunk, separate)
     if request.filtered and not request.is_edit and erases_floating(strategy, request.prompt):
         # the raw output stays as the model drew it
         return erase_floating(drawn[0], request.tileable), drawn[1]

@@ -292,6 +292,53 @@ def test_evaluate_prompts_draws_as_sample_does_and_no_filter_reaches_it(tagged_r
     assert asked and not any(asked)
 
 
+def test_a_prompt_through_its_own_filter_loses_the_specks_its_sprites_never_have(
+    tagged_run, monkeypatch
+):
+    """A prompt with a filter of its own whose real sprites never have a floating speck:
+    what the filter keeps has its specks erased too. (The filter here is fitted on the
+    model's own draws, so it keeps specks as readily as anything else, as the words
+    run's filters let some through.)"""
+    import torch
+
+    from pixelgen_core.evaluation.metrics import floating_pixels
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    def dotted(draw) -> torch.Tensor:
+        seed = int(torch.randint(0, 2**31, (1,), generator=draw.generator))
+        made = blocks(draw.n, seed)
+        made[:, 15, 15] = 2  # a dot beside every block
+        return torch.from_numpy(made)
+
+    run = tagged_run
+    monkeypatch.setattr(run.strategy, "sample", dotted)
+    own = run.palette.snap(np.asarray(run.sample(64, seed=50, filtered=False)))
+    lenient = PixelFilter.fit(own, own)
+    asked = []
+
+    def its_own(strategy, prompt, *how):
+        asked.append(prompt)
+        return lenient
+
+    monkeypatch.setattr(request_filter, "request_filter", its_own)
+    bars = blocks(request_filter.MIN_REAL + 10, 5)
+    tags = np.zeros((len(bars), len(run.info.tags)))
+    tags[:, run.info.tags.index("red")] = 1
+    run.strategy.chosen_sampling = {
+        "name": "dpm++ 3",
+        "options": {},
+        "filter": lenient.to_dict(),
+        request_filter.KEY: request_filter.reference(bars, tags),
+    }
+    cleaned = run.palette.snap(run.sample(16, seed=2, prompt="red").rgba)
+    assert [p.tags for p in asked] == [("red",)]  # it went through the prompt's filter
+    assert floating_pixels(cleaned).sum() == 0 and (cleaned[:, 15, 15] == 0).all()
+    assert (cleaned > 0).sum(axis=(1, 2)).min() > 0  # the blocks stay
+    bars[:, 15, 15] = 1  # real sprites with a dot of their own: theirs is kept
+    run.strategy.chosen_sampling[request_filter.KEY] = request_filter.reference(bars, tags)
+    assert (run.palette.snap(run.sample(16, seed=2, prompt="red").rgba)[:, 15, 15] == 2).all()
+
+
 def test_a_prompt_with_no_filter_of_its_own_loses_the_specks_its_sprites_never_have(
     tagged_run, monkeypatch
 ):
