@@ -51,9 +51,15 @@ def erase_floating(indices: np.ndarray, tileable: bool = False) -> np.ndarray:
     group of one or two pixels touching nothing else) made clear, as a pixel artist
     erases a dot beside the shape. Only for sprites whose real examples have none.
     `tileable` sprites are judged as tiled: a pixel on one edge touching a shape that
-    goes on from the opposite edge is no speck."""
-    if not tileable:
-        return np.where(floating_mask(indices), 0, indices)
-    height, width = indices.shape[-2:]
-    around = floating_mask(np.tile(indices, (1, 3, 3)))  # the sprite amid its copies
-    return np.where(around[:, height : 2 * height, width : 2 * width], 0, indices)
+    goes on from the opposite edge is no speck. A sprite made of specks alone keeps
+    them: an empty frame in a sheet is worse than a dot."""
+    if tileable:
+        height, width = indices.shape[-2:]
+        around = floating_mask(np.tile(indices, (1, 3, 3)))  # the sprite amid its copies
+        specks = around[:, height : 2 * height, width : 2 * width]
+    else:
+        specks = floating_mask(indices)
+    erased = np.where(specks, 0, indices)
+    emptied = ~(erased > 0).reshape(len(erased), -1).any(axis=1)
+    erased[emptied] = indices[emptied]
+    return erased

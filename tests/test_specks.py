@@ -73,3 +73,13 @@ def test_a_tileable_sprite_keeps_a_pixel_that_goes_on_across_the_edge():
     erased = erase_floating(tile, tileable=True)
     assert erased[0, 3, 0] == 1 and erased[0, 6, 4] == 0
     assert erase_floating(tile)[0, 3, 0] == 0  # as a lone sprite it is a speck
+
+
+def test_a_sprite_of_specks_alone_is_kept_as_drawn_not_emptied():
+    dots = np.zeros((2, 8, 8), dtype=np.int64)
+    dots[:, 0, 7] = dots[:, 7, 6:8] = 2  # nothing but two specks
+    dots[1, 2:6, 2:5] = 1  # the second sprite has a shape away from them
+    erased = erase_floating(dots)
+    assert np.array_equal(erased[0], dots[0])
+    assert erased[1, 0, 7] == 0 and (erased[1] > 0).sum() == 12
+    assert np.array_equal(erase_floating(dots, tileable=True)[0], dots[0])
