@@ -60,7 +60,7 @@ def real_statistics(kept: dict, prompt: Prompt | None, vocabulary: tuple[str, ..
     # (N, 6); (N, 5) where the run was made before floating pixels were weighed
     every = np.asarray(kept["statistics"], dtype=np.float64)
     if every.ndim != 2:  # no sprite at all
-        every = every.reshape(0, 6)
+        every = every.reshape(0, FLOATING + 1)
     if prompt is None:
         return every
     wanted = {vocabulary.index(t) for t in prompt.tags}
