@@ -25,7 +25,7 @@ import numpy as np
 from pixelgen_core.data.labels import features as pixel_features
 from pixelgen_core.evaluation import metrics
 from pixelgen_core.evaluation.encoder import embed
-from pixelgen_core.evaluation.report import LIMIT_SPLITS, RESOLUTION, SPREAD_LIMIT, Verdict
+from pixelgen_core.evaluation.report import LIMIT_SPLITS, Verdict, spread_limit
 
 MIN_HELD = 2  # a tag needs this many held-out sprites (and training ones) to be scored
 PAIRS = 8  # seen and novel pairs of tags scored, each
@@ -156,7 +156,7 @@ def judge_prompt(drawn: dict[str, np.ndarray], real: dict[str, np.ndarray], seed
     """A prompt's pixel verdict against the spread of its own real sprites, measured like
     with like as `evaluate`'s verdict is: over LIMIT_SPLITS random halves A and B of the
     real sprites, m = min(samples, |A|) sprites of A against B give the data's distance
-    (the limit: mean + SPREAD_LIMIT standard deviations, at least RESOLUTION), and m of
+    (the limit: `spread_limit` of their mean and standard deviation), and m of
     the samples against the same B the prompt's (its value: the mean). `drawn` and
     `real` map each of STATISTICS to per-sprite counts."""
     rng = np.random.default_rng(seed)
@@ -171,10 +171,7 @@ def judge_prompt(drawn: dict[str, np.ndarray], real: dict[str, np.ndarray], seed
         for k in STATISTICS:
             data[k].append(metrics.wasserstein(real[k][held], real[k][reference]))
             model[k].append(metrics.wasserstein(drawn[k][samples], real[k][reference]))
-    limits = {
-        k: float(max(np.mean(v) + SPREAD_LIMIT * np.std(v, ddof=1), RESOLUTION[k]))
-        for k, v in data.items()
-    }
+    limits = {k: spread_limit(k, np.mean(v), np.std(v, ddof=1)) for k, v in data.items()}
     return Verdict(limits, {k: float(np.mean(v)) for k, v in model.items()})
 
 

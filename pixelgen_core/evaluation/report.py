@@ -128,13 +128,16 @@ RESOLUTION = {
 }
 
 
+def spread_limit(statistic: str, mean: float, sd: float) -> float:
+    """A pixel statistic's limit from the real data's own distances: their mean plus
+    SPREAD_LIMIT standard deviations, and at least the statistic's RESOLUTION."""
+    return float(max(mean + SPREAD_LIMIT * sd, RESOLUTION[statistic]))
+
+
 def pixel_limits(data: Row) -> dict[str, float]:
     """The verdict's limit for each pixel statistic, from the real-data row."""
     m = data.metrics
-    return {
-        k: float(max(m[f"{k}_w1"] + SPREAD_LIMIT * m[f"{k}_w1_sd"], RESOLUTION[k]))
-        for k in PIXEL_STATS
-    }
+    return {k: spread_limit(k, m[f"{k}_w1"], m[f"{k}_w1_sd"]) for k in PIXEL_STATS}
 
 
 def judge(rows: Iterable[Row], data: Row, limits: dict[str, float] | None = None) -> None:
