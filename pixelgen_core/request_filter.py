@@ -12,7 +12,8 @@ own"). The training sprites' statistics and tags are kept in the checkpoint at t
 of training (`reference`), so drawing needs no dataset. The cap sits at the pool's 90th
 percentile, not the 99th: it keeps three times as many draws at nearly the same gain. A
 fitted filter is kept, in memory and in the user's cache, under a digest of the model's
-weights, the run's filter and the request, so a pool is drawn once.
+weights, the run's filter and the request, so a pool is drawn once; the cache keeps the
+`KEEP` most recently used, so that trying prompts for months does not fill a disk.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,7 @@ POOL_SEED = 7919  # the pool's, whatever the request's seed: one filter per requ
 CAP_QUANTILE = 0.9
 MIN_REAL = 20  # training sprites a filter needs: a prompt carried by fewer draws unfiltered
 KEY = "sprite_statistics"  # of `Strategy.chosen_sampling`: what `reference` returns
+KEEP = 500  # fitted filters the cache keeps, the most recently used
 
 _fitted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # strategy -> {digest: filter}
 
@@ -165,11 +168,15 @@ def _path(digest: str):
 def _read(digest: str) -> PixelFilter | bool | None:
     """The cached filter (False: none could be fitted), or None where nothing is cached
     (or it cannot be read: fit anew)."""
+    path = _path(digest)
     try:
-        state = json.loads(_path(digest).read_text())
-        return False if state.get("unfit") else PixelFilter.from_dict(state)
+        state = json.loads(path.read_text())
+        found = False if state.get("unfit") else PixelFilter.from_dict(state)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: the last to be pruned
+    return found
 
 
 def _write(digest: str, fitted: PixelFilter | None) -> None:
@@ -180,3 +187,18 @@ def _write(digest: str, fitted: PixelFilter | None) -> None:
     state = {"unfit": True} if fitted is None else fitted.to_dict()
     with contextlib.suppress(PixelgenError):
         write_text(_path(digest), json.dumps(state))
+        _prune(_path(digest).parent)
+
+
+def _prune(folder) -> None:
+    """Delete all but the `KEEP` most recently used filters. Another process may be
+    pruning or reading at the same time: a file already gone is skipped, and a filter
+    deleted under a reader only costs it a new fit."""
+    by_use = []
+    for path in folder.glob("*.json"):
+        with contextlib.suppress(OSError):
+            by_use.append((path.stat().st_mtime, path))
+    by_use.sort(reverse=True)
+    for _, path in by_use[KEEP:]:
+        with contextlib.suppress(OSError):
+            path.unlink()

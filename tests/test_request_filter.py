@@ -173,6 +173,23 @@ def test_a_cache_that_cannot_be_read_or_written_only_costs_a_new_fit(tagged, mon
     assert for_prompt(strategy, ROBOT, draw_pool) is not None and len(pools) == 3
 
 
+def test_the_cache_keeps_the_most_recently_used_filters(tagged, monkeypatch):
+    strategy, draw_pool, pools = tagged
+    monkeypatch.setattr(request_filter, "KEEP", 2)
+    for_prompt(strategy, ROBOT, draw_pool)
+    [robot] = cached()
+    for_prompt(strategy, TILE, draw_pool)
+    [tile] = set(cached()) - {robot}
+    os.utime(robot, (1e9, 1e9))  # long unused, the robots' the longest
+    os.utime(tile, (1.5e9, 1.5e9))
+    request_filter._fitted.clear()
+    for_prompt(strategy, ROBOT, draw_pool)  # read from the cache: used now
+    assert len(pools) == 2
+    for_prompt(strategy, Prompt("robot", ("robot",), ("red",)), draw_pool)
+    assert len(pools) == 3 and len(cached()) == 2
+    assert robot in cached() and tile not in cached()  # the least recently used went
+
+
 BARS = ("red", "blue", "tall", "wide")
 
 
