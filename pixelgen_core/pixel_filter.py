@@ -23,6 +23,7 @@ MIN_CELL = 25  # pooled sprites a statistic's cell holds at least (the top cells
 CAP_QUANTILE = 0.99  # of the pool's ratios: the ratio above which a sprite is always kept
 ROUNDS = 100  # of iterative proportional fitting; it settles in a few dozen
 FLOATING = 5  # the column of `statistics` that counts floating pixels
+COLUMNS = 6  # of `statistics`: FLOATING is the last
 
 
 def statistics(indices: np.ndarray) -> np.ndarray:

@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pixelgen_core.pixel_filter import FLOATING, NoSpriteToKeep, PixelFilter, statistics
+from pixelgen_core.pixel_filter import (
+    COLUMNS,
+    FLOATING,
+    NoSpriteToKeep,
+    PixelFilter,
+    statistics,
+)
 
 if TYPE_CHECKING:
     from pixelgen_core.prompts import Prompt
@@ -63,7 +69,7 @@ def real_statistics(kept: dict, prompt: Prompt | None, vocabulary: tuple[str, ..
     # (N, 6); (N, 5) where the run was made before floating pixels were weighed
     every = np.asarray(kept["statistics"], dtype=np.float64)
     if every.ndim != 2:  # no sprite at all
-        every = every.reshape(0, FLOATING + 1)
+        every = every.reshape(0, COLUMNS)
     if prompt is None:
         return every
     wanted = {vocabulary.index(t) for t in prompt.tags}

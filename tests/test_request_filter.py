@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pixelgen_core import request_filter
-from pixelgen_core.pixel_filter import PixelFilter, statistics
+from pixelgen_core.pixel_filter import COLUMNS, PixelFilter, statistics
 from pixelgen_core.prompts import Prompt
 from pixelgen_core.request import DrawRequest
 
@@ -73,6 +73,8 @@ def test_the_reference_picks_the_sprites_with_every_tag_and_no_negative_one(tagg
     assert len(pick(kept, Prompt("red robot", ("red", "robot")), TAGS)) == 20
     assert len(pick(kept, Prompt("robot", ("robot",), ("red",)), TAGS)) == 40
     assert np.array_equal(pick(kept, TILE, TAGS), statistics(blocks(30, 1, specks=4)))
+    nothing = {"statistics": [], "tags": []}
+    assert pick(nothing, None, TAGS).shape == (0, COLUMNS)  # a column per statistic still
 
 
 def cached() -> list[Path]:
