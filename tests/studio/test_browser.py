@@ -135,7 +135,13 @@ def test_draw_pick_redraw_recolour_keep_and_export(page, studio, shots):
     page.wait_for_selector(f"#run-name:has-text('{studio.run}')")
     page.fill("#n", "6")
     page.fill("#seed", "4")
+    held = []  # the draw's request, held until the page has said it is drawing
+    page.route("**/sample", lambda route: held.append(route))
     page.click("#draw")
+    page.wait_for_selector("#message:has-text('drawing 6 sprites…')")
+    assert page.is_disabled("#draw")  # one draw at a time
+    held[0].continue_()
+    page.unroute("**/sample")
     page.wait_for_function("document.querySelectorAll('#sheet .sprite img').length === 6")
     page.wait_for_function(
         "[...document.querySelectorAll('#sheet .sprite img')].every(i => i.width === 64)"

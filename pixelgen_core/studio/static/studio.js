@@ -314,6 +314,9 @@ async function upload() {
 async function draw() {
   needRun();
   const body = { n: Number($("n").value), ...drawSettings() };
+  // a prompt's first draw also draws the pool its pixel filter is fitted on (256 sprites)
+  const first = body.prompt ? " (a prompt's first draw fits its pixel filter once: slower)" : "";
+  say(`drawing ${body.n} sprites…${first}`);
   const result = await api(`/api/runs/${state.run}/sample`, body);
   const sprites = result.sprites.map((png, i) => ({ png, seed: result.seeds ? result.seeds[i] : null }));
   showSprites("sheet", sprites, pick);
