@@ -38,6 +38,8 @@ from pixelgen_core.pixel_filter import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pixelgen_core.prompts import Prompt
     from pixelgen_core.strategy import Strategy
 
@@ -165,7 +167,7 @@ def _digest(
     return hashed.hexdigest()[:32]
 
 
-def _path(digest: str):
+def _path(digest: str) -> Path:
     from pixelgen_core.files import user_cache
 
     return user_cache() / "request-filters" / f"{digest}.json"
@@ -196,7 +198,7 @@ def _write(digest: str, fitted: PixelFilter | None) -> None:
         _prune(_path(digest).parent)
 
 
-def _prune(folder) -> None:
+def _prune(folder: Path) -> None:
     """Delete all but the `KEEP` most recently used filters. Another process may be
     pruning or reading at the same time: a file already gone is skipped, and a filter
     deleted under a reader only costs it a new fit."""
