@@ -193,9 +193,10 @@ def _write(digest: str, fitted: PixelFilter | None) -> None:
     from pixelgen_core.files import write_text
 
     state = {"unfit": True} if fitted is None else fitted.to_dict()
+    path = _path(digest)
     with contextlib.suppress(PixelgenError):
-        write_text(_path(digest), json.dumps(state))
-        _prune(_path(digest).parent)
+        write_text(path, json.dumps(state))
+        _prune(path.parent)
 
 
 def _prune(folder: Path) -> None:
