@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from pixelgen_diffusion.colours import fewest_colours
+from pixelgen_diffusion.testing import TINY
 
 from pixelgen_core import DataInfo, Palette, SettingError
 from pixelgen_core.evaluation import opaque_colours
@@ -17,15 +18,6 @@ from pixelgen_core.testing import (
     sample,
     sample_raw,
 )
-
-# attention off: at 8x8 with 4-wide heads it was most of a tiny model's time (test_diffusion
-# keeps it on)
-TINY = [
-    "model.channels=[8,16]",
-    "model.blocks_per_level=1",
-    "model.groups=4",
-    "model.attention=false",
-]
 
 
 def make(*overrides: str):

@@ -8,18 +8,10 @@ import torch
 from pixelgen_diffusion import consistency
 from pixelgen_diffusion.samplers import ConsistencySampler
 from pixelgen_diffusion.schedule import NoiseSchedule
+from pixelgen_diffusion.testing import TINY
 
 from pixelgen_core import Batch, ConfigError, DataInfo, NotReady, PixelgenWarning
 from pixelgen_core.testing import PALETTE, invoke, make_strategy, sample
-
-# attention off: at 8x8 with 4-wide heads it was most of a tiny model's time (test_diffusion
-# keeps it on)
-TINY = [
-    "model.channels=[8,16]",
-    "model.blocks_per_level=1",
-    "model.groups=4",
-    "model.attention=false",
-]
 
 
 def make(*overrides, classes=3, size=16):

@@ -4,20 +4,13 @@ import io
 
 import torch
 from pixelgen_diffusion.detail import PATIENCE, REDRAWS, REDRAWS_MENDED, detail_levels
+from pixelgen_diffusion.testing import TINY as TINY_MODEL
 
 from pixelgen_core import Batch, DataInfo, Palette, Prompt
 from pixelgen_core.evaluation import isolated_pixels
 from pixelgen_core.testing import PALETTE, edit_raw, make_strategy, sample, sample_raw
 
-# attention off: at 8x8 with 4-wide heads it was most of a tiny model's time (test_diffusion
-# keeps it on)
-TINY = [
-    "model.channels=[8,16]",
-    "model.blocks_per_level=1",
-    "model.groups=4",
-    "sampling.steps=2",
-    "model.attention=false",
-]
+TINY = [*TINY_MODEL, "sampling.steps=2"]
 
 
 def make(*overrides, classes=3):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from pixelgen_diffusion.testing import TINY as TINY_MODEL
 from torch import nn
 
 from pixelgen_core import Batch, ConfigError, DataInfo, PixelgenWarning, SettingError
@@ -16,7 +17,7 @@ from pixelgen_core.testing import (
     sample,
 )
 
-TINY = ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
+TINY = [*TINY_MODEL, "model.attention=true"]  # the one file that tests attention
 
 
 class TestDiffusionContract(StrategyContract):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from pixelgen_diffusion.testing import TINY
 
 from pixelgen_core import ConfigError, DataInfo, Palette
 from pixelgen_core.testing import (
@@ -14,14 +15,6 @@ from pixelgen_core.testing import (
     seam_difference,
 )
 
-# attention off: at 8x8 with 4-wide heads it was most of a tiny model's time (test_diffusion
-# keeps it on)
-TINY = [
-    "model.channels=[8,16]",
-    "model.blocks_per_level=1",
-    "model.groups=4",
-    "model.attention=false",
-]
 FAST = [*TINY, "sampling.steps=8", "training.lr=0.003", "consistency.share=0"]
 
 

@@ -3,19 +3,12 @@ let the sampler end on palette colours; and runs from before it still load."""
 
 import numpy as np
 import torch
+from pixelgen_diffusion.testing import TINY
 
 from pixelgen_core import DataInfo, Palette, Step
 from pixelgen_core.evaluation import on_palette
 from pixelgen_core.testing import PALETTE, blocky_batch, edit_raw, make_strategy, sample, sample_raw
 
-# attention off: at 8x8 with 4-wide heads it was most of a tiny model's time (test_diffusion
-# keeps it on)
-TINY = [
-    "model.channels=[8,16]",
-    "model.blocks_per_level=1",
-    "model.groups=4",
-    "model.attention=false",
-]
 FAST = [*TINY, "training.lr=0.003", "consistency.share=0", "sampling.sampler=dpm++"]
 
 

@@ -6,19 +6,12 @@ import copy
 import numpy as np
 import pytest
 import torch
+from pixelgen_diffusion.testing import TINY
 
 from pixelgen_core import Batch, ConfigError, DataInfo, Palette, Prompt
 from pixelgen_core.testing import PALETTE, edit_raw, make_strategy, sample_raw
 
 TAGS = ("red", "blue", "tall", "wide")
-# attention off: at 8x8 with 4-wide heads it was most of a tiny model's time (test_diffusion
-# keeps it on)
-TINY = [
-    "model.channels=[8,16]",
-    "model.blocks_per_level=1",
-    "model.groups=4",
-    "model.attention=false",
-]
 # Detail levels off: these tests count the network's passes, which holding each sprite to
 # its level adds to (tag runs with levels: test_detail.py).
 FAST = [*TINY, "training.lr=0.003", "consistency.share=0", "sampling.sampler=dpm++"]
