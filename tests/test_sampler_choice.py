@@ -95,3 +95,40 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
     assert said.startswith(f"keeps {acceptance[kept_cap]:.0%} of draws; with it FD 2.00")
     assert said.endswith(f"({note})" if note else "pixel-clean")
     assert strategy.chosen_sampling == {"name": "dpm++ 3", "filter": None}
+
+
+@pytest.mark.parametrize(
+    "shape, order",
+    [
+        ((16, 16), (0.9, 0.99)),
+        ((31, 32), (0.9, 0.99)),
+        ((32, 32), (0.99, 0.9)),
+        ((16, 64), (0.99, 0.9)),
+    ],
+)
+def test_large_sprites_try_the_stricter_cap_first(monkeypatch, shape, order):
+    """At 32x32 the cheaper cap let off-kind sprites through: the stricter one is tried
+    first there, and where it is clean the cheaper one is not drawn through at all."""
+    from pixelgen_core import sampling
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    assert choice.cap_quantiles(shape) == order
+    scored: list[float] = []
+    monkeypatch.setattr(
+        sampling, "sample_raw", lambda *a, **k: (np.zeros((8, *shape), dtype=np.int64), None)
+    )
+    monkeypatch.setattr(
+        PixelFilter,
+        "fit_statistics",
+        classmethod(lambda cls, real, drawn, cap: cls((), (), cap, 0.5)),
+    )
+
+    def score(strategy, *how):
+        scored.append(strategy.chosen_sampling["filter"]["cap"])
+        return row("dpm++ 3 + filter", 2.0), ""
+
+    monkeypatch.setattr(choice, "_score_filter", score)
+    strategy = SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None})
+    reference = SimpleNamespace(training=np.zeros((8, *shape), dtype=np.int64))
+    choice._through_filter(strategy, None, {}, False, "dpm++ 3", 4, 0, reference)
+    assert scored == [order[0]]

@@ -11,8 +11,8 @@ Each candidate is scored twice: as it draws, and through a pixel filter
 rows by the same rule gives the sampler, and the filter where its row is the filtered
 one, so a few-step sampler that is clean only through its filter can win too.
 
-The filter's cap is measured too (`CAP_QUANTILES`): the cheaper one first, the stricter
-only where the cheaper leaves the draws unclean.
+The filter's cap is measured too (`cap_quantiles`): one first, the other only where the
+first leaves the draws unclean; which one first depends on the sprites' size.
 """
 
 from __future__ import annotations
@@ -27,9 +27,22 @@ FILTER_POOL = 8  # x the sprites per repeat: a candidate's draws its filter is f
 FILTERED = " + filter"  # a candidate's row through its filter is named so
 # The filter's cap, as a quantile of its pool's ratios, in the order tried: a lower cap
 # keeps more of the draws (about half instead of a quarter at 16x16, where it held
-# pixel-clean with a better FD) but steers them less, which held clean on one 32x32 run
-# and not on another (benchmarks/RESULTS.md, "The pixel filter's cap ...").
+# pixel-clean with a better FD) but steers them less. On sprites of LARGE_SPRITE_PIXELS
+# and more, where the model is further from the data, the lower cap let off-kind sprites
+# through: on one 32x32 run it failed three statistics where the higher passed, with a
+# better FD; on another the choice kept it and `evaluate` found it unclean. With the
+# higher cap first, two ten-minute 32x32 runs were clean, and on one of them the lower
+# cap was not (benchmarks/RESULTS.md, "The pixel filter's cap ...", "Your own sprites at
+# 32x32 again ..." and "... a third time"). So large sprites try the higher cap first.
 CAP_QUANTILES = (0.9, 0.99)
+LARGE_SPRITE_PIXELS = 32 * 32
+
+
+def cap_quantiles(shape: tuple[int, ...]) -> tuple[float, ...]:
+    """The caps to try, in order, for sprites of `shape` (height, width)."""
+    height, width = shape[-2:]
+    large = height * width >= LARGE_SPRITE_PIXELS
+    return tuple(sorted(CAP_QUANTILES, reverse=large))
 
 
 @dataclass
@@ -156,7 +169,7 @@ def _through_filter(
     fitted on `FILTER_POOL` x `n` of them against the training sprites, scored like the
     candidates: (row, the filter's state, what it keeps and scores), or (None, None,
     why not) where no filter could be fitted or drawn through. Each cap of
-    `CAP_QUANTILES` in turn, until one's row is pixel-clean; else the best row (`rank`)."""
+    `cap_quantiles` in turn, until one's row is pixel-clean; else the best row (`rank`)."""
     from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter, statistics
     from pixelgen_core.sampling import sample_raw
 
@@ -164,7 +177,7 @@ def _through_filter(
     real, drawn = statistics(reference.training), statistics(pool)  # once, for every cap
     unfiltered = strategy.chosen_sampling
     tried: list[tuple[PixelFilter, Row]] = []
-    for cap in CAP_QUANTILES:
+    for cap in cap_quantiles(reference.training.shape):
         try:
             fitted = PixelFilter.fit_statistics(real, drawn, cap)
         except NoSpriteToKeep as exc:  # from the ratios, before any cap: so for all
