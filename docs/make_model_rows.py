@@ -30,6 +30,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from run_numbers import cpu_name
 
 import pixelgen_core as pg
 from pixelgen_core.evaluation import Row, format_cell, markdown_table, side_by_side
@@ -64,6 +65,7 @@ def measure(name: str, seed: int, workdir: Path) -> dict:
     record = {
         "run": run.run_id,
         "train_seconds": trained,
+        "machine": cpu_name(),  # a seed's run moves with the CPU (run_numbers.cpu_name)
         "metrics": result.model.metrics,
         "verdict": result.model.verdict.to_dict(),
     }

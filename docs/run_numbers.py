@@ -35,13 +35,24 @@ def scored(pixelgen: str, cwd: Path) -> tuple[dict, dict]:
     return rows["diffusion"], data
 
 
+def cpu_name() -> str:
+    """The CPU's model name: a seed gives the same run only on the same kind of CPU (the
+    same code and seed trained maskgit to FD 6.26 on one VM and 11.96 on another;
+    benchmarks/RESULTS.md, 2026-12-07), so each numbers file says which it was made on."""
+    info = Path("/proc/cpuinfo")
+    for line in info.read_text().splitlines() if info.exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
 def write(out: Path, commit: str, quoted: dict[str, str], **measured) -> None:
     """The numbers file: date, commit, machine, what was measured, and under "quoted"
     each number as the README prints it; the quoted ones are printed too."""
     result = {
         "date": str(date.today()),
         "commit": commit,
-        "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}",
+        "machine": f"{platform.machine()}, {cpu_name()}",
         **measured,
         "quoted": quoted,
     }
