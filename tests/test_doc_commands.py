@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from pixelgen_diffusion.testing import TINY
 
 from pixelgen_core.cli import cli
 
@@ -45,11 +46,7 @@ SMALL = {
         "prior.heads=2",
     ],
     "diffusion": [
-        "model.channels=[8,16]",
-        "model.blocks_per_level=1",
-        "model.groups=4",
-        # at the lowest resolution with 4-wide heads, attention was most of the time
-        "model.attention=false",
+        *TINY,
         "training.choose_sampler=0",
         "sampling.steps=4",  # its draws: 4 denoising steps unless a command gives --steps
         # one epoch misses every detail level it is asked for, and the hold would draw

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pixelgen_diffusion.testing import TINY
 
 import pixelgen_core as pg
 from pixelgen_core.cli import cli
@@ -21,10 +22,7 @@ TINY_DIFFUSION = [
     "training.epochs=1",
     "training.batch_size=128",
     "training.grid_size=4",
-    "model.channels=[8,16]",
-    "model.blocks_per_level=1",
-    "model.groups=4",
-    "model.attention=false",  # at 8x8 with 4-wide heads it was most of the time
+    *TINY,
     "sampling.steps=4",
     "sampling.resample=1",
     "tracking.enabled=false",

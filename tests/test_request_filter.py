@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pixelgen_diffusion.testing import TINY
 
 from pixelgen_core import request_filter
 from pixelgen_core.pixel_filter import COLUMNS, PixelFilter, statistics
@@ -216,8 +217,7 @@ def tagged_run(tmp_path):
 
     bars_folder(tmp_path / "set")
     small = ["data.dataset=set", "training.epochs=1", "training.grid_size=4"]
-    small += ["model.channels=[8,16]", "model.blocks_per_level=1", "model.groups=4"]
-    small += ["model.attention=false"]
+    small += TINY
     small += ["tracking.enabled=false", "training.choose_sampler=0", "consistency.share=0"]
     small += ["model.detail=false", "sampling.sampler=dpm++", "sampling.steps=3"]
     result = invoke("train", "diffusion", "-q", *small)

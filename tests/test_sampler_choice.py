@@ -53,26 +53,17 @@ def test_never_a_failing_sampler_while_another_passes(clean_fd):
     assert rank(rows)[0].name == "clean"
 
 
-@pytest.mark.parametrize(
-    "isolated, kept_cap, note",
-    [
-        ({0.9: 0.0, 0.99: 0.0}, 0.9, ""),  # the cheaper cap holds clean: the only one tried
-        ({0.9: 0.7, 0.99: 0.0}, 0.99, "a cap keeping 50% of draws was not pixel-clean"),
-        ({0.9: 0.6, 0.99: 0.9}, 0.9, "a cap keeping 20% of draws was not pixel-clean"),
-    ],
-)
-def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
-    monkeypatch, isolated, kept_cap, note
-):
-    """`CAP_QUANTILES` in turn: the stricter cap is drawn through only where the cheaper
-    one's row fails the verdict, and where both fail the cleaner row is kept."""
+def stand_in_filter(monkeypatch, shape: tuple[int, int], acceptance: dict, isolated: dict):
+    """`choice._through_filter` on sprites of `shape` with stand-ins for the pool, the fit
+    and the scoring: each cap's filter keeps `acceptance[cap]` and its row has
+    `isolated[cap]` isolated pixels. Returns (the caps scored, in order; a call of
+    `_through_filter` for a strategy)."""
     from pixelgen_core import sampling
     from pixelgen_core.pixel_filter import PixelFilter
 
     scored: list[float] = []
-    pool = np.zeros((8, 4, 4), dtype=np.int64)
+    pool = np.zeros((8, *shape), dtype=np.int64)
     monkeypatch.setattr(sampling, "sample_raw", lambda *a, **k: (pool, None))
-    acceptance = {0.9: 0.5, 0.99: 0.2}
     # a stand-in filter whose cap is its quantile (a real one's is a ratio), to tell them apart
     monkeypatch.setattr(
         PixelFilter,
@@ -86,10 +77,31 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
         return row("dpm++ 3 + filter", 2.0, isolated=isolated[cap]), ""
 
     monkeypatch.setattr(choice, "_score_filter", score)
+    reference = SimpleNamespace(training=np.zeros((8, *shape), dtype=np.int64))
+
+    def through_filter(strategy):
+        return choice._through_filter(strategy, None, {}, False, "dpm++ 3", 4, 0, reference)
+
+    return scored, through_filter
+
+
+@pytest.mark.parametrize(
+    "isolated, kept_cap, note",
+    [
+        ({0.9: 0.0, 0.99: 0.0}, 0.9, ""),  # the cheaper cap holds clean: the only one tried
+        ({0.9: 0.7, 0.99: 0.0}, 0.99, "a cap keeping 50% of draws was not pixel-clean"),
+        ({0.9: 0.6, 0.99: 0.9}, 0.9, "a cap keeping 20% of draws was not pixel-clean"),
+    ],
+)
+def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
+    monkeypatch, isolated, kept_cap, note
+):
+    """`CAP_QUANTILES` in turn: the stricter cap is drawn through only where the cheaper
+    one's row fails the verdict, and where both fail the cleaner row is kept."""
+    acceptance = {0.9: 0.5, 0.99: 0.2}
+    scored, through_filter = stand_in_filter(monkeypatch, (4, 4), acceptance, isolated)
     strategy = SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None})
-    training = SimpleNamespace(training=np.zeros((8, 4, 4), dtype=np.int64))
-    how = (strategy, None, {}, False, "dpm++ 3", 4, 0, training)
-    made, state, said = choice._through_filter(*how)
+    made, state, said = through_filter(strategy)
     assert scored == ([0.9] if kept_cap == 0.9 and not note else [0.9, 0.99])
     assert state["cap"] == kept_cap and made.verdict.clean == (isolated[kept_cap] == 0)
     assert said.startswith(f"keeps {acceptance[kept_cap]:.0%} of draws; with it FD 2.00")
@@ -109,26 +121,8 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
 def test_large_sprites_try_the_stricter_cap_first(monkeypatch, shape, order):
     """At 32x32 the cheaper cap let off-kind sprites through: the stricter one is tried
     first there, and where it is clean the cheaper one is not drawn through at all."""
-    from pixelgen_core import sampling
-    from pixelgen_core.pixel_filter import PixelFilter
-
     assert choice.cap_quantiles(shape) == order
-    scored: list[float] = []
-    monkeypatch.setattr(
-        sampling, "sample_raw", lambda *a, **k: (np.zeros((8, *shape), dtype=np.int64), None)
-    )
-    monkeypatch.setattr(
-        PixelFilter,
-        "fit_statistics",
-        classmethod(lambda cls, real, drawn, cap: cls((), (), cap, 0.5)),
-    )
-
-    def score(strategy, *how):
-        scored.append(strategy.chosen_sampling["filter"]["cap"])
-        return row("dpm++ 3 + filter", 2.0), ""
-
-    monkeypatch.setattr(choice, "_score_filter", score)
-    strategy = SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None})
-    reference = SimpleNamespace(training=np.zeros((8, *shape), dtype=np.int64))
-    choice._through_filter(strategy, None, {}, False, "dpm++ 3", 4, 0, reference)
+    clean = {0.9: 0.0, 0.99: 0.0}
+    scored, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.5}, clean)
+    through_filter(SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None}))
     assert scored == [order[0]]

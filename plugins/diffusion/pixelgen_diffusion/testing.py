@@ -1,5 +1,5 @@
-"""Settings for tests of the diffusion strategy: this plugin's own, and a plugin's that
-builds on it. One home, so a change to what "tiny" means is made once."""
+"""Settings for tests that train the diffusion strategy: this plugin's own, core's, and
+a plugin's that builds on it. One home, so a change to what "tiny" means is made once."""
 
 # Two levels of 8 and 16 channels: trains in seconds. Self-attention off: at 8x8 with
 # 4-wide heads it was most of such a model's time (the sampler-choice test took 62 s
