@@ -28,7 +28,14 @@ from pathlib import Path
 import pixelgen_core as pg
 
 METRICS = ("fd", "kid", "recall", "coverage", "memorised")
-PIXELS = ("isolated_w1", "floating_w1", "colours_w1", "components_w1", "pixel_clean")  # issue 35
+PIXELS = (
+    "isolated_w1",
+    "floating_w1",
+    "colours_w1",
+    "components_w1",
+    "notches_w1",
+    "pixel_clean",
+)  # issue 35
 
 
 def one_run(budget: float, seed: int, n: int, overrides: list[str]) -> dict:
@@ -71,10 +78,10 @@ def main() -> None:
     print(f"- {args.n} samples per run; mean of seeds {', '.join(map(str, args.seeds))}\n")
     print(
         "| budget (min) | steps | FD ↓ | KID×1e3 ↓ | recall ↑ | coverage ↑ | memorised ↓ "
-        "| isolated W1 ↓ | floating W1 ↓ | colours W1 ↓ | parts W1 ↓ | pixel-clean "
-        "| sampler (auto) |"
+        "| isolated W1 ↓ | floating W1 ↓ | colours W1 ↓ | parts W1 ↓ | notches W1 ↓ "
+        "| pixel-clean | sampler (auto) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for budget in args.budgets:
         rows = [r for r in results if r["budget_minutes"] == budget]
         mean = {k: statistics.mean(r[k] for r in rows) for k in ("steps", *METRICS, *PIXELS)}
@@ -84,7 +91,8 @@ def main() -> None:
             f"| {budget:g} | {mean['steps']:.0f} | {mean['fd']:.2f} | {mean['kid']:.2f} "
             f"| {mean['recall']:.3f} | {mean['coverage']:.3f} | {100 * mean['memorised']:.1f}% "
             f"| {mean['isolated_w1']:.2f} | {mean['floating_w1']:.2f} | {mean['colours_w1']:.2f} "
-            f"| {mean['components_w1']:.2f} | {clean:.0f} of {len(rows)} | {samplers} |"
+            f"| {mean['components_w1']:.2f} | {mean['notches_w1']:.2f} "
+            f"| {clean:.0f} of {len(rows)} | {samplers} |"
         )
     held = statistics.mean(r["held_out_memorised"] for r in results)
     print(f"\nThe held-out data's own memorised rate (the baseline): {100 * held:.1f}%")

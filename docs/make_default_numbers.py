@@ -84,6 +84,7 @@ def main() -> None:
         "floating W1": f"floating {values['floating']:.2f} ({limits['floating']:.2f})",
         "colours W1": f"colours {values['colours']:.2f} ({limits['colours']:.2f})",
         "parts W1": f"regions {values['components']:.2f} ({limits['components']:.2f})",
+        "notches W1": f"notches {values['notches']:.2f} ({limits['notches']:.2f})",
         "palette W1": f"palette {values['palette']:.2f} ({limits['palette']:.2f})",
         "copies": f"{m['memorised']:.1%} near-copies",
         "data copies": f"own {data['metrics']['memorised']:.1%}",

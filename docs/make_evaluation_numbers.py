@@ -92,7 +92,7 @@ def main() -> None:
     swing = limit_swing(reference.data)
     quoted["parts limit at 3 repeats of 256, lowest"] = f"{min(swing['3 repeats']):.2f}"
     quoted["parts limit at 3 repeats of 256, highest"] = f"{max(swing['3 repeats']):.2f}"
-    for key in ("isolated", "floating", "components", "colours"):
+    for key in ("isolated", "floating", "components", "colours", "notches"):
         key = f"{key}_per_sprite"
         quoted[f"data {key}"] = f"{data[key]:.2f}"
         quoted[f"speckled {key}"] = f"{speckled.metrics[key]:.2f}"

@@ -3,9 +3,9 @@
 A model can match real sprites on average and still spread its mistakes thinly: a stray
 pixel or a second colour in most sprites, where real sprites are either clean or
 deliberately detailed. At the end of training core bins the per-sprite statistics of
-`pixelgen evaluate` (isolated and floating pixels, opaque colours, one-colour regions;
-and each sprite's main colour and size) of the training sprites and of a pool of the run's own
-default samples, and weighs each cell so that the weighted pool has the data's
+`pixelgen evaluate` (isolated and floating pixels, opaque colours, one-colour regions,
+notches; and each sprite's main colour and size) of the training sprites and of a pool
+of the run's own default samples, and weighs each cell so that the weighted pool has the data's
 distribution of each statistic. A drawn sprite is then kept with probability
 weight / cap: its density ratio p_data / p_model on these statistics, capped at a high
 quantile so that a few rare cells do not make every draw expensive. The kept sprites'
@@ -23,21 +23,24 @@ MIN_CELL = 25  # pooled sprites a statistic's cell holds at least (the top cells
 CAP_QUANTILE = 0.99  # of the pool's ratios: the ratio above which a sprite is always kept
 ROUNDS = 100  # of iterative proportional fitting; it settles in a few dozen
 FLOATING = 5  # the column of `statistics` that counts floating pixels
-COLUMNS = 6  # of `statistics`: FLOATING is the last
+NOTCHES = 6  # the column that counts notches
+COLUMNS = 7  # of `statistics`: NOTCHES is the last
 
 
 def statistics(indices: np.ndarray) -> np.ndarray:
-    """(N, 6) per sprite: the statistics of the pixel-clean verdict (isolated pixels,
+    """(N, 7) per sprite: the statistics of the pixel-clean verdict (isolated pixels,
     opaque colours, one-colour regions: `pixelgen_core.evaluation.metrics`), two that
     keep what is drawn as the data has it (its main colour, its opaque pixels), since a
     model's mistakes are not spread evenly: without them, the kinds of sprite it draws
-    less cleanly (one colour more than another) would be dropped more often; and last
-    the verdict's floating pixels, added after the others so that a filter or a
-    reference kept with five columns (a run made before it) reads as it did."""
+    less cleanly (one colour more than another) would be dropped more often; and then
+    the verdict's floating pixels and notches, each added after the others so that a
+    filter or a reference kept with fewer columns (a run made before it) reads as it
+    did."""
     from pixelgen_core.evaluation.metrics import (
         colour_components,
         floating_pixels,
         isolated_pixels,
+        notches,
         opaque_colours,
     )
 
@@ -54,6 +57,7 @@ def statistics(indices: np.ndarray) -> np.ndarray:
             main.astype(np.float64),
             (flat > 0).sum(axis=1) // 8.0,  # in steps of 8 pixels: cells, not single pixels
             floating_pixels(indices),
+            notches(indices),
         ],
         axis=1,
     )

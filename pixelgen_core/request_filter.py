@@ -53,14 +53,15 @@ KEEP = 500  # fitted filters the cache keeps, the most recently used
 _fitted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # strategy -> {digest: filter}
 
 
-def reference(indices: np.ndarray, tags: np.ndarray | None) -> dict:
-    """What the checkpoint keeps to fit a request's filter: the (N, 6) `statistics` of the
-    training sprites (palette indices (N, H, W)) and, per sprite, the indices of the tags
-    it carries ((N, T) 0/1 `tags`; None for a run without tags). Plain lists:
-    `torch.load(weights_only=True)` reads them."""
+def reference(indices: np.ndarray, tags: np.ndarray | None, columns: int = COLUMNS) -> dict:
+    """What the checkpoint keeps to fit a request's filter: the first `columns` of the
+    `statistics` of the training sprites (palette indices (N, H, W)), those the run's own
+    filter weighs, and, per sprite, the indices of the tags it carries ((N, T) 0/1
+    `tags`; None for a run without tags). Plain lists: `torch.load(weights_only=True)`
+    reads them."""
     carried = np.zeros((len(indices), 0), bool) if tags is None else np.asarray(tags, bool)
     return {
-        "statistics": statistics(indices).astype(np.int64).tolist(),
+        "statistics": statistics(indices)[:, :columns].astype(np.int64).tolist(),
         "tags": [np.flatnonzero(row).tolist() for row in carried],
     }
 
@@ -68,7 +69,8 @@ def reference(indices: np.ndarray, tags: np.ndarray | None) -> dict:
 def real_statistics(kept: dict, prompt: Prompt | None, vocabulary: tuple[str, ...]) -> np.ndarray:
     """The statistics of the training sprites with every tag of `prompt` and none of its
     negative ones (all of them without a prompt)."""
-    # (N, 6); (N, 5) where the run was made before floating pixels were weighed
+    # (N, 7); fewer columns where the run's filter weighs fewer (no notches below 32x32)
+    # or it was made before floating pixels or notches were weighed
     every = np.asarray(kept["statistics"], dtype=np.float64)
     if every.ndim != 2:  # no sprite at all
         every = every.reshape(0, COLUMNS)

@@ -15,8 +15,10 @@ from pixelgen_core.evaluation import metrics
 from pixelgen_core.evaluation.encoder import WEIGHTS, embed, load_encoder
 from pixelgen_core.evaluation.report import (
     LIMIT_SPLITS,
+    PIXEL_STATS,
     RESOLUTION,
     Reference,
+    Verdict,
     judge,
     markdown_table,
     pixel_limits,
@@ -66,6 +68,42 @@ def test_pixel_verdict_passes_real_sprites_and_catches_speckle(calibration):
         gap = speckled.metrics[f"{key}_w1"] - data.metrics[f"{key}_w1"]
         assert gap > 4 * max(data.metrics[f"{key}_w1_sd"], RESOLUTION[key])
     assert speckled.metrics["colours_per_sprite"] > 2 > data.metrics["colours_per_sprite"]
+
+
+def bumped(sprites: np.ndarray, bumps: int, seed: int) -> np.ndarray:
+    """Each sprite with `bumps` one-pixel bumps on its outline: a clear pixel with exactly
+    one opaque 4-neighbour, itself joined to two or more of its colour (an edge, not a
+    speck), takes that neighbour's colour. No speck, colour or region is added: only the
+    outline gets ragged."""
+    rng = np.random.default_rng(seed)
+    out = sprites.copy()
+    for sprite in out:
+        joined = np.pad(metrics._same_colour_neighbours(sprite[None])[0], 1)
+        padded = np.pad(sprite, 1)
+        sides = [padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]]
+        edges = [joined[:-2, 1:-1], joined[2:, 1:-1], joined[1:-1, :-2], joined[1:-1, 2:]]
+        touching = sum((side > 0).astype(int) for side in sides)
+        on_edge = sum(
+            ((side > 0) & (edge >= 2)).astype(int) for side, edge in zip(sides, edges, strict=True)
+        )
+        ys, xs = np.nonzero((sprite == 0) & (touching == 1) & (on_edge == 1))
+        for k in rng.choice(len(ys), size=min(bumps, len(ys)), replace=False):
+            y, x = ys[k], xs[k]
+            sprite[y, x] = max(side[y, x] for side in sides)
+    return out
+
+
+def test_the_verdict_catches_ragged_outlines_that_the_speck_counts_miss(reference, calibration):
+    """Three one-pixel bumps on each real sprite's outline: only notches see them."""
+    assert (
+        calibration["data (held-out half)"].metrics["notches_w1"] < reference.limits(300)["notches"]
+    )
+    held, _ = reference.splits[0]
+    rough = bumped(reference.training[held[:300]], 3, seed=0)
+    distances = reference.pixel_distances(reference.sprite_stats(rough, None), 0)
+    verdict = Verdict(reference.limits(300), {k: distances[f"{k}_w1"] for k in PIXEL_STATS})
+    assert verdict.failed == ["notches"]
+    assert distances["notches_w1"] > 2 * verdict.limits["notches"]
 
 
 def test_the_limits_are_the_data_rows_spread_over_more_splits_than_the_repeats(reference):
@@ -203,6 +241,7 @@ def test_evaluate_prints_logs_to_mlflow_and_writes_a_report(tmp_path):
         "floating",
         "colours",
         "components",
+        "notches",
         "palette",
     }
     assert report["rows"][1]["verdict"]["clean"]  # the real data, against its own spread

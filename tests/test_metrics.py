@@ -144,6 +144,22 @@ def test_floating_pixels_are_specks_cut_off_from_the_shape_not_detail_on_it():
     assert metrics.floating_pixels(np.zeros((2, 4, 4), dtype=np.int64)).tolist() == [0, 0]
 
 
+def test_notches_are_one_pixel_bumps_and_dents_not_straight_or_stepped_edges():
+    image = np.zeros((5, 8, 8), dtype=np.int64)
+    image[:, 2:6, 2:6] = 1  # a block: straight edges, no notch
+    image[1, 1, 3] = 1  # a bump on its top edge
+    image[2, 2, 4] = 0  # a dent in it, which leaves the corner's last pixel a bump too
+    image[3] = np.tril(np.ones((8, 8), dtype=np.int64))  # a staircase edge: no notch
+    image[4] = 0
+    image[4, 3, 1:6] = 2  # a one-pixel line: its two ends
+    assert metrics.notches(image).tolist() == [0, 1, 2, 0, 2]
+    assert metrics.notch_mask(image)[2, 2, 4] and metrics.notch_mask(image)[2, 2, 5]
+    # a speck alone is isolated, not a notch: no neighbour of its own colour
+    speck = np.zeros((1, 5, 5), dtype=np.int64)
+    speck[0, 2, 2] = 1
+    assert metrics.notches(speck).tolist() == [0] and metrics.isolated_pixels(speck)[0] == 1
+
+
 def test_colours_and_components_per_sprite():
     image = np.zeros((3, 6, 6), dtype=np.int64)
     image[0, :2, :2] = 1

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from pixelgen_core.evaluation import metrics
-from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter, cell_edges, statistics
+from pixelgen_core.pixel_filter import (
+    COLUMNS,
+    NOTCHES,
+    NoSpriteToKeep,
+    PixelFilter,
+    cell_edges,
+    statistics,
+)
 
 
 def sprites(n: int, seed: int, specks: int = 0) -> np.ndarray:
@@ -89,6 +96,31 @@ def test_floating_specks_are_dropped_where_the_other_statistics_see_nothing():
     assert np.array_equal(five.keep_probability(off), five.keep_probability(on))
 
 
+def blocks(n: int, seed: int, bump: bool) -> np.ndarray:
+    """One-colour blocks; with `bump`, one pixel more on the middle of the top edge (a
+    notch, and nothing the other statistics count)."""
+    rng = np.random.default_rng(seed)
+    made = np.zeros((n, 16, 16), dtype=np.int64)
+    for i in range(n):
+        h, w = rng.integers(4, 11, size=2)
+        made[i, 3 : 3 + h, 2 : 2 + w] = 1
+        if bump:
+            made[i, 2, 2 + w // 2] = 1
+    return made
+
+
+def test_notches_are_dropped_where_the_other_statistics_see_nothing():
+    data = blocks(800, 0, bump=False)
+    pool = np.concatenate([blocks(1000, 1, bump=False), blocks(1000, 2, bump=True)])
+    plain, bumped = blocks(300, 3, bump=False), blocks(300, 3, bump=True)
+    assert (metrics.notches(bumped) == 1).all() and (metrics.notches(plain) == 0).all()
+    keep = PixelFilter.fit(data, pool)
+    assert keep.keep_probability(plain).mean() > 0.5 and keep.keep_probability(bumped).max() < 0.01
+    # a filter fitted without the notches column (below 32x32, or an older run) keeps them
+    six = PixelFilter.fit_statistics(statistics(data)[:, :NOTCHES], statistics(pool))
+    assert len(six.edges) == NOTCHES and six.keep_probability(bumped).mean() > 0.2
+
+
 def test_an_empty_sprite_is_never_kept():
     from pixelgen_core.pixel_filter import _cells, _product
 
@@ -120,7 +152,7 @@ def test_state_round_trips_through_plain_data():
     again = PixelFilter.from_dict(keep.to_dict())
     probe = np.concatenate([sprites(50, 2), sprites(50, 4, specks=1)])
     assert np.array_equal(again.keep_probability(probe), keep.keep_probability(probe))
-    assert again.acceptance == keep.acceptance and statistics(probe).shape == (100, 6)
+    assert again.acceptance == keep.acceptance and statistics(probe).shape == (100, COLUMNS)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 from pixelgen_core.evaluation import choice
 from pixelgen_core.evaluation.choice import explain, rank
 from pixelgen_core.evaluation.report import Row, Verdict
+from pixelgen_core.pixel_filter import COLUMNS, NOTCHES
 
 LIMITS = {"isolated": 0.5, "colours": 0.05, "components": 0.8, "palette": 0.01}
 
@@ -126,3 +127,27 @@ def test_large_sprites_try_the_stricter_cap_first(monkeypatch, shape, order):
     scored, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.5}, clean)
     through_filter(SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None}))
     assert scored == [order[0]]
+
+
+@pytest.mark.parametrize("shape, weighed", [((16, 16), NOTCHES), ((32, 32), COLUMNS)])
+def test_the_filter_weighs_notches_from_32x32_up(monkeypatch, shape, weighed):
+    """At 16x16 the draws with the data's notches are a model's plainer shapes (FD three
+    times worse): the run's filter, and the reference its prompts' filters are fitted
+    against, leave that column out there."""
+    from pixelgen_core import request_filter
+    from pixelgen_core.pixel_filter import PixelFilter
+
+    clean = {0.9: 0.0, 0.99: 0.0}
+    _, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.5}, clean)
+    columns: list[int] = []
+
+    def fit(cls, real, drawn, cap):
+        columns.append(real.shape[1])
+        return cls((), (), cap, 0.5)
+
+    monkeypatch.setattr(PixelFilter, "fit_statistics", classmethod(fit))
+    through_filter(SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None}))
+    assert choice.filter_columns(shape) == weighed and columns == [weighed]
+    sprites = np.zeros((3, *shape), dtype=np.int64)
+    kept = request_filter.reference(sprites, None, choice.filter_columns(shape))
+    assert np.asarray(kept["statistics"]).shape == (3, weighed)

@@ -139,7 +139,14 @@ def main(path: str) -> None:
     keys = ["fd", "kid", "precision", "recall", "coverage", "memorised"]
     rows = [([name, f"{timing[name]:.3f}"], scores[name]) for name in SAMPLERS]
     real_row = (["*real held-out sprites*", ""], real)
-    pixels = ["isolated_w1", "floating_w1", "colours_w1", "components_w1", "pixel_clean"]
+    pixels = [
+        "isolated_w1",
+        "floating_w1",
+        "colours_w1",
+        "components_w1",
+        "notches_w1",
+        "pixel_clean",
+    ]
     quoted["samplers"] = scores_table(
         ["sampler", "16 sprites (s)"], [*rows, real_row], [*keys, *pixels]
     )

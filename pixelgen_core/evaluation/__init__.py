@@ -24,6 +24,7 @@ _WHERE = {
     "opaque_colours": "metrics",
     "isolated_pixels": "metrics",
     "floating_pixels": "metrics",
+    "notches": "metrics",
     "COLUMNS": "report",
     "PIXEL_STATS": "report",
     "Reference": "report",

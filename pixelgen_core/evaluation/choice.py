@@ -38,11 +38,27 @@ CAP_QUANTILES = (0.9, 0.99)
 LARGE_SPRITE_PIXELS = 32 * 32
 
 
+def is_large(shape: tuple[int, ...]) -> bool:
+    """Whether sprites of `shape` (..., height, width) are LARGE_SPRITE_PIXELS or more."""
+    height, width = shape[-2:]
+    return height * width >= LARGE_SPRITE_PIXELS
+
+
 def cap_quantiles(shape: tuple[int, ...]) -> tuple[float, ...]:
     """The caps to try, in order, for sprites of `shape` (height, width)."""
-    height, width = shape[-2:]
-    large = height * width >= LARGE_SPRITE_PIXELS
-    return tuple(sorted(CAP_QUANTILES, reverse=large))
+    return tuple(sorted(CAP_QUANTILES, reverse=is_large(shape)))
+
+
+def filter_columns(shape: tuple[int, ...]) -> int:
+    """How many of `pixel_filter.statistics`' columns the filter weighs for sprites of
+    `shape`: notches (the last) from LARGE_SPRITE_PIXELS up only. On a 32x32 run,
+    weighing them kept the draws' FD and made them pixel-clean, torn tiles gone; on a
+    16x16 run the draws that have the data's notches are the model's plainer shapes, and
+    weighing them tripled FD, failing two other statistics (benchmarks/RESULTS.md,
+    "Notches: ragged outlines ...")."""
+    from pixelgen_core.pixel_filter import COLUMNS, NOTCHES
+
+    return COLUMNS if is_large(shape) else NOTCHES
 
 
 @dataclass
@@ -77,7 +93,13 @@ class SamplingChoice:
         }
 
 
-SEEN = ("isolated", "floating", "colours", "components")  # what a pixel artist sees in the sprites
+SEEN = (
+    "isolated",
+    "floating",
+    "colours",
+    "components",
+    "notches",
+)  # what a pixel artist sees in the sprites
 
 
 def rank(rows: list[Row]) -> list[Row]:
@@ -156,7 +178,8 @@ def choose_sampling(
         # what the filters of prompts and tileable draws are fitted against: drawing
         # needs no dataset
         tags = data.tags.numpy() if data.tags is not None else None
-        kept_sprites = request_filter.reference(data.indices.long().numpy(), tags)
+        indices = data.indices.long().numpy()
+        kept_sprites = request_filter.reference(indices, tags, filter_columns(indices.shape))
         strategy.chosen_sampling[request_filter.KEY] = kept_sprites
     return choice
 
@@ -174,7 +197,8 @@ def _through_filter(
     from pixelgen_core.sampling import sample_raw
 
     pool, _ = sample_raw(strategy, palette, FILTER_POOL * n, seed + 7919, filtered=False)
-    real, drawn = statistics(reference.training), statistics(pool)  # once, for every cap
+    weighed = filter_columns(reference.training.shape)
+    real, drawn = statistics(reference.training)[:, :weighed], statistics(pool)  # for every cap
     unfiltered = strategy.chosen_sampling
     tried: list[tuple[PixelFilter, Row]] = []
     for cap in cap_quantiles(reference.training.shape):

@@ -273,6 +273,36 @@ def floating_pixels(indices: np.ndarray) -> np.ndarray:
     return floating_mask(indices).reshape(len(indices), -1).sum(axis=1).astype(np.float64)
 
 
+def notch_mask(indices: np.ndarray) -> np.ndarray:
+    """(N, H, W) bool: the pixels (clear ones too) joined to their own colour by exactly
+    one 4-neighbour, whose other three neighbours are one other colour: a one-pixel bump
+    out of an edge or a one-pixel dent into it. A drawn straight edge or a staircase has
+    none; the end of a one-pixel line is one, so real sprites have some."""
+    n, h, w = indices.shape
+    padded = np.full((n, h + 2, w + 2), -1, dtype=np.int64)  # -1: beyond the frame
+    padded[:, 1:-1, 1:-1] = indices
+    around = [
+        padded[:, :-2, 1:-1],
+        padded[:, 2:, 1:-1],
+        padded[:, 1:-1, :-2],
+        padded[:, 1:-1, 2:],
+    ]
+    same = sum((side == indices).astype(np.int8) for side in around)
+    walled = np.zeros(indices.shape, dtype=bool)  # three or four neighbours of one other colour
+    for side in around:
+        alike = sum((other == side).astype(np.int8) for other in around)
+        walled |= (alike >= 3) & (side != indices) & (side >= 0)
+    return walled & (same == 1)
+
+
+def notches(indices: np.ndarray) -> np.ndarray:
+    """Per sprite: its `notch_mask` pixels. What makes an outline ragged rather than
+    drawn: real sprites keep them for line ends and small details (an eye, a tooth); a
+    model's torn shapes and textures have them all along their edges, and FD and the
+    counts of specks and colours do not see them."""
+    return notch_mask(indices).reshape(len(indices), -1).sum(axis=1).astype(np.float64)
+
+
 def on_palette_shares(
     raw: np.ndarray, palette_rgba: np.ndarray, tolerance: float = 0.1
 ) -> np.ndarray:

@@ -115,8 +115,8 @@ def markdown(result: PromptEvaluation) -> str:
 
     lines = [
         "| prompt | kind | real sprites | ceiling | recognised | FD | isolated W1 | "
-        "floating W1 | colours W1 | parts W1 | memorised | clean |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "floating W1 | colours W1 | parts W1 | notches W1 | memorised | clean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result.rows:
         s = row.scores
@@ -124,7 +124,8 @@ def markdown(result: PromptEvaluation) -> str:
             f"| {row.prompt} | {row.kind} | {row.real} | {cell(row.ceiling)} | "
             f"{cell(row.recognised)} | {cell(s.get('fd'))} | {cell(s.get('isolated_w1'))} | "
             f"{cell(s.get('floating_w1'))} | {cell(s.get('colours_w1'))} | "
-            f"{cell(s.get('components_w1'))} | {cell(s['memorised'])} | {clean(row)} |"
+            f"{cell(s.get('components_w1'))} | {cell(s.get('notches_w1'))} | "
+            f"{cell(s['memorised'])} | {clean(row)} |"
         )
     means = result.summary()
     said = []
@@ -149,6 +150,7 @@ STATISTICS = {
     "floating": metrics.floating_pixels,
     "colours": metrics.opaque_colours,
     "components": metrics.colour_components,
+    "notches": metrics.notches,
 }
 
 

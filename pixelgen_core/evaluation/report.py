@@ -30,7 +30,7 @@ from pixelgen_core.evaluation.encoder import embed
 BASELINE_CLUSTERS = 16
 # Per-sprite pixel statistics, compared with the real sprites' as distributions (1-D
 # Wasserstein distance, `KEY_w1`): what FD barely sees and a pixel artist sees first.
-PIXEL_STATS = ("isolated", "floating", "colours", "components", "palette")
+PIXEL_STATS = ("isolated", "floating", "colours", "components", "notches", "palette")
 SPREAD = ("fd", "kid", *(f"{k}_w1" for k in PIXEL_STATS))  # reported with their spread
 SPECKLE = 0.02  # the speckled calibration row recolours this share of opaque pixels
 
@@ -49,6 +49,7 @@ COLUMNS = [
     ("floating_w1", "floating W1 ↓", "{:.2f}", "low"),
     ("colours_w1", "colours W1 ↓", "{:.2f}", "low"),
     ("components_w1", "parts W1 ↓", "{:.2f}", "low"),
+    ("notches_w1", "notches W1 ↓", "{:.2f}", "low"),
     ("opaque_share", "opaque ≈", "{:.2f}", "data"),
     ("pixel_clean", "clean", "{}", "high"),
 ]
@@ -124,6 +125,7 @@ RESOLUTION = {
     "floating": 0.05,
     "colours": 0.05,
     "components": 0.05,
+    "notches": 0.05,
     "palette": 0.01,
 }
 
@@ -237,6 +239,7 @@ class Reference:
             "isolated_per_sprite": float(stats["isolated"].mean()),
             "floating_per_sprite": float(stats["floating"].mean()),
             "components_per_sprite": float(stats["components"].mean()),
+            "notches_per_sprite": float(stats["notches"].mean()),
             "stray_pixels": metrics.stray_pixel_rate(indices),
             "opaque_share": metrics.opaque_share(indices),
         }
@@ -250,6 +253,7 @@ class Reference:
             "floating": metrics.floating_pixels(indices),
             "colours": metrics.opaque_colours(indices),
             "components": metrics.colour_components(indices),
+            "notches": metrics.notches(indices),
             "palette": np.ones(len(indices))
             if raw is None
             else metrics.on_palette_shares(raw, palette),
