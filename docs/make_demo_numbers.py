@@ -82,6 +82,8 @@ def main() -> None:
         "isolated limit": f"{verdict['limits']['isolated']:.2f}",
         "colours limit": f"{verdict['limits']['colours']:.2f}",
         "floating limit": f"{verdict['limits']['floating']:.2f}",
+        "notches W1": f"notch distance {verdict['values']['notches']:.2f}",
+        "notches limit": f"{verdict['limits']['notches']:.2f}",
         "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
     }
     write(
