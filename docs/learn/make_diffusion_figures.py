@@ -20,6 +20,7 @@ from figures import BG, evaluations, save, scores_table, seconds, write_numbers
 from pixelgen_diffusion.config import ALONE_MID_SHARE
 
 import pixelgen_core as pg
+from pixelgen_core.evaluation import PIXEL_STATS
 
 ALONE_T = round(ALONE_MID_SHARE * 1000)  # the choice's third candidate's second step, 700
 
@@ -139,14 +140,7 @@ def main(path: str) -> None:
     keys = ["fd", "kid", "precision", "recall", "coverage", "memorised"]
     rows = [([name, f"{timing[name]:.3f}"], scores[name]) for name in SAMPLERS]
     real_row = (["*real held-out sprites*", ""], real)
-    pixels = [
-        "isolated_w1",
-        "floating_w1",
-        "colours_w1",
-        "components_w1",
-        "notches_w1",
-        "pixel_clean",
-    ]
+    pixels = [f"{k}_w1" for k in PIXEL_STATS if k != "palette"] + ["pixel_clean"]
     quoted["samplers"] = scores_table(
         ["sampler", "16 sprites (s)"], [*rows, real_row], [*keys, *pixels]
     )

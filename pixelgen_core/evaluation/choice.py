@@ -93,13 +93,8 @@ class SamplingChoice:
         }
 
 
-SEEN = (
-    "isolated",
-    "floating",
-    "colours",
-    "components",
-    "notches",
-)  # what a pixel artist sees in the sprites
+# what a pixel artist sees in the sprites
+SEEN = ("isolated", "floating", "colours", "components", "notches")
 
 
 def rank(rows: list[Row]) -> list[Row]:
