@@ -52,7 +52,8 @@ def cap_quantiles(shape: tuple[int, ...]) -> tuple[float, ...]:
 def filter_columns(shape: tuple[int, ...]) -> int:
     """How many of `pixel_filter.statistics`' columns the filter weighs for sprites of
     `shape`: notches (the last) from LARGE_SPRITE_PIXELS up only. On a 32x32 run,
-    weighing them kept the draws' FD and made them pixel-clean, torn tiles gone; on a
+    weighing them made the draws pixel-clean where no other row was, torn tiles gone (at
+    an FD cost two measurements put between none and more than twice the data's); on a
     16x16 run the draws that have the data's notches are the model's plainer shapes, and
     weighing them tripled FD, failing two other statistics (benchmarks/RESULTS.md,
     "Notches: ragged outlines ...")."""
