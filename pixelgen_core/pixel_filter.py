@@ -5,8 +5,8 @@ pixel or a second colour in most sprites, where real sprites are either clean or
 deliberately detailed. At the end of training core bins the per-sprite statistics of
 `pixelgen evaluate` (isolated and floating pixels, opaque colours, one-colour regions,
 notches; and each sprite's main colour and size) of the training sprites and of a pool
-of the run's own default samples, and weighs each cell so that the weighted pool has the data's
-distribution of each statistic. A drawn sprite is then kept with probability
+of the run's own default samples, and weighs each cell so that the weighted pool has
+the data's distribution of each statistic. A drawn sprite is then kept with probability
 weight / cap: its density ratio p_data / p_model on these statistics, capped at a high
 quantile so that a few rare cells do not make every draw expensive. The kept sprites'
 statistics follow the data's; which sprites of a cell are kept is left to chance, so

@@ -287,12 +287,11 @@ def notch_mask(indices: np.ndarray) -> np.ndarray:
         padded[:, 1:-1, :-2],
         padded[:, 1:-1, 2:],
     ]
-    same = sum((side == indices).astype(np.int8) for side in around)
     walled = np.zeros(indices.shape, dtype=bool)  # three or four neighbours of one other colour
     for side in around:
         alike = sum((other == side).astype(np.int8) for other in around)
         walled |= (alike >= 3) & (side != indices) & (side >= 0)
-    return walled & (same == 1)
+    return walled & (_same_colour_neighbours(indices) == 1)
 
 
 def notches(indices: np.ndarray) -> np.ndarray:
