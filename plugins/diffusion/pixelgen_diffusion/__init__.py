@@ -70,6 +70,9 @@ def register_strategies(register):
                 Option("final_step_t", config_key="sampling.final_step_t"),
                 Option("colours", config_key="sampling.colours"),
                 Option("mend", config_key="sampling.mend"),
+                Option("restarts", config_key="sampling.restarts"),
+                Option("restart_t", config_key="sampling.restart_t"),
+                Option("restart_steps", config_key="sampling.restart_steps"),
                 Option("resample", config_key="sampling.resample"),
             ),
         )

@@ -128,6 +128,16 @@ class Sampling(Section):
         help="the most opaque colours a sprite gets, the palette head's likeliest over the "
         "sprite (0 = any); runs with the palette head only",
     )
+    restarts: int = setting(
+        0,
+        low=0,
+        high=100,
+        help="dpm++, ddim, ddpm: times the finished sprite is noised back to restart_t and "
+        "solved down again (restart sampling; fewer ragged outlines, each round costs "
+        "restart_steps network calls)",
+    )
+    restart_t: int = setting(500, low=1, help="the timestep a restart noises back to")
+    restart_steps: int = setting(12, low=1, help="DPM-Solver++ steps of each restart")
     mend: bool = setting(
         True,
         help="a sprite asked for no isolated pixel that came with a speck or a few has "

@@ -54,6 +54,7 @@ from pixelgen_diffusion.samplers import (
     SAMPLERS,
     ConsistencySampler,
     LowNoiseStep,
+    Restart,
 )
 from pixelgen_diffusion.schedule import NoiseSchedule
 from pixelgen_diffusion.tag_sets import TagSetCounts
@@ -609,6 +610,7 @@ class DiffusionStrategy(Strategy):
         spacing: str,
         final_step_t: int = 0,
         mid_t: int | None = None,
+        restarts: int = 0,
     ) -> None:
         """An option the chosen sampler would ignore is not dropped in silence (a value
         other than the config's counts as asked for). `--eta` is refused by the samplers it
@@ -628,6 +630,11 @@ class DiffusionStrategy(Strategy):
             raise SettingError(
                 f"{{mid_t}} is the consistency sampler's second timestep; {{sampler}} {sampler} "
                 "has none"
+            )
+        if sampler == "consistency" and restarts != self.config.sampling.restarts:
+            raise SettingError(
+                "{restarts} are the base model's (dpm++, ddim, ddpm); {sampler} consistency "
+                "ends with {final_step_t} instead"
             )
         if sampler == "consistency" and spacing != self.config.sampling.spacing:
             warnings.warn(
@@ -656,7 +663,8 @@ class DiffusionStrategy(Strategy):
                 sampler, final_step_t, colours, mid_t
             )
         steps = steps or self._default_steps(sampler)
-        self._check_unused_options(sampler, eta, spacing, final_step_t, mid_t)
+        restarts, restart_t, restart_steps = o.restarts, o.restart_t, o.restart_steps
+        self._check_unused_options(sampler, eta, spacing, final_step_t, mid_t, restarts)
         if sampler == "consistency":
             self._check_learned_guidance(draw)
             guidance = self._learned_guidance()  # its final base step too, even for a prompt
@@ -678,6 +686,9 @@ class DiffusionStrategy(Strategy):
                 )
         runner = self.make_sampler(sampler, steps, eta, spacing, mid_t)
         which = "consistency" if sampler == "consistency" else "base"
+        again = None
+        if which == "base" and restarts:
+            again = Restart(self.schedule, restart_t, restart_steps)
         on_head = which == "base" or bool(final_step_t) or self.student_palette
         self._check_colours(o.colours, on_head)
         net = self._sampling_net(which, ema, precision)
@@ -699,6 +710,10 @@ class DiffusionStrategy(Strategy):
                     finish = LowNoiseStep(self.schedule, final_step_t)
                     x = finish.noise(x.float().clamp(-1, 1), generator)
                     x = finish.step(predict(x, final_step_t), final_step_t, x, generator)
+                for _ in range(restarts if again is not None else 0):
+                    x = again.noise(x.float().clamp(-1, 1), generator)
+                    for t in again.timesteps.tolist():
+                        x = again.step(predict(x, t), t, x, generator)
             if on_head:
                 x = self._on_palette(x, predict, colours)
             return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
@@ -823,6 +838,10 @@ class DiffusionStrategy(Strategy):
             raise SettingError(
                 "{final_step_t} and {mid_t} steer the consistency sampler's steps; edit "
                 "draws with the base model's DDIM steps (RePaint) and has none"
+            )
+        if o.restarts != self.config.sampling.restarts:
+            raise SettingError(
+                "an edit redraws with RePaint's own rounds ({resample}); {restarts} are for sample"
             )
         runner = self.make_sampler(
             "ddim", steps or self._default_steps("ddim"), o.eta, o.timestep_spacing

@@ -84,3 +84,5 @@ def test_edit_refuses_samplers_it_cannot_use():
     for option in ({"mid_t": 500}, {"final_step_t": 50}):  # not ignored in silence
         with pytest.raises(ConfigError, match="edit draws with the base model's DDIM steps"):
             edit_raw(strategy, palette, sprite, keep, 0.5, 1, 0, options=option)
+    with pytest.raises(ConfigError, match="restarts are for sample"):
+        edit_raw(strategy, palette, sprite, keep, 0.5, 1, 0, options={"restarts": 2})
