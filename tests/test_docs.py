@@ -209,6 +209,7 @@ NUMBERS = {  # page: (the script, its JSON, the JSON's key for the quoted number
     "docs/evaluation.md#models": ("make_model_rows.py", "docs/model-rows.json", "quoted"),
     "README.md": ("make_demo_numbers.py", "docs/demo-numbers.json", "quoted"),
     "README.md#default": ("make_default_numbers.py", "docs/default-numbers.json", "quoted"),
+    "docs/usage.md#restarts": ("make_restart_numbers.py", "docs/restart-numbers.json", "quoted"),
     "docs/learn/diffusion.md#noise-levels": (
         "make_noise_levels.py",
         "docs/learn/noise-levels.json",
