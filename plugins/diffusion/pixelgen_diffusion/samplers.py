@@ -40,6 +40,13 @@ class Sampler:
     def _reset(self) -> None:
         pass
 
+    def noise(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x_0 noised to the first timestep, x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps
+        (DDPM eq. 4): where a sampler that finishes another's sprite starts."""
+        eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+        t = torch.full((len(x0),), int(self.timesteps[0]), device=x0.device)
+        return self.schedule.add_noise(x0, eps, t)
+
     def previous(self, timestep: int) -> int:
         """The timestep after `timestep` in the list; -1 after the last (alpha_bar = 1)."""
         i = int((self.timesteps == timestep).nonzero()[0][0])
@@ -202,12 +209,6 @@ class LowNoiseStep(DDIMSampler):
         if num_steps != 1:
             raise ValueError("a low-noise step is one step")
 
-    def noise(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at this step's timestep."""
-        eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-        t = torch.full((len(x0),), int(self.timesteps[0]), device=x0.device)
-        return self.schedule.add_noise(x0, eps, t)
-
 
 class Restart(DPMSolverPP2MSampler):
     """Restart sampling (Xu et al. 2023, "Restart sampling for improving generative
@@ -237,12 +238,6 @@ class Restart(DPMSolverPP2MSampler):
 
     def set_timesteps(self, num_steps: int = 0, spacing: str = "trailing") -> None:
         raise ValueError("a restart's timesteps are set when it is made")
-
-    def noise(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at the restart's timestep."""
-        eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-        t = torch.full((len(x0),), int(self.timesteps[0]), device=x0.device)
-        return self.schedule.add_noise(x0, eps, t)
 
 
 SAMPLERS = {
