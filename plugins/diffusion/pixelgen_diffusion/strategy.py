@@ -686,9 +686,8 @@ class DiffusionStrategy(Strategy):
                 )
         runner = self.make_sampler(sampler, steps, eta, spacing, mid_t)
         which = "consistency" if sampler == "consistency" else "base"
-        again = None
-        if which == "base" and restarts:
-            again = Restart(self.schedule, restart_t, restart_steps)
+        rounds = restarts if which == "base" else 0  # a consistency draw has none (checked)
+        again = Restart(self.schedule, restart_t, restart_steps) if rounds else None
         on_head = which == "base" or bool(final_step_t) or self.student_palette
         self._check_colours(o.colours, on_head)
         net = self._sampling_net(which, ema, precision)
@@ -710,7 +709,7 @@ class DiffusionStrategy(Strategy):
                     finish = LowNoiseStep(self.schedule, final_step_t)
                     x = finish.noise(x.float().clamp(-1, 1), generator)
                     x = finish.step(predict(x, final_step_t), final_step_t, x, generator)
-                for _ in range(restarts if again is not None else 0):
+                for _ in range(rounds):
                     x = again.noise(x.float().clamp(-1, 1), generator)
                     for t in again.timesteps.tolist():
                         x = again.step(predict(x, t), t, x, generator)
