@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run_numbers import scored, trained, write
+from run_numbers import head_commit, scored, trained, write
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "default-numbers.json"
@@ -91,9 +91,7 @@ def main() -> None:
         "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
         "speed": f"{model['extra']['sample_ms_per_sprite']:.0f} ms a sprite",
     }
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    commit = head_commit(ROOT)
     write(
         OUT,
         commit,

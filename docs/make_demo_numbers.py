@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run_numbers import scored, trained, write
+from run_numbers import head_commit, scored, trained, write
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "demo-numbers.json"
@@ -47,13 +47,7 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="pixelgen-demo-"))
     clone = work / "pixelgen"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=clone,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    commit = head_commit(clone)
 
     started = time.perf_counter()
     demo = subprocess.run(

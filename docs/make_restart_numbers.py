@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
-from run_numbers import write
+from run_numbers import head_commit, write
 
 import pixelgen_core as pg
 
@@ -77,9 +76,7 @@ def main() -> None:
         "seconds_without": f"{seconds['0']:.1f} s",
         "seconds_four": f"{seconds['4']:.1f} s",
     }
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    commit = head_commit(ROOT)
     write(OUT, commit, quoted, checkpoint=str(args.checkpoint), rows=rows, seconds=seconds)
 
 

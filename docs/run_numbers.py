@@ -46,6 +46,18 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def head_commit(folder: Path) -> str:
+    """The short commit a checkout at `folder` is at: what a numbers file was made with."""
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
 def write(out: Path, commit: str, quoted: dict[str, str], **measured) -> None:
     """The numbers file: date, commit, machine, what was measured, and under "quoted"
     each number as the README prints it; the quoted ones are printed too."""
