@@ -25,6 +25,9 @@ ROUNDS = 100  # of iterative proportional fitting; it settles in a few dozen
 FLOATING = 5  # the column of `statistics` that counts floating pixels
 NOTCHES = 6  # the column that counts notches
 COLUMNS = 7  # of `statistics`: NOTCHES is the last
+# the verdict's statistics (`evaluation.report.Verdict`) the filter can weigh, by column
+VERDICT_COLUMNS = {"isolated": 0, "colours": 1, "components": 2, "floating": FLOATING,
+                   "notches": NOTCHES}  # fmt: skip
 
 
 def statistics(indices: np.ndarray) -> np.ndarray:

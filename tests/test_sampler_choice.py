@@ -10,7 +10,7 @@ from pixelgen_core.evaluation.choice import explain, rank
 from pixelgen_core.evaluation.report import Row, Verdict
 from pixelgen_core.pixel_filter import COLUMNS, NOTCHES
 
-LIMITS = {"isolated": 0.5, "colours": 0.05, "components": 0.8, "palette": 0.01}
+LIMITS = {"isolated": 0.5, "colours": 0.05, "components": 0.8, "notches": 1.2, "palette": 0.01}
 
 
 def row(name: str, fd: float, **values: float) -> Row:
@@ -54,10 +54,12 @@ def test_never_a_failing_sampler_while_another_passes(clean_fd):
     assert rank(rows)[0].name == "clean"
 
 
-def stand_in_filter(monkeypatch, shape: tuple[int, int], acceptance: dict, isolated: dict):
+def stand_in_filter(
+    monkeypatch, shape: tuple[int, int], acceptance: dict, isolated: dict, failing="isolated"
+):
     """`choice._through_filter` on sprites of `shape` with stand-ins for the pool, the fit
-    and the scoring: each cap's filter keeps `acceptance[cap]` and its row has
-    `isolated[cap]` isolated pixels. Returns (the caps scored, in order; a call of
+    and the scoring: each cap's filter keeps `acceptance[cap]` and its row's statistic
+    `failing` is `isolated[cap]`. Returns (the caps scored, in order; a call of
     `_through_filter` for a strategy)."""
     from pixelgen_core import sampling
     from pixelgen_core.pixel_filter import PixelFilter
@@ -75,7 +77,7 @@ def stand_in_filter(monkeypatch, shape: tuple[int, int], acceptance: dict, isola
     def score(strategy, *how):
         cap = strategy.chosen_sampling["filter"]["cap"]  # drawn through, while scored
         scored.append(cap)
-        return row("dpm++ 3 + filter", 2.0, isolated=isolated[cap]), ""
+        return row("dpm++ 3 + filter", 2.0, **{failing: isolated[cap]}), ""
 
     monkeypatch.setattr(choice, "_score_filter", score)
     reference = SimpleNamespace(training=np.zeros((8, *shape), dtype=np.int64))
@@ -108,6 +110,29 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
     assert said.startswith(f"keeps {acceptance[kept_cap]:.0%} of draws; with it FD 2.00")
     assert said.endswith(f"({note})" if note else "pixel-clean")
     assert strategy.chosen_sampling == {"name": "dpm++ 3", "filter": None}
+
+
+@pytest.mark.parametrize(
+    "shape, failing, tried",
+    [
+        ((16, 16), "notches", [0.9]),  # not weighed at 16x16: a stricter cap cannot mend it
+        ((16, 16), "palette", [0.9]),  # never weighed: raw output, before snapping
+        ((16, 16), "isolated", [0.9, 0.99]),
+        ((32, 32), "notches", [0.99, 0.9]),  # weighed from 32x32 up
+    ],
+)
+def test_another_cap_only_where_the_filter_weighs_a_failed_statistic(
+    monkeypatch, shape, failing, tried
+):
+    """A stricter cap steers only the statistics the filter weighs; a row unclean on
+    others alone (16x16 notches: the default's case) would cost draws for nothing."""
+    over = {0.9: 5.0, 0.99: 5.0}
+    scored, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.2}, over,
+                                             failing)  # fmt: skip
+    _, _, said = through_filter(SimpleNamespace(chosen_sampling={"name": "d", "filter": None}))
+    assert scored == tried
+    assert ("no other cap tried: the filter does not weigh" in said) == (len(tried) == 1)
+    assert said.endswith(f"does not weigh {failing})") == (len(tried) == 1)
 
 
 @pytest.mark.parametrize(

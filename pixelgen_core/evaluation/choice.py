@@ -12,7 +12,8 @@ rows by the same rule gives the sampler, and the filter where its row is the fil
 one, so a few-step sampler that is clean only through its filter can win too.
 
 The filter's cap is measured too (`cap_quantiles`): one first, the other only where the
-first leaves the draws unclean; which one first depends on the sprites' size.
+first leaves the draws unclean on a statistic the filter weighs; which one first depends
+on the sprites' size.
 """
 
 from __future__ import annotations
@@ -188,7 +189,8 @@ def _through_filter(
     fitted on `FILTER_POOL` x `n` of them against the training sprites, scored like the
     candidates: (row, the filter's state, what it keeps and scores), or (None, None,
     why not) where no filter could be fitted or drawn through. Each cap of
-    `cap_quantiles` in turn, until one's row is pixel-clean; else the best row (`rank`)."""
+    `cap_quantiles` in turn, until one's row is pixel-clean or fails only statistics
+    the filter does not weigh (`steers`); else the best row (`rank`)."""
     from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter, statistics
     from pixelgen_core.sampling import sample_raw
 
@@ -209,8 +211,8 @@ def _through_filter(
         if row is None:
             break
         tried.append((fitted, row))
-        if row.verdict.clean:
-            break
+        if not steers(row.verdict.failed, weighed):
+            break  # clean, or unclean only where no cap steers
     if not tried:
         return None, None, why_not
     best = rank([row for _, row in tried])[0]
@@ -220,7 +222,19 @@ def _through_filter(
     for other, row in tried:
         if row is not best:
             note += f" (a cap keeping {other.acceptance:.0%} of draws was not pixel-clean)"
+    failed, caps = best.verdict.failed, cap_quantiles(reference.training.shape)
+    if failed and len(tried) < len(caps) and not steers(failed, weighed):
+        note += f" (no other cap tried: the filter does not weigh {', '.join(failed)})"
     return best, fitted.to_dict(), note
+
+
+def steers(failed: list[str], columns: int) -> bool:
+    """Whether a filter weighing the first `columns` of `pixel_filter.statistics` steers
+    any of the verdict's `failed` statistics: where it steers none (at 16x16, a row
+    unclean on notches alone), a stricter cap cannot mend the row, only draw more."""
+    from pixelgen_core.pixel_filter import VERDICT_COLUMNS
+
+    return any(VERDICT_COLUMNS.get(name, columns) < columns for name in failed)
 
 
 def _score_filter(
