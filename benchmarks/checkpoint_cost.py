@@ -34,6 +34,7 @@ def main() -> None:
     common = [
         f"training.epochs={args.epochs}",
         "consistency.share=0",
+        "training.choose_sampler=0",  # a run with one candidate is measured too: not here
         "training.sample_every=0",
         "tracking.enabled=false",
     ]

@@ -514,8 +514,8 @@ class Strategy:
         """Named sets of sample options that this run could draw with by default (for
         example ``{"dpm++ 24": {"sampler": "dpm++", "steps": 24}}``). At the end of
         training core scores each one and keeps the pixel-clean one with the best FD in
-        `chosen_sampling`, for `sample` to use when asked for its `auto` choice. Two or
-        more make a choice; by default there is none."""
+        `chosen_sampling`, for `sample` to use when asked for its `auto` choice. One is
+        scored too, for the pixel filter fitted on its draws; by default there is none."""
         return {}
 
     def extra_state(self) -> dict:

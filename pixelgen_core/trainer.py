@@ -367,7 +367,8 @@ class Trainer:
         """Score the strategy's candidate samplers on its data, each as it draws and through
         a pixel filter fitted on its draws, and keep the best pixel-clean row for `auto`
         sampling (pixelgen_core.evaluation.choice); rank 0 alone, since only it saves. A
-        dataset too small to evaluate keeps the strategy's own rule."""
+        single candidate is scored too, for its filter. A dataset too small to evaluate
+        keeps the strategy's own rule."""
         from pixelgen_core.evaluation.choice import choose_sampling
 
         n = self.config.training.choose_sampler
@@ -376,7 +377,7 @@ class Trainer:
             return
         try:
             candidates = strategy.sampler_candidates()
-            if len(candidates) < 2:
+            if not candidates:
                 return
             names = ", ".join(candidates)
             self._say(f"choosing the default sampler: {names}, each with a pixel filter ...")

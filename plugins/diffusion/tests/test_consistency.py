@@ -319,6 +319,18 @@ def test_training_ends_by_choosing_the_default_sampler_and_auto_draws_with_it(tm
     [newest] = [f for f in tmp_path.glob("runs/diffusion/*") if f != folder]
     assert json.loads((newest / "run.json").read_text())["sampling"] is None
 
+    # without consistency tuning, DPM-Solver++ alone is a candidate: scored for its filter
+    result = invoke("train", "diffusion", "-q", *small, "consistency.share=0",
+                    "training.choose_sampler=16")  # fmt: skip
+    assert result.exit_code == 0 and "default sampler (auto): dpm++ 24 " in result.output
+    [alone] = [f for f in tmp_path.glob("runs/diffusion/*") if f not in (folder, newest)]
+    chosen = json.loads((alone / "run.json").read_text())["sampling"]
+    assert chosen["name"] == "dpm++ 24" and set(chosen["scores"]) <= {
+        "dpm++ 24",
+        "dpm++ 24 + filter",
+    }
+    assert "dpm++ 24" in chosen["scores"] and chosen["filter_reason"]
+
 
 def test_consistency_sampling_ends_with_one_guided_base_step_at_final_step_t():
     strategy = make("model.detail=false")  # one draw: no sprite drawn again for its level
