@@ -65,7 +65,6 @@ def main() -> None:
     quoted = {
         "wall time": f"{minutes} min {secs} s",
         "base steps": f"{stages.get('base', 0)} base steps",
-        "tuning steps": f"{stages.get('consistency', 0)} of consistency tuning",
         "training seconds": f"{seconds:.0f} s",
         "sampler": chosen,
         "FD": f"FD {m['fd']:.2f} ± {m['fd_sd']:.2f}",
@@ -80,6 +79,8 @@ def main() -> None:
         "notches limit": f"{verdict['limits']['notches']:.2f}",
         "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
     }
+    if stages.get("consistency"):  # a recipe with consistency tuning
+        quoted["tuning steps"] = f"{stages['consistency']} of consistency tuning"
     write(
         OUT,
         commit,
