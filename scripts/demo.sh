@@ -2,7 +2,8 @@
 # The main job: set up, train the diffusion model on the bundled colored sprites with
 # the quick recipe (about 4 minutes on a 2-core CPU; tracked in a local MLflow store,
 # ./mlflow.db), then sample a sheet of sprites into samples/demo/ with the sampler
-# that training measured cleanest.
+# that training measured cleanest (DPM-Solver++ 24, through its pixel filter where
+# that was cleaner).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
