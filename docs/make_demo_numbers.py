@@ -29,14 +29,17 @@ OUT = ROOT / "docs" / "demo-numbers.json"
 PICTURE = ROOT / "docs" / "images" / "demo-samples.png"
 
 
-def steps_by_stage(clone: Path) -> dict[str, int]:
-    """Each training stage's steps, from the run's progress.jsonl."""
+def steps_by_stage(clone: Path, total: int) -> dict[str, int]:
+    """Each training stage's steps, from the run's progress.jsonl; the last stage ends at
+    `total`, the run's steps (progress is logged every few steps, so its last line may
+    come before the end)."""
     [progress] = (clone / "runs" / "diffusion").glob("*/progress.jsonl")
     last: dict[str, int] = {}  # the step a stage ended at (its last line), stages in order
     for line in progress.read_text().splitlines():
         entry = json.loads(line)
         last[entry["stage"]] = entry["step"]
     stages, ends = list(last), list(last.values())
+    ends[-1] = total
     return {s: ends[i] - (ends[i - 1] if i else 0) for i, s in enumerate(stages)}
 
 
@@ -57,7 +60,7 @@ def main() -> None:
     steps, seconds, chosen = trained(demo.stdout)
     model, data = scored(".venv/bin/pixelgen", clone)
     verdict = model["verdict"]
-    stages = steps_by_stage(clone)
+    stages = steps_by_stage(clone, steps)
     shutil.copyfile(clone / "samples" / "demo" / "grid.png", PICTURE)
 
     m = model["metrics"]
