@@ -201,7 +201,8 @@ def dump():
 @pytest.mark.skipif(shutil.which("pixelgen") is None, reason="pixelgen script not installed")
 def test_under_torchrun_core_keeps_every_rank_s_weights_and_averages_identical(tmp_path):
     """Diffusion's loss is all it writes: core wraps the stage's trained module for
-    data-parallel training (the base U-Net, then the consistency student), steps it,
+    data-parallel training (the outline cleaner, the base U-Net, then the consistency
+    student), steps it,
     clips and updates both EMAs. Ranks train on different shards, so any module trained
     without gradient averaging, or an average updated from the wrong weights, differs."""
     (tmp_path / "sitecustomize.py").write_text(DUMP_EVERY_RANK)
@@ -214,7 +215,7 @@ def test_under_torchrun_core_keeps_every_rank_s_weights_and_averages_identical(t
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     ranks = [torch.load(tmp_path / f"modules{r}.pt", weights_only=True) for r in (0, 1)]
-    assert set(ranks[0]) == {"unet", "ema", "consistency", "consistency_ema"}
+    assert set(ranks[0]) == {"cleaner", "unet", "ema", "consistency", "consistency_ema"}
     for key, state in ranks[0].items():
         for name, value in state.items():
             assert torch.equal(value, ranks[1][key][name]), f"{key}.{name} differs between ranks"

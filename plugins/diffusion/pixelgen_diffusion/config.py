@@ -138,6 +138,11 @@ class Sampling(Section):
     )
     restart_t: int = setting(500, low=1, help="the timestep a restart noises back to")
     restart_steps: int = setting(12, low=1, help="DPM-Solver++ steps of each restart")
+    clean: bool = setting(
+        True,
+        help="the run's outline cleaner redraws each finished sprite's ragged edges "
+        "(runs that trained one; --no-clean: as the model drew them)",
+    )
     mend: bool = setting(
         True,
         help="a sprite asked for no isolated pixel that came with a speck or a few has "
@@ -176,8 +181,29 @@ class Consistency(Section):
 
 
 @dataclass
+class Cleaner(Section):
+    """The outline cleaner (`pixelgen_diffusion.cleaner`): the run's last stage, a small
+    network trained on the run's sprites to redraw ragged outlines as they draw them."""
+
+    epochs: int = setting(
+        150, low=0, high=100_000, help="epochs of the cleaner's stage, before the others (0 = none)"
+    )
+    width: int = setting(32, low=1, high=1024, help="channels of its convolutions")
+    depth: int = setting(6, low=1, high=16, help="3x3 convolutions: it sees 2 * depth + 1 pixels")
+    jitter: float = setting(
+        0.12, low=0, high=0.5, help="mean share of edge pixels recoloured in its training copies"
+    )
+    lr: float = setting(0.002, low=0, help="AdamW learning rate")
+    rounds: int = setting(2, low=1, high=16, help="passes over each finished sprite")
+
+
+@dataclass
 class Training(TrainingConfig):
-    stage: str = setting("both", choices=("both", "base", "consistency"), help="stages to train")
+    stage: str = setting(
+        "both",
+        choices=("both", "base", "consistency"),
+        help="stages to train (the cleaner's goes with the base stage)",
+    )
     epochs: int = setting(
         250, low=1, help="epochs of the whole run: consistency.share for tuning, the rest base"
     )
@@ -199,6 +225,7 @@ class DiffusionConfig(Config):
     diffusion: Diffusion = field(default_factory=Diffusion)
     sampling: Sampling = field(default_factory=Sampling)
     consistency: Consistency = field(default_factory=Consistency)
+    cleaner: Cleaner = field(default_factory=Cleaner)
     # No flips: the bundled sheet's letters, digits and arrows face one way, and four
     # minutes score better without mirror images; long runs copy more without them, so
     # the long recipes in configs/ turn them on (benchmarks/RESULTS.md, 2026-12-03).

@@ -73,7 +73,10 @@ def edit(strategy: DiffusionStrategy, draw: Draw) -> torch.Tensor:
         predict = strategy._predictor(
             net, labels[rows], guidance, draw.tileable, generator, draw.negative
         )
-        return strategy._repaint(runner, timesteps, predict, known[rows], kept[rows], draw)
+        edited = strategy._repaint(runner, timesteps, predict, known[rows], kept[rows], draw)
+        if not draw.options.clean:
+            return edited
+        return strategy._cleaned(edited, draw.tileable, kept[rows])
 
     edited = redraw(torch.arange(len(images), device=strategy.device))
     # Held as `sample` holds a drawn sprite: a solid sprite's variations stay solid, a

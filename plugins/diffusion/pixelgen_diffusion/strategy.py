@@ -4,6 +4,7 @@ and DDPM / DDIM / DPM-Solver++ sampling with batched classifier-free guidance.""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import warnings
 
@@ -32,6 +33,7 @@ from pixelgen_core import (
 )
 from pixelgen_core.evaluation import opaque_colours
 from pixelgen_diffusion import consistency, editing
+from pixelgen_diffusion.cleaner import OutlineCleaner, clean, cleaner_loss
 from pixelgen_diffusion.colours import fewest_colours
 from pixelgen_diffusion.config import (
     ALONE_MID_SHARE,
@@ -62,6 +64,9 @@ from pixelgen_diffusion.unet import UNet
 Guidance = tuple[float, int, int]  # classifier-free guidance: (scale, min_t, max_t)
 
 LONG_WITHOUT_FLIPS = 400  # epochs past which a run without flips copies (_warn_of_copying)
+# The outline cleaner's stage, the first (it learns from the data alone), ends once this
+# share of a time budget has passed, leaving the rest to the model's stages.
+CLEANER_TIME_SHARE = 0.25
 
 
 def bf16_weights(net: nn.Module) -> nn.Module:
@@ -138,15 +143,19 @@ class DiffusionStrategy(Strategy):
         # the stage starts.
         student = copy.deepcopy(unet)
         student_ema = copy.deepcopy(ema)
+        c = config.cleaner
+        cleaner = OutlineCleaner(len(data.palette), c.width, c.depth).to(device)
         self.modules = {
             "unet": unet,
             "ema": ema,
             "consistency": student,
             "consistency_ema": student_ema,
+            "cleaner": cleaner,
         }
         self.optimizers = {
             "unet": lambda: adamw(unet.parameters(), config.training.lr),
             "consistency": lambda: adamw(student.parameters(), config.consistency.lr),
+            "cleaner": lambda: adamw(cleaner.parameters(), c.lr),
         }
         # Core updates these after each step of the module they average.
         self.averages = {
@@ -165,6 +174,9 @@ class DiffusionStrategy(Strategy):
                 stacklevel=2,
             )
         self.consistency_steps = 0  # steps of the consistency stage trained so far
+        self.cleaner_steps = 0  # steps of the cleaner's stage trained so far (0: not used)
+        # False for a run saved before the cleaner: resumed, it keeps its own stages
+        self.cleaner_stage = True
         # whether the student's palette head learned its clean end (consistency.palette)
         self.student_palette = False
         self.colours_seen = 0  # the most opaque colours of a training sprite
@@ -185,9 +197,27 @@ class DiffusionStrategy(Strategy):
         self.average_updates["ema"] = value
 
     def stages(self) -> list[Stage]:
-        """The base (denoising) stage, then consistency tuning, splitting
-        `training.epochs` and the time budget by `consistency.share`; `training.stage`
-        picks one of them (the epochs it has in a whole run, the other's 0)."""
+        """The outline cleaner's `cleaner.epochs` (`_with_cleaner`), then the base
+        (denoising) stage and consistency tuning, splitting `training.epochs` and the
+        time budget by `consistency.share`; `training.stage` picks one of the model's
+        (the epochs it has in a whole run, the other's 0), the cleaner going with the base."""
+        stages = self._model_stages()
+        if not self.cleaner_stage:
+            return stages
+        return self._with_cleaner(stages)
+
+    def _with_cleaner(self, stages: list[Stage]) -> list[Stage]:
+        """The cleaner's stage first: it learns from the data alone, so it is done before
+        the model's stages begin, and the last stage stays the model's (a resume with more
+        `training.epochs` adds them there). With a time budget it ends at
+        CLEANER_TIME_SHARE of it."""
+        epochs = self.config.cleaner.epochs if self.config.training.stage != "consistency" else 0
+        rest = 1 - CLEANER_TIME_SHARE
+        later = [dataclasses.replace(s, time_share=CLEANER_TIME_SHARE + rest * s.time_share)
+                 for s in stages]  # fmt: skip
+        return [Stage("cleaner", epochs, CLEANER_TIME_SHARE), *later]
+
+    def _model_stages(self) -> list[Stage]:
         which = self.config.training.stage
         share = self.config.consistency.share
         if which == "consistency" and share == 0:
@@ -336,7 +366,7 @@ class DiffusionStrategy(Strategy):
         )
 
     def optimizer_for(self, stage: str) -> str:
-        return "consistency" if stage == "consistency" else "unet"
+        return stage if stage in ("consistency", "cleaner") else "unet"
 
     def begin_stage(self, stage: str) -> None:
         """The consistency student starts as the trained model (its EMA weights)."""
@@ -346,6 +376,9 @@ class DiffusionStrategy(Strategy):
             self.student_palette = False  # its head is the base model's again
 
     def loss(self, batch: Batch, step: Step) -> torch.Tensor:
+        if step.stage == "cleaner":
+            self.cleaner_steps += 1
+            return cleaner_loss(self.modules["cleaner"], batch.indices, self.config.cleaner.jitter)
         if not self._copying_checked:  # once per training process, resumes included
             self._copying_checked = True
             self._warn_of_copying()
@@ -371,6 +404,7 @@ class DiffusionStrategy(Strategy):
             "class_counts": self.class_counts,
             "tag_sets": self.tag_sets.state(),
             "consistency_steps": self.consistency_steps,
+            "cleaner_steps": self.cleaner_steps,
             "student_palette": self.student_palette,
             "colours_seen": self.colours_seen,
         }
@@ -380,21 +414,29 @@ class DiffusionStrategy(Strategy):
         Runs from before the palette head have none: their networks lose theirs. Runs
         from before detail levels condition on the class alone, as they were trained."""
         modules = state["modules"]
+        if "cleaner" not in modules:  # a run from before the cleaner: none, nor its stage
+            modules = {**modules, "cleaner": self.modules["cleaner"].state_dict()}
+            state = {**state, "modules": modules}
+            self.cleaner_stage = False
         if "ema" in modules:
             students = {k: modules["ema"] for k in ("consistency", "consistency_ema")}
             state = {**state, "modules": {**students, **modules}}
             if "palette_out.weight" not in modules["ema"]:
                 self.config.model.palette_head = False
-                for module in self.modules.values():
+                for module in self._unets():
                     module.palette_out = None
             if self._without_detail(modules["ema"]):
                 self.config.model.detail = False
                 self.levels = self.tag_sets.levels = 1
-                for module in self.modules.values():
+                for module in self._unets():
                     module.class_emb = nn.Embedding(
                         self.null_class + 1, module.class_emb.weight.shape[1]
                     )
         super().load_state_dict(state, with_optimizers)
+
+    def _unets(self) -> list[nn.Module]:
+        """The base model, the student and their averages: the modules that are U-Nets."""
+        return [self.modules[k] for k in ("unet", "ema", "consistency", "consistency_ema")]
 
     def _without_detail(self, weights: dict) -> bool:
         """Whether saved weights are of a run from before detail levels (or without them):
@@ -406,6 +448,7 @@ class DiffusionStrategy(Strategy):
         if "ema_updates" in state:  # a checkpoint from before core kept the count
             self.ema_updates = int(state["ema_updates"])
         self.consistency_steps = int(state.get("consistency_steps", 0))
+        self.cleaner_steps = int(state.get("cleaner_steps", 0))
         self.student_palette = bool(state.get("student_palette", False))
         self.colours_seen = int(state.get("colours_seen", 0))
         if "class_counts" in state:
@@ -714,12 +757,28 @@ class DiffusionStrategy(Strategy):
                         x = again.step(predict(x, t), t, x, generator)
             if on_head:
                 x = self._on_palette(x, predict, colours)
-            return ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
+            images = ((x.float().clamp(-1, 1) + 1) / 2).contiguous()
+            return self._cleaned(images, tileable) if o.clean else images
 
         images = make(labels)
         if self.levels == 1:
             return images
         return self._held(images, labels, lambda at: make(labels[at]), mend=mend)
+
+    def _cleaned(
+        self, images: torch.Tensor, tileable: bool, kept: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """RGBA sprites (N, 4, H, W) in [0, 1] with their outlines redrawn by the run's
+        outline cleaner (`pixelgen_diffusion.cleaner`), each pixel then one palette
+        colour; where `kept` (an edit's pixels to keep, N x 4 x H x W) they stay as given.
+        As they were on a run whose cleaner was not trained."""
+        if not self.cleaner_steps:
+            return images
+        indices = self._snapped(images, Palette.from_tuples(self.data.palette)).to(self.device)
+        cleaner = self.modules["cleaner"]
+        indices = clean(cleaner, indices, self.config.cleaner.rounds, tileable)
+        colour = ((self.colour_values[indices] + 1) / 2).permute(0, 3, 1, 2).to(images)
+        return colour if kept is None else torch.where(kept, images, colour)
 
     @staticmethod
     def _snapped(images: torch.Tensor, palette: Palette) -> torch.Tensor:

@@ -90,24 +90,36 @@ def test_stages_follow_training_stage():
     def stages(*overrides):
         return [(s.name, s.epochs) for s in make(*overrides).stages()]
 
-    assert stages() == [("base", 220), ("consistency", 30)]
-    assert stages("consistency.share=0") == [("base", 250)]
-    assert stages("training.epochs=1") == [("base", 1), ("consistency", 1)]
+    cleaner = ("cleaner", 1)  # TINY's epochs; first, and with the base stage
+    assert stages() == [cleaner, ("base", 220), ("consistency", 30)]
+    assert stages("consistency.share=0") == [cleaner, ("base", 250)]
+    assert stages("training.epochs=1") == [cleaner, ("base", 1), ("consistency", 1)]
     assert stages("training.epochs=100", "consistency.share=0.25") == [
+        cleaner,
         ("base", 75),
         ("consistency", 25),
     ]
+    assert stages("cleaner.epochs=0")[0] == ("cleaner", 0)  # kept, so a resume's stage fits
     with pytest.raises(ConfigError, match="tunes a trained run: give resume"):
         stages("training.stage=consistency")  # nothing trained to tune
     trained = make("training.stage=consistency")
     trained.ema_updates = 1  # as a resumed run's
-    assert [(s.name, s.epochs) for s in trained.stages()] == [("base", 0), ("consistency", 30)]
-    assert stages("training.stage=base") == [("base", 220), ("consistency", 0)]
+    assert [(s.name, s.epochs) for s in trained.stages()] == [
+        ("cleaner", 0),
+        ("base", 0),
+        ("consistency", 30),
+    ]
+    assert stages("training.stage=base") == [cleaner, ("base", 220), ("consistency", 0)]
     with pytest.raises(ConfigError, match="training.stage=consistency needs consistency.share"):
         make("training.stage=consistency", "consistency.share=0").stages()
     with pytest.raises(ConfigError, match="needs diffusion.prediction=v"):
         make("diffusion.prediction=epsilon")
     make("diffusion.prediction=epsilon", "consistency.share=0")  # fine without the stage
+
+
+def test_the_time_budget_leaves_the_cleaner_its_share_first():
+    shares = [s.time_share for s in make("consistency.share=0.2").stages()]
+    assert shares == pytest.approx([0.25, 0.25 + 0.75 * 0.8, 1.0])
 
 
 def test_a_mid_t_past_the_schedule_is_clamped_with_a_warning():
