@@ -6,7 +6,9 @@ runs it, then scored.
 Clones this repository's committed HEAD into DIR (default: a new temporary folder),
 times `bash scripts/demo.sh` there (set-up, training with configs/diffusion-quick.yaml,
 the sampler choice and the sheet; run it on an idle machine, since the recipe has a
-time budget), then scores the run like `pixelgen evaluate diffusion -n 1000`. Copies
+time budget), then scores the run like `pixelgen evaluate diffusion -n 1000`, and once
+more with `--no-clean` (the sprites before the outline cleaner, and so without the
+pixel filter, which was fitted on cleaned ones). Copies
 the sheet to docs/images/demo-samples.png and writes docs/demo-numbers.json; under
 "quoted", each number as the README prints it (tests/test_docs.py checks that the
 README quotes them).
@@ -59,6 +61,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     steps, seconds, chosen = trained(demo.stdout)
     model, data = scored(".venv/bin/pixelgen", clone)
+    unclean, _ = scored(".venv/bin/pixelgen", clone, "--no-clean")
     verdict = model["verdict"]
     stages = steps_by_stage(clone, steps)
     shutil.copyfile(clone / "samples" / "demo" / "grid.png", PICTURE)
@@ -82,6 +85,11 @@ def main() -> None:
         "notches limit": f"{verdict['limits']['notches']:.2f}",
         "verdict": "pixel-clean" if verdict["clean"] else "not yet pixel-clean",
     }
+    drawn = unclean["verdict"]["values"]
+    quoted["notches W1 drawn"] = f"notch distance {drawn['notches']:.2f} as drawn"
+    quoted["FD drawn"] = f"FD {unclean['metrics']['fd']:.2f} as drawn"
+    if stages.get("cleaner"):
+        quoted["cleaner steps"] = f"{stages['cleaner']} steps of the outline cleaner"
     if stages.get("consistency"):  # a recipe with consistency tuning
         quoted["tuning steps"] = f"{stages['consistency']} of consistency tuning"
     write(
@@ -94,6 +102,7 @@ def main() -> None:
         steps_by_stage=stages,
         sampler=chosen,
         model=model,
+        unclean=unclean,
         data=data,
     )
 

@@ -20,11 +20,11 @@ def trained(output: str) -> tuple[int, float, str]:
     return int(steps), float(seconds), sampler.removesuffix(" + filter")
 
 
-def scored(pixelgen: str, cwd: Path) -> tuple[dict, dict]:
-    """`pixelgen evaluate diffusion -n 1000 --json` on the latest run in `cwd`'s MLflow
-    store: the model's row and the real held-out data's."""
+def scored(pixelgen: str, cwd: Path, *options: str) -> tuple[dict, dict]:
+    """`pixelgen evaluate diffusion -n 1000 --json` (with sample `options`) on the latest
+    run in `cwd`'s MLflow store: the model's row and the real held-out data's."""
     done = subprocess.run(
-        [pixelgen, "evaluate", "diffusion", "-n", "1000", "--json"],
+        [pixelgen, "evaluate", "diffusion", "-n", "1000", "--json", *options],
         cwd=cwd,
         check=True,
         capture_output=True,
