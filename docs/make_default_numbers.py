@@ -7,7 +7,9 @@ Runs `pixelgen train diffusion` (every default: 250 epochs, the end-of-training 
 of sampler and pixel filter) in DIR (default: a new temporary folder, with a local MLflow
 store there), timing it; run it on an idle machine. A DIR that already holds this
 script's `train.log` and `wall_seconds` from an earlier call is scored without training
-again. Then scores the run like `pixelgen evaluate diffusion -n 1000`, draws the sheet
+again. Then scores the run like `pixelgen evaluate diffusion -n 1000`, and once more with
+`--no-clean` (its sprites before the outline cleaner, and so without the pixel filter,
+which was fitted on cleaned ones), draws the sheet
 (64 sprites, seed 0, the run's default path) to docs/images/diffusion-samples.png and
 writes docs/default-numbers.json; under "quoted", each number as the README prints it
 (tests/test_docs.py checks that the README quotes them).
@@ -62,6 +64,7 @@ def main() -> None:
     checkpoint = re.search(r"checkpoint: (\S+)", output).group(1)
 
     model, data = scored(pixelgen(), work)
+    unclean, _ = scored(pixelgen(), work, "--no-clean")
     verdict, m = model["verdict"], model["metrics"]
 
     from figures import save
@@ -85,6 +88,7 @@ def main() -> None:
         "colours W1": f"colours {values['colours']:.2f} ({limits['colours']:.2f})",
         "parts W1": f"regions {values['components']:.2f} ({limits['components']:.2f})",
         "notches W1": f"notches {values['notches']:.2f} ({limits['notches']:.2f})",
+        "notches W1 drawn": f"{unclean['verdict']['values']['notches']:.2f} as the model drew them",
         "palette W1": f"palette {values['palette']:.2f} ({limits['palette']:.2f})",
         "copies": f"{m['memorised']:.1%} near-copies",
         "data copies": f"own {data['metrics']['memorised']:.1%}",
@@ -101,6 +105,7 @@ def main() -> None:
         train_seconds=seconds,
         sampler=chosen,
         model=model,
+        unclean=unclean,
         data=data,
     )
 
