@@ -11,7 +11,7 @@ shown real sprites beside copies with a few edge pixels recoloured learns which 
 sprite of this kind has on purpose (a line's end, an eye) and which it does not
 (benchmarks/RESULTS.md, "The outline cleaner", 2026-12-07, late). It works on palette
 indices, so each pixel it gives is one palette colour by construction, and it is small:
-milliseconds for a sheet, a minute or two of training on a 2-core CPU.
+a fraction of a second for a sheet, a minute or two of training on a 2-core CPU.
 """
 
 from __future__ import annotations

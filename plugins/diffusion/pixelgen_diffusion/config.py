@@ -182,8 +182,8 @@ class Consistency(Section):
 
 @dataclass
 class Cleaner(Section):
-    """The outline cleaner (`pixelgen_diffusion.cleaner`): the run's last stage, a small
-    network trained on the run's sprites to redraw ragged outlines as they draw them."""
+    """The outline cleaner (`pixelgen_diffusion.cleaner`): the run's first stage, a small
+    network trained on the run's sprites to redraw the ragged outlines of what it draws."""
 
     epochs: int = setting(
         150, low=0, high=100_000, help="epochs of the cleaner's stage, before the others (0 = none)"
