@@ -274,6 +274,7 @@ def test_evaluate_scores_tileable_sprites_beside_the_plain_ones(tmp_path):
     tileable sprites says so."""
     small = [*TINY, "model.blocks_per_level=1", "model.groups=4", "model.detail=false"]
     small += ["consistency.share=0", "training.choose_sampler=0", "sampling.steps=3"]
+    small += ["cleaner.epochs=1", "cleaner.width=8", "cleaner.depth=2"]
     result = run("train", "diffusion", "-q", *small)
     assert result.exit_code == 0, result.output
     run_id = result.output.split("MLflow run: ")[1].split()[0]

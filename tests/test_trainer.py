@@ -212,6 +212,7 @@ def test_under_torchrun_core_keeps_every_rank_s_weights_and_averages_identical(t
     cmd += ["training.epochs=2", "training.device=cpu", "training.precision=fp32"]
     cmd += ["model.channels=[8,16]", "model.attention=false", "consistency.share=0.5"]
     cmd += ["training.choose_sampler=0", "training.batch_size=32"]
+    cmd += ["cleaner.epochs=1", "cleaner.width=8", "cleaner.depth=2"]  # core's TINY has none
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     ranks = [torch.load(tmp_path / f"modules{r}.pt", weights_only=True) for r in (0, 1)]
