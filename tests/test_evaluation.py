@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from pixelgen_diffusion.testing import TINY as DIFFUSION_TINY
 
 from pixelgen_core.cli import cli
 from pixelgen_core.config import resolve
@@ -272,9 +273,8 @@ def test_evaluate_scores_tileable_sprites_beside_the_plain_ones(tmp_path):
     """`--tileable` scores what `sample --tileable` draws, logged under eval_tileable/
     so that it does not overwrite the plain evaluation; a strategy that cannot make
     tileable sprites says so."""
-    small = [*TINY, "model.blocks_per_level=1", "model.groups=4", "model.detail=false"]
+    small = [*TINY, *DIFFUSION_TINY, "model.detail=false"]  # its U-Net and cleaner tiny
     small += ["consistency.share=0", "training.choose_sampler=0", "sampling.steps=3"]
-    small += ["cleaner.epochs=1", "cleaner.width=8", "cleaner.depth=2"]
     result = run("train", "diffusion", "-q", *small)
     assert result.exit_code == 0, result.output
     run_id = result.output.split("MLflow run: ")[1].split()[0]

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from pixelgen_diffusion.testing import TINY as DIFFUSION_TINY
 
 from pixelgen_core import Stage, checkpoint, drop_labels, split_epochs, stage_plan
 from pixelgen_core.config import resolve
@@ -210,9 +211,8 @@ def test_under_torchrun_core_keeps_every_rank_s_weights_and_averages_identical(t
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node"]
     cmd += ["2", "--no-python", "pixelgen", "train", "diffusion", "-q", *TINY]
     cmd += ["training.epochs=2", "training.device=cpu", "training.precision=fp32"]
-    cmd += ["model.channels=[8,16]", "model.attention=false", "consistency.share=0.5"]
+    cmd += [*DIFFUSION_TINY, "consistency.share=0.5"]  # its U-Net and cleaner tiny too
     cmd += ["training.choose_sampler=0", "training.batch_size=32"]
-    cmd += ["cleaner.epochs=1", "cleaner.width=8", "cleaner.depth=2"]  # core's TINY has none
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     ranks = [torch.load(tmp_path / f"modules{r}.pt", weights_only=True) for r in (0, 1)]
