@@ -55,29 +55,39 @@ def test_never_a_failing_sampler_while_another_passes(clean_fd):
 
 
 def stand_in_filter(
-    monkeypatch, shape: tuple[int, int], acceptance: dict, isolated: dict, failing="isolated"
+    monkeypatch,
+    shape: tuple[int, int],
+    acceptance: dict,
+    isolated: dict,
+    failing="isolated",
+    notched: dict | None = None,
 ):
     """`choice._through_filter` on sprites of `shape` with stand-ins for the pool, the fit
     and the scoring: each cap's filter keeps `acceptance[cap]` and its row's statistic
-    `failing` is `isolated[cap]`. Returns (the caps scored, in order; a call of
-    `_through_filter` for a strategy)."""
+    `failing` is `isolated[cap]`, or `notched[cap]` (default: the same) for a filter that
+    weighs notches where the first one left them out (its FD one worse). Returns (the
+    (cap, columns weighed) scored, in order; a call of `_through_filter` for a strategy)."""
     from pixelgen_core import sampling
     from pixelgen_core.pixel_filter import PixelFilter
 
-    scored: list[float] = []
+    scored: list[tuple[float, int]] = []
     pool = np.zeros((8, *shape), dtype=np.int64)
     monkeypatch.setattr(sampling, "sample_raw", lambda *a, **k: (pool, None))
-    # a stand-in filter whose cap is its quantile (a real one's is a ratio), to tell them apart
-    monkeypatch.setattr(
-        PixelFilter,
-        "fit_statistics",
-        classmethod(lambda cls, real, drawn, cap: cls((), (), cap, acceptance[cap])),
-    )
+
+    def fit(cls, real, drawn, cap):
+        # a stand-in whose cap is its quantile (a real one's is a ratio), to tell them
+        # apart, with one cell edge per statistic it weighs
+        return cls(tuple(np.zeros(1) for _ in range(real.shape[1])), (), cap, acceptance[cap])
+
+    monkeypatch.setattr(PixelFilter, "fit_statistics", classmethod(fit))
+    first = choice.filter_columns(shape)
 
     def score(strategy, *how):
-        cap = strategy.chosen_sampling["filter"]["cap"]  # drawn through, while scored
-        scored.append(cap)
-        return row("dpm++ 3 + filter", 2.0, **{failing: isolated[cap]}), ""
+        state = strategy.chosen_sampling["filter"]  # drawn through, while scored
+        cap, columns = state["cap"], len(state["edges"])
+        scored.append((cap, columns))
+        value = (notched or isolated)[cap] if columns > first else isolated[cap]
+        return row("dpm++ 3 + filter", 2.0 + columns - first, **{failing: value}), ""
 
     monkeypatch.setattr(choice, "_score_filter", score)
     reference = SimpleNamespace(training=np.zeros((8, *shape), dtype=np.int64))
@@ -105,7 +115,8 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
     scored, through_filter = stand_in_filter(monkeypatch, (4, 4), acceptance, isolated)
     strategy = SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None})
     made, state, said = through_filter(strategy)
-    assert scored == ([0.9] if kept_cap == 0.9 and not note else [0.9, 0.99])
+    caps = [0.9] if kept_cap == 0.9 and not note else [0.9, 0.99]
+    assert scored == [(cap, NOTCHES) for cap in caps]  # no row failed notches: not weighed
     assert state["cap"] == kept_cap and made.verdict.clean == (isolated[kept_cap] == 0)
     assert said.startswith(f"keeps {acceptance[kept_cap]:.0%} of draws; with it FD 2.00")
     assert said.endswith(f"({note})" if note else "pixel-clean")
@@ -115,17 +126,18 @@ def test_the_filter_keeps_the_cheaper_cap_unless_only_the_stricter_is_clean(
 @pytest.mark.parametrize(
     "shape, failing, tried",
     [
-        ((16, 16), "notches", [0.9]),  # not weighed at 16x16: a stricter cap cannot mend it
-        ((16, 16), "palette", [0.9]),  # never weighed: raw output, before snapping
-        ((16, 16), "isolated", [0.9, 0.99]),
-        ((32, 32), "notches", [0.99, 0.9]),  # weighed from 32x32 up
+        # left out at 16x16, where no cap steers it; weighed then, by both caps in turn
+        ((16, 16), "notches", [(0.9, NOTCHES), (0.9, COLUMNS), (0.99, COLUMNS)]),
+        ((16, 16), "palette", [(0.9, NOTCHES)]),  # never weighed: raw output, before snapping
+        ((16, 16), "isolated", [(0.9, NOTCHES), (0.99, NOTCHES)]),
+        ((32, 32), "notches", [(0.99, COLUMNS), (0.9, COLUMNS)]),  # weighed from 32x32 up
     ],
 )
 def test_another_cap_only_where_the_filter_weighs_a_failed_statistic(
     monkeypatch, shape, failing, tried
 ):
     """A stricter cap steers only the statistics the filter weighs; a row unclean on
-    others alone (16x16 notches: the default's case) would cost draws for nothing."""
+    others alone (the palette share) would cost draws for nothing."""
     over = {0.9: 5.0, 0.99: 5.0}
     scored, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.2}, over,
                                              failing)  # fmt: skip
@@ -151,28 +163,44 @@ def test_large_sprites_try_the_stricter_cap_first(monkeypatch, shape, order):
     clean = {0.9: 0.0, 0.99: 0.0}
     scored, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.5}, clean)
     through_filter(SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None}))
-    assert scored == [order[0]]
+    assert scored == [(order[0], choice.filter_columns(shape))]
 
 
 @pytest.mark.parametrize("shape, weighed", [((16, 16), NOTCHES), ((32, 32), COLUMNS)])
-def test_the_filter_weighs_notches_from_32x32_up(monkeypatch, shape, weighed):
-    """At 16x16 the draws with the data's notches are a model's plainer shapes (FD three
-    times worse): the run's filter, and the reference its prompts' filters are fitted
-    against, leave that column out there."""
+def test_the_filter_weighs_notches_first_from_32x32_up(monkeypatch, shape, weighed):
+    """Below 32x32 a filter that holds the draws clean leaves notches out (at 16x16,
+    without an outline cleaner, weighing them tripled FD); so does the reference its
+    prompts' filters are fitted against, which takes the kept filter's columns."""
     from pixelgen_core import request_filter
-    from pixelgen_core.pixel_filter import PixelFilter
 
     clean = {0.9: 0.0, 0.99: 0.0}
-    _, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.5}, clean)
-    columns: list[int] = []
-
-    def fit(cls, real, drawn, cap):
-        columns.append(real.shape[1])
-        return cls((), (), cap, 0.5)
-
-    monkeypatch.setattr(PixelFilter, "fit_statistics", classmethod(fit))
-    through_filter(SimpleNamespace(chosen_sampling={"name": "dpm++ 3", "filter": None}))
-    assert choice.filter_columns(shape) == weighed and columns == [weighed]
+    scored, through_filter = stand_in_filter(monkeypatch, shape, {0.9: 0.5, 0.99: 0.5}, clean)
+    _, state, _ = through_filter(SimpleNamespace(chosen_sampling={"name": "d", "filter": None}))
+    assert choice.filter_columns(shape) == weighed and [c for _, c in scored] == [weighed]
     sprites = np.zeros((3, *shape), dtype=np.int64)
-    kept = request_filter.reference(sprites, None, choice.filter_columns(shape))
+    kept = request_filter.reference(sprites, None, len(state["edges"]))
     assert np.asarray(kept["statistics"]).shape == (3, weighed)
+
+
+@pytest.mark.parametrize(
+    "notched, kept_columns, note",
+    [
+        # the full default with its cleaner: weighing notches made it pixel-clean
+        ({0.9: 0.0, 0.99: 0.0}, COLUMNS, "keeps 50% of draws, notches weighed; with it FD 3.00"),
+        # no better for notches: the filter without them is kept, at the better FD
+        ({0.9: 5.0, 0.99: 5.0}, NOTCHES, "a cap weighing notches keeping 20% of draws"),
+    ],
+)
+def test_notches_are_weighed_at_16x16_where_the_filter_left_them_failing(
+    monkeypatch, notched, kept_columns, note
+):
+    """A 16x16 row that fails notches alone gets a filter that weighs them too; it is
+    kept only where it ranks better (`rank`), and what the prompts' filters are fitted
+    against follows the kept one."""
+    over = {0.9: 5.0, 0.99: 5.0}
+    scored, through_filter = stand_in_filter(monkeypatch, (16, 16), {0.9: 0.5, 0.99: 0.2}, over,
+                                             "notches", notched)  # fmt: skip
+    made, state, said = through_filter(SimpleNamespace(chosen_sampling={"name": "d"}))
+    assert len(state["edges"]) == kept_columns and made.verdict.clean == (kept_columns == COLUMNS)
+    assert note in said
+    assert scored[:2] == [(0.9, NOTCHES), (0.9, COLUMNS)]

@@ -13,7 +13,8 @@ one, so a few-step sampler that is clean only through its filter can win too.
 
 The filter's cap is measured too (`cap_quantiles`): one first, the other only where the
 first leaves the draws unclean on a statistic the filter weighs; which one first depends
-on the sprites' size.
+on the sprites' size. Below 32x32 the filter leaves notches out, and weighs them too only
+where the best filtered row still fails them (`filter_columns`).
 """
 
 from __future__ import annotations
@@ -51,13 +52,16 @@ def cap_quantiles(shape: tuple[int, ...]) -> tuple[float, ...]:
 
 
 def filter_columns(shape: tuple[int, ...]) -> int:
-    """How many of `pixel_filter.statistics`' columns the filter weighs for sprites of
-    `shape`: notches (the last) from LARGE_SPRITE_PIXELS up only. On a 32x32 run,
-    weighing them made the draws pixel-clean where no other row was, torn tiles gone (at
-    an FD cost two measurements put between none and more than twice the data's); on a
-    16x16 run the draws that have the data's notches are the model's plainer shapes, and
-    weighing them tripled FD, failing two other statistics (benchmarks/RESULTS.md,
-    "Notches: ragged outlines ...")."""
+    """How many of `pixel_filter.statistics`' columns the filter weighs first for sprites
+    of `shape`: notches (the last) from LARGE_SPRITE_PIXELS up. On a 32x32 run, weighing
+    them made the draws pixel-clean where no other row was, torn tiles gone (at an FD cost
+    two measurements put between none and more than twice the data's). Below that they
+    are weighed only where the filter without them leaves the draws failing notches
+    (`_through_filter`): on a 16x16 run without an outline cleaner the draws with the
+    data's notches were the model's plainer shapes, and weighing them tripled FD, failing
+    two other statistics; on the full default with its cleaner, it made the draws
+    pixel-clean at an FD near the data's (benchmarks/RESULTS.md, "Notches: ragged
+    outlines ..." and "The outline cleaner ...")."""
     from pixelgen_core.pixel_filter import COLUMNS, NOTCHES
 
     return COLUMNS if is_large(shape) else NOTCHES
@@ -176,7 +180,7 @@ def choose_sampling(
         # needs no dataset
         tags = data.tags.numpy() if data.tags is not None else None
         indices = data.indices.long().numpy()
-        kept_sprites = request_filter.reference(indices, tags, filter_columns(indices.shape))
+        kept_sprites = request_filter.reference(indices, tags, len(kept["edges"]))
         strategy.chosen_sampling[request_filter.KEY] = kept_sprites
     return choice
 
@@ -190,40 +194,51 @@ def _through_filter(
     candidates: (row, the filter's state, what it keeps and scores), or (None, None,
     why not) where no filter could be fitted or drawn through. Each cap of
     `cap_quantiles` in turn, until one's row is pixel-clean or fails only statistics
-    the filter does not weigh (`steers`); else the best row (`rank`)."""
-    from pixelgen_core.pixel_filter import NoSpriteToKeep, PixelFilter, statistics
+    the filter does not weigh (`steers`); then, where the best row still fails notches
+    and the filter left them out (`filter_columns`), the same with notches weighed. The
+    best row of all (`rank`) is kept."""
+    from pixelgen_core.pixel_filter import COLUMNS, NoSpriteToKeep, PixelFilter, statistics
     from pixelgen_core.sampling import sample_raw
 
     pool, _ = sample_raw(strategy, palette, FILTER_POOL * n, seed + 7919, filtered=False)
-    weighed = filter_columns(reference.training.shape)
-    real, drawn = statistics(reference.training)[:, :weighed], statistics(pool)  # for every cap
+    real_all, drawn = statistics(reference.training), statistics(pool)  # for every filter
+    first = filter_columns(reference.training.shape)
     unfiltered = strategy.chosen_sampling
-    tried: list[tuple[PixelFilter, Row]] = []
-    for cap in cap_quantiles(reference.training.shape):
-        try:
-            fitted = PixelFilter.fit_statistics(real, drawn, cap)
-        except NoSpriteToKeep as exc:  # from the ratios, before any cap: so for all
-            return None, None, f"pixel filter not kept: {exc}"
-        strategy.chosen_sampling = {**unfiltered, "filter": fitted.to_dict()}
-        row, why_not = _score_filter(strategy, palette, config, conditional, name, n, seed,
-                                     reference)  # fmt: skip
-        strategy.chosen_sampling = unfiltered
-        if row is None:
+    caps = cap_quantiles(reference.training.shape)
+    tried: list[tuple[PixelFilter, int, Row]] = []
+    why_not = ""
+    for weighed in (first, COLUMNS) if first < COLUMNS else (first,):
+        if tried and "notches" not in rank([row for *_, row in tried])[0].verdict.failed:
             break
-        tried.append((fitted, row))
-        if not steers(row.verdict.failed, weighed):
-            break  # clean, or unclean only where no cap steers
+        for cap in caps:
+            try:
+                fitted = PixelFilter.fit_statistics(real_all[:, :weighed], drawn, cap)
+            except NoSpriteToKeep as exc:  # from the ratios, before any cap: so for all
+                if not tried:
+                    return None, None, f"pixel filter not kept: {exc}"
+                break
+            strategy.chosen_sampling = {**unfiltered, "filter": fitted.to_dict()}
+            row, why_not = _score_filter(strategy, palette, config, conditional, name, n,
+                                         seed, reference)  # fmt: skip
+            strategy.chosen_sampling = unfiltered
+            if row is None:
+                break
+            tried.append((fitted, weighed, row))
+            if not steers(row.verdict.failed, weighed):
+                break  # clean, or unclean only where no cap steers
     if not tried:
         return None, None, why_not
-    best = rank([row for _, row in tried])[0]
-    fitted = next(f for f, row in tried if row is best)
+    best = rank([row for *_, row in tried])[0]
+    fitted, weighed = next((f, w) for f, w, row in tried if row is best)
     said = f"FD {best.metrics['fd']:.2f}, {best.verdict.describe()}"
-    note = f"keeps {fitted.acceptance:.0%} of draws; with it {said}"
-    for other, row in tried:
+    notched = ", notches weighed" if weighed > first else ""
+    note = f"keeps {fitted.acceptance:.0%} of draws{notched}; with it {said}"
+    for other, columns, row in tried:
         if row is not best:
-            note += f" (a cap keeping {other.acceptance:.0%} of draws was not pixel-clean)"
-    failed, caps = best.verdict.failed, cap_quantiles(reference.training.shape)
-    if failed and len(tried) < len(caps) and not steers(failed, weighed):
+            how = " weighing notches" if columns > first else ""
+            note += f" (a cap{how} keeping {other.acceptance:.0%} of draws was not pixel-clean)"
+    failed = best.verdict.failed
+    if failed and len(tried) == 1 and not steers(failed, weighed):
         note += f" (no other cap tried: the filter does not weigh {', '.join(failed)})"
     return best, fitted.to_dict(), note
 
