@@ -63,7 +63,8 @@ def stand_in_filter(
     notched: dict | None = None,
 ):
     """`choice._through_filter` on sprites of `shape` with stand-ins for the pool, the fit
-    and the scoring: each cap's filter keeps `acceptance[cap]` and its row's statistic
+    and the scoring: each cap's filter keeps `acceptance[cap]` (`acceptance[cap, columns]`
+    where given, for a filter weighing `columns` statistics) and its row's statistic
     `failing` is `isolated[cap]`, or `notched[cap]` (default: the same) for a filter that
     weighs notches where the first one left them out (its FD one worse). Returns (the
     (cap, columns weighed) scored, in order; a call of `_through_filter` for a strategy)."""
@@ -77,7 +78,8 @@ def stand_in_filter(
     def fit(cls, real, drawn, cap):
         # a stand-in whose cap is its quantile (a real one's is a ratio), to tell them
         # apart, with one cell edge per statistic it weighs
-        return cls(tuple(np.zeros(1) for _ in range(real.shape[1])), (), cap, acceptance[cap])
+        keeps = acceptance.get((cap, real.shape[1]), acceptance[cap])
+        return cls(tuple(np.zeros(1) for _ in range(real.shape[1])), (), cap, keeps)
 
     monkeypatch.setattr(PixelFilter, "fit_statistics", classmethod(fit))
     first = choice.filter_columns(shape)
@@ -204,3 +206,24 @@ def test_notches_are_weighed_at_16x16_where_the_filter_left_them_failing(
     assert len(state["edges"]) == kept_columns and made.verdict.clean == (kept_columns == COLUMNS)
     assert note in said
     assert scored[:2] == [(0.9, NOTCHES), (0.9, COLUMNS)]
+
+
+@pytest.mark.parametrize(
+    "keeps, tried, note",
+    [
+        ({(0.9, COLUMNS): 0.15}, [], "weighing notches too would keep 15% of draws"),
+        ({(0.99, COLUMNS): 0.1}, [0.9], "a stricter cap weighing notches would keep 10% of draws"),
+    ],
+)
+def test_a_filter_weighing_notches_that_keeps_few_draws_is_not_drawn_through(
+    monkeypatch, keeps, tried, note
+):
+    """On the main job's model, filters weighing notches kept 15% and 6% of the draws and
+    were clean at neither: below NOTCH_MIN_KEEPS they are fitted, not drawn through."""
+    over = {0.9: 5.0, 0.99: 5.0}
+    acceptance = {0.9: 0.5, 0.99: 0.3, **keeps}
+    scored, through_filter = stand_in_filter(monkeypatch, (16, 16), acceptance, over, "notches")
+    made, state, said = through_filter(SimpleNamespace(chosen_sampling={"name": "d"}))
+    assert scored == [(0.9, NOTCHES)] + [(cap, COLUMNS) for cap in tried]
+    assert len(state["edges"]) == NOTCHES and not made.verdict.clean
+    assert said.endswith(f"({note}: not drawn through)")

@@ -38,6 +38,12 @@ FILTERED = " + filter"  # a candidate's row through its filter is named so
 # 32x32 again ..." and "... a third time"). So large sprites try the higher cap first.
 CAP_QUANTILES = (0.9, 0.99)
 LARGE_SPRITE_PIXELS = 32 * 32
+# Below LARGE_SPRITE_PIXELS a filter that weighs notches too is drawn through only where
+# it keeps at least this share of the draws. On the full default (16x16, with its outline
+# cleaner) it kept 31% and was pixel-clean; on the main job's weaker model it kept 15%
+# and then 6% at the stricter cap, was clean at neither, and took the demo from under 7
+# minutes to nearly 10 (benchmarks/RESULTS.md, "Notches weighed at 16x16 ...").
+NOTCH_MIN_KEEPS = 0.2
 
 
 def is_large(shape: tuple[int, ...]) -> bool:
@@ -195,8 +201,9 @@ def _through_filter(
     why not) where no filter could be fitted or drawn through. Each cap of
     `cap_quantiles` in turn, until one's row is pixel-clean or fails only statistics
     the filter does not weigh (`steers`); then, where the best row still fails notches
-    and the filter left them out (`filter_columns`), the same with notches weighed. The
-    best row of all (`rank`) is kept."""
+    and the filter left them out (`filter_columns`), the same with notches weighed, as
+    long as such a filter keeps NOTCH_MIN_KEEPS of the draws. The best row of all
+    (`rank`) is kept."""
     from pixelgen_core.pixel_filter import COLUMNS, NoSpriteToKeep, PixelFilter, statistics
     from pixelgen_core.sampling import sample_raw
 
@@ -206,7 +213,7 @@ def _through_filter(
     unfiltered = strategy.chosen_sampling
     caps = cap_quantiles(reference.training.shape)
     tried: list[tuple[PixelFilter, int, Row]] = []
-    why_not = ""
+    why_not, skipped = "", None
     for weighed in (first, COLUMNS) if first < COLUMNS else (first,):
         if tried and "notches" not in rank([row for *_, row in tried])[0].verdict.failed:
             break
@@ -216,6 +223,9 @@ def _through_filter(
             except NoSpriteToKeep as exc:  # from the ratios, before any cap: so for all
                 if not tried:
                     return None, None, f"pixel filter not kept: {exc}"
+                break
+            if weighed > first and fitted.acceptance < NOTCH_MIN_KEEPS:
+                skipped = fitted.acceptance  # a stricter cap keeps fewer still
                 break
             strategy.chosen_sampling = {**unfiltered, "filter": fitted.to_dict()}
             row, why_not = _score_filter(strategy, palette, config, conditional, name, n,
@@ -238,7 +248,11 @@ def _through_filter(
             how = " weighing notches" if columns > first else ""
             note += f" (a cap{how} keeping {other.acceptance:.0%} of draws was not pixel-clean)"
     failed = best.verdict.failed
-    if failed and len(tried) == 1 and not steers(failed, weighed):
+    if skipped is not None:
+        stricter = any(columns > first for _, columns, _ in tried)
+        which = "a stricter cap weighing notches" if stricter else "weighing notches too"
+        note += f" ({which} would keep {skipped:.0%} of draws: not drawn through)"
+    elif failed and len(tried) == 1 and not steers(failed, weighed):
         note += f" (no other cap tried: the filter does not weigh {', '.join(failed)})"
     return best, fitted.to_dict(), note
 
