@@ -69,9 +69,8 @@ def reference(indices: np.ndarray, tags: np.ndarray | None, columns: int = COLUM
 def real_statistics(kept: dict, prompt: Prompt | None, vocabulary: tuple[str, ...]) -> np.ndarray:
     """The statistics of the training sprites with every tag of `prompt` and none of its
     negative ones (all of them without a prompt)."""
-    # (N, 7); fewer columns where the run's filter weighs fewer (below 32x32, notches only
-    # where the filter needed them) or it was made before floating pixels or notches were
-    # weighed
+    # (N, 7); fewer columns where the run's filter weighs fewer (no notches below 32x32)
+    # or it was made before floating pixels or notches were weighed
     every = np.asarray(kept["statistics"], dtype=np.float64)
     if every.ndim != 2:  # no sprite at all
         every = every.reshape(0, COLUMNS)

@@ -172,7 +172,7 @@ def test_large_sprites_try_the_stricter_cap_first(monkeypatch, shape, order):
 def test_the_filter_weighs_notches_first_from_32x32_up(monkeypatch, shape, weighed):
     """Below 32x32 a filter that holds the draws clean leaves notches out (at 16x16,
     without an outline cleaner, weighing them tripled FD); so does the reference its
-    prompts' filters are fitted against, which takes the kept filter's columns."""
+    prompts' filters are fitted against."""
     from pixelgen_core import request_filter
 
     clean = {0.9: 0.0, 0.99: 0.0}
@@ -180,7 +180,8 @@ def test_the_filter_weighs_notches_first_from_32x32_up(monkeypatch, shape, weigh
     _, state, _ = through_filter(SimpleNamespace(chosen_sampling={"name": "d", "filter": None}))
     assert choice.filter_columns(shape) == weighed and [c for _, c in scored] == [weighed]
     sprites = np.zeros((3, *shape), dtype=np.int64)
-    kept = request_filter.reference(sprites, None, len(state["edges"]))
+    assert len(state["edges"]) == weighed
+    kept = request_filter.reference(sprites, None, choice.filter_columns(shape))
     assert np.asarray(kept["statistics"]).shape == (3, weighed)
 
 
@@ -189,6 +190,8 @@ def test_the_filter_weighs_notches_first_from_32x32_up(monkeypatch, shape, weigh
     [
         # the full default with its cleaner: weighing notches made it pixel-clean
         ({0.9: 0.0, 0.99: 0.0}, COLUMNS, "keeps 50% of draws, notches weighed; with it FD 3.00"),
+        # and the row it beat is said to be the one without them
+        ({0.9: 0.0, 0.99: 0.0}, COLUMNS, "(a cap without notches keeping 50% of draws was not"),
         # no better for notches: the filter without them is kept, at the better FD
         ({0.9: 5.0, 0.99: 5.0}, NOTCHES, "a cap weighing notches keeping 20% of draws"),
     ],
@@ -197,8 +200,7 @@ def test_notches_are_weighed_at_16x16_where_the_filter_left_them_failing(
     monkeypatch, notched, kept_columns, note
 ):
     """A 16x16 row that fails notches alone gets a filter that weighs them too; it is
-    kept only where it ranks better (`rank`), and what the prompts' filters are fitted
-    against follows the kept one."""
+    kept only where it ranks better (`rank`)."""
     over = {0.9: 5.0, 0.99: 5.0}
     scored, through_filter = stand_in_filter(monkeypatch, (16, 16), {0.9: 0.5, 0.99: 0.2}, over,
                                              "notches", notched)  # fmt: skip

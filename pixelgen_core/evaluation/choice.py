@@ -186,7 +186,9 @@ def choose_sampling(
         # needs no dataset
         tags = data.tags.numpy() if data.tags is not None else None
         indices = data.indices.long().numpy()
-        kept_sprites = request_filter.reference(indices, tags, len(kept["edges"]))
+        # as measured: without notches below 32x32, even where the run's filter weighs
+        # them (a prompt's or tileable draws' filter weighing them is not measured)
+        kept_sprites = request_filter.reference(indices, tags, filter_columns(indices.shape))
         strategy.chosen_sampling[request_filter.KEY] = kept_sprites
     return choice
 
@@ -245,7 +247,7 @@ def _through_filter(
     note = f"keeps {fitted.acceptance:.0%} of draws{notched}; with it {said}"
     for other, columns, row in tried:
         if row is not best:
-            how = " weighing notches" if columns > first else ""
+            how = " weighing notches" if columns > first else " without notches" * bool(notched)
             note += f" (a cap{how} keeping {other.acceptance:.0%} of draws was not pixel-clean)"
     failed = best.verdict.failed
     if skipped is not None:
