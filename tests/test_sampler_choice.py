@@ -229,3 +229,20 @@ def test_a_filter_weighing_notches_that_keeps_few_draws_is_not_drawn_through(
     assert scored == [(0.9, NOTCHES)] + [(cap, COLUMNS) for cap in tried]
     assert len(state["edges"]) == NOTCHES and not made.verdict.clean
     assert said.endswith(f"({note}: not drawn through)")
+
+
+def test_no_filter_weighing_notches_where_none_could_be_drawn_through(monkeypatch):
+    """A filter that cannot be drawn through (it keeps too few draws to score) leaves
+    the candidate unfiltered; no filter weighing more statistics is tried after it."""
+    scored, through_filter = stand_in_filter(monkeypatch, (16, 16), {0.9: 0.5, 0.99: 0.2},
+                                             {0.9: 5.0, 0.99: 5.0}, "notches")  # fmt: skip
+
+    def cannot(strategy, *how):
+        state = strategy.chosen_sampling["filter"]
+        scored.append((state["cap"], len(state["edges"])))
+        return None, "pixel filter not fitted: too few"
+
+    monkeypatch.setattr(choice, "_score_filter", cannot)
+    made, state, said = through_filter(SimpleNamespace(chosen_sampling={"name": "d"}))
+    assert (made, state, said) == (None, None, "pixel filter not fitted: too few")
+    assert scored == [(0.9, NOTCHES)]

@@ -217,8 +217,10 @@ def _through_filter(
     tried: list[tuple[PixelFilter, int, Row]] = []
     why_not, skipped = "", None
     for weighed in (first, COLUMNS) if first < COLUMNS else (first,):
-        if tried and "notches" not in rank([row for *_, row in tried])[0].verdict.failed:
-            break
+        if weighed > first and not (
+            tried and "notches" in rank([row for *_, row in tried])[0].verdict.failed
+        ):
+            break  # notches weighed only where a filter without them left them failing
         for cap in caps:
             try:
                 fitted = PixelFilter.fit_statistics(real_all[:, :weighed], drawn, cap)
