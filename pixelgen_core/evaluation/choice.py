@@ -210,36 +210,37 @@ def _through_filter(
     from pixelgen_core.sampling import sample_raw
 
     pool, _ = sample_raw(strategy, palette, FILTER_POOL * n, seed + 7919, filtered=False)
-    real_all, drawn = statistics(reference.training), statistics(pool)  # for every filter
+    real, drawn = statistics(reference.training), statistics(pool)  # for every filter
     first = filter_columns(reference.training.shape)
     unfiltered = strategy.chosen_sampling
-    caps = cap_quantiles(reference.training.shape)
-    tried: list[tuple[PixelFilter, int, Row]] = []
-    why_not, skipped = "", None
-    for weighed in (first, COLUMNS) if first < COLUMNS else (first,):
-        if weighed > first and not (
-            tried and "notches" in rank([row for *_, row in tried])[0].verdict.failed
-        ):
-            break  # notches weighed only where a filter without them left them failing
-        for cap in caps:
+
+    def each_cap(weighed: int, least_keeps: float) -> tuple[list, str, float | None]:
+        """Filters on the first `weighed` statistics, a cap at a time while the rows
+        fail what they steer: ([(filter, weighed, row)], why the last was not scored,
+        the share the first filter not drawn through for keeping too few would keep)."""
+        rows: list[tuple[PixelFilter, int, Row]] = []
+        for cap in cap_quantiles(reference.training.shape):
             try:
-                fitted = PixelFilter.fit_statistics(real_all[:, :weighed], drawn, cap)
+                fitted = PixelFilter.fit_statistics(real[:, :weighed], drawn, cap)
             except NoSpriteToKeep as exc:  # from the ratios, before any cap: so for all
-                if not tried:
-                    return None, None, f"pixel filter not kept: {exc}"
-                break
-            if weighed > first and fitted.acceptance < NOTCH_MIN_KEEPS:
-                skipped = fitted.acceptance  # a stricter cap keeps fewer still
-                break
+                return rows, f"pixel filter not kept: {exc}", None
+            if fitted.acceptance < least_keeps:
+                return rows, "", fitted.acceptance  # a stricter cap keeps fewer still
             strategy.chosen_sampling = {**unfiltered, "filter": fitted.to_dict()}
             row, why_not = _score_filter(strategy, palette, config, conditional, name, n,
                                          seed, reference)  # fmt: skip
             strategy.chosen_sampling = unfiltered
             if row is None:
-                break
-            tried.append((fitted, weighed, row))
+                return rows, why_not, None
+            rows.append((fitted, weighed, row))
             if not steers(row.verdict.failed, weighed):
                 break  # clean, or unclean only where no cap steers
+        return rows, "", None
+
+    tried, why_not, skipped = each_cap(first, 0.0)
+    if tried and first < COLUMNS and "notches" in rank([r for *_, r in tried])[0].verdict.failed:
+        more, _, skipped = each_cap(COLUMNS, NOTCH_MIN_KEEPS)  # notches, where still failed
+        tried += more
     if not tried:
         return None, None, why_not
     best = rank([row for *_, row in tried])[0]
